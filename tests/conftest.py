@@ -1,0 +1,23 @@
+"""Session-wide test setup.
+
+BLAS threads are limited to one for the whole session: on this 2-core machine OpenBLAS with two
+threads makes the small matmuls of a 10-unit network many times slower, and one thread keeps the
+numbers of every test independent of the machine's core count.
+"""
+import os
+
+import pytest
+from threadpoolctl import threadpool_limits
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_run_store(tmp_path_factory, monkeypatch):
+    """Every test gets its own run store, so no test sees another's cached runs."""
+    monkeypatch.setenv("NNMATH_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    yield
