@@ -1,0 +1,246 @@
+"""Comparing runs: the run ledger as a table, and what changed between two runs.
+
+- :func:`runs_frame` turns run-store records into the Runs screen's table.
+- :func:`compare_runs` puts two runs side by side on the dev set they share: metrics, the change of
+  their confusion matrices as *improvement* (B over A; positive = better: more correct on the
+  diagonal, fewer errors off it), and the dev images one gets right and the other wrong.
+
+Only runs on the same dataset and split are comparable (:func:`comparability` says why not).
+No streamlit here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics import confusion_matrix
+
+#: Settings shown in tables (RunConfig fields besides ``data``).
+SETTINGS = ("hidden", "alpha", "seed", "init", "dtype", "batch_size")
+#: Fields that must match for two runs to share a dev set.
+SPLIT_FIELDS = ("data", "dev_size", "split_seed")
+
+
+# --------------------------------------------------------------------------------------------
+# Permalinks (adapter over dashboard.state)
+# --------------------------------------------------------------------------------------------
+def permalink_params(config, iterations: int, data_key: str) -> dict[str, str]:
+    """The query parameters that open ``config`` at ``iterations`` on the Train/Evaluate pages
+    (dashboard.state's names: data, hidden, alpha, iterations, seed, and init/dtype/batch when not
+    default). ``data_key`` is the dataset's URL value ("sample", a file name, "upload-<fp>"): the
+    config only knows the fingerprint."""
+    from dashboard.state import Settings
+
+    settings = Settings(data=data_key, hidden=config.hidden, alpha=config.alpha,
+                        iterations=int(iterations), seed=config.seed, init=config.init,
+                        dtype=config.dtype, batch_size=config.batch_size)
+    return settings.to_query()
+
+
+def permalink(config, iterations: int, data_key: str, page: str = "Evaluate") -> str:
+    """Relative URL of ``page`` showing ``config`` (e.g. ``Evaluate?data=sample&hidden=32&…``)."""
+    return f"{page}?{urlencode(permalink_params(config, iterations, data_key))}"
+
+
+# --------------------------------------------------------------------------------------------
+# Ledger
+# --------------------------------------------------------------------------------------------
+RUNS_COLUMNS = ["run_id", *SETTINGS, "iterations", "status", "train_accuracy", "dev_accuracy",
+                "loss", "seconds", "created", "updated"]
+
+
+def runs_frame(records: Iterable) -> pd.DataFrame:
+    """One row per stored run: settings, final metrics, time, status, when (newest first)."""
+    rows = []
+    for r in records:
+        c = r.config
+        rows.append({
+            "run_id": c.run_id,
+            **{name: getattr(c, name, None) for name in SETTINGS},
+            "iterations": int(_field(r, "iterations", 0)),
+            "status": _field(r, "status", ""),
+            "train_accuracy": _float(_field(r, "train_accuracy")),
+            "dev_accuracy": _float(_field(r, "dev_accuracy")),
+            "loss": _float(_field(r, "loss")),
+            "seconds": _float(_field(r, "elapsed", _field(r, "seconds"))),
+            "created": _when(_field(r, "created")),
+            "updated": _when(_field(r, "updated")),
+        })
+    frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
+    if len(frame):
+        frame = frame.sort_values("updated", ascending=False, kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _field(record, name: str, default=None):
+    if isinstance(record, Mapping):
+        return record.get(name, default)
+    value = getattr(record, name, default)
+    if value is None:
+        metrics = getattr(record, "metrics", None)
+        if isinstance(metrics, Mapping):
+            value = metrics.get(name, default)
+    return value
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _when(value):
+    if value is None:
+        return pd.NaT
+    if isinstance(value, (int, float)):
+        return pd.Timestamp(value, unit="s", tz="UTC").tz_localize(None)
+    return pd.Timestamp(value)
+
+
+def filter_runs(frame: pd.DataFrame, *, status: Sequence[str] | None = None,
+                hidden: Sequence[int] | None = None, alpha_range: tuple[float, float] | None = None,
+                min_dev_accuracy: float | None = None) -> pd.DataFrame:
+    """Rows of ``frame`` matching every given filter (None = no filter)."""
+    keep = np.ones(len(frame), dtype=bool)
+    if status:
+        keep &= frame["status"].isin(list(status)).to_numpy()
+    if hidden:
+        keep &= frame["hidden"].isin(list(hidden)).to_numpy()
+    if alpha_range is not None:
+        lo, hi = alpha_range
+        keep &= ((frame["alpha"] >= lo) & (frame["alpha"] <= hi)).to_numpy()
+    if min_dev_accuracy is not None:
+        keep &= (frame["dev_accuracy"].fillna(-1.0) >= min_dev_accuracy).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Two runs
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Comparability:
+    ok: bool
+    reason: str
+
+
+def comparability(config_a, config_b) -> Comparability:
+    """Two runs are comparable when they were evaluated on the same dev images: same dataset
+    fingerprint, dev size and split seed."""
+    differences = [f"{name}: {getattr(config_a, name)!s} vs {getattr(config_b, name)!s}"
+                   for name in SPLIT_FIELDS
+                   if getattr(config_a, name, None) != getattr(config_b, name, None)]
+    if differences:
+        what = "dataset" if any(d.startswith("data:") for d in differences) else "dev split"
+        return Comparability(False, f"These runs were evaluated on a different {what} "
+                                    f"({'; '.join(differences)}), so their dev images differ and "
+                                    "they cannot be compared image by image.")
+    if config_a == config_b:
+        return Comparability(True, "Both sides are the same run: every difference is zero.")
+    return Comparability(True, "Same dataset and dev split.")
+
+
+def improvement(cm_a: np.ndarray, cm_b: np.ndarray) -> np.ndarray:
+    """How much better B is than A, per (true, predicted) cell: on the diagonal the gain in correct
+    answers (B − A), off it the drop in that error (A − B). Positive always reads "better"."""
+    cm_a = np.asarray(cm_a, dtype=np.int64)
+    cm_b = np.asarray(cm_b, dtype=np.int64)
+    if cm_a.shape != cm_b.shape:
+        raise ValueError(f"confusion matrices must have the same shape, got {cm_a.shape} and "
+                         f"{cm_b.shape}")
+    sign = -np.ones(cm_a.shape, dtype=np.int64)
+    np.fill_diagonal(sign, 1)
+    return sign * (cm_b - cm_a)
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedBroke:
+    fixed: np.ndarray          # dev indices A gets wrong and B gets right ("what B fixed")
+    broke: np.ndarray          # dev indices A gets right and B gets wrong ("what B broke")
+
+
+def fixed_and_broke(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> FixedBroke:
+    y, pred_a, pred_b = (np.asarray(v) for v in (y, pred_a, pred_b))
+    if not (y.shape == pred_a.shape == pred_b.shape):
+        raise ValueError(f"labels and predictions must have the same shape, got {y.shape}, "
+                         f"{pred_a.shape}, {pred_b.shape}")
+    right_a, right_b = pred_a == y, pred_b == y
+    return FixedBroke(np.flatnonzero(~right_a & right_b), np.flatnonzero(right_a & ~right_b))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunComparison:
+    config_a: Any
+    config_b: Any
+    iterations_a: int
+    iterations_b: int
+    metrics: pd.DataFrame      # rows: settings and metrics; columns A, B, change
+    labels: np.ndarray         # dev labels
+    pred_a: np.ndarray
+    pred_b: np.ndarray
+    cm_a: np.ndarray
+    cm_b: np.ndarray
+    improvement: np.ndarray
+    fixed: np.ndarray
+    broke: np.ndarray
+
+
+def compare_runs(result_a, result_b, dev_set) -> RunComparison:
+    """Everything the Compare screen shows, for two TrainResults evaluated on ``dev_set``."""
+    from nnmath import make_predictions
+
+    X, y = dev_set.X, np.asarray(dev_set.labels)
+    pred_a = np.asarray(make_predictions(X, result_a.params))
+    pred_b = np.asarray(make_predictions(X, result_b.params))
+    cm_a, cm_b = confusion_matrix(y, pred_a), confusion_matrix(y, pred_b)
+    fb = fixed_and_broke(y, pred_a, pred_b)
+    return RunComparison(result_a.config, result_b.config, int(result_a.iterations),
+                         int(result_b.iterations), metrics_table(result_a, result_b), y,
+                         pred_a, pred_b, cm_a, cm_b, improvement(cm_a, cm_b), fb.fixed, fb.broke)
+
+
+def metrics_table(result_a, result_b) -> pd.DataFrame:
+    """Settings and final metrics side by side, with B − A for the numbers."""
+    rows = []
+    for name in SETTINGS:
+        va, vb = getattr(result_a.config, name, None), getattr(result_b.config, name, None)
+        rows.append((name, _show(va), _show(vb), "" if va == vb else "changed"))
+    rows.append(("iterations", str(result_a.iterations), str(result_b.iterations),
+                 _delta(result_a.iterations, result_b.iterations, "{:+d}")))
+    rows.append(("status", result_a.status, result_b.status,
+                 "" if result_a.status == result_b.status else "changed"))
+    for name, label, fmt in (("train_accuracy", "train accuracy", "{:+.4f}"),
+                             ("dev_accuracy", "dev accuracy", "{:+.4f}"),
+                             ("loss", "loss", "{:+.4f}")):
+        va, vb = _float(getattr(result_a, name)), _float(getattr(result_b, name))
+        rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
+    seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
+    rows.append(("training time (s)", f"{seconds_a:.1f}", f"{seconds_b:.1f}",
+                 _delta(seconds_a, seconds_b, "{:+.1f}")))
+    return pd.DataFrame(rows, columns=["", "A", "B", "B − A"]).set_index("")
+
+
+def _show(value) -> str:
+    return "full batch" if value is None else str(value)
+
+
+def _delta(a, b, fmt: str) -> str:
+    try:
+        if not (math.isfinite(a) and math.isfinite(b)):
+            return ""
+    except TypeError:
+        return ""
+    return fmt.format(b - a)
+
+
+def _elapsed(result) -> float:
+    elapsed = getattr(result.history, "elapsed", None)
+    if elapsed is None or len(elapsed) == 0:
+        return math.nan
+    return float(np.asarray(elapsed)[-1])

@@ -1,0 +1,651 @@
+"""Grid sweeps: expand a grid of settings, skip what the run store already answers, train the rest
+in parallel (joblib: local cores through loky, or a Dask cluster), save each run as it finishes.
+
+Where the work happens:
+- workers run :func:`train_task`, a pure function (config, iterations, train/dev arrays -> result)
+  with BLAS limited to one thread, so 2 workers x 1 thread fill 2 cores without oversubscription;
+- the MAIN process saves every finished (or diverged) result into the run store
+  (``RunStore.put``) the moment it arrives (``return_as="generator_unordered"``), so stopping a
+  sweep never loses a finished run.
+
+Stopping is cooperative: :meth:`SweepExecution.stop` raises a stop signal (a file next to the
+progress files, plus a ``distributed.Event`` on a Dask cluster) that each worker's training
+callback checks every few iterations; tasks not started yet return at once. Nothing is killed, so a
+shared loky pool or Dask cluster keeps serving other sessions, and no abandoned task keeps a core
+busy for longer than a few iterations.
+
+Nothing here imports streamlit; the pages draw what :class:`SweepExecution` reports.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Settings a sweep may vary (fields of RunConfig that change the numbers; ``data`` and the split
+#: are fixed so every run of a sweep is comparable).
+SWEEPABLE = ("hidden", "alpha", "seed", "init", "dtype", "batch_size")
+
+#: Environment variable naming a Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+DASK_ENV = "NNMATH_DASK_SCHEDULER"
+
+_INT_SETTINGS = {"hidden", "seed", "batch_size"}
+_FLOAT_SETTINGS = {"alpha"}
+
+
+# --------------------------------------------------------------------------------------------
+# Grid
+# --------------------------------------------------------------------------------------------
+def parse_values(text: str, setting: str) -> tuple:
+    """Parse what a user types for one axis: ``"10, 32, 64"``, ``"0-2"`` (ints, inclusive) or
+    ``"0.05 0.1"``. Values keep their order; duplicates are dropped.
+
+    >>> parse_values("0-2", "seed")
+    (0, 1, 2)
+    """
+    if setting not in SWEEPABLE:
+        raise ValueError(f"setting must be one of {', '.join(SWEEPABLE)}, got {setting!r}")
+    tokens = [t for t in re.split(r"[,\s;]+", text.strip()) if t]
+    if not tokens:
+        raise ValueError(f"{setting} needs at least one value, got {text!r}")
+    values: list = []
+    for token in tokens:
+        if setting in _INT_SETTINGS:
+            if token.lower() in {"none", "full"} and setting == "batch_size":
+                values.append(None)
+                continue
+            span = re.fullmatch(r"(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)", token)
+            if span:
+                lo, hi = int(span.group(1)), int(span.group(2))
+                if hi < lo:
+                    raise ValueError(f"{setting} range must go up, got {token!r}")
+                values.extend(range(lo, hi + 1))
+                continue
+            try:
+                values.append(int(token))
+            except ValueError:
+                raise ValueError(f"{setting} values must be whole numbers, got {token!r}") from None
+        elif setting in _FLOAT_SETTINGS:
+            try:
+                value = float(token)
+            except ValueError:
+                raise ValueError(f"{setting} values must be numbers, got {token!r}") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{setting} values must be finite, got {token!r}")
+            values.append(value)
+        else:
+            values.append(token)
+    return tuple(dict.fromkeys(values))
+
+
+def expand_grid(base, axes: Mapping[str, Sequence]) -> list:
+    """Every combination of ``axes`` values on top of ``base`` (a RunConfig), in axis order
+    (the last axis varies fastest). Duplicated values are dropped, so the configs are distinct.
+    """
+    if not axes:
+        raise ValueError("axes must name at least one setting, got none")
+    for name, values in axes.items():
+        if name not in SWEEPABLE:
+            raise ValueError(f"axis must be one of {', '.join(SWEEPABLE)}, got {name!r}")
+        if len(values) == 0:
+            raise ValueError(f"axis {name} needs at least one value, got none")
+    names = list(axes)
+    value_lists = [list(dict.fromkeys(axes[n])) for n in names]
+    return [dataclasses.replace(base, **dict(zip(names, combo)))
+            for combo in itertools.product(*value_lists)]
+
+
+# --------------------------------------------------------------------------------------------
+# Plan: which combinations the store already answers
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One run to compute: train ``config`` to ``iterations``; ``start`` is a shorter cached run of
+    the same config to extend (continue_training is bit-identical to one long run), or None."""
+    config: Any
+    iterations: int
+    start: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    iterations: int
+    configs: tuple            # every config of the grid, in grid order
+    cached: tuple             # configs the store answers (no work)
+    tasks: tuple              # Task per config still to compute
+
+    @property
+    def n_total(self) -> int:
+        return len(self.configs)
+
+
+def plan_sweep(store, configs: Sequence, iterations: int) -> SweepPlan:
+    """Split ``configs`` into those the store answers and the work left.
+
+    The iteration axis is free: a stored run to 1,000 iterations answers 100 or 500 (``get``
+    serves any snapshot iteration, every 50 by default), a stored diverged run answers any length
+    (it diverged), a stored shorter run is extended rather than retrained, and a longer run whose
+    snapshots miss ``iterations`` is resumed from the snapshot below.
+    """
+    if int(iterations) < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = int(iterations)
+    configs = tuple(dict.fromkeys(configs))
+    cached, tasks = [], []
+    for config in configs:
+        if store.get(config, iterations) is not None:
+            cached.append(config)
+            continue
+        existing = store.latest(config)
+        if existing is None or existing.iterations < 1:
+            tasks.append(Task(config, iterations))
+        elif existing.status == "diverged":
+            cached.append(config)
+        elif existing.iterations < iterations:
+            tasks.append(Task(config, iterations, start=existing))
+        else:
+            snaps = np.asarray(existing.snapshot_iterations)
+            below = int(snaps[snaps <= iterations].max())
+            tasks.append(Task(config, iterations,
+                              start=existing.truncated(below) if below > 0 else None))
+    return SweepPlan(iterations, configs, tuple(cached), tuple(tasks))
+
+
+def result_for(store, config, iterations: int):
+    """The stored result that answers ``config`` at ``iterations`` (a diverged run answers any
+    length), or None."""
+    result = store.get(config, iterations)
+    if result is None:
+        existing = store.latest(config)
+        if existing is not None and existing.status == "diverged":
+            result = existing
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Worker side (runs in loky processes or on Dask workers): pure, no store, no streamlit
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class WorkerSignals:
+    """How a worker reports progress and learns it should stop. Picklable; plain paths/names.
+
+    progress_dir: a directory the worker writes ``<run_id>.json`` progress into (only when it
+        exists on the worker's machine: on a remote Dask cluster runs report when they finish).
+    stop_event: name of a ``distributed.Event`` checked at most every ``event_every`` seconds
+        (Dask only, reaches remote workers).
+    """
+    progress_dir: str | None = None
+    stop_event: str | None = None
+    event_every: float = 0.5
+    callback_every: int = 10
+
+    @property
+    def stop_file(self) -> Path | None:
+        return Path(self.progress_dir, "STOP") if self.progress_dir else None
+
+    def stop_requested(self) -> bool:
+        stop_file = self.stop_file
+        if stop_file is not None and stop_file.exists():
+            return True
+        if self.stop_event:
+            try:
+                from distributed import Event
+                return Event(self.stop_event).is_set()
+            except Exception:  # no client in this process: fall back to the file alone
+                return False
+        return False
+
+    def report(self, run_id: str, payload: dict) -> None:
+        if not self.progress_dir or not os.path.isdir(self.progress_dir):
+            return
+        path = Path(self.progress_dir, f"{run_id}.json")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_text(json.dumps(payload))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    def callback(self, run_id: str):
+        last_event_check = [time.monotonic()]
+        signals = self
+
+        def on_progress(progress) -> bool:
+            signals.report(run_id, {
+                "iteration": int(progress.iteration),   # absolute, also when extending
+                "total": int(progress.total),
+                "loss": _finite_or_none(progress.loss),
+                "dev_accuracy": _finite_or_none(progress.dev_accuracy),
+            })
+            stop_file = signals.stop_file
+            if stop_file is not None and stop_file.exists():
+                return True
+            now = time.monotonic()
+            if signals.stop_event and now - last_event_check[0] >= signals.event_every:
+                last_event_check[0] = now
+                return signals.stop_requested()
+            return False
+
+        return on_progress
+
+
+def _finite_or_none(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def train_task(config, iterations: int, train_set, dev_set, start=None,
+               signals: WorkerSignals | None = None, snapshot_every: int | None = None):
+    """Train one run (pure): ``dashboard.runs.compute`` — the same call the run store makes, so a
+    run computed by a sweep worker is bit-identical to the one the Train page would compute —
+    with BLAS limited to one thread (inside ``compute``). ``start`` is a shorter run of the same
+    config to extend. Returns ``(run_id, result, error)``; exactly one of result/error is None.
+    Errors come back as text so one bad setting does not abort the whole sweep."""
+    from dashboard.runs import SNAPSHOT_EVERY, compute
+
+    run_id = config.run_id
+    try:
+        if signals is not None and signals.stop_requested():
+            return run_id, None, "stopped before it started"
+        result = compute(config, iterations, train_set, dev_set, base=start,
+                         callback=signals.callback(run_id) if signals else None,
+                         callback_every=signals.callback_every if signals else 10,
+                         snapshot_every=snapshot_every or SNAPSHOT_EVERY)
+        return run_id, result, None
+    except Exception as exc:  # reported per run; the sweep goes on
+        return run_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Main side: run a plan, save results as they come, report progress
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class RunState:
+    config: Any
+    status: str = "queued"     # cached | queued | running | finished | diverged | failed | stopped
+    iteration: int = 0
+    total: int = 0
+    dev_accuracy: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        if self.status in {"cached", "finished", "diverged"}:
+            return 1.0
+        return min(1.0, self.iteration / self.total) if self.total else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSnapshot:
+    runs: tuple                # RunState copies, grid order
+    done: int                  # cached + finished + diverged + failed
+    total: int
+    finished: bool             # nothing left running
+    stopped: bool
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for r in self.runs:
+            c = r.config
+            rows.append({"hidden": c.hidden, "alpha": c.alpha, "seed": c.seed,
+                         "status": r.status, "progress": r.fraction,
+                         "iteration": r.iteration if r.status not in {"cached"} else None,
+                         "dev accuracy": r.dev_accuracy, "message": r.message.split("\n")[0]})
+        return pd.DataFrame(rows)
+
+
+class SweepExecution:
+    """Run a :class:`SweepPlan` in a background thread of the main process.
+
+    Use as a context manager; leaving the block (normally, by exception, or because Streamlit
+    interrupted the script for a rerun) calls :meth:`stop`, so nothing outlives the page run except
+    the last few iterations of tasks in flight. ``updates()`` yields snapshots for a progress display.
+
+    backend: ``"loky"`` (local processes, ``n_jobs`` of them), ``"threading"`` (tests) or
+    ``"dask"`` (``client`` required: a connected ``distributed.Client``).
+    """
+
+    def __init__(self, store, plan: SweepPlan, train_set, dev_set, *, n_jobs: int = 2,
+                 backend: str = "loky", client=None, progress_root: str | None = None,
+                 callback_every: int = 10, data_key: str | None = None):
+        if backend not in {"loky", "threading", "dask", "sequential"}:
+            raise ValueError(f"backend must be loky, threading, sequential or dask, got {backend!r}")
+        if backend == "dask" and client is None:
+            raise ValueError("backend 'dask' needs a connected distributed.Client, got client=None")
+        if int(n_jobs) < 1:
+            raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+        self.store, self.plan = store, plan
+        self.backend, self.client, self.n_jobs = backend, client, int(n_jobs)
+        self.train_set, self.dev_set = train_set, dev_set
+        self.data_key = data_key
+        self._progress_dir = Path(tempfile.mkdtemp(prefix="nnmath-sweep-", dir=progress_root))
+        self._stop_event_name = f"nnmath-sweep-stop-{uuid.uuid4().hex}" if backend == "dask" else None
+        self.signals = WorkerSignals(str(self._progress_dir), self._stop_event_name,
+                                     callback_every=callback_every)
+        self._states = {c.run_id: RunState(c, total=plan.iterations) for c in plan.configs}
+        for c in plan.cached:
+            self._states[c.run_id].status = "cached"
+            self._states[c.run_id].iteration = plan.iterations
+        for t in plan.tasks:
+            self._states[t.config.run_id].iteration = t.start.iterations if t.start else 0
+        self._configs = {c.run_id: c for c in plan.configs}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._events: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._cleaned = False
+        self.error: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "SweepExecution":
+        if self._thread is not None:
+            raise RuntimeError("this sweep was already started")
+        self._thread = threading.Thread(target=self._consume, name="nnmath-sweep", daemon=True)
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> "SweepExecution":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        if self.running:
+            self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Ask every worker to stop (cooperatively) and stop waiting for results. Finished runs
+        are already in the store; results that arrive while draining are still saved."""
+        self._stop.set()
+        try:
+            self.signals.stop_file.touch()
+        except OSError:
+            pass
+        if self._stop_event_name and self.client is not None:
+            try:
+                from distributed import Event
+                Event(self._stop_event_name, client=self.client).set()
+            except Exception:
+                pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the background thread is done; True when it is."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    # -- progress ----------------------------------------------------------------------------
+    def outcomes(self) -> dict[str, RunState]:
+        """run_id -> final state of every run of this sweep (see :func:`sweep_table`)."""
+        return {r.config.run_id: r for r in self.snapshot().runs}
+
+    def snapshot(self) -> SweepSnapshot:
+        self._read_progress_files()
+        with self._lock:
+            runs = tuple(dataclasses.replace(s) for s in self._states.values())
+        done = sum(r.status in {"cached", "finished", "diverged", "failed"} for r in runs)
+        return SweepSnapshot(runs, done, len(runs), finished=not self.running,
+                             stopped=self.stopped)
+
+    def updates(self, interval: float = 0.5) -> Iterator[SweepSnapshot]:
+        """Snapshots while the sweep runs: one per finished run and at least every ``interval``
+        seconds (a progress poll for the display, not a synchronisation); the last one is final."""
+        while self.running:
+            try:
+                self._events.get(timeout=interval)
+            except queue.Empty:
+                pass
+            yield self.snapshot()
+        self._cleanup()
+        yield self.snapshot()
+
+    def _read_progress_files(self) -> None:
+        if not self._progress_dir.is_dir():
+            return
+        for path in self._progress_dir.glob("*.json"):
+            try:
+                payload = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            with self._lock:
+                state = self._states.get(path.stem)
+                if state is not None and state.status in {"queued", "running"}:
+                    state.status = "running"
+                    state.iteration = payload.get("iteration", state.iteration)
+                    state.total = payload.get("total", state.total) or state.total
+                    state.dev_accuracy = payload.get("dev_accuracy")
+
+    # -- background thread -------------------------------------------------------------------
+    def _parallel_config(self):
+        import joblib
+
+        if self.backend == "dask":
+            return joblib.parallel_config(backend="dask", client=self.client,
+                                          scatter=[self.train_set, self.dev_set])
+        if self.backend == "sequential":
+            return joblib.parallel_config(backend="sequential")
+        return joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs)
+
+    def _consume(self) -> None:
+        import joblib
+
+        tasks = self.plan.tasks
+        try:
+            if not tasks:
+                return
+            with self._parallel_config():
+                n_jobs = -1 if self.backend == "dask" else self.n_jobs
+                outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered",
+                                          batch_size=1)(
+                    joblib.delayed(train_task)(t.config, t.iterations, self.train_set,
+                                               self.dev_set, t.start, self.signals,
+                                               self.store.snapshot_every)
+                    for t in tasks)
+                # Drain every output even after stop: tasks return within a few iterations once
+                # the stop signal is up, and draining (instead of closing the generator) leaves
+                # the shared worker pool running for everyone else.
+                for run_id, result, error in outputs:
+                    self._record(run_id, result, error)
+        except BaseException as exc:  # surfaced through .error, never lost in a thread
+            self.error = f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                for state in self._states.values():
+                    if state.status in {"queued", "running"}:
+                        state.status, state.message = "failed", self.error
+        finally:
+            self._events.put(None)
+
+    def _record(self, run_id: str, result, error: str | None) -> None:
+        config = self._configs[run_id]
+        status = "failed" if result is None else result.status
+        if result is not None and status in {"finished", "diverged"}:
+            # Saved the moment it arrives, in the main process (workers never touch the store).
+            self.store.put(config, result, data_name=getattr(self.train_set, "name", None),
+                           data_key=self.data_key)
+        with self._lock:
+            state = self._states[run_id]
+            if result is None:
+                state.status = "stopped" if error and error.startswith("stopped") else "failed"
+                state.message = error or ""
+            else:
+                state.status = status
+                state.iteration = int(result.iterations)
+                state.dev_accuracy = _finite_or_none(result.dev_accuracy)
+                state.message = result.message or ""
+        self._events.put(run_id)
+
+    def _cleanup(self) -> None:
+        if not self._cleaned and not self.running:
+            self._cleaned = True
+            shutil.rmtree(self._progress_dir, ignore_errors=True)
+
+
+def resolve_scheduler(explicit: str | None = None, secrets: Mapping | None = None,
+                      environ: Mapping | None = None) -> str | None:
+    """The Dask scheduler address to use, first found of: the Sweep page setting, the
+    NNMATH_DASK_SCHEDULER environment variable, ``st.secrets["dask_scheduler"]``. None = local."""
+    environ = os.environ if environ is None else environ
+    for candidate in (explicit, environ.get(DASK_ENV)):
+        if candidate and str(candidate).strip():
+            return str(candidate).strip()
+    if secrets is not None:
+        try:
+            value = secrets.get("dask_scheduler")
+        except Exception:  # st.secrets raises when no secrets file exists
+            value = None
+        if value and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def connect_dask(address: str, timeout: float = 10.0):
+    """A ``distributed.Client`` connected to ``address`` (not set as the process default, so two
+    sessions pointing at two clusters do not interfere). The caller owns it (cache it per address)."""
+    from distributed import Client
+
+    return Client(address, timeout=timeout, set_as_default=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Results: the grid as a table, and heatmap data over two settings
+# --------------------------------------------------------------------------------------------
+def sweep_table(store, configs: Sequence, iterations: int,
+                outcomes: Mapping[str, RunState] | None = None) -> pd.DataFrame:
+    """One row per config: its settings, run_id and what the store knows at ``iterations``
+    (status "not run" when it holds nothing).
+
+    ``outcomes`` (run_id -> RunState, e.g. the last sweep's final snapshot) fills in runs the store
+    cannot hold: a run that diverges on its very first update has zero iterations, which
+    ``RunStore.put`` declines to save, yet the sweep must still show that cell as diverged."""
+    rows = []
+    for config in configs:
+        result = result_for(store, config, iterations)
+        row = {name: getattr(config, name) for name in SWEEPABLE}
+        row["run_id"] = config.run_id
+        known = (outcomes or {}).get(config.run_id)
+        if result is None and known is not None and known.status == "diverged":
+            row.update(status="diverged", dev_accuracy=np.nan, train_accuracy=np.nan,
+                       loss=np.nan, iterations=int(known.iteration), message=known.message)
+        elif result is None:
+            row.update(status="not run", dev_accuracy=np.nan, train_accuracy=np.nan,
+                       loss=np.nan, iterations=0, message="")
+        else:
+            row.update(status=result.status, dev_accuracy=float(result.dev_accuracy),
+                       train_accuracy=float(result.train_accuracy), loss=float(result.loss),
+                       iterations=int(result.iterations), message=result.message or "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatmapData:
+    x: str                     # setting on the x axis
+    y: str                     # setting on the y axis
+    x_values: tuple
+    y_values: tuple
+    mean: np.ndarray           # (len(y_values), len(x_values)) mean dev accuracy over seeds; NaN if none
+    spread: np.ndarray         # standard deviation over seeds (ddof=0); NaN if none
+    count: np.ndarray          # runs with a finite accuracy per cell
+    diverged: np.ndarray       # runs that diverged per cell
+    expected: np.ndarray       # runs in the grid per cell
+    text: np.ndarray           # cell labels, e.g. "0.853 ± 0.004", "diverged", "not run"
+    best: tuple | None         # (row, col) of the best mean among cells without divergence
+    run_ids: np.ndarray        # object array of tuples: run ids per cell (seed order)
+
+    @property
+    def state(self) -> np.ndarray:
+        """Per cell: "ok", "diverged" (any seed diverged), "partial" (some not run) or "not run"."""
+        out = np.full(self.mean.shape, "ok", dtype=object)
+        out[self.count < self.expected] = "partial"
+        out[(self.count == 0)] = "not run"
+        out[self.diverged > 0] = "diverged"
+        return out
+
+
+def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = None) -> HeatmapData:
+    """Dev accuracy over settings ``x`` and ``y``, mean and spread over every other varied setting
+    (normally the seed; fix others with ``fixed={"init": "he"}``).
+
+    A cell with any diverged run is "diverged" (the setting is unsafe even if some seeds survive)
+    and never the best cell; a cell with no runs yet is "not run".
+    """
+    if x == y:
+        raise ValueError(f"x and y must be two different settings, got {x!r} twice")
+    for name in (x, y, *(fixed or {})):
+        if name not in table.columns:
+            raise ValueError(f"setting must be a column of the sweep table, got {name!r}")
+    rows = table
+    for name, value in (fixed or {}).items():
+        rows = rows[rows[name] == value]
+    x_values = tuple(sorted(rows[x].dropna().unique().tolist()))
+    y_values = tuple(sorted(rows[y].dropna().unique().tolist()))
+    shape = (len(y_values), len(x_values))
+    mean = np.full(shape, np.nan)
+    spread = np.full(shape, np.nan)
+    count = np.zeros(shape, dtype=int)
+    diverged = np.zeros(shape, dtype=int)
+    expected = np.zeros(shape, dtype=int)
+    run_ids = np.empty(shape, dtype=object)
+    text = np.full(shape, "not run", dtype=object)
+    for i, yv in enumerate(y_values):
+        for j, xv in enumerate(x_values):
+            cell = rows[(rows[x] == xv) & (rows[y] == yv)]
+            if "seed" in cell.columns:
+                cell = cell.sort_values("seed")
+            run_ids[i, j] = tuple(cell["run_id"])
+            expected[i, j] = len(cell)
+            ok = cell[(cell["status"] != "diverged") & np.isfinite(cell["dev_accuracy"])]
+            acc = ok["dev_accuracy"].to_numpy(dtype=float)
+            diverged[i, j] = int((cell["status"] == "diverged").sum())
+            count[i, j] = acc.size
+            if acc.size:
+                mean[i, j] = acc.mean()
+                spread[i, j] = acc.std()
+            text[i, j] = _cell_text(mean[i, j], spread[i, j], count[i, j], diverged[i, j],
+                                    expected[i, j])
+    candidates = np.where((diverged == 0) & (count > 0), mean, -np.inf)
+    best = None
+    if np.isfinite(candidates).any():
+        best = tuple(int(v) for v in np.unravel_index(np.argmax(candidates), shape))
+    return HeatmapData(x, y, x_values, y_values, mean, spread, count, diverged, expected, text,
+                       best, run_ids)
+
+
+def _cell_text(mean, spread, count, diverged, expected) -> str:
+    if diverged:
+        return "diverged" if diverged == expected else f"diverged ({diverged}/{expected})"
+    if count == 0:
+        return "not run"
+    label = f"{mean:.3f} ± {spread:.3f}" if count > 1 else f"{mean:.3f}"
+    if count < expected:
+        label += f" ({count}/{expected})"
+    return label

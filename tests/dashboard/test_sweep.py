@@ -1,0 +1,256 @@
+"""Sweep logic without Streamlit: grid expansion, cache hits, parallel execution (loky, threads,
+a loopback Dask cluster), stopping, diverged runs and the heatmap data."""
+from __future__ import annotations
+
+import dataclasses
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import sweep
+from dashboard.runs import RunConfig, RunStore, compute
+from data import Dataset, train_dev_split
+
+ITER = 40
+
+
+def tiny_dataset(n: int = 200, seed: int = 0) -> Dataset:
+    """Learnable synthetic digits: class k lights up a 6x6 block at position k, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        r, c = divmod(int(k), 4)
+        images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
+    return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
+
+
+@pytest.fixture
+def split():
+    ds = tiny_dataset()
+    train, dev = train_dev_split(ds, dev_size=50, seed=0)
+    return ds, train, dev
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "store")
+
+
+def base_config(ds) -> RunConfig:
+    return RunConfig(data=ds.fingerprint, dev_size=50)
+
+
+def run_all(store, plan, train, dev, **kw) -> sweep.SweepSnapshot:
+    with sweep.SweepExecution(store, plan, train, dev, **kw) as ex:
+        snaps = list(ex.updates(interval=0.2))
+    assert ex.error is None
+    return snaps[-1]
+
+
+# ---- grid --------------------------------------------------------------------------------------
+def test_parse_values_reads_lists_and_ranges():
+    assert sweep.parse_values("10, 32 64", "hidden") == (10, 32, 64)
+    assert sweep.parse_values("0-2", "seed") == (0, 1, 2)
+    assert sweep.parse_values("0.05, 0.1, 0.1", "alpha") == (0.05, 0.1)
+    assert sweep.parse_values("full 64", "batch_size") == (None, 64)
+    with pytest.raises(ValueError, match="hidden values must be whole numbers, got 'x'"):
+        sweep.parse_values("10, x", "hidden")
+    with pytest.raises(ValueError, match="setting must be one of"):
+        sweep.parse_values("1", "colour")
+    with pytest.raises(ValueError, match="alpha needs at least one value"):
+        sweep.parse_values("  ", "alpha")
+
+
+def test_expand_grid_is_the_cartesian_product_in_axis_order():
+    base = RunConfig(data="f" * 16)
+    configs = sweep.expand_grid(base, {"hidden": [10, 32], "alpha": [0.1, 0.5, 0.1], "seed": [0, 1]})
+    assert len(configs) == 2 * 2 * 2
+    assert len({c.run_id for c in configs}) == 8
+    assert [(c.hidden, c.alpha, c.seed) for c in configs[:3]] == [(10, 0.1, 0), (10, 0.1, 1),
+                                                                  (10, 0.5, 0)]
+    assert all(c.data == base.data and c.dev_size == base.dev_size for c in configs)
+    with pytest.raises(ValueError, match="axis must be one of"):
+        sweep.expand_grid(base, {"data": ["x"]})
+    with pytest.raises(ValueError, match="axis seed needs at least one value"):
+        sweep.expand_grid(base, {"seed": []})
+
+
+# ---- cache -------------------------------------------------------------------------------------
+def test_plan_skips_cached_combinations_and_extends_shorter_runs(split, store):
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "alpha": [0.1, 0.5]})
+    store.train(configs[0], 100, train, dev)        # longer: answers 50 and 100
+    store.train(configs[1], 50, train, dev)         # shorter than 100: extended, not retrained
+    at_50 = sweep.plan_sweep(store, configs, 50)
+    assert set(at_50.cached) == {configs[0], configs[1]}
+    assert [t.config for t in at_50.tasks] == configs[2:]
+    at_100 = sweep.plan_sweep(store, configs, 100)
+    assert at_100.cached == (configs[0],)
+    extend = {t.config: t for t in at_100.tasks}[configs[1]]
+    assert extend.start is not None and extend.start.iterations == 50
+
+
+def test_sweep_trains_only_what_is_missing_and_saves_every_run(split, store):
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "seed": [0, 1]})
+    cached = store.train(configs[0], ITER, train, dev)
+    cached_updated = store.record(configs[0].run_id).updated
+    saved_before = store.stats.get("saved", 0)
+    plan = sweep.plan_sweep(store, configs, ITER)
+    assert len(plan.tasks) == 3
+
+    final = run_all(store, plan, train, dev, backend="threading", n_jobs=2)
+
+    assert final.done == final.total == 4 and final.finished
+    statuses = {r.config: r.status for r in final.runs}
+    assert statuses[configs[0]] == "cached"
+    assert all(statuses[c] == "finished" for c in configs[1:])
+    assert store.record(configs[0].run_id).updated == cached_updated  # not retrained
+    assert store.stats["saved"] - saved_before == 3                  # one save per new run
+    assert store.get(configs[0], ITER).dev_accuracy == cached.dev_accuracy
+    assert sweep.plan_sweep(store, configs, ITER).tasks == ()  # everything answered now
+
+
+def test_loky_workers_give_the_numbers_the_store_would(split, store):
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "alpha": [0.1, 0.5]})
+    plan = sweep.plan_sweep(store, configs, ITER)
+    final = run_all(store, plan, train, dev, backend="loky", n_jobs=2, data_key="tiny")
+    assert [r.status for r in final.runs] == ["finished"] * 4
+    for config in configs:
+        stored = store.get(config, ITER)
+        direct = compute(config, ITER, train, dev)
+        np.testing.assert_array_equal(stored.params.W1, direct.params.W1)
+        np.testing.assert_array_equal(stored.history.loss, direct.history.loss)
+    assert {r.data_key for r in store.records()} == {"tiny"}
+
+
+def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
+    distributed = pytest.importorskip("distributed")
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "seed": [0, 1]})
+    plan = sweep.plan_sweep(store, configs, ITER)
+    # Two worker processes on loopback: tasks, datasets and results really cross a TCP socket.
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        final = run_all(store, plan, train, dev, backend="dask", client=client)
+    assert [r.status for r in final.runs] == ["finished"] * 4
+    for config in configs:
+        np.testing.assert_array_equal(store.get(config, ITER).params.W2,
+                                      compute(config, ITER, train, dev).params.W2)
+
+
+def test_dask_backend_needs_a_client(split, store):
+    ds, train, dev = split
+    plan = sweep.plan_sweep(store, [base_config(ds)], ITER)
+    with pytest.raises(ValueError, match="needs a connected distributed.Client"):
+        sweep.SweepExecution(store, plan, train, dev, backend="dask")
+
+
+# ---- stopping ----------------------------------------------------------------------------------
+def test_stop_keeps_finished_runs_and_ends_the_runs_in_flight(split, store):
+    ds, train, dev = split
+    fast = dataclasses.replace(base_config(ds), hidden=4)
+    slow = [dataclasses.replace(base_config(ds), hidden=8, seed=s) for s in range(4)]
+    iterations = 20_000  # far longer than the test runs: only a stop ends these
+    plan = sweep.plan_sweep(store, [fast, *slow], iterations)
+    first_done = store.train(fast, 50, train, dev)  # a finished run that must survive the stop
+    ex = sweep.SweepExecution(store, plan, train, dev, backend="threading", n_jobs=2,
+                              callback_every=5)
+    with ex:
+        for snap in ex.updates(interval=0.1):
+            if any(r.status == "running" and r.iteration > 0 for r in snap.runs):
+                break  # leaving the block stops the sweep, as a Streamlit rerun would
+    assert ex.stopped
+    assert ex.wait(timeout=30), "workers kept running after stop"
+    final = ex.snapshot()
+    assert {r.status for r in final.runs} <= {"stopped", "finished"}
+    assert all(r.iteration < iterations for r in final.runs)
+    assert store.get(fast, 50).dev_accuracy == first_done.dev_accuracy  # earlier work kept
+    assert all(store.get(c, iterations) is None for c in slow)  # partial runs are not passed off
+
+
+def test_stop_before_start_trains_nothing(split, store):
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"seed": [0, 1, 2]})
+    ex = sweep.SweepExecution(store, sweep.plan_sweep(store, configs, ITER), train, dev,
+                              backend="threading", n_jobs=2)
+    ex.stop()
+    with ex:
+        final = list(ex.updates(interval=0.1))[-1]
+    assert [r.status for r in final.runs] == ["stopped"] * 3
+    assert store.records() == []
+
+
+# ---- diverged runs and the heatmap -------------------------------------------------------------
+def test_a_diverging_alpha_shows_as_a_diverged_cell(split, store):
+    """alpha 50 on this network drives the loss up to ~1e4 and kills every ReLU (accuracy 0.1)
+    but stays finite; 1e12 overflows float32 at iteration 2, which nnmath reports as diverged."""
+    ds, train, dev = split
+    configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "alpha": [0.5, 1e12],
+                                                  "seed": [0, 1]})
+    plan = sweep.plan_sweep(store, configs, ITER)
+    final = run_all(store, plan, train, dev, backend="threading", n_jobs=2)
+    statuses = {(r.config.alpha, r.config.seed, r.config.hidden): r.status for r in final.runs}
+    assert all(s == "diverged" for (a, _, _), s in statuses.items() if a == 1e12)
+    # These runs diverge on their first update: zero iterations, which the store does not keep,
+    # so the table learns about them from the sweep's outcomes.
+    outcomes = {r.config.run_id: r for r in final.runs}
+    table = sweep.sweep_table(store, configs, ITER, outcomes=outcomes)
+    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    assert data.x_values == (0.5, 1e12)
+    assert list(data.text[:, 1]) == ["diverged", "diverged"]
+    assert list(data.state[:, 1]) == ["diverged", "diverged"]
+    assert data.best is not None and data.best[1] == 0
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["hidden", "alpha", "seed", "run_id", "status",
+                                       "dev_accuracy"])
+
+
+def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
+    rng = np.random.default_rng(3)
+    rows = []
+    for h in (10, 32, 64):
+        for a in (0.05, 0.1, 0.5, 2.0):
+            for s in range(3):
+                rows.append((h, a, s, f"{h}-{a}-{s}", "finished", float(rng.uniform(0.7, 0.95))))
+    table = _table(rows)
+    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    expected = table.groupby(["hidden", "alpha"])["dev_accuracy"].agg(["mean", lambda v: v.std(ddof=0)])
+    for i, h in enumerate(data.y_values):
+        for j, a in enumerate(data.x_values):
+            m, sd = expected.loc[(h, a)]
+            assert data.mean[i, j] == pytest.approx(m)
+            assert data.spread[i, j] == pytest.approx(sd)
+            assert data.text[i, j] == f"{m:.3f} ± {sd:.3f}"
+            assert data.run_ids[i, j] == tuple(f"{h}-{a}-{s}" for s in range(3))
+    best = expected["mean"].idxmax()
+    assert (data.y_values[data.best[0]], data.x_values[data.best[1]]) == best
+
+
+def test_heatmap_marks_missing_partial_and_diverged_cells():
+    table = _table([
+        (10, 0.1, 0, "a", "finished", 0.80), (10, 0.1, 1, "b", "finished", 0.90),
+        (10, 50.0, 0, "c", "diverged", np.nan), (10, 50.0, 1, "d", "finished", 0.99),
+        (32, 0.1, 0, "e", "not run", np.nan), (32, 0.1, 1, "f", "finished", 0.85),
+        (32, 50.0, 0, "g", "not run", np.nan), (32, 50.0, 1, "h", "not run", np.nan),
+    ])
+    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    assert data.text.tolist() == [["0.850 ± 0.050", "diverged (1/2)"], ["0.850 (1/2)", "not run"]]
+    assert data.state.tolist() == [["ok", "diverged"], ["partial", "not run"]]
+    assert data.best == (0, 0)  # 0.99 sits in a cell that diverged for another seed: not best
+    with pytest.raises(ValueError, match="two different settings"):
+        sweep.heatmap_data(table, x="alpha", y="alpha")
+
+
+def test_resolve_scheduler_prefers_page_then_env_then_secrets():
+    env = {sweep.DASK_ENV: "tcp://env:8786"}
+    secrets = {"dask_scheduler": "tcp://secret:8786"}
+    assert sweep.resolve_scheduler("tcp://page:8786", secrets, env) == "tcp://page:8786"
+    assert sweep.resolve_scheduler("", secrets, env) == "tcp://env:8786"
+    assert sweep.resolve_scheduler(None, secrets, {}) == "tcp://secret:8786"
+    assert sweep.resolve_scheduler(None, None, {}) is None
