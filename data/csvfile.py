@@ -25,8 +25,9 @@ _MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 class _Layout:
     """Where the header, the label column and the pixel columns are."""
 
-    def __init__(self, filename, ncols, header_line, names, label_col):
+    def __init__(self, filename, ncols, header_line, names, label_col, body_start=0):
         self.filename = filename
+        self.body_start = body_start        # byte offset where the data rows start
         self.ncols = ncols
         self.header_line = header_line      # 1-based line number of the header, or None
         self.names = names                  # column names (from the header) or None
@@ -64,8 +65,8 @@ def _shown(token: str) -> str:
     return repr(token)
 
 
-def _first_line(raw: bytes) -> tuple[int, str] | None:
-    """(1-based line number, text) of the first non-blank line, or None."""
+def _first_line(raw: bytes) -> tuple[int, str, int] | None:
+    """(1-based line number, text, offset after it) of the first non-blank line, or None."""
     start = 0
     number = 0
     while start < len(raw):
@@ -75,7 +76,7 @@ def _first_line(raw: bytes) -> tuple[int, str] | None:
         number += 1
         line = raw[start:end]
         if line.strip():
-            return number, line.decode("utf-8", errors="replace").strip("\r\n")
+            return number, line.decode("utf-8", errors="replace").strip("\r\n"), end + 1
         start = end + 1
     return None
 
@@ -85,7 +86,7 @@ def _layout(raw: bytes, filename: str) -> _Layout:
     if first is None:
         raise DataError(f"{filename} is empty: expected digits as CSV "
                         f"(label + {PIXELS} pixels per line)")
-    line_no, line = first
+    line_no, line, after = first
     tokens = [_clean(t) for t in line.split(",")]
     lowered = [t.lower() for t in tokens]
     non_numeric = sum(not _is_number(t) for t in tokens)
@@ -109,7 +110,7 @@ def _layout(raw: bytes, filename: str) -> _Layout:
                             f"and {PIXELS - 1} pixel columns; expected {PIXELS} pixel columns "
                             f"after the label ({PIXELS + 1} columns), found {ncols}")
         label_col = None
-    return _Layout(filename, ncols, line_no, tokens, label_col)
+    return _Layout(filename, ncols, line_no, tokens, label_col, body_start=after)
 
 
 def _guess_label_column(values: np.ndarray) -> int:
@@ -138,6 +139,8 @@ def _split(values: np.ndarray, layout: _Layout):
 
 def _fast(raw: bytes, layout: _Layout):
     skip = layout.header_line or 0
+    if not raw[layout.body_start:].strip():
+        return None   # header only; np.loadtxt would warn "input contained no data"
     try:
         values = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.int16, comments=None,
                             skiprows=skip, ndmin=2)

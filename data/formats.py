@@ -28,7 +28,9 @@ CACHE_SUFFIX = ".nnmath.npz"   # our compact cache files; never offered as data
 def human_bytes(n: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
-            return f"{n:,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+            if unit == "bytes":
+                return f"{n:,} bytes"
+            return f"{n:.0f} {unit}" if float(n).is_integer() else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
 

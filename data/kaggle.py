@@ -1,0 +1,373 @@
+"""Downloads from Kaggle: the digit-recognizer competition and MNIST datasets hosted there
+(e.g. ``oddrationale/mnist-in-csv``, ``hojjatk/mnist-dataset``).
+
+Files land in ``data/downloads/competitions/<name>/`` or ``data/downloads/datasets/<owner>/<name>/``
+as Kaggle delivers them (a .zip, which the loaders read directly) and are reused afterwards
+without credentials or network.
+
+Credentials, first found wins: the ``secrets`` mapping (e.g. ``st.secrets``: ``KAGGLE_API_TOKEN``,
+or ``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, top level or in a ``[kaggle]`` section), the environment
+variables of the same names, ``kaggle.json`` (``$KAGGLE_CONFIG_DIR``, ``~/.kaggle``,
+``~/.config/kaggle``) and ``~/.kaggle/access_token``. They are never shown, logged or put in an
+exception message, and never written to ``os.environ`` (on a shared server that would hand one
+visitor's key to everyone).
+
+The ``kaggle`` package is imported only when a download really starts: ``import kaggle`` prints a
+help text and authenticates at import time, and ``KaggleApi.authenticate()`` calls ``exit(1)``
+without credentials; both are contained here (stdout captured, ``SystemExit`` caught).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from .errors import DataError
+
+COMPETITION = "digit-recognizer"
+RULES_URL = "https://www.kaggle.com/competitions/{name}/rules"
+TOKEN_URL = "https://www.kaggle.com/settings/api"
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
+_POLL_SECONDS = 0.2
+HOW_TO_SET = (
+    "create an API token at " + TOKEN_URL + " and either export KAGGLE_API_TOKEN=<token> "
+    "(or KAGGLE_USERNAME and KAGGLE_KEY), save kaggle.json to ~/.kaggle/kaggle.json "
+    "(chmod 600), or add KAGGLE_API_TOKEN (or KAGGLE_USERNAME and KAGGLE_KEY) to "
+    ".streamlit/secrets.toml"
+)
+
+Progress = Callable[[int, "int | None"], object]
+
+
+class Credentials:
+    """Kaggle credentials and where they came from; ``repr``/``str`` never show the values."""
+
+    __slots__ = ("_token", "_username", "_key", "where")
+
+    def __init__(self, where: str, *, token: str | None = None, username: str | None = None,
+                 key: str | None = None):
+        self._token, self._username, self._key, self.where = token, username, key, where
+
+    @property
+    def kind(self) -> str:
+        return "token" if self._token else "key"
+
+    def config_values(self) -> dict:
+        if self._token:
+            return {"token": self._token}
+        return {"username": self._username, "key": self._key}
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self._token, self._key, self._username) if s]
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+        return text
+
+    def __repr__(self):
+        return f"Credentials({self.kind} from {self.where})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # never pickled into a cache or a log by accident
+        raise TypeError("Credentials are not picklable")
+
+
+# ---------------------------------------------------------------- credentials
+
+def _get(mapping, key):
+    try:
+        value = mapping.get(key)
+    except Exception:  # st.secrets raises when there is no secrets.toml
+        return None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _from_mapping(mapping, where) -> Credentials | None:
+    if mapping is None:
+        return None
+    sections = [mapping]
+    nested = _get_section(mapping, "kaggle")
+    if nested is not None:
+        sections.append(nested)
+    for m in sections:
+        token = _get(m, "KAGGLE_API_TOKEN") or _get(m, "api_token") or _get(m, "token")
+        if token:
+            return Credentials(where, token=token)
+        user = _get(m, "KAGGLE_USERNAME") or _get(m, "username")
+        key = _get(m, "KAGGLE_KEY") or _get(m, "key")
+        if user and key:
+            return Credentials(where, username=user, key=key)
+    return None
+
+
+def _get_section(mapping, name):
+    try:
+        value = mapping.get(name)
+    except Exception:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _config_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        dirs.append(Path(os.environ["KAGGLE_CONFIG_DIR"]))
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return dirs + [home / ".kaggle", xdg / "kaggle"]
+
+
+def _from_files() -> Credentials | None:
+    for folder in _config_dirs():
+        path = folder / "kaggle.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            found = _from_mapping(data, f"{path}")
+            if found:
+                return found
+    for folder in _config_dirs():
+        for name in ("access_token", "access_token.txt"):
+            try:
+                token = (folder / name).read_text().strip()
+            except OSError:
+                continue
+            if token:
+                return Credentials(str(folder / name), token=token)
+    return None
+
+
+def find_credentials(secrets: Mapping | None = None) -> Credentials | None:
+    """Credentials from ``secrets``, the environment or the Kaggle config files, or None."""
+    return (_from_mapping(secrets, "Streamlit secrets")
+            or _from_mapping(os.environ, "environment variables")
+            or _from_files())
+
+
+def credentials_available(secrets: Mapping | None = None) -> bool:
+    """Whether a download could be tried (without importing kaggle or using the network)."""
+    return find_credentials(secrets) is not None
+
+
+# ---------------------------------------------------------------- refs and folders
+
+def normalize_ref(ref: str) -> str:
+    """'digit-recognizer', 'owner/dataset' from a ref or a kaggle.com URL."""
+    if not isinstance(ref, str):
+        raise DataError(f"a Kaggle reference must be text, got {type(ref).__name__}")
+    text = ref.strip()
+    text = re.sub(r"^https?://(www\.)?kaggle\.com/", "", text)
+    text = re.sub(r"^(competitions|c)/", "", text)
+    text = re.sub(r"^datasets/", "", text)
+    text = text.split("?")[0].strip("/")
+    parts = text.split("/")
+    if len(parts) == 2 and parts[1] in ("rules", "data", "overview"):
+        text = parts[0]
+    if not _REF.match(text):
+        raise DataError(f"'{ref}' is not a Kaggle competition or dataset: expected a competition "
+                        f"name such as '{COMPETITION}' or a dataset 'owner/name' such as "
+                        f"'oddrationale/mnist-in-csv'")
+    return text
+
+
+def is_competition(ref: str) -> bool:
+    return "/" not in normalize_ref(ref)
+
+
+def default_dest(ref: str) -> Path:
+    from .loading import DOWNLOAD_DIR
+
+    ref = normalize_ref(ref)
+    if "/" in ref:
+        return DOWNLOAD_DIR / "datasets" / ref
+    return DOWNLOAD_DIR / "competitions" / ref
+
+
+def _has_data(folder: Path) -> bool:
+    from .loading import list_local_files
+
+    return bool(list_local_files(folder))
+
+
+# ---------------------------------------------------------------- the API (lazy)
+
+def _kaggle_api_class():
+    """``KaggleApi``, imported with its import-time prints captured. Tests replace this."""
+    with _quiet():
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    return KaggleApi
+
+
+@contextlib.contextmanager
+def _quiet():
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield sink
+
+
+def _api(creds: Credentials):
+    try:
+        api_class = _kaggle_api_class()
+    except ImportError:
+        raise DataError("Kaggle downloads need the package kaggle: pip install kaggle==2.2.4"
+                        ) from None
+    except SystemExit:
+        raise DataError(f"the kaggle package found no usable credentials; {HOW_TO_SET}") from None
+    with _quiet():
+        try:
+            api = api_class()
+            if creds.where == "Streamlit secrets":
+                # authenticate() would read only env/files, so the client gets them directly
+                api.config_values = dict(creds.config_values())
+            else:
+                api.authenticate()
+        except SystemExit:
+            raise DataError(f"Kaggle did not accept the credentials from {creds.where} "
+                            f"(authentication failed): {HOW_TO_SET}") from None
+    return api
+
+
+def _explain(error: BaseException, ref: str, creds: Credentials) -> DataError:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    competition = "/" not in ref
+    if status == 401:
+        text = (f"Kaggle rejected the credentials from {creds.where} (HTTP 401): {HOW_TO_SET}")
+    elif status == 403 and competition:
+        text = (f"Kaggle refused the download of '{ref}' (HTTP 403): accept the competition rules "
+                f"at {RULES_URL.format(name=ref)} while logged in as the account of your "
+                f"credentials, then try again")
+    elif status == 403:
+        text = (f"Kaggle refused the download of dataset '{ref}' (HTTP 403): it is private or "
+                f"needs you to accept its terms at https://www.kaggle.com/datasets/{ref}")
+    elif status == 404:
+        kind = "competition" if competition else "dataset"
+        text = (f"Kaggle has no {kind} '{ref}' (HTTP 404): check the name, e.g. '{COMPETITION}' "
+                f"or 'oddrationale/mnist-in-csv'")
+    elif status is not None:
+        text = f"Kaggle answered HTTP {status} for '{ref}'; try again later"
+    elif _is_network(error):
+        text = (f"cannot reach Kaggle to download '{ref}' (no network? {type(error).__name__}). "
+                f"The embedded sample works offline; or download the file on another machine "
+                f"and load or upload it")
+    elif isinstance(error, SystemExit):
+        text = (f"the Kaggle client stopped while downloading '{ref}' (credentials from "
+                f"{creds.where} not usable?): {HOW_TO_SET}")
+    elif isinstance(error, OSError):
+        text = f"cannot save the download of '{ref}': {error.strerror or type(error).__name__}"
+    else:
+        text = f"the Kaggle download of '{ref}' failed ({type(error).__name__}: {error})"
+    return DataError(creds.scrub(text)[:1000])
+
+
+def _is_network(error: BaseException) -> bool:
+    names = {c.__name__ for c in type(error).__mro__}
+    network = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "ProxyError",
+               "SSLError", "NewConnectionError", "MaxRetryError", "NameResolutionError",
+               "gaierror", "timeout", "TimeoutError", "ConnectionRefusedError",
+               "ChunkedEncodingError", "ProtocolError"}
+    return bool(names & network)
+
+
+# ---------------------------------------------------------------- download
+
+def download(ref: str, dest: Path | str | None = None, progress: Progress | None = None,
+             secrets: Mapping | None = None, *, force: bool = False) -> Path:
+    """Download a competition (``digit-recognizer``) or dataset (``owner/name``) into ``dest``
+    (default under data/downloads/) and return that folder; reused if it already holds data.
+
+    ``progress(done_bytes, total_bytes_or_None)`` is called from the calling thread while the
+    file arrives. The download goes to a temporary folder first, so a failed or interrupted
+    download never replaces what was there. Raises DataError with what to do.
+    """
+    ref = normalize_ref(ref)
+    dest = Path(dest) if dest is not None else default_dest(ref)
+    if not force and dest.is_dir() and _has_data(dest):
+        return dest
+    creds = find_credentials(secrets)
+    if creds is None:
+        raise DataError(f"no Kaggle credentials found, so '{ref}' cannot be downloaded: "
+                        f"{HOW_TO_SET}. Without an account, the embedded sample works offline")
+    api = _api(creds)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
+        partial.mkdir()
+    except OSError as e:
+        raise DataError(f"cannot create the download folder {dest.parent}: "
+                        f"{e.strerror or e}") from None
+    try:
+        _run_with_progress(lambda: _call(api, ref, partial), partial, progress)
+        if not _has_data(partial):
+            names = ", ".join(sorted(p.name for p in partial.rglob("*") if p.is_file())) or \
+                "nothing"
+            raise DataError(f"the Kaggle download of '{ref}' holds no MNIST file (found "
+                            f"{names})")
+        dest.mkdir(parents=True, exist_ok=True)
+        for item in partial.iterdir():
+            target = dest / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    except DataError as e:
+        raise DataError(creds.scrub(str(e))) from None
+    except (Exception, SystemExit) as e:  # exit() in the client, HTTP and network errors
+        raise _explain(e, ref, creds) from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return dest
+
+
+def _call(api, ref: str, folder: Path) -> None:
+    with _quiet():
+        if "/" in ref:
+            api.dataset_download_files(ref, path=str(folder), quiet=True, unzip=False)
+        else:
+            api.competition_download_files(ref, path=str(folder), quiet=True)
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _run_with_progress(work: Callable[[], None], folder: Path, progress: Progress | None):
+    """Run ``work`` in a thread; report the growing folder size from this thread (Streamlit
+    elements can only be updated from the script's own thread)."""
+    if progress is None:
+        work()
+        return
+    outcome: list[BaseException] = []
+
+    def target():
+        try:
+            work()
+        except (Exception, SystemExit) as e:  # handed to the calling thread
+            outcome.append(e)
+
+    worker = threading.Thread(target=target, name="kaggle-download", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(_POLL_SECONDS)
+        progress(_folder_bytes(folder), None)
+    if outcome:
+        raise outcome[0]
+    done = _folder_bytes(folder)
+    progress(done, done)
