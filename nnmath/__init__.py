@@ -1,0 +1,44 @@
+"""nnmath — the "neural network from scratch" MNIST network in NumPy, readable like the textbook.
+
+784 pixel inputs -> ``hidden`` ReLU units -> 10-way softmax, trained by full-batch gradient
+descent on the mean cross-entropy; the function names are those of the well-known notebook.
+
+Notation (used in every docstring and shape comment)
+----------------------------------------------------
+Samples are ROWS. ``m`` = number of images, ``h`` = hidden units.
+
+    X   (m, 784)  images one per row, floats in [0, 1] (uint8 pixels / 255)
+    y   (m,)      labels 0..9            Y  (m, 10)  one_hot(y)
+    W1  (784, h)  b1 (h,)                W2 (h, 10)  b2 (10,)
+
+    Z1 = X @ W1 + b1      (m, h)         A1 = g(Z1)          (m, h)    g = ReLU by default
+    Z2 = A1 @ W2 + b2     (m, 10)        A2 = softmax(Z2)    (m, 10)   row-wise, stable
+    L  = -sum(Y * log A2) / m            mean cross-entropy
+
+    dZ2 = (A2 - Y) / m    (m, 10)        dW2 = A1.T @ dZ2    (h, 10)   db2 = sum_rows dZ2  (10,)
+    dZ1 = dZ2 @ W2.T * g'(Z1)   (m, h)   dW1 = X.T @ dZ1     (784, h)  db1 = sum_rows dZ1  (h,)
+    W <- W - alpha * dW   for every parameter
+
+The notebook stores samples as columns (X is (784, m), W1 is (h, 784)); here W1 is its
+transpose. Unlike some versions of the notebook, biases get the gradient summed over the
+samples axis only, softmax subtracts the row maximum before exp, and the loss is reported.
+
+Functions never write into their arguments; update_params returns new Params. Training never
+prints: it returns a TrainResult (params, per-iteration history, snapshots, status).
+This package imports numpy only.
+"""
+from .activations import ACTIVATIONS, Activation, log_softmax, softmax
+from .network import (Cache, Grads, Params, backward_propagation, cross_entropy,
+                      forward_propagation, get_accuracy, get_predictions, init_params,
+                      make_predictions, one_hot, predict_proba, scale_pixels, update_params)
+from .persist import load_result, save_result
+from .train import (BLOCK_ROWS, History, Progress, TrainConfig, TrainResult, continue_training,
+                    gradient_descent)
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "BLOCK_ROWS", "Cache", "Grads", "History", "Params", "Progress",
+    "TrainConfig", "TrainResult", "backward_propagation", "continue_training", "cross_entropy",
+    "forward_propagation", "get_accuracy", "get_predictions", "gradient_descent", "init_params",
+    "load_result", "log_softmax", "make_predictions", "one_hot", "predict_proba", "save_result",
+    "scale_pixels", "softmax", "update_params",
+]

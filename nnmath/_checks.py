@@ -1,0 +1,90 @@
+"""Argument validation: every error names the parameter, the rule and the value."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+N_PIXELS = 784
+N_CLASSES = 10
+DTYPES = ("float32", "float64")
+INITS = ("uniform", "he")
+
+
+def check_int(name, value, minimum, *, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_alpha(alpha):
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    return float(alpha)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def dtype_name(dtype):
+    """'float32' | 'float64' from a string or numpy dtype; ValueError otherwise."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    return name
+
+
+def check_images(X, name="X"):
+    """Images one per row: (m, 784) or (m, 28, 28); uint8 pixels 0..255 or floats in [0, 1].
+
+    Returns a 2-D view (no copy). Float inputs are scanned once for NaN and range.
+    """
+    X = np.asarray(X)
+    if X.ndim == 3 and X.shape[1:] == (28, 28):
+        X = X.reshape(X.shape[0], N_PIXELS)
+    if X.ndim != 2 or X.shape[1] != N_PIXELS:
+        raise ValueError(f"{name} must have shape (m, 784), one image of 28*28 pixels per row, "
+                         f"got shape {X.shape}")
+    if X.dtype == np.uint8:
+        return X
+    if not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(f"{name} must be uint8 pixels 0..255 or floats in [0, 1], "
+                         f"got dtype {X.dtype}")
+    if X.size:
+        nan_rows = np.flatnonzero(np.isnan(X).any(axis=1))
+        if nan_rows.size:
+            raise ValueError(f"{name} must not contain NaN, got NaN in row {nan_rows[0]}")
+        low, high = X.min(), X.max()
+        if low < 0 or high > 1:
+            raise ValueError(f"{name} float pixels must be in [0, 1] (divide uint8 pixels by 255),"
+                             f" got values in [{low}, {high}]")
+    return X
+
+
+def check_labels(y, m, name="y"):
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != m:
+        raise ValueError(f"{name} must have one label per image: shape ({m},), got shape {y.shape}")
+    if y.size == 0:
+        return y.astype(np.int64)
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError(f"{name} must hold integer labels 0..9, got non-integer values")
+    elif not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer labels 0..9, got dtype {y.dtype}")
+    bad = np.flatnonzero((y < 0) | (y >= N_CLASSES))
+    if bad.size:
+        raise ValueError(f"{name} must hold labels 0..9, got {y[bad[0]]} at index {bad[0]}")
+    return y.astype(np.int64)

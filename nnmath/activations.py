@@ -1,0 +1,72 @@
+"""Hidden-layer activations and their derivatives, looked up by name.
+
+Each entry pairs a function g(Z) with its derivative g'(Z), both elementwise, so backward
+propagation reads ``dZ1 = dA1 * g'(Z1)`` whatever the activation. A UI select box is
+``list(ACTIVATIONS)``; the notebook's network is ``"relu"``.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+class Activation(NamedTuple):
+    function: Callable[[np.ndarray], np.ndarray]
+    derivative: Callable[[np.ndarray], np.ndarray]   # of Z, the pre-activation
+
+
+def relu(Z):
+    return np.maximum(Z, 0)
+
+
+def relu_deriv(Z):
+    return Z > 0                                      # bool: multiplies as 0/1
+
+
+def sigmoid(Z):
+    # exp of a non-positive number only, so large |Z| cannot overflow
+    E = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+
+
+def sigmoid_deriv(Z):
+    S = sigmoid(Z)
+    return S * (1 - S)
+
+
+def tanh(Z):
+    return np.tanh(Z)
+
+
+def tanh_deriv(Z):
+    return 1 - np.tanh(Z) ** 2
+
+
+def identity(Z):
+    return Z
+
+
+def identity_deriv(Z):
+    return np.ones_like(Z)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(relu, relu_deriv),
+    "sigmoid": Activation(sigmoid, sigmoid_deriv),
+    "tanh": Activation(tanh, tanh_deriv),
+    "identity": Activation(identity, identity_deriv),
+}
+
+
+def softmax(Z):
+    """Row-wise softmax. Subtracting each row's max first changes nothing mathematically
+    (softmax(z) = softmax(z - c)) but keeps exp() from overflowing for large logits."""
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))      # (m, 10), every entry in (0, 1]
+    return E / E.sum(axis=1, keepdims=True)           # (m, 10), rows sum to 1
+
+
+def log_softmax(Z):
+    """log(softmax(Z)) without ever taking log(0): the log-sum-exp trick."""
+    shifted = Z - Z.max(axis=1, keepdims=True)        # (m, 10)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

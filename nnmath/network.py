@@ -1,0 +1,186 @@
+"""The two-layer network: the notebook's functions, one equation per line.
+
+Notation and shapes are in the package docstring (``help(nnmath)``). Every function returns new
+arrays; none writes into its arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import INITS, N_CLASSES, N_PIXELS, check_choice, check_images, check_int, dtype_name
+from .activations import ACTIVATIONS, log_softmax, softmax
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights and biases. Library code never writes into these arrays."""
+    W1: np.ndarray   # (784, hidden)
+    b1: np.ndarray   # (hidden,)
+    W2: np.ndarray   # (hidden, 10)
+    b2: np.ndarray   # (10,)
+
+    @property
+    def hidden(self) -> int:
+        return self.W1.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.W1.dtype
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
+
+    def copy(self) -> "Params":
+        return Params(self.W1.copy(), self.b1.copy(), self.W2.copy(), self.b2.copy())
+
+    def is_finite(self) -> bool:
+        return all(np.isfinite(a).all() for a in self.arrays().values())
+
+
+class Cache(NamedTuple):
+    """What forward propagation computed and backward propagation needs."""
+    Z1: np.ndarray   # (m, hidden)  hidden pre-activations
+    A1: np.ndarray   # (m, hidden)  hidden activations g(Z1)
+    Z2: np.ndarray   # (m, 10)      logits
+    A2: np.ndarray   # (m, 10)      class probabilities, rows sum to 1
+
+
+@dataclass(frozen=True)
+class Grads:
+    """Gradients of the mean cross-entropy, same shapes as Params."""
+    dW1: np.ndarray  # (784, hidden)
+    db1: np.ndarray  # (hidden,)
+    dW2: np.ndarray  # (hidden, 10)
+    db2: np.ndarray  # (10,)
+
+    def __add__(self, other: "Grads") -> "Grads":
+        return Grads(self.dW1 + other.dW1, self.db1 + other.db1,
+                     self.dW2 + other.dW2, self.db2 + other.db2)
+
+
+def init_params(hidden=10, seed=0, *, init="uniform", dtype=np.float32) -> Params:
+    """Random starting parameters.
+
+    "uniform" (the notebook's): every parameter uniform in [-0.5, 0.5), i.e. rand(...) - 0.5,
+    drawn in float64 from ``np.random.default_rng(seed)`` then cast, so float32 and float64 runs
+    start from the same numbers. Weights are drawn in the notebook's (out, in) layout and
+    transposed, so W1 here is exactly the notebook's W1.T for the same generator.
+    "he": weights normal with std sqrt(2 / fan_in), biases zero (a better start for ReLU).
+    ``seed`` may also be a ``np.random.Generator``.
+    """
+    hidden = check_int("hidden", hidden, 1)
+    check_choice("init", init, INITS)
+    dtype = np.dtype(dtype_name(dtype))
+    if not isinstance(seed, np.random.Generator):
+        seed = check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    if init == "uniform":
+        W1 = (rng.random((hidden, N_PIXELS)) - 0.5).T      # (784, hidden)
+        b1 = rng.random(hidden) - 0.5                      # (hidden,)
+        W2 = (rng.random((N_CLASSES, hidden)) - 0.5).T     # (hidden, 10)
+        b2 = rng.random(N_CLASSES) - 0.5                   # (10,)
+    else:
+        W1 = rng.normal(0, np.sqrt(2 / N_PIXELS), (hidden, N_PIXELS)).T   # (784, hidden)
+        b1 = np.zeros(hidden)                                           # (hidden,)
+        W2 = rng.normal(0, np.sqrt(2 / hidden), (N_CLASSES, hidden)).T    # (hidden, 10)
+        b2 = np.zeros(N_CLASSES)                                        # (10,)
+    return Params(*(np.ascontiguousarray(a, dtype=dtype) for a in (W1, b1, W2, b2)))
+
+
+def scale_pixels(X, dtype=np.float32, *, out=None) -> np.ndarray:
+    """uint8 pixels 0..255 -> floats in [0, 1] (times 1/255); float input is only cast.
+
+    ``out`` (same shape, ``dtype``) receives the result instead of a new array.
+    """
+    dtype = np.dtype(dtype)
+    if out is None:
+        out = np.empty(X.shape, dtype)
+    np.copyto(out, X, casting="unsafe")
+    if X.dtype == np.uint8:
+        np.multiply(out, dtype.type(1 / 255), out=out)
+    return out
+
+
+def forward_propagation(params: Params, X, *, activation="relu") -> Cache:
+    """X (m, 784) floats in [0, 1] -> Cache(Z1, A1, Z2, A2)."""
+    g = ACTIVATIONS[activation].function
+    Z1 = X @ params.W1 + params.b1          # (m, hidden)
+    A1 = g(Z1)                              # (m, hidden)
+    Z2 = A1 @ params.W2 + params.b2         # (m, 10)
+    A2 = softmax(Z2)                        # (m, 10)
+    return Cache(Z1, A1, Z2, A2)
+
+
+def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None,
+                         activation="relu") -> Grads:
+    """Gradients of the mean cross-entropy over ``m`` samples (default: the rows of X).
+
+    Passing the full batch size as ``m`` for one block of rows gives that block's share of the
+    full-batch gradient, so block gradients add up to it.
+    """
+    g_deriv = ACTIVATIONS[activation].derivative
+    m = X.shape[0] if m is None else m
+    Z1, A1, Z2, A2 = cache
+    dZ2 = (A2 - Y) / m                      # (m, 10)       dL/dZ2 for softmax + cross-entropy
+    dW2 = A1.T @ dZ2                        # (hidden, 10)
+    db2 = dZ2.sum(axis=0)                   # (10,)         summed over samples only
+    dA1 = dZ2 @ params.W2.T                 # (m, hidden)
+    dZ1 = dA1 * g_deriv(Z1)                 # (m, hidden)
+    dW1 = X.T @ dZ1                         # (784, hidden)
+    db1 = dZ1.sum(axis=0)                   # (hidden,)     summed over samples only
+    return Grads(dW1, db1, dW2, db2)
+
+
+def update_params(params: Params, grads: Grads, alpha) -> Params:
+    """One gradient-descent step: a new Params, the old one untouched."""
+    return Params(W1=params.W1 - alpha * grads.dW1,
+                  b1=params.b1 - alpha * grads.db1,
+                  W2=params.W2 - alpha * grads.dW2,
+                  b2=params.b2 - alpha * grads.db2)
+
+
+def one_hot(y, classes=N_CLASSES, dtype=np.float32) -> np.ndarray:
+    """Labels (m,) -> (m, classes) with a single 1 per row."""
+    y = np.asarray(y)
+    Y = np.zeros((y.shape[0], classes), dtype=dtype)   # (m, 10)
+    Y[np.arange(y.shape[0]), y] = 1
+    return Y
+
+
+def cross_entropy(Z2, Y, *, m=None) -> float:
+    """Mean cross-entropy -sum(Y * log softmax(Z2)) / m, from the logits so that no
+    probability that underflows to 0 turns the loss into inf."""
+    m = Z2.shape[0] if m is None else m
+    return -float(np.sum(Y * log_softmax(Z2), dtype=np.float64)) / m
+
+
+def get_predictions(A2) -> np.ndarray:
+    """Most probable class of each row: (m, 10) -> (m,) int."""
+    return np.argmax(A2, axis=1)
+
+
+def get_accuracy(predictions, y) -> float:
+    """Fraction of predictions equal to the labels."""
+    return float(np.mean(np.asarray(predictions) == np.asarray(y)))
+
+
+def predict_proba(params: Params, X, *, activation="relu", block_rows=4096) -> np.ndarray:
+    """Class probabilities (m, 10) for images one per row (uint8 0..255 or floats in [0, 1]).
+
+    Rows are processed in blocks so a large uint8 X is never converted to floats all at once.
+    """
+    X = check_images(X)
+    out = np.empty((X.shape[0], N_CLASSES), params.dtype)  # (m, 10)
+    for start in range(0, X.shape[0], block_rows):
+        Xb = scale_pixels(X[start:start + block_rows], params.dtype)  # (block, 784)
+        out[start:start + block_rows] = forward_propagation(params, Xb, activation=activation).A2
+    return out
+
+
+def make_predictions(X, params: Params, *, activation="relu") -> np.ndarray:
+    """Predicted digit (m,) for images one per row; the notebook's argument order."""
+    return get_predictions(predict_proba(params, X, activation=activation))
+

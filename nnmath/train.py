@@ -1,0 +1,358 @@
+"""Training: the notebook's gradient_descent loop, returning a result instead of printing.
+
+The loop walks the training images in fixed blocks of BLOCK_ROWS rows (see ``_pass``); the math
+inside a block is the textbook forward_propagation / backward_propagation of network.py.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from ._checks import (INITS, check_alpha, check_choice, check_images, check_int, check_labels,
+                      dtype_name)
+from .activations import ACTIVATIONS
+from .network import (Params, backward_propagation, cross_entropy, forward_propagation,
+                      get_predictions, init_params, one_hot, scale_pixels, update_params)
+
+# Rows per block. Fixed (never derived from the thread count or the machine) because the order
+# in which block gradients are added decides the last bits of every number: with a fixed block
+# size the same data, settings and seed give the same bits in any process.
+BLOCK_ROWS = 1024
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+# A run has diverged when its loss is not finite, or more than this many times the loss it
+# started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and
+# the output biases swing by alpha per step, loss in the thousands yet finite), but no run that
+# is learning ever multiplies its starting loss by 10.
+DIVERGENCE_FACTOR = 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides the numbers of a run, apart from the data and iteration count."""
+    hidden: int = 10
+    alpha: float = 0.1
+    seed: int = 0
+    init: str = "uniform"
+    dtype: str = "float32"
+    batch_size: int | None = None
+    snapshot_every: int = 50
+    activation: str = "relu"
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-iteration metrics, 1-D arrays of length = iterations completed.
+
+    Row i describes the parameters after i updates (the forward pass of iteration i).
+    With ``batch_size`` set, loss and train_accuracy are those of iteration i's mini-batch.
+    dev_accuracy and dev_loss are NaN when no dev set was given. elapsed is cumulative seconds.
+    """
+    loss: np.ndarray
+    train_accuracy: np.ndarray
+    dev_accuracy: np.ndarray
+    dev_loss: np.ndarray
+    elapsed: np.ndarray
+
+    FIELDS = ("loss", "train_accuracy", "dev_accuracy", "dev_loss", "elapsed")
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def head(self, n: int) -> "History":
+        return History(**{k: v[:n] for k, v in self.arrays().items()})
+
+    @staticmethod
+    def empty() -> "History":
+        return History(*(np.zeros(0) for _ in History.FIELDS))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a training callback sees."""
+    iteration: int            # updates done so far
+    total: int                # updates this call will do in all (counting earlier ones)
+    loss: float
+    train_accuracy: float
+    dev_accuracy: float       # NaN without a dev set
+    history: History          # rows so far
+    params: Params            # after `iteration` updates
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    config: TrainConfig
+    params: Params                    # after `iterations` updates
+    history: History
+    iterations: int                   # updates done
+    snapshot_iterations: np.ndarray   # (k,) int, sorted, includes 0 and `iterations`
+    snapshots: dict[str, np.ndarray]  # "W1": (k, 784, h), "b1": (k, h), "W2": (k, h, 10), "b2": (k, 10)
+    status: str                       # "finished" | "diverged" | "stopped"
+    diverged_at: int | None           # iteration whose loss was not finite
+    message: str
+    loss: float                       # metrics of the final params on the whole training set
+    train_accuracy: float
+    dev_accuracy: float               # NaN without a dev set
+    dev_loss: float
+    n_train: int = 0                  # rows of the training set (checked by continue_training)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds spent in training iterations (cumulative over continuations)."""
+        return float(self.history.elapsed[-1]) if len(self.history) else 0.0
+
+    def snapshot(self, i: int) -> Params:
+        """Parameters after i updates; i must be one of snapshot_iterations."""
+        k = np.searchsorted(self.snapshot_iterations, i)
+        if k == len(self.snapshot_iterations) or self.snapshot_iterations[k] != i:
+            raise ValueError(f"i must be a snapshot iteration {self.snapshot_iterations.tolist()}, "
+                             f"got {i}")
+        return Params(*(self.snapshots[name][k].copy() for name in PARAM_NAMES))
+
+    def truncated(self, n: int) -> "TrainResult":
+        """The run as it stood after n updates (n must be a snapshot iteration)."""
+        if n == self.iterations:
+            return self
+        if not 0 <= n < self.iterations:
+            raise ValueError(f"n must be between 0 and {self.iterations}, got {n}")
+        params = self.snapshot(n)
+        keep = self.snapshot_iterations <= n
+        row = self.history.arrays()
+        return replace(
+            self, params=params, history=self.history.head(n), iterations=n,
+            snapshot_iterations=self.snapshot_iterations[keep],
+            snapshots={k: v[keep] for k, v in self.snapshots.items()},
+            status="finished", diverged_at=None, message=f"finished {n} iterations",
+            # row n of the history is the forward pass of the params after n updates
+            loss=float(row["loss"][n]), train_accuracy=float(row["train_accuracy"][n]),
+            dev_accuracy=float(row["dev_accuracy"][n]), dev_loss=float(row["dev_loss"][n]))
+
+
+Callback = Callable[[Progress], "bool | None"]
+
+
+def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_dev=None,
+                     y_dev=None, init="uniform", dtype="float32", batch_size=None,
+                     snapshot_every=50, activation="relu", callback: Callback | None = None,
+                     callback_every=10) -> TrainResult:
+    """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
+
+    X: images one per row, (m, 784) or (m, 28, 28), uint8 pixels (scaled by 1/255 here) or
+    floats already in [0, 1]; y: labels 0..9. Full-batch gradient descent unless
+    ``batch_size`` is set (then batch order is a pure function of seed and iteration).
+    ``callback(progress)`` runs every ``callback_every`` updates; returning True stops training.
+    Never prints. Stops early with status "diverged" when the loss stops being finite.
+    """
+    config = TrainConfig(
+        hidden=check_int("hidden", hidden, 1), alpha=check_alpha(alpha),
+        seed=check_int("seed", seed, 0), init=check_choice("init", init, INITS),
+        dtype=dtype_name(dtype), batch_size=check_int("batch_size", batch_size, 1, allow_none=True),
+        snapshot_every=check_int("snapshot_every", snapshot_every, 1),
+        activation=check_choice("activation", activation, tuple(ACTIVATIONS)))
+    iterations = check_int("iterations", iterations, 0)
+    data = _Data.checked(X, y, X_dev, y_dev, config.dtype)
+    params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
+    start = TrainResult(
+        config=config, params=params, history=History.empty(), iterations=0,
+        snapshot_iterations=np.zeros(0, np.int64), snapshots={}, status="finished",
+        diverged_at=None, message="", loss=math.nan, train_accuracy=math.nan,
+        dev_accuracy=math.nan, dev_loss=math.nan, n_train=data.m)
+    return _run(start, data, iterations, callback, check_int("callback_every", callback_every, 1))
+
+
+def continue_training(result: TrainResult, X, y, *, iterations, X_dev=None, y_dev=None,
+                      callback: Callback | None = None, callback_every=10) -> TrainResult:
+    """``iterations`` more updates of a run, on the same training data.
+
+    Gives the same numbers, bit for bit, as one run of the total length (elapsed aside).
+    A diverged run is returned unchanged: the long run would have stopped there too.
+    """
+    iterations = check_int("iterations", iterations, 0)
+    data = _Data.checked(X, y, X_dev, y_dev, result.config.dtype)
+    if result.n_train and data.m != result.n_train:
+        raise ValueError(f"X must be the run's training set of {result.n_train} rows, "
+                         f"got {data.m} rows")
+    if result.status == "diverged":
+        return result
+    return _run(result, data, iterations, callback, check_int("callback_every", callback_every, 1))
+
+
+@dataclass
+class _Data:
+    X: np.ndarray              # (m, 784) uint8 or float
+    y: np.ndarray              # (m,) int
+    Y: np.ndarray              # (m, 10) one-hot in the training dtype
+    X_dev: np.ndarray | None
+    y_dev: np.ndarray | None
+    Y_dev: np.ndarray | None
+    dtype: np.dtype
+    buffer: np.ndarray = field(init=False)   # (BLOCK_ROWS, 784) reused for every block
+
+    def __post_init__(self):
+        self.buffer = np.empty((BLOCK_ROWS, self.X.shape[1]), self.dtype)
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[0]
+
+    @staticmethod
+    def checked(X, y, X_dev, y_dev, dtype) -> "_Data":
+        dtype = np.dtype(dtype)
+        X = check_images(X, "X")
+        if X.shape[0] == 0:
+            raise ValueError("X must hold at least 1 image, got 0 rows")
+        y = check_labels(y, X.shape[0], "y")
+        if (X_dev is None) != (y_dev is None):
+            raise ValueError("X_dev and y_dev must be given together, got only "
+                             + ("X_dev" if y_dev is None else "y_dev"))
+        Y_dev = None
+        if X_dev is not None:
+            X_dev = check_images(X_dev, "X_dev")
+            y_dev = check_labels(y_dev, X_dev.shape[0], "y_dev")
+            Y_dev = one_hot(y_dev, dtype=dtype)
+        return _Data(X, y, one_hot(y, dtype=dtype), X_dev, y_dev, Y_dev, dtype)
+
+
+def _block(X, rows, start, stop, buffer):
+    """Rows start:stop of X (or of X[rows]) as floats in [0, 1], converted into ``buffer``.
+
+    Converting one block at a time keeps memory at a block's worth of floats however large
+    the uint8 X is, and the block is still in cache when both matmuls read it.
+    """
+    part = X[start:stop] if rows is None else X[rows[start:stop]]
+    if part.dtype == buffer.dtype and rows is None:
+        return part                                   # already floats of the right type
+    return scale_pixels(part, buffer.dtype, out=buffer[:stop - start])
+
+
+def _pass(params, X, Y, y, buffer, *, rows=None, backward=True, activation="relu"):
+    """Loss, accuracy and (optionally) full-batch gradients of params on X[rows].
+
+    The gradient of a mean over m samples is a sum over samples, so it is computed block by
+    block with backward_propagation(..., m=m) and the block gradients are added, in block order.
+    """
+    m = X.shape[0] if rows is None else len(rows)
+    loss, correct, total = 0.0, 0, None
+    for start in range(0, m, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, m)
+        Xb = _block(X, rows, start, stop, buffer)                       # (block, 784)
+        Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]     # (block, 10)
+        yb = y[start:stop] if rows is None else y[rows[start:stop]]     # (block,)
+        cache = forward_propagation(params, Xb, activation=activation)
+        loss += cross_entropy(cache.Z2, Yb, m=m)
+        correct += int(np.count_nonzero(get_predictions(cache.A2) == yb))
+        if backward:
+            grads = backward_propagation(params, cache, Xb, Yb, m=m, activation=activation)
+            if total is None:
+                total = grads                     # fresh arrays of ours: safe to add into
+            else:
+                for name in ("dW1", "db1", "dW2", "db2"):
+                    getattr(total, name).__iadd__(getattr(grads, name))
+    return loss, correct / m, total
+
+
+def _batch_rows(seed, iteration, m, batch_size):
+    """Sorted row indices of the mini-batch of `iteration`: a pure function of its arguments.
+
+    Epoch e = iteration // batches_per_epoch visits the rows in the order of a permutation drawn
+    from default_rng([seed, e]); so a resumed run draws the same batches as an unbroken one.
+    """
+    per_epoch = -(-m // batch_size)
+    epoch, k = divmod(iteration, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(m)
+    return np.sort(order[k * batch_size:(k + 1) * batch_size])
+
+
+def _run(result: TrainResult, data: _Data, more: int, callback, callback_every) -> TrainResult:
+    config = result.config
+    act = config.activation
+    done = result.iterations
+    total = done + more
+    rows_hist = {name: np.full(more, np.nan) for name in History.FIELDS}
+    snap_iters = list(result.snapshot_iterations)
+    snaps = {name: list(result.snapshots.get(name, ())) for name in PARAM_NAMES}
+    elapsed0 = result.elapsed
+    params = result.params
+    status, diverged_at, message = "finished", None, f"finished {total} iterations"
+    t0 = time.perf_counter()
+    i = done
+    while i < total:
+        rows = None
+        if config.batch_size is not None and config.batch_size < data.m:
+            rows = _batch_rows(config.seed, i, data.m, config.batch_size)
+        loss, acc, grads = _pass(params, data.X, data.Y, data.y, data.buffer, rows=rows,
+                                 activation=act)
+        if i == 0:
+            start_loss = loss
+        elif len(result.history) and i == done:
+            start_loss = float(result.history.loss[0])
+        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * start_loss:
+            status, diverged_at = "diverged", i
+            why = (f"loss is {loss}" if not math.isfinite(loss) else
+                   f"loss {loss:.4g} > {DIVERGENCE_FACTOR:g} × the starting loss {start_loss:.4g}")
+            if i > done:   # keep the last finite parameters: those of iteration i - 1
+                params = prev_params
+                i -= 1
+            message = (f"diverged at iteration {diverged_at} ({why}) — lower alpha "
+                       f"(was {config.alpha:g}); kept the parameters of iteration {i}")
+            break
+        row = i - done
+        rows_hist["loss"][row] = loss
+        rows_hist["train_accuracy"][row] = acc
+        if data.X_dev is not None:
+            dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, data.buffer,
+                                         backward=False, activation=act)
+            rows_hist["dev_loss"][row], rows_hist["dev_accuracy"][row] = dev_loss, dev_acc
+        if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
+            _add_snapshot(snap_iters, snaps, i, params)
+        prev_params = params
+        params = update_params(params, grads, config.alpha)
+        i += 1
+        rows_hist["elapsed"][row] = elapsed0 + time.perf_counter() - t0
+        if callback is not None and (i % callback_every == 0 or i == total):
+            progress = Progress(
+                iteration=i, total=total, loss=loss, train_accuracy=acc,
+                dev_accuracy=float(rows_hist["dev_accuracy"][row]),
+                history=_joined(result.history, rows_hist, row + 1), params=params)
+            if callback(progress) and i < total:
+                status, message = "stopped", f"stopped by the caller at iteration {i}"
+                break
+    n_new = i - done
+    history = _joined(result.history, rows_hist, n_new)
+    # Metrics of the final parameters on the whole training (and dev) set.
+    loss, acc, _ = _pass(params, data.X, data.Y, data.y, data.buffer, backward=False,
+                         activation=act)
+    dev_loss = dev_acc = math.nan
+    if data.X_dev is not None:
+        dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, data.buffer,
+                                     backward=False, activation=act)
+    if not snap_iters or snap_iters[-1] != i:
+        _add_snapshot(snap_iters, snaps, i, params)
+    if status == "finished" and diverged_at is None:
+        message = f"finished {i} iterations"
+    return TrainResult(
+        config=config, params=params, history=history, iterations=i,
+        snapshot_iterations=np.array(snap_iters, dtype=np.int64),
+        snapshots={name: np.stack(snaps[name]) for name in PARAM_NAMES},
+        status=status, diverged_at=diverged_at, message=message, loss=loss,
+        train_accuracy=acc, dev_accuracy=dev_acc, dev_loss=dev_loss, n_train=data.m)
+
+
+def _add_snapshot(snap_iters, snaps, i, params):
+    snap_iters.append(i)
+    for name, array in params.arrays().items():
+        snaps[name].append(array.copy())
+
+
+def _joined(old: History, new_rows: dict, n: int) -> History:
+    return History(**{name: np.concatenate([getattr(old, name), new_rows[name][:n]])
+                      for name in History.FIELDS})
+
