@@ -1,0 +1,74 @@
+"""URL state: settings <-> query parameters, pure functions (no Streamlit)."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from hypothesis import given, strategies as st
+
+from dashboard.state import (ALPHAS, NOTEBOOK, Settings, format_alpha, parse_filter,
+                             query_string)
+
+
+def test_notebook_defaults_give_the_short_url():
+    assert NOTEBOOK.to_query() == {"data": "sample", "hidden": "10", "alpha": "0.1",
+                                   "iterations": "500", "seed": "0"}
+
+
+def test_advanced_settings_appear_only_when_not_default():
+    s = Settings(init="he", dtype="float64", batch_size=128)
+    q = s.to_query()
+    assert q["init"] == "he" and q["dtype"] == "float64" and q["batch"] == "128"
+    assert Settings.from_query(q) == (s, [])
+
+
+@given(data=st.sampled_from(["sample", "upload-0123456789abcdef", "digit-recognizer/train.csv"]),
+       hidden=st.integers(1, 512), alpha=st.one_of(st.sampled_from(ALPHAS),
+                                                   st.floats(1e-6, 100, allow_nan=False)),
+       iterations=st.integers(1, 20000), seed=st.integers(0, 2**31),
+       init=st.sampled_from(["uniform", "he"]), dtype=st.sampled_from(["float32", "float64"]),
+       batch=st.sampled_from([None, 32, 1000]))
+def test_query_round_trip(data, hidden, alpha, iterations, seed, init, dtype, batch):
+    s = Settings(data, hidden, alpha, iterations, seed, init, dtype, batch)
+    assert Settings.from_query(s.to_query()) == (s, [])
+    # through a real URL too (what a browser sends back)
+    url = "http://host/train" + query_string(s, true=3, pred=None)
+    params = dict(parse_qsl(urlsplit(url).query))
+    assert Settings.from_query(params)[0] == s
+    assert parse_filter(params, "true") == 3 and parse_filter(params, "pred") is None
+
+
+def test_absent_parameters_keep_the_base_and_bad_ones_are_reported():
+    base = Settings(hidden=32, alpha=0.5)
+    s, problems = Settings.from_query({"iterations": "100", "seed": "x", "hidden": ["7", "9"]},
+                                      base=base)
+    assert s == Settings(hidden=9, alpha=0.5, iterations=100)
+    assert len(problems) == 1 and "seed" in problems[0]
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"alpha": "0"}, "alpha must be > 0, got 0"),
+    ({"alpha": "-0.1"}, "alpha must be > 0, got -0.1"),
+    ({"alpha": "nan"}, "alpha must be > 0"),
+    ({"hidden": "0"}, "hidden must be between 1"),
+    ({"iterations": "0"}, "iterations must be between 1"),
+    ({"init": "zeros"}, "init must be one of"),
+    ({"batch": "-5"}, "batch size must be >= 1"),
+])
+def test_bad_values_parse_but_say_what_is_wrong(query, message):
+    s, problems = Settings.from_query(query)
+    assert problems == []
+    assert any(message in p for p in s.problems()), s.problems()
+    assert NOTEBOOK.problems() == []
+
+
+def test_alpha_text_is_short_and_exact():
+    for a in (0.1, 0.001, 1e-05, 2.0, 0.30000000000000004):
+        assert float(format_alpha(a)) == a
+    assert format_alpha(0.1) == "0.1" and format_alpha(2.0) == "2"
+
+
+@pytest.mark.parametrize("raw, expected", [("3", 3), ("0", 0), ("9", 9), ("10", None),
+                                           ("-1", None), ("x", None), (None, None)])
+def test_filter_digits(raw, expected):
+    assert parse_filter({} if raw is None else {"true": raw}, "true") == expected
