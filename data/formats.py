@@ -248,7 +248,7 @@ def _npz_array(z, key, filename):
 
 @dataclass(frozen=True)
 class Choice:
-    kind: str                 # "csv" | "idx" | "npz"
+    kind: str                 # "csv" | "idx" | "npz" | "zip" (holding any of these)
     main: str                 # path of the file to load (IDX: the images file)
     partner: str | None = None  # IDX labels file
 
@@ -282,24 +282,25 @@ def choose(names: list[str], part: str, where: str) -> Choice:
     kinds = {n: classify(n) for n in names}
     candidates = []
     for n, kind in kinds.items():
-        if kind in ("csv", "npz"):
+        if kind in ("csv", "npz", "zip"):
             candidates.append(Choice(kind, n))
         elif kind == "idx-images":
             candidates.append(Choice("idx", n, find_partner(n, list(kinds))))
     if not candidates:
         shown = ", ".join(sorted(names)[:8]) + (" …" if len(names) > 8 else "")
         raise DataError(f"{where} contains no MNIST file: expected a .csv, an IDX pair "
-                        f"(train-images-idx3-ubyte + train-labels-idx1-ubyte) or an .npz; "
+                        f"(train-images-idx3-ubyte + train-labels-idx1-ubyte), an .npz or a "
+                        f".zip of these; "
                         f"found {shown or 'nothing'}")
 
     def rank(c: Choice):
         base = PurePosixPath(c.main).name
         is_test, is_train = bool(_TEST.search(base)), bool(_TRAIN.search(base))
         if part == "test":
-            fit = 0 if is_test else (1 if c.kind == "npz" or not is_train else 9)
+            fit = 0 if is_test else (1 if c.kind in ("npz", "zip") or not is_train else 9)
         else:
             fit = 0 if is_train else (2 if is_test else 1)
-        kind_order = {"csv": 0, "idx": 1 if c.partner else 3, "npz": 2}[c.kind]
+        kind_order = {"csv": 0, "idx": 1 if c.partner else 4, "npz": 2, "zip": 3}[c.kind]
         return (fit, kind_order, len(PurePosixPath(c.main).parts), c.main)
 
     best = min(candidates, key=rank)

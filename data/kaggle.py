@@ -196,9 +196,23 @@ def default_dest(ref: str) -> Path:
 
 
 def _has_data(folder: Path) -> bool:
+    """Whether ``folder`` holds a loadable MNIST file (looking inside zips, not parsing)."""
+    import zipfile
+
+    from . import formats
     from .loading import list_local_files
 
-    return bool(list_local_files(folder))
+    for f in list_local_files(folder):
+        if formats.classify(f.name) != "zip":
+            return True
+        try:
+            with zipfile.ZipFile(f) as z:
+                formats.choose([i.filename for i in z.infolist() if not i.is_dir()], "train",
+                               f.name)
+            return True
+        except (DataError, zipfile.BadZipFile, OSError):
+            continue
+    return False
 
 
 # ---------------------------------------------------------------- the API (lazy)
@@ -239,6 +253,19 @@ def _api(creds: Credentials):
     return api
 
 
+_PATTERNS = re.compile(r"(?i)((?:token|key|password|secret|authorization)[\"']?\s*[=:]\s*[\"']?"
+                       r"(?:bearer\s+|basic\s+)?|bearer\s+|basic\s+)(?!<)[^\s,;)&\"']+")
+
+
+def scrub(text: str, creds: Credentials | None = None, secrets: Mapping | None = None) -> str:
+    """``text`` with every credential we can find (used, in secrets, env or files) masked."""
+    known = [c for c in (creds, _from_mapping(secrets, "s"), _from_mapping(os.environ, "e"),
+                         _from_files()) if c is not None]
+    for c in known:
+        text = c.scrub(text)
+    return _PATTERNS.sub(lambda m: m.group(1) + "***", text)
+
+
 def _explain(error: BaseException, ref: str, creds: Credentials) -> DataError:
     status = getattr(getattr(error, "response", None), "status_code", None)
     competition = "/" not in ref
@@ -268,7 +295,7 @@ def _explain(error: BaseException, ref: str, creds: Credentials) -> DataError:
         text = f"cannot save the download of '{ref}': {error.strerror or type(error).__name__}"
     else:
         text = f"the Kaggle download of '{ref}' failed ({type(error).__name__}: {error})"
-    return DataError(creds.scrub(text)[:1000])
+    return DataError(text[:1000])
 
 
 def _is_network(error: BaseException) -> bool:
@@ -321,9 +348,9 @@ def download(ref: str, dest: Path | str | None = None, progress: Progress | None
                 shutil.rmtree(target)
             os.replace(item, target)
     except DataError as e:
-        raise DataError(creds.scrub(str(e))) from None
+        raise DataError(scrub(str(e), creds, secrets)) from None
     except (Exception, SystemExit) as e:  # exit() in the client, HTTP and network errors
-        raise _explain(e, ref, creds) from None
+        raise DataError(scrub(str(_explain(e, ref, creds)), creds, secrets)) from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return dest
