@@ -78,6 +78,29 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
     return frame
 
 
+def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> list[str]:
+    """Per row of :func:`runs_frame`: the relative permalink opening that run on ``page``."""
+    from dashboard.state import Settings
+
+    links = []
+    for row in frame.itertuples(index=False):
+        batch = None if pd.isna(row.batch_size) else int(row.batch_size)
+        settings = Settings(data=data_key, hidden=int(row.hidden), alpha=float(row.alpha),
+                            iterations=max(1, int(row.iterations)), seed=int(row.seed),
+                            init=row.init, dtype=row.dtype, batch_size=batch)
+        links.append(f"{page}?{urlencode(settings.to_query())}")
+    return links
+
+
+def run_label(record) -> str:
+    """Short human label of a run: settings, length, dev accuracy."""
+    c = record.config
+    dev = _float(_field(record, "dev_accuracy"))
+    acc = f"dev {dev:.3f}" if math.isfinite(dev) else _field(record, "status", "")
+    return (f"hidden {c.hidden} · alpha {c.alpha:g} · seed {c.seed} · "
+            f"{int(_field(record, 'iterations', 0)):,} it · {acc}")
+
+
 def _field(record, name: str, default=None):
     if isinstance(record, Mapping):
         return record.get(name, default)

@@ -137,6 +137,7 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
         x=xs, y=ys, z=ok_z, zmin=zmin, zmax=zmax, colorscale="Viridis", text=text,
         texttemplate="%{text}", textfont=dict(size=13), customdata=hover,
         hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2, name="dev accuracy",
+        hoverinfo="skip" if links is not None else None,
         colorbar=dict(title=dict(text="mean dev<br>accuracy"))))
     for mask_state, colour, name in (("diverged", DIVERGED_COLOUR, "diverged"),
                                      ("not run", NOT_RUN_COLOUR, "not run")):
@@ -148,19 +149,22 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
                 texttemplate="%{text}",
                 textfont=dict(size=13, color="white" if mask_state == "diverged" else "#444"),
                 customdata=hover, hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2,
-                name=name))
+                hoverinfo="skip" if links is not None else None, name=name))
     if links is not None:
-        cx, cy, cd = [], [], []
+        # Heatmap cells cannot be selected in Streamlit; these near-invisible markers can. They
+        # carry the hover text too (the heatmaps skip hover so the label is not shown twice).
+        cx, cy, cd, ht = [], [], [], []
         for i, yl in enumerate(ys):
             for j, xl in enumerate(xs):
                 if links[i, j]:
                     cx.append(xl)
                     cy.append(yl)
                     cd.append(links[i, j])
+                    ht.append(hover[i, j] + "<br><i>click to open this run</i>")
         fig.add_trace(go.Scatter(
-            x=cx, y=cy, customdata=cd, mode="markers", name="open run",
-            marker=dict(size=40, symbol="square", color="rgba(0,0,0,0)", opacity=0.01),
-            hoverinfo="skip", showlegend=False))
+            x=cx, y=cy, customdata=cd, text=ht, mode="markers", name="open run",
+            marker=dict(size=48, symbol="square", color="rgba(0,0,0,0.01)"),
+            hovertemplate="%{text}<extra></extra>", showlegend=False))
     if data.best is not None:
         i, j = data.best
         fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,

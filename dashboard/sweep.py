@@ -649,3 +649,40 @@ def _cell_text(mean, spread, count, diverged, expected) -> str:
     if count < expected:
         label += f" ({count}/{expected})"
     return label
+
+
+def cell_run_ids(data: HeatmapData, configs: Sequence, prefer_seed: int | None = None) -> np.ndarray:
+    """The run each heatmap cell opens: the one with ``prefer_seed`` (the page's current seed)
+    when the cell has it, else its lowest seed; "" for an empty cell."""
+    seed_of = {c.run_id: c.seed for c in configs}
+    out = np.full(data.mean.shape, "", dtype=object)
+    for index in np.ndindex(out.shape):
+        ids = data.run_ids[index] or ()
+        preferred = [i for i in ids if seed_of.get(i) == prefer_seed]
+        if preferred or ids:
+            out[index] = (preferred or list(ids))[0]
+    return out
+
+
+def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
+    """One line on how a sweep ended, e.g. "Sweep finished: 12 trained, 4 were cached,
+    1 diverged." Failures name their first error."""
+    counts: dict[str, int] = {}
+    for r in snapshot.runs:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    parts = [f"{counts.get('finished', 0)} trained"]
+    if counts.get("cached"):
+        parts.append(f"{counts['cached']} were cached")
+    if counts.get("diverged"):
+        parts.append(f"{counts['diverged']} diverged")
+    if counts.get("stopped"):
+        parts.append(f"{counts['stopped']} stopped")
+    text = ("Sweep stopped: " if snapshot.stopped else "Sweep finished: ") + ", ".join(parts) + "."
+    failed = [r for r in snapshot.runs if r.status == "failed"]
+    if failed:
+        first = failed[0]
+        text += (f" {len(failed)} failed, e.g. hidden {first.config.hidden}, alpha "
+                 f"{first.config.alpha:g}: {(first.message or error or 'unknown error').splitlines()[0]}")
+    elif error:
+        text += f" The sweep failed: {error}"
+    return text

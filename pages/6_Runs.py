@@ -1,11 +1,96 @@
-"""Runs (placeholder until dashboard.state exists)."""
+"""Runs: every cached run on this dataset — table, curves, settings → accuracy, time → accuracy."""
 import streamlit as st
 
-try:
-    from dashboard.state import init_state
-except ImportError:  # dashboard.state is being written; the page still renders
-    init_state = None
-if init_state is not None:
-    init_state()
+from dashboard import compare, session
+from dashboard.compare_figures import (accuracy_vs_time_figure, curves_figure,
+                                       parallel_coordinates_figure)
+from dashboard.state import init_state
 
-st.title("Runs")
+settings = init_state()
+st.title("📚 Runs")
+st.caption("Every run trained on this dataset by anyone on this server (the run cache). Sort by "
+           "clicking a column header; select rows to overlay their curves, open, compare or "
+           "delete them.")
+
+MAX_CURVES = 8
+
+try:
+    ds, train, dev = session.split(settings.data)
+except Exception as e:  # unknown upload, unreadable file
+    st.error(f"Cannot load dataset {settings.data!r}: {e}")
+    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon="🗂️")
+    st.stop()
+store = session.store()
+frame = compare.runs_frame(store.records(data=ds.fingerprint))
+st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")
+if frame.empty:
+    st.info("No runs on this dataset yet: train one on the Train page, or launch a sweep.")
+    st.page_link("pages/2_Train.py", label="Train a run", icon="🏋️")
+    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon="🧪")
+    st.stop()
+
+# ---- filters ------------------------------------------------------------------------------------
+f1, f2, f3 = st.columns([2, 2, 3])
+statuses = f1.multiselect("status", sorted(frame["status"].unique()), key="runs_status",
+                          placeholder="any status")
+hidden = f2.multiselect("hidden units", sorted(frame["hidden"].unique().tolist()),
+                        key="runs_hidden", placeholder="any size")
+min_dev = f3.slider("minimum dev accuracy", 0.0, 1.0, 0.0, 0.01, key="runs_min_dev")
+view = compare.filter_runs(frame, status=statuses, hidden=hidden,
+                           min_dev_accuracy=min_dev if min_dev > 0 else None)
+shown = view.drop(columns=["run_id"]).assign(open=compare.ledger_links(view, settings.data))
+event = st.dataframe(
+    shown, key="runs_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
+    width="stretch",
+    column_order=["open", "hidden", "alpha", "seed", "iterations", "status", "dev_accuracy",
+                  "train_accuracy", "loss", "seconds", "updated", "created", "init", "dtype",
+                  "batch_size"],
+    column_config={
+        "open": st.column_config.LinkColumn("open", display_text="Evaluate ↗",
+                                            help="Open this run on the Evaluate page"),
+        "alpha": st.column_config.NumberColumn("alpha", format="%g"),
+        "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format="%.3f"),
+        "train_accuracy": st.column_config.NumberColumn("train accuracy", format="%.3f"),
+        "loss": st.column_config.NumberColumn("loss", format="%.4f"),
+        "seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
+        "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm"),
+        "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "batch_size": st.column_config.NumberColumn("batch size"),
+    })
+rows = list(event.selection.rows) if event and event.selection else []
+selected = view.iloc[rows] if rows else view.iloc[:0]
+
+# ---- actions on the selection -------------------------------------------------------------------
+records = {r.run_id: r for r in store.records(data=ds.fingerprint)}
+if selected.empty:
+    st.caption("Select rows (tick boxes on the left) to overlay their curves and act on them.")
+else:
+    b1, b2, b3 = st.columns(3)
+    if len(selected) == 1:
+        one = records.get(selected["run_id"].iloc[0])
+        if one is not None and b1.button("Open on Evaluate", key="runs_open", type="primary"):
+            st.switch_page("pages/3_Evaluate.py", query_params=compare.permalink_params(
+                one.config, one.iterations, settings.data))
+    if len(selected) == 2 and b2.button("Compare these two", key="runs_compare", type="primary"):
+        a, b = selected["run_id"].tolist()
+        st.switch_page("pages/8_Compare.py", query_params={"a": a, "b": b})
+    confirm = b3.checkbox(f"Delete {len(selected)} selected run(s)", key="runs_confirm_delete")
+    if confirm and b3.button("Delete now", key="runs_delete"):
+        for run_id in selected["run_id"]:
+            store.delete(run_id)
+        st.session_state.pop("runs_confirm_delete", None)
+        st.rerun()
+
+    histories = {}
+    for row in selected.head(MAX_CURVES).itertuples():
+        result = store.load(row.run_id)
+        if result is not None:
+            histories[f"hidden {row.hidden} · alpha {row.alpha:g} · seed {row.seed}"] = result.history
+    if len(selected) > MAX_CURVES:
+        st.caption(f"Curves of the first {MAX_CURVES} selected runs.")
+    st.plotly_chart(curves_figure(histories), key="runs_curves", width="stretch")
+
+# ---- the whole ledger ---------------------------------------------------------------------------
+if len(view) >= 1:
+    st.plotly_chart(parallel_coordinates_figure(view), key="runs_parcoords", width="stretch")
+    st.plotly_chart(accuracy_vs_time_figure(view), key="runs_time", width="stretch")

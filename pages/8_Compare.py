@@ -1,11 +1,100 @@
-"""Compare two runs (placeholder until dashboard.state exists)."""
+"""Compare two runs: metrics side by side, where their confusion matrices differ, and the dev
+images one gets right and the other wrong ("what this change fixed, what it broke")."""
 import streamlit as st
 
-try:
-    from dashboard.state import init_state
-except ImportError:  # dashboard.state is being written; the page still renders
-    init_state = None
-if init_state is not None:
-    init_state()
+from dashboard import compare, session
+from dashboard.compare_figures import confusion_change_figure, gallery_figure
+from dashboard.state import init_state
 
-st.title("Compare two runs")
+settings = init_state()
+st.title("⚖️ Compare two runs")
+st.caption("Run A is the baseline, run B the change. Only runs evaluated on the same dataset and "
+           "dev split can be compared image by image.")
+
+MAX_IMAGES = 40
+
+store = session.store()
+records = store.records()
+if len(records) < 2:
+    st.info("Compare needs at least two cached runs: train some on the Train page or launch a "
+            "sweep.")
+    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon="🧪")
+    st.stop()
+
+try:
+    ds, train, dev = session.split(settings.data)
+    here = ds.fingerprint
+except Exception:  # the current dataset is unusable: still list every run
+    here = None
+# This dataset's runs first, then the others (newest first within each group).
+records.sort(key=lambda r: r.config.data != here)
+by_id = {r.run_id: r for r in records}
+ids = list(by_id)
+
+
+def default(param: str, fallback: int) -> int:
+    wanted = st.query_params.get(param)
+    return ids.index(wanted) if wanted in by_id else min(fallback, len(ids) - 1)
+
+
+def label(run_id: str) -> str:
+    r = by_id[run_id]
+    other = "" if r.config.data == here else f" · {r.data_name or r.config.data}"
+    return compare.run_label(r) + other
+
+
+c1, c2 = st.columns(2)
+a_id = c1.selectbox("Run A (before)", ids, index=default("a", 1), format_func=label, key="cmp_a")
+b_id = c2.selectbox("Run B (after)", ids, index=default("b", 0), format_func=label, key="cmp_b")
+st.query_params["a"], st.query_params["b"] = a_id, b_id   # the comparison is a shareable link
+rec_a, rec_b = by_id[a_id], by_id[b_id]
+
+verdict = compare.comparability(rec_a.config, rec_b.config)
+if not verdict.ok:
+    st.warning(f"Not comparable. {verdict.reason} Pick two runs on the same dataset.")
+    st.stop()
+if a_id == b_id:
+    st.info(verdict.reason)
+
+# The dev set both runs were evaluated on (the server's fixed split of their dataset).
+try:
+    _, _, dev = session.split(rec_a.data_key or settings.data)
+except Exception as e:
+    st.error(f"The dataset of these runs is not available on this server any more: {e}")
+    st.stop()
+if dev is None or dev.n != rec_a.config.dev_size:
+    st.warning("The dev split of these runs cannot be rebuilt here (different dev size).")
+    st.stop()
+result_a, result_b = store.load(a_id), store.load(b_id)
+if result_a is None or result_b is None:
+    st.error("One of the runs was just deleted or evicted from the cache: pick another.")
+    st.stop()
+
+comparison = compare.compare_runs(result_a, result_b, dev)
+st.subheader("Side by side")
+st.table(comparison.metrics)
+p1, p2 = st.columns(2)
+for col, name, rec in ((p1, "A", rec_a), (p2, "B", rec_b)):
+    col.page_link("pages/3_Evaluate.py", label=f"Open run {name} on Evaluate", icon="🎯",
+                  query_params=compare.permalink_params(rec.config, rec.iterations,
+                                                        rec.data_key or settings.data))
+
+st.subheader("Where the confusion matrix changed")
+st.plotly_chart(confusion_change_figure(comparison.improvement, comparison.cm_a, comparison.cm_b),
+                key="cmp_confusion", width="stretch")
+
+st.subheader("What B fixed, what B broke")
+n_fixed, n_broke = len(comparison.fixed), len(comparison.broke)
+st.markdown(f"Of {dev.n:,} dev images, B gets **{n_fixed} right that A got wrong** and "
+            f"**{n_broke} wrong that A got right** (net {n_fixed - n_broke:+d}). Captions read "
+            "*true: A's answer → B's answer*.")
+for key, indices, title in (
+        ("cmp_fixed", comparison.fixed, f"Fixed by B — A wrong, B right ({n_fixed})"),
+        ("cmp_broke", comparison.broke, f"Broken by B — A right, B wrong ({n_broke})")):
+    shown = indices[:MAX_IMAGES]
+    captions = [f"{comparison.labels[i]}: {comparison.pred_a[i]}→{comparison.pred_b[i]}"
+                for i in shown]
+    if len(indices) > MAX_IMAGES:
+        title += f", first {MAX_IMAGES} shown"
+    st.plotly_chart(gallery_figure(dev.images[shown], captions, title), key=key,
+                    width="stretch", config={"displayModeBar": False})
