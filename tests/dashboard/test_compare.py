@@ -1,0 +1,212 @@
+"""Compare logic and the figures of Runs/Sweep/Compare, checked against brute force on small data."""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import compare, sweep
+from dashboard import compare_figures as cf
+from dashboard.runs import RunConfig, RunStore
+from data import Dataset, train_dev_split
+
+
+def tiny_dataset(n: int = 200) -> Dataset:
+    rng = np.random.default_rng(1)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        r, c = divmod(int(k), 4)
+        images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
+    return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
+
+
+# ---- brute force -------------------------------------------------------------------------------
+def test_improvement_matches_a_cell_by_cell_reading():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 300)
+    pred_a = np.where(rng.random(300) < 0.7, y, rng.integers(0, 10, 300))
+    pred_b = np.where(rng.random(300) < 0.8, y, rng.integers(0, 10, 300))
+    cm_a = np.zeros((10, 10), int)
+    cm_b = np.zeros((10, 10), int)
+    for t, a, b in zip(y, pred_a, pred_b):
+        cm_a[t, a] += 1
+        cm_b[t, b] += 1
+    imp = compare.improvement(cm_a, cm_b)
+    for t in range(10):
+        for p in range(10):
+            if t == p:   # more correct answers is better
+                assert imp[t, p] == cm_b[t, p] - cm_a[t, p]
+            else:        # fewer of this mistake is better
+                assert imp[t, p] == cm_a[t, p] - cm_b[t, p]
+    # Net improvement on the diagonal equals the change in correct answers.
+    assert np.trace(imp) == (pred_b == y).sum() - (pred_a == y).sum()
+
+
+def test_fixed_and_broke_match_brute_force_both_ways():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 10, 120)
+    pred_a = np.where(rng.random(120) < 0.6, y, rng.integers(0, 10, 120))
+    pred_b = np.where(rng.random(120) < 0.6, y, rng.integers(0, 10, 120))
+    fb = compare.fixed_and_broke(y, pred_a, pred_b)
+    fixed = [i for i in range(120) if pred_a[i] != y[i] and pred_b[i] == y[i]]
+    broke = [i for i in range(120) if pred_a[i] == y[i] and pred_b[i] != y[i]]
+    assert fb.fixed.tolist() == fixed and fb.broke.tolist() == broke
+    swapped = compare.fixed_and_broke(y, pred_b, pred_a)   # what one fixed, the other broke
+    assert swapped.fixed.tolist() == broke and swapped.broke.tolist() == fixed
+    assert len(fixed) - len(broke) == (pred_b == y).sum() - (pred_a == y).sum()
+
+
+def test_comparability_needs_the_same_dataset_and_split():
+    a = RunConfig(data="a" * 16)
+    assert compare.comparability(a, dataclasses.replace(a, hidden=64)).ok
+    other = compare.comparability(a, dataclasses.replace(a, data="b" * 16))
+    assert not other.ok and "different dataset" in other.reason
+    split = compare.comparability(a, dataclasses.replace(a, dev_size=500))
+    assert not split.ok and "different dev split" in split.reason and "dev_size" in split.reason
+    assert "same run" in compare.comparability(a, a).reason
+
+
+def test_compare_runs_on_real_tiny_runs(tmp_path):
+    ds = tiny_dataset()
+    train, dev = train_dev_split(ds, dev_size=50, seed=0)
+    store = RunStore(tmp_path)
+    base = RunConfig(data=ds.fingerprint, dev_size=50)
+    ra = store.train(dataclasses.replace(base, hidden=4, alpha=0.05), 20, train, dev)
+    rb = store.train(dataclasses.replace(base, hidden=16, alpha=0.5), 60, train, dev)
+    c = compare.compare_runs(ra, rb, dev)
+    import nnmath
+
+    pa = nnmath.make_predictions(dev.X, ra.params)
+    pb = nnmath.make_predictions(dev.X, rb.params)
+    assert c.cm_a.sum() == c.cm_b.sum() == dev.n
+    assert np.trace(c.cm_b) == (pb == dev.labels).sum()
+    brute_fixed = [i for i in range(dev.n) if pa[i] != dev.labels[i] and pb[i] == dev.labels[i]]
+    assert c.fixed.tolist() == brute_fixed
+    assert c.metrics.loc["dev accuracy", "B − A"] == f"{rb.dev_accuracy - ra.dev_accuracy:+.4f}"
+    assert c.metrics.loc["hidden", "B − A"] == "changed"
+    assert c.metrics.loc["seed", "B − A"] == ""
+
+
+# ---- ledger ------------------------------------------------------------------------------------
+def test_runs_frame_filters_and_links(tmp_path):
+    ds = tiny_dataset()
+    train, dev = train_dev_split(ds, dev_size=50, seed=0)
+    store = RunStore(tmp_path)
+    base = RunConfig(data=ds.fingerprint, dev_size=50)
+    for hidden, alpha in ((4, 0.1), (8, 0.5), (8, 1e12)):
+        store.train(dataclasses.replace(base, hidden=hidden, alpha=alpha), 20, train, dev)
+    frame = compare.runs_frame(store.records(data=ds.fingerprint))
+    assert len(frame) == 3
+    assert set(frame.columns) >= {"hidden", "alpha", "seed", "train_accuracy", "dev_accuracy",
+                                  "loss", "seconds", "status", "created", "updated"}
+    assert sorted(frame["status"]) == ["diverged", "finished", "finished"]
+    assert len(compare.filter_runs(frame, status=["finished"])) == 2
+    assert compare.filter_runs(frame, hidden=[8])["hidden"].tolist() == [8, 8]
+    links = compare.ledger_links(frame, "sample")
+    k = int(np.flatnonzero(frame["status"] == "finished")[0])
+    row = frame.iloc[k]
+    assert links[k].startswith("evaluate?data=sample&hidden=")
+    assert f"hidden={row.hidden}" in links[k] and f"iterations={row.iterations}" in links[k]
+    assert f"alpha={row.alpha:g}" in links[k]
+
+
+# ---- figures -----------------------------------------------------------------------------------
+def decode(obj):
+    """Plotly JSON with typed arrays ({"dtype", "bdata", "shape"}) turned back into lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return np.where(np.isnan(arr), None, arr).tolist() if arr.dtype.kind == "f" else arr.tolist()
+        return {k: decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode(v) for v in obj]
+    return obj
+
+
+def _spec(fig):
+    return decode(json.loads(fig.to_json()))
+
+
+def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
+    table = pd.DataFrame([
+        (10, 0.1, 0, "a", "finished", 0.80), (10, 0.1, 1, "b", "finished", 0.90),
+        (10, 50.0, 0, "c", "diverged", np.nan), (10, 50.0, 1, "d", "diverged", np.nan),
+        (32, 0.1, 0, "e", "finished", 0.95), (32, 0.1, 1, "f", "finished", 0.93),
+        (32, 50.0, 0, "g", "not run", np.nan), (32, 50.0, 1, "h", "not run", np.nan),
+    ], columns=["hidden", "alpha", "seed", "run_id", "status", "dev_accuracy"])
+    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    links = sweep.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
+    spec = _spec(cf.heatmap_figure(data, links))
+    main, diverged, not_run, clicks = spec["data"]
+    assert main["text"][1][0] == "★ 0.940 ± 0.010"
+    assert diverged["text"][0][1] == "diverged"
+    assert diverged["colorscale"][0][1] == cf.DIVERGED_COLOUR
+    assert diverged["z"][0][1] == 1 and diverged["z"][1][1] is None
+    assert not_run["colorscale"][0][1] == cf.NOT_RUN_COLOUR
+    assert spec["layout"]["xaxis"]["title"]["text"] == "learning rate alpha"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "hidden units"
+    assert spec["layout"]["shapes"][0]["x0"] == -0.5 and spec["layout"]["shapes"][0]["y0"] == 0.5
+    assert "best" in spec["layout"]["title"]["text"]
+    assert clicks["type"] == "scatter" and len(clicks["customdata"]) == 4
+
+
+def test_cell_run_ids_prefer_the_current_seed():
+    base = RunConfig(data="x" * 16)
+    configs = sweep.expand_grid(base, {"hidden": [4], "alpha": [0.1], "seed": [0, 1, 2]})
+    table = pd.DataFrame([{"hidden": c.hidden, "alpha": c.alpha, "seed": c.seed,
+                           "run_id": c.run_id, "status": "finished", "dev_accuracy": 0.5}
+                          for c in configs])
+    data = sweep.heatmap_data(table, "alpha", "hidden")
+    assert sweep.cell_run_ids(data, configs, prefer_seed=2)[0, 0] == configs[2].run_id
+    assert sweep.cell_run_ids(data, configs, prefer_seed=9)[0, 0] == configs[0].run_id
+
+
+def test_confusion_change_figure_is_centred_and_reads_better_as_positive():
+    cm_a = np.eye(10, dtype=int) * 10
+    cm_a[4, 9] = 5
+    cm_b = cm_a.copy()
+    cm_b[4, 9] = 1          # four fewer "4 read as 9": better
+    cm_b[4, 4] += 4
+    imp = compare.improvement(cm_a, cm_b)
+    spec = _spec(cf.confusion_change_figure(imp, cm_a, cm_b))
+    heat = spec["data"][0]
+    assert heat["zmid"] == 0 and heat["zmin"] == -heat["zmax"]
+    assert heat["z"][4][9] == 4 and heat["z"][4][4] == 4
+    assert heat["text"][4][9] == "-4" and heat["text"][4][4] == "+4"
+    assert "better" in heat["customdata"][4][9] and "true 4 read as 9" in heat["customdata"][4][9]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "predicted label"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "true label"
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"
+
+
+def test_gallery_keeps_digits_upright_and_captions_every_tile():
+    images = np.zeros((3, 28, 28), np.uint8)
+    images[:, 0, :] = 255     # a bar along the top row of every digit
+    fig = cf.gallery_figure(images, ["7: 1→7", "2: 2→3", "5: 6→5"], "Fixed by B", columns=2)
+    spec = _spec(fig)
+    z = np.array(spec["data"][0]["z"], dtype=object)
+    z = np.where(z == None, np.nan, z).astype(float)  # noqa: E711
+    assert np.nanmax(z[0]) == 255          # row 0 of the mosaic is row 0 of the digit ...
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"   # ... drawn at the top
+    assert [a["text"] for a in spec["layout"]["annotations"]] == ["7: 1→7", "2: 2→3", "5: 6→5"]
+    assert "none" in [a["text"] for a in _spec(cf.gallery_figure(images[:0], [], "x"))["layout"]["annotations"]]
+
+
+def test_ledger_figures_have_titled_axes():
+    frame = pd.DataFrame({"hidden": [10, 32], "alpha": [0.1, 0.5], "seed": [0, 1],
+                          "iterations": [100, 200], "dev_accuracy": [0.8, np.nan],
+                          "seconds": [1.0, 2.0], "status": ["finished", "diverged"]})
+    par = _spec(cf.parallel_coordinates_figure(frame))["data"][0]
+    assert [d["label"] for d in par["dimensions"]] == ["hidden units", "alpha (log scale)", "seed",
+                                                       "iterations", "dev accuracy"]
+    assert par["dimensions"][1]["ticktext"] == ["0.1", "0.5"]
+    scatter = _spec(cf.accuracy_vs_time_figure(frame))
+    assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
+    assert scatter["data"][1]["marker"]["symbol"] == ["x"]   # the diverged run
