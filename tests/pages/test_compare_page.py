@@ -1,0 +1,98 @@
+"""Compare screen through the router (AppTest): metrics, confusion change, galleries, and the
+refusal to compare runs on different datasets."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import data
+import nnmath
+from dashboard.runs import RunConfig, RunStore
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def decode(obj):
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return arr.tolist()
+        return {k: decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode(v) for v in obj]
+    return obj
+
+
+@pytest.fixture
+def two_runs():
+    ds = data.load_dataset("sample")
+    train, dev = data.train_dev_split(ds, seed=0)
+    store = RunStore()
+    base = RunConfig(data=ds.fingerprint, dev_size=dev.n)
+    a = RunConfig(**{**base.to_dict(), "hidden": 10, "alpha": 0.1})
+    b = RunConfig(**{**base.to_dict(), "hidden": 32, "alpha": 0.5})
+    ra = store.train(a, 50, train, dev, data_key="sample")
+    rb = store.train(b, 100, train, dev, data_key="sample")
+    return dev, (a, ra), (b, rb), store
+
+
+def compare_page(**params):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/8_Compare.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_compare_needs_two_runs():
+    at = compare_page()
+    assert "needs at least two cached runs" in at.info[0].value
+
+
+def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
+    dev, (a, ra), (b, rb), _ = two_runs
+    at = compare_page(a=a.run_id, b=b.run_id)
+    assert at.selectbox(key="cmp_a").value == a.run_id
+    assert at.selectbox(key="cmp_b").value == b.run_id
+    metrics = at.table[0].value
+    assert metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.4f}"
+    assert metrics.loc["dev accuracy", "B"] == f"{rb.dev_accuracy:.4f}"
+    charts = [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+    confusion, fixed, broke = charts
+    heat = confusion["data"][0]
+    assert heat["zmid"] == 0
+    pa = nnmath.make_predictions(dev.X, ra.params)
+    pb = nnmath.make_predictions(dev.X, rb.params)
+    y = dev.labels
+    # Diagonal improvement = change in correct answers per digit, off-diagonal = fewer errors.
+    for d in range(10):
+        assert heat["z"][d][d] == int(((pb == y) & (y == d)).sum() - ((pa == y) & (y == d)).sum())
+    n_fixed = int(((pa != y) & (pb == y)).sum())
+    n_broke = int(((pa == y) & (pb != y)).sum())
+    assert fixed["layout"]["title"]["text"].startswith(f"Fixed by B — A wrong, B right ({n_fixed})")
+    assert broke["layout"]["title"]["text"].startswith(f"Broken by B — A right, B wrong ({n_broke})")
+    first = int(np.flatnonzero((pa != y) & (pb == y))[0])
+    assert fixed["layout"]["annotations"][0]["text"] == f"{y[first]}: {pa[first]}→{pb[first]}"
+    assert any(f"net {n_fixed - n_broke:+d}" in m.value for m in at.markdown)
+
+
+def test_runs_on_different_datasets_are_not_compared(two_runs):
+    _, (a, _), _, store = two_runs
+    small = data.load_dataset("sample").subset(np.arange(1000))
+    train, dev = data.train_dev_split(small, seed=0)
+    other = RunConfig(data=small.fingerprint, dev_size=dev.n)
+    store.train(other, 20, train, dev)
+    at = compare_page(a=a.run_id, b=other.run_id)
+    assert "Not comparable" in at.warning[0].value
+    assert "different dataset" in at.warning[0].value
+    assert not at.get("plotly_chart")

@@ -1,0 +1,121 @@
+"""Runs screen through the router (AppTest): table, filters, links, curves, delete."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import data
+from dashboard.runs import RunConfig, RunStore
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def decode(obj):
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return arr.tolist()
+        return {k: decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode(v) for v in obj]
+    return obj
+
+
+def specs(at):
+    return {c.proto.id: decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")}
+
+
+@pytest.fixture
+def runs():
+    """Three runs on the embedded sample with the app's split (RunStore reads NNMATH_RUNS_DIR)."""
+    ds = data.load_dataset("sample")
+    train, dev = data.train_dev_split(ds, seed=0)
+    store = RunStore()
+    base = RunConfig(data=ds.fingerprint, dev_size=dev.n)
+    out = [store.train(RunConfig(**{**base.to_dict(), "hidden": h, "alpha": a}), 30, train, dev,
+                       data_key="sample")
+           for h, a in ((10, 0.1), (16, 0.5), (10, 1e12))]
+    return store, out
+
+
+def runs_page():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/6_Runs.py").run()
+    assert not at.exception
+    return at
+
+
+def test_runs_page_without_runs_says_how_to_get_some():
+    at = runs_page()
+    assert at.title[0].value == "📚 Runs"
+    assert "No runs on this dataset yet" in at.info[0].value
+
+
+def test_runs_table_lists_every_run_with_links_and_charts(runs):
+    at = runs_page()
+    table = at.dataframe[0].value
+    assert len(table) == 3
+    assert sorted(table["status"]) == ["diverged", "finished", "finished"]
+    assert all(link.startswith("evaluate?data=sample&hidden=") for link in table["open"])
+    charts = [s["data"][0]["type"] for s in specs(at).values()]
+    assert charts == ["parcoords", "scatter"]
+    time_chart = list(specs(at).values())[1]
+    assert time_chart["layout"]["xaxis"]["title"]["text"] == "training time (s)"
+
+
+def test_filters_narrow_the_table(runs):
+    at = runs_page()
+    at.multiselect(key="runs_status").set_value(["finished"]).run()
+    assert sorted(at.dataframe[0].value["hidden"]) == [10, 16]
+    at.slider(key="runs_min_dev").set_value(0.99).run()
+    assert len(at.dataframe[0].value) == 0
+    assert not at.exception
+
+
+def select(at, rows):
+    # AppTest cannot click table rows; the selection state is what a click would produce.
+    at.session_state["runs_table"] = {"selection": {"rows": rows, "columns": []}}
+    return at.run()
+
+
+def test_selected_runs_overlay_curves_and_two_open_compare(runs):
+    at = select(runs_page(), [0, 1])
+    assert not at.exception
+    curves = [s for s in specs(at).values() if s["layout"].get("annotations")
+              and s["layout"]["annotations"][0]["text"] == "Training loss"]
+    assert curves, "no curves chart"
+    names = {t["name"] for t in curves[0]["data"] if t.get("showlegend", True)}
+    assert len(names) == 2
+    assert curves[0]["layout"]["yaxis"]["title"]["text"] == "cross-entropy loss"
+    at.button(key="runs_compare").click().run()
+    assert not at.exception
+    assert at.title[0].value == "⚖️ Compare two runs"
+    assert at.selectbox(key="cmp_a").value != at.selectbox(key="cmp_b").value
+
+
+def test_one_selected_run_opens_on_evaluate(runs):
+    at = select(runs_page(), [1])
+    row = at.dataframe[0].value.iloc[1]
+    at.button(key="runs_open").click().run()
+    assert not at.exception
+    assert at.title[0].value != "📚 Runs"
+    settings = at.session_state["settings"]   # what the Evaluate page now shows
+    assert (settings.hidden, settings.alpha, settings.iterations) == (
+        row["hidden"], row["alpha"], row["iterations"])
+    assert at.query_params["alpha"] == f"{row['alpha']:g}"
+
+
+def test_delete_removes_the_selected_runs_from_the_store(runs):
+    store, _ = runs
+    at = select(runs_page(), [0])
+    at.checkbox(key="runs_confirm_delete").check().run()
+    at.button(key="runs_delete").click().run()
+    assert not at.exception
+    assert len(store.records()) == 2

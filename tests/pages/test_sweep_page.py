@@ -1,0 +1,93 @@
+"""Sweep screen through the router (AppTest): grid, launch, heatmap, diverged cell, cache hits."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def decode(obj):
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return arr.tolist()
+        return {k: decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode(v) for v in obj]
+    return obj
+
+
+def spec(at, i=0):
+    return decode(json.loads(at.get("plotly_chart")[i].proto.spec))
+
+
+def sweep_page():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/7_Sweep.py").run()
+    assert not at.exception
+    return at
+
+
+def texts(at):
+    return [m.value for m in at.markdown] + [m.value for m in at.info] + \
+        [m.value for m in at.success] + [m.value for m in at.warning] + [m.value for m in at.error]
+
+
+def test_sweep_page_shows_the_default_grid_before_launch():
+    at = sweep_page()
+    assert at.title[0].value == "🧪 Sweep"
+    assert any("**48 runs** (4 × 4 × 3): 0 already cached, **48 to train**" in t for t in texts(at))
+    assert any("No results for this grid yet" in t for t in texts(at))
+    assert not at.get("plotly_chart")
+
+
+def test_bad_grid_values_say_what_is_wrong():
+    at = sweep_page()
+    at.text_input(key="sweep_hidden").set_value("10, ten").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["hidden values must be whole numbers, got 'ten'"]
+
+
+def test_a_2x2_sweep_with_a_diverging_alpha_draws_the_heatmap_and_is_cached_after():
+    at = sweep_page()
+    at.text_input(key="sweep_hidden").set_value("10, 32").run()
+    at.text_input(key="sweep_alpha").set_value("0.5, 1e12").run()
+    at.text_input(key="sweep_seeds").set_value("0").run()
+    at.number_input(key="sweep_iterations").set_value(50).run()
+    at.button(key="sweep_launch").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Sweep finished: 2 trained, 2 diverged."]
+    # Diverged runs are answers too: nothing is retrained.
+    assert any("4 already cached, **0 to train**" in t for t in texts(at))
+    assert at.button(key="sweep_launch").disabled   # nothing left to train
+    heat = spec(at)
+    main = heat["data"][0]
+    diverged = heat["data"][1]
+    assert heat["layout"]["xaxis"]["title"]["text"] == "learning rate alpha"
+    assert heat["layout"]["yaxis"]["title"]["text"] == "hidden units"
+    assert [row[1] for row in diverged["text"]] == ["diverged", "diverged"]
+    assert sum(cell.startswith("★ 0.") for row in main["text"] for cell in row) == 1
+    links = [p for p in at.get("page_link") if "best run" in p.proto.label]
+    assert links and "alpha 0.5" in links[0].proto.label
+
+
+def test_the_iteration_axis_is_free_a_longer_sweep_answers_a_shorter_one():
+    at = sweep_page()
+    at.text_input(key="sweep_hidden").set_value("10").run()
+    at.text_input(key="sweep_alpha").set_value("0.1, 0.2").run()
+    at.text_input(key="sweep_seeds").set_value("0-1").run()
+    at.number_input(key="sweep_iterations").set_value(100).run()
+    at.button(key="sweep_launch").click().run()
+    assert [s.value for s in at.success] == ["Sweep finished: 4 trained."]
+    at.number_input(key="sweep_iterations").set_value(50).run()
+    assert any("4 already cached, **0 to train**" in t for t in texts(at))
+    text = spec(at)["data"][0]["text"]
+    assert all(" ± " in cell for row in text for cell in row)   # mean ± spread over two seeds
+
