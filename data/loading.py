@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -147,6 +148,7 @@ def parse_bytes(raw: bytes, name: str, part: str = "train", *, _depth: int = 0):
         raise DataError(f"{name}: expected a gzip file (it ends in .gz), found no gzip header")
     if raw[:4] in formats.ZIP_MAGICS:
         if name.lower().endswith(".npz"):
+            formats.zip_members(raw, name, MAX_UNPACKED_BYTES, everything=True).close()
             images, labels, key = formats.parse_npz(raw, name, part)
             return images, labels, f"{name} [{key}]"
         return _parse_zip(raw, name, part, _depth)
@@ -394,7 +396,8 @@ def _write_cache(cache_file: Path, key: str, dataset: Dataset) -> None:
     arrays = {"images": dataset.images, "meta": np.array(meta)}
     if dataset.labels is not None:
         arrays["labels"] = dataset.labels
-    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+    # unique per writer: Streamlit sessions are threads of one process, so a pid is not enough
+    tmp = cache_file.with_name(f".{cache_file.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)

@@ -457,3 +457,16 @@ def test_list_local_files(tmp_path):
     found = [p.relative_to(tmp_path).as_posix() for p in list_local_files(tmp_path)]
     assert found == ["comp/train.csv", "idx/train-images-idx3-ubyte", "k/mnist.npz"]
     assert list_local_files(tmp_path / "missing") == []
+
+
+def test_zip_bomb_is_refused_before_unpacking(monkeypatch):
+    monkeypatch.setattr(data.loading, "MAX_UNPACKED_BYTES", 10_000)
+    big = np.zeros((100, 28, 28), np.uint8)                       # 78 KB of zeros, tiny zipped
+    buf = io.BytesIO()
+    np.savez_compressed(buf, x_train=big, y_train=np.zeros(100, np.uint8))
+    assert len(buf.getvalue()) < 10_000
+    with pytest.raises(DataError, match=r"mnist.npz: x_train.npy unpacks to 76.7 KB, over the limit"):
+        load_dataset(buf.getvalue(), name="mnist.npz")
+    raw = mnist_zip({"train.csv": csv_text(np.zeros((20, 28, 28), np.uint8), LABELS)})
+    with pytest.raises(DataError, match=r"train.csv unpacks to .* over the limit"):
+        load_dataset(raw, name="d.zip")
