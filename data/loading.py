@@ -61,12 +61,12 @@ def load_dataset(source="sample", *, name: str | None = None, part: str = "train
     except DataError:
         raise
     except MemoryError:
-        raise DataError(f"{name or source}: not enough memory to load this file") from None
-    except RecursionError:
-        raise
+        raise DataError(f"{_label(source, name)}: not enough memory to load this file") from None
     except Exception as e:  # last resort: a loader bug must still reach the user as a message
-        raise DataError(f"{_label(source, name)}: cannot be read ({type(e).__name__}: "
-                        f"{formats._reason(e)})") from e
+        from .kaggle import scrub
+
+        raise DataError(scrub(f"{_label(source, name)}: cannot be read ({type(e).__name__}: "
+                              f"{formats._reason(e)})", secrets=secrets)) from None
     raise DataError(f"cannot load a dataset from {type(source).__name__}: expected 'sample', "
                     f"a path, 'kaggle:<ref>' or bytes with name=")
 
@@ -234,14 +234,14 @@ def _load_file(path: Path, part, cache, limit, display, source, partner=None) ->
     kind = formats.classify(path.name)
     if kind in ("idx-images", "idx-labels") and partner is None:
         if kind == "idx-labels":
-            images_name = (formats.idx_partner_candidates(path.name) or [None])[0]
-            found = _sibling(path, images_name, formats.idx_partner_candidates(path.name))
+            images_name = (formats.idx_partner_candidates(path.name) or ["its images file"])[0]
+            found = _sibling(path, formats.idx_partner_candidates(path.name))
             if found is None:
                 raise DataError(f"{path.name} holds labels only and its images file "
                                 f"{images_name} is not next to it")
             path, partner = found, path
         else:
-            partner = _sibling(path, None, formats.idx_partner_candidates(path.name))
+            partner = _sibling(path, formats.idx_partner_candidates(path.name))
             if partner is None:
                 _missing_partner(path.name, f"folder {path.parent}")
     inputs = [path] + ([partner] if partner else [])
@@ -275,7 +275,8 @@ def _read(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read the file ({e.strerror or e})") from None
 
 
-def _sibling(path: Path, _unused, candidates: list[str]) -> Path | None:
+def _sibling(path: Path, candidates: list[str]) -> Path | None:
+    """The file next to ``path`` whose name is one of ``candidates`` (case-insensitive)."""
     wanted = {c.lower() for c in candidates}
     try:
         for f in sorted(path.parent.iterdir()):
@@ -319,8 +320,7 @@ def list_local_files(root: Path | str | None = None) -> list[Path]:
         kind = formats.classify(f.name)
         if kind == "idx-labels":
             continue
-        if kind == "idx-images" and _sibling(f, None, formats.idx_partner_candidates(f.name)) \
-                is None:
+        if kind == "idx-images" and _sibling(f, formats.idx_partner_candidates(f.name)) is None:
             continue
         out.append(f)
     return out
