@@ -16,23 +16,23 @@ class PageSpec(NamedTuple):
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("home", "Home", "🏠", "", "Train and inspect",
+    PageSpec("home", "Home", ":material/home:", "", "Train and inspect",
              "What is this, and what does the notebook's network reach?"),
-    PageSpec("pages/1_Data.py", "Data", "🗂️", "data", "Train and inspect",
+    PageSpec("pages/1_Data.py", "Data", ":material/dataset:", "data", "Train and inspect",
              "Which digits am I training on, and how many of each?"),
-    PageSpec("pages/2_Train.py", "Train", "🏋️", "train", "Train and inspect",
+    PageSpec("pages/2_Train.py", "Train", ":material/model_training:", "train", "Train and inspect",
              "How do loss and accuracy evolve with these settings?"),
-    PageSpec("pages/3_Evaluate.py", "Evaluate", "🎯", "evaluate", "Train and inspect",
+    PageSpec("pages/3_Evaluate.py", "Evaluate", ":material/grid_on:", "evaluate", "Train and inspect",
              "Which digits get confused, and how sure is the network?"),
-    PageSpec("pages/4_Mistakes.py", "Mistakes", "❌", "mistakes", "Train and inspect",
+    PageSpec("pages/4_Mistakes.py", "Mistakes", ":material/error:", "mistakes", "Train and inspect",
              "Which images fail, and how confidently?"),
-    PageSpec("pages/5_Weights.py", "Weights", "🧠", "weights", "Train and inspect",
+    PageSpec("pages/5_Weights.py", "Weights", ":material/psychology:", "weights", "Train and inspect",
              "What do the hidden units look for?"),
-    PageSpec("pages/6_Runs.py", "Runs", "📚", "runs", "Compare",
+    PageSpec("pages/6_Runs.py", "Runs", ":material/history:", "runs", "Compare",
              "Which runs are cached on this server?"),
-    PageSpec("pages/7_Sweep.py", "Sweep", "🧪", "sweep", "Compare",
+    PageSpec("pages/7_Sweep.py", "Sweep", ":material/tune:", "sweep", "Compare",
              "How do the results change across a grid of settings?"),
-    PageSpec("pages/8_Compare.py", "Compare", "⚖️", "compare", "Compare",
+    PageSpec("pages/8_Compare.py", "Compare", ":material/compare_arrows:", "compare", "Compare",
              "How do two or more runs differ?"),
 )
 

@@ -153,7 +153,19 @@ def assert_no_exception(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
+    """The whole main area, not only what fits the viewport: stMain scrolls inside a fixed-height
+    app, so the viewport is made as tall as the content for the shot, then restored."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.locator('[data-testid="stMain"]').screenshot(path=str(path))
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => { const m = document.querySelector('[data-testid="stMain"]');
+                   return Math.ceil(m ? m.scrollHeight : document.body.scrollHeight); }""")
+    if size and height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(height, 8000)})
+    try:
+        page.locator('[data-testid="stMain"]').screenshot(path=str(path))
+    finally:
+        if size:
+            page.set_viewport_size(size)
     return path

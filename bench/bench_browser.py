@@ -1,0 +1,167 @@
+"""Browser speed of the dashboard, measured in headless Chromium against a real server.
+
+    python -m bench.bench_browser            (BENCH_QUICK=1: fewer repeats)
+
+Rows (median of several repeats; targets from the dashboard issue):
+- Train at the notebook's settings on the embedded sample, not cached: click -> final chart visible
+- the same click when the run is cached
+- switching pages (sidebar click -> page drawn, script finished), per page
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+REPEATS = 3 if QUICK else 5
+
+# A MutationObserver counts finished script runs (the app's script-state attribute going back
+# from "running"), so a click is timed until the rerun it caused is drawn, even when the page looks
+# the same before and after.
+OBSERVE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__runs = 0; window.__sawRunning = false;
+  if (window.__obs) window.__obs.disconnect();
+  window.__obs = new MutationObserver(() => {
+    const s = app.getAttribute('data-test-script-state');
+    if (s === 'running') window.__sawRunning = true;
+    else if (window.__sawRunning) { window.__runs += 1; window.__sawRunning = false; }
+  });
+  window.__obs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    raise SystemExit("Chromium not found (Debian: apt-get install -y chromium)")
+
+
+def _serve(runs_dir: Path):
+    port = _free_port()
+    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.2)  # polling a server that is starting, not synchronisation
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def _idle(page) -> None:
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="stApp"]')
+                 ?.getAttribute('data-test-script-state') !== 'running'""")
+
+
+def _timed_click(page, locator, until) -> float:
+    page.evaluate(OBSERVE)
+    t0 = time.perf_counter()
+    locator.click()
+    page.wait_for_function("() => window.__runs >= 1")
+    until()
+    return time.perf_counter() - t0
+
+
+def _clear(runs_dir: Path) -> None:
+    for p in (runs_dir / "runs").glob("*"):
+        p.unlink()
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    runs_dir = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    proc, url = _serve(runs_dir)
+    rows: list[tuple[str, list[float], float]] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=_chromium(), headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            # The very first session after a server start opened on a non-default page gets a
+            # spurious "Page not found" modal (streamlit/streamlit#9992): warm up on Home first.
+            page.goto(url)
+            page.get_by_text("Where to go").first.wait_for()
+            page.goto(url + "/train")
+            train_button = page.locator(".st-key-train button")
+            train_button.wait_for()
+            _idle(page)
+
+            def final_chart():
+                page.get_by_text("iterations in").first.wait_for()
+                page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+
+            cold = []
+            for _ in range(REPEATS):
+                _clear(runs_dir)
+                cold.append(_timed_click(page, train_button, final_chart))
+            rows.append(("Train, notebook settings, not cached → final chart", cold, 1.5))
+
+            warm = []
+            for _ in range(REPEATS):
+                warm.append(_timed_click(page, train_button, lambda: page.get_by_text(
+                    "served from the run cache").first.wait_for()))
+            rows.append(("Train, same click, cached", warm, 0.3))
+
+            pages = [("Data", "Images per digit"), ("Evaluate", "Confusion matrix"),
+                     ("Mistakes", "One image, large"), ("Weights", "What each hidden unit"),
+                     ("Train", "served from the run cache"), ("Home", "Where to go")]
+            switch: dict[str, list[float]] = {name: [] for name, _ in pages}
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            for _ in range(REPEATS):
+                for name, text in pages:
+                    switch[name].append(_timed_click(
+                        page, nav.get_by_role("link", name=name).first,
+                        lambda t=text: page.get_by_text(t).first.wait_for()))
+            for name, _ in pages:
+                rows.append((f"Switch to {name}", switch[name], 0.5))
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(runs_dir, ignore_errors=True)
+
+    print(f"Browser timings, median of {REPEATS} (min–max), headless Chromium, "
+          f"{os.cpu_count()} cores\n")
+    print(f"| {'what':<52} | median s | min–max s | target s |")
+    print(f"|{'-' * 54}|---------:|----------:|---------:|")
+    for what, times, target in rows:
+        med = statistics.median(times)
+        flag = "" if med <= target else " ✗"
+        print(f"| {what:<52} | {med:8.2f} | {min(times):.2f}–{max(times):.2f} | "
+              f"{target:7.1f}{flag} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""What a trained network gets right and wrong: pure functions of labels and probabilities.
+
+``probs`` is (m, 10) (rows sum to 1), ``y`` is (m,) true digits, ``pred`` = argmax of ``probs``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Predictions of one run on one labelled set (read-only arrays)."""
+
+    probs: np.ndarray        # (m, 10)
+    y: np.ndarray            # (m,) true digit
+    pred: np.ndarray         # (m,) predicted digit
+    confidence: np.ndarray   # (m,) probability of the predicted digit
+    loss: np.ndarray         # (m,) cross-entropy of the true digit, -log p_true
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.pred == self.y
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.correct)) if len(self.y) else float("nan")
+
+
+def evaluation_from_probs(probs: np.ndarray, y: np.ndarray) -> Evaluation:
+    probs = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y).astype(np.int64)
+    pred = probs.argmax(axis=1)
+    rows = np.arange(len(y))
+    confidence = probs[rows, pred]
+    loss = -np.log(np.clip(probs[rows, y], 1e-12, 1.0))
+    arrays = dict(probs=probs, y=y, pred=pred, confidence=confidence, loss=loss)
+    for a in arrays.values():
+        a.flags.writeable = False
+    return Evaluation(**arrays)
+
+
+def evaluate(params, dataset) -> Evaluation:
+    """Run ``params`` (nnmath.Params) on a labelled data.Dataset."""
+    import nnmath
+
+    return evaluation_from_probs(nnmath.predict_proba(params, dataset.X), dataset.labels)
+
+
+def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int = CLASSES) -> np.ndarray:
+    """(classes, classes) int counts: row = true digit, column = predicted digit."""
+    y = np.asarray(y, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    return np.bincount(y * classes + pred, minlength=classes * classes).reshape(classes, classes)
+
+
+def normalise_rows(cm: np.ndarray) -> np.ndarray:
+    """Each row divided by its total (share of each true digit predicted as each digit); 0 rows stay 0."""
+    cm = np.asarray(cm, dtype=np.float64)
+    totals = cm.sum(axis=1, keepdims=True)
+    return np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
+
+
+def per_class(cm: np.ndarray) -> pd.DataFrame:
+    """Per digit: precision, recall, F1 and support (0 where undefined, as scikit-learn's
+    zero_division=0)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    predicted = cm.sum(axis=0)
+    actual = cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return pd.DataFrame({"digit": np.arange(len(tp)), "precision": precision, "recall": recall,
+                         "f1": f1, "support": actual.astype(np.int64)})
+
+
+def confused_pairs(cm: np.ndarray, top: int = 10) -> pd.DataFrame:
+    """The most frequent mistakes: true digit, predicted digit, count, and the share of that true
+    digit's images that went there. Largest count first (ties: lower true, then lower predicted)."""
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    t, p = np.divmod(np.arange(k * k), k)
+    off = t != p
+    t, p = t[off], p[off]
+    counts = cm[t, p]
+    keep = counts > 0
+    t, p, counts = t[keep], p[keep], counts[keep]
+    order = np.lexsort((p, t, -counts))[:top]
+    totals = cm.sum(axis=1)
+    return pd.DataFrame({
+        "true": t[order], "predicted": p[order], "count": counts[order].astype(np.int64),
+        "share": counts[order] / np.maximum(totals[t[order]], 1),
+    }).reset_index(drop=True)
+
+
+SORTS = {"confidence": "most confident mistakes first", "loss": "highest loss first"}
+
+
+def mistakes(ev: Evaluation, true: int | None = None, pred: int | None = None,
+             sort: str = "confidence") -> pd.DataFrame:
+    """The misclassified images (optionally only true digit ``true`` / predicted ``pred``), as a
+    table indexed by position in the evaluated set: true, pred, confidence, p_true, loss."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    mask = ev.pred != ev.y
+    if true is not None:
+        mask &= ev.y == true
+    if pred is not None:
+        mask &= ev.pred == pred
+    idx = np.flatnonzero(mask)
+    table = pd.DataFrame({
+        "index": idx, "true": ev.y[idx], "pred": ev.pred[idx],
+        "confidence": ev.confidence[idx], "p_true": ev.probs[idx, ev.y[idx]], "loss": ev.loss[idx],
+    })
+    key = "confidence" if sort == "confidence" else "loss"
+    # Stable sort, descending, ties by position: the same order in every session.
+    table = table.sort_values([key, "index"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
+
+
+def confidence_split(ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence of the right answers and of the wrong ones."""
+    return ev.confidence[ev.correct], ev.confidence[~ev.correct]

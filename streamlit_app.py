@@ -1,0 +1,77 @@
+"""Router and Home page: `streamlit run streamlit_app.py`.
+
+The page list lives in dashboard/navigation.py (one table, checked by tests against pages/).
+"""
+import streamlit as st
+
+from dashboard.navigation import PAGES
+
+st.set_page_config(page_title="nnmath · MNIST from scratch", page_icon=":material/neurology:", layout="wide")
+
+
+def home() -> None:
+    from dashboard import session
+    from dashboard.state import init_state, set_settings, sync_url
+
+    settings = init_state()
+    st.title("nnmath — watch a neural network learn handwritten digits")
+    st.markdown(
+        "This is the classic two-layer network of the *neural network from scratch* notebooks "
+        "(784 pixels → hidden ReLU units → 10-way softmax, trained by gradient descent) written in "
+        "NumPy. Train it here, then look at how it learned, which digits it confuses, which images "
+        "it gets wrong and what its hidden units look for — and share a link to any run.")
+
+    try:
+        ds, train, dev = session.split(settings.data)
+    except Exception as e:  # unknown upload, unreadable file: say so, point to the Data page
+        st.error(f"Cannot load dataset {settings.data!r}: {e}")
+        st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
+        return
+    sizes = (f"{train.n:,} to train on, {dev.n:,} held out (dev)" if train is not None
+             else "no labels: cannot be trained on")
+    st.markdown(f"**Dataset:** {ds.name} — {ds.n:,} images, {sizes}.")
+
+    nb = settings.notebook()
+    clicked = st.button(
+        "Train with the notebook's settings (hidden 10, alpha 0.1, 500 iterations)",
+        type="primary", key="home_train", icon=":material/play_arrow:")
+    if clicked:
+        settings = nb
+        set_settings(nb)
+        sync_url(nb)
+    run = session.current_run(settings, train_if_missing=clicked)
+    if run is not None and run.result is not None:
+        r = run.result
+        how = (f"trained in {run.seconds:.1f} s" if run.trained_now
+               else f"served from the run cache (trained in {r.elapsed:.1f} s)")
+        st.markdown(f"**Current run:** hidden {settings.hidden}, alpha {settings.alpha:g}, "
+                    f"{r.iterations:,} iterations, seed {settings.seed} — {how}.")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Dev accuracy", f"{r.dev_accuracy:.1%}")
+        c2.metric("Train accuracy", f"{r.train_accuracy:.1%}")
+        c3.metric("Loss", f"{r.loss:.3f}")
+        c4.metric("Training time", f"{r.elapsed:.1f} s")
+        if r.status == "diverged":
+            st.error(f"This run diverged: {r.message}")
+    elif run is not None:
+        st.info("No run for the current settings yet: train one above or on the Train page.")
+
+    st.subheader("Where to go")
+    for p in PAGES[1:]:
+        st.page_link(p.source, label=f"**{p.title}** — {p.question}", icon=p.icon)
+
+
+def _page(p):
+    if p.source == "home":
+        return st.Page(home, title=p.title, icon=p.icon, default=True)
+    return st.Page(p.source, title=p.title, icon=p.icon, url_path=p.url_path)
+
+
+def main() -> None:
+    sections: dict[str, list] = {}
+    for p in PAGES:
+        sections.setdefault(p.section, []).append(_page(p))
+    st.navigation(sections).run()
+
+
+main()
