@@ -263,3 +263,28 @@ def consume_link() -> None:
     import streamlit as st
 
     st.session_state[FROM_LINK_KEY] = False
+
+
+def filter_from_url(name: str) -> str:
+    """Key of the widget for the Mistakes filter ``name`` ("true"/"pred"), seeded from the URL
+    when the URL value came from outside (a link, a confusion-matrix click) rather than from our
+    own last write, and restored after navigation cleared the URL. Call before the widget."""
+    import streamlit as st
+
+    ss, qp = st.session_state, st.query_params
+    key, last = f"filter_{name}", f"_url_{name}"
+    if name in qp:
+        if ss.get(last, "<unset>") != qp[name]:
+            ss[key] = parse_filter(qp.to_dict(), name)
+    elif key not in ss and ss.get(last) is not None:
+        ss[key] = parse_filter({name: ss[last]}, name)
+    return key
+
+
+def remember_filters(**values: int | None) -> None:
+    """Put the Mistakes filter in the URL and remember what was written (see filter_from_url)."""
+    import streamlit as st
+
+    sync_url(settings(), **values)
+    for name, v in values.items():
+        st.session_state[f"_url_{name}"] = None if v is None else str(v)
