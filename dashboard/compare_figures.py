@@ -250,7 +250,7 @@ def gallery_figure(images: np.ndarray, captions: Sequence[str], title: str,
     for k, caption in enumerate(captions[:n]):
         r, c = divmod(k, columns)
         fig.add_annotation(x=c * (tile + pad) + tile / 2, y=r * cell_h + tile + caption_h / 2 + 0.5,
-                           text=caption, showarrow=False, font=dict(size=11))
+                           text=caption, showarrow=False, font=dict(size=12, color="#222"))
     fig.update_xaxes(visible=False, range=[-1, columns * (tile + pad)])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(title=title, height=int(60 + rows * 100), plot_bgcolor="white",

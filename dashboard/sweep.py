@@ -425,7 +425,6 @@ class SweepExecution:
             except queue.Empty:
                 pass
             yield self.snapshot()
-        self._cleanup()
         yield self.snapshot()
 
     def _read_progress_files(self) -> None:
@@ -458,7 +457,9 @@ class SweepExecution:
     def _consume(self) -> None:
         import joblib
 
-        tasks = self.plan.tasks
+        # Longest first (cost ~ hidden units x iterations to go): with a few workers, the big runs
+        # must not be the last ones left, or one worker finishes them while the others idle.
+        tasks = sorted(self.plan.tasks, key=_task_cost, reverse=True)
         try:
             if not tasks:
                 return
@@ -482,6 +483,7 @@ class SweepExecution:
                     if state.status in {"queued", "running"}:
                         state.status, state.message = "failed", self.error
         finally:
+            self._cleanup()     # every task has returned: nobody writes progress any more
             self._events.put(None)
 
     def _record(self, run_id: str, result, error: str | None) -> None:
@@ -504,9 +506,14 @@ class SweepExecution:
         self._events.put(run_id)
 
     def _cleanup(self) -> None:
-        if not self._cleaned and not self.running:
+        if not self._cleaned:
             self._cleaned = True
             shutil.rmtree(self._progress_dir, ignore_errors=True)
+
+
+def _task_cost(task: Task) -> float:
+    done = task.start.iterations if task.start is not None else 0
+    return (task.config.hidden + 8) * (task.iterations - done)
 
 
 def resolve_scheduler(explicit: str | None = None, secrets: Mapping | None = None,

@@ -7,7 +7,7 @@ from dashboard.compare_figures import (accuracy_vs_time_figure, curves_figure,
 from dashboard.state import init_state
 
 settings = init_state()
-st.title("📚 Runs")
+st.title("Runs")
 st.caption("Every run trained on this dataset by anyone on this server (the run cache). Sort by "
            "clicking a column header; select rows to overlay their curves, open, compare or "
            "delete them.")
@@ -18,15 +18,15 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon="🗂️")
+    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/folder_open:")
     st.stop()
 store = session.store()
 frame = compare.runs_frame(store.records(data=ds.fingerprint))
 st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")
 if frame.empty:
     st.info("No runs on this dataset yet: train one on the Train page, or launch a sweep.")
-    st.page_link("pages/2_Train.py", label="Train a run", icon="🏋️")
-    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon="🧪")
+    st.page_link("pages/2_Train.py", label="Train a run", icon=":material/fitness_center:")
+    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon=":material/grid_on:")
     st.stop()
 
 # ---- filters ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dashboard.compare_figures import heatmap_figure
 from dashboard.state import init_state
 
 settings = init_state()
-st.title("🧪 Sweep")
+st.title("Sweep")
 st.caption("Choose values for the settings, launch, and every combination trains in parallel. "
            "Combinations already in the run cache are not retrained, and a longer cached run "
            "answers any shorter sweep (a run to 1,000 iterations answers 500).")
@@ -35,7 +35,7 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon="🗂️")
+    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/folder_open:")
     st.stop()
 if train is None:
     st.error(f"{ds.name} has no labels: pick a labelled dataset on the Data page to sweep.")
@@ -88,9 +88,10 @@ notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:
     (st.warning if "failed" in notice or "stopped" in notice else st.success)(notice)
 
-launch = st.button("▶ Launch sweep", type="primary", disabled=not plan.tasks, key="sweep_launch")
+launch = st.button("Launch sweep", icon=":material/play_arrow:", type="primary",
+                   disabled=not plan.tasks, key="sweep_launch")
 if launch:
-    st.button("■ Stop", key="sweep_stop",
+    st.button("Stop", icon=":material/stop:", key="sweep_stop",
               help="Stops the runs in flight; finished runs are already saved.")
     overall = st.progress(0.0, text="Starting…")
     per_run = st.empty()
@@ -160,7 +161,7 @@ if chosen:
 if data.best is not None:
     best_id = links[data.best]
     best = by_id[best_id]
-    st.page_link("pages/3_Evaluate.py", icon="⭐",
+    st.page_link("pages/3_Evaluate.py", icon=":material/star:",
                  label=f"Open the best run on Evaluate: hidden {best.hidden}, alpha "
                        f"{best.alpha:g}, seed {best.seed}",
                  query_params=compare.permalink_params(best, iterations, settings.data))

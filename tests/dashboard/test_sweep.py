@@ -3,6 +3,7 @@ a loopback Dask cluster), stopping, diverged runs and the heatmap data."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,7 +134,7 @@ def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
     plan = sweep.plan_sweep(store, configs, ITER)
     # Two worker processes on loopback: tasks, datasets and results really cross a TCP socket.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         final = run_all(store, plan, train, dev, backend="dask", client=client)
     assert [r.status for r in final.runs] == ["finished"] * 4
@@ -170,6 +171,7 @@ def test_stop_keeps_finished_runs_and_ends_the_runs_in_flight(split, store):
     assert all(r.iteration < iterations for r in final.runs)
     assert store.get(fast, 50).dev_accuracy == first_done.dev_accuracy  # earlier work kept
     assert all(store.get(c, iterations) is None for c in slow)  # partial runs are not passed off
+    assert not os.path.exists(ex.signals.progress_dir)            # no stop/progress files left
 
 
 def test_stop_before_start_trains_nothing(split, store):

@@ -54,7 +54,7 @@ def runs_page():
 
 def test_runs_page_without_runs_says_how_to_get_some():
     at = runs_page()
-    assert at.title[0].value == "📚 Runs"
+    assert at.title[0].value == "Runs"
     assert "No runs on this dataset yet" in at.info[0].value
 
 
@@ -96,7 +96,7 @@ def test_selected_runs_overlay_curves_and_two_open_compare(runs):
     assert curves[0]["layout"]["yaxis"]["title"]["text"] == "cross-entropy loss"
     at.button(key="runs_compare").click().run()
     assert not at.exception
-    assert at.title[0].value == "⚖️ Compare two runs"
+    assert at.title[0].value == "Compare two runs"
     assert at.selectbox(key="cmp_a").value != at.selectbox(key="cmp_b").value
 
 
@@ -105,7 +105,7 @@ def test_one_selected_run_opens_on_evaluate(runs):
     row = at.dataframe[0].value.iloc[1]
     at.button(key="runs_open").click().run()
     assert not at.exception
-    assert at.title[0].value != "📚 Runs"
+    assert at.title[0].value != "Runs"
     settings = at.session_state["settings"]   # what the Evaluate page now shows
     assert (settings.hidden, settings.alpha, settings.iterations) == (
         row["hidden"], row["alpha"], row["iterations"])

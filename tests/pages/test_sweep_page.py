@@ -42,7 +42,7 @@ def texts(at):
 
 def test_sweep_page_shows_the_default_grid_before_launch():
     at = sweep_page()
-    assert at.title[0].value == "🧪 Sweep"
+    assert at.title[0].value == "Sweep"
     assert any("**48 runs** (4 × 4 × 3): 0 already cached, **48 to train**" in t for t in texts(at))
     assert any("No results for this grid yet" in t for t in texts(at))
     assert not at.get("plotly_chart")

@@ -1,0 +1,83 @@
+"""Sweep wall time from cold: 1 and 2 local workers (joblib/loky) and a 2-worker Dask LocalCluster.
+
+    python -m bench.bench_sweep            # 4x4 grid (hidden {10,32,64,128} x alpha {0.05,0.1,0.2,0.5}),
+                                           # 500 iterations, embedded 5,000-digit sample
+    BENCH_QUICK=1 python -m bench.bench_sweep   # 2x2 grid, 50 iterations (smoke test)
+
+Every configuration starts from a fresh temporary run store, so nothing is served from the cache;
+every worker trains with one BLAS thread. Loky/Dask start-up is included in the wall time.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+
+
+def grid():
+    if os.environ.get("BENCH_QUICK"):
+        return {"hidden": (10, 32), "alpha": (0.1, 0.5)}, 50
+    return {"hidden": (10, 32, 64, 128), "alpha": (0.05, 0.1, 0.2, 0.5)}, 500
+
+
+def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, client=None):
+    from dashboard import sweep
+    from dashboard.runs import RunConfig, RunStore
+
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as root:
+        store = RunStore(root)
+        configs = sweep.expand_grid(RunConfig(data=fingerprint, dev_size=dev.n), axes)
+        plan = sweep.plan_sweep(store, configs, iterations)
+        assert len(plan.tasks) == len(configs), "a cold store must train everything"
+        t0 = time.perf_counter()
+        with sweep.SweepExecution(store, plan, train, dev, backend=backend, n_jobs=n_jobs,
+                                  client=client) as ex:
+            for _ in ex.updates(interval=1.0):
+                pass
+        seconds = time.perf_counter() - t0
+        final = ex.snapshot()
+        statuses = sorted({r.status for r in final.runs})
+        best = max((r.dev_accuracy or 0.0) for r in final.runs)
+        assert ex.error is None, ex.error
+        assert len(store.records()) == len(configs), "every run must land in the store"
+    return seconds, statuses, best
+
+
+def main() -> None:
+    import data
+    import distributed
+
+    axes, iterations = grid()
+    ds = data.load_dataset("sample")
+    train, dev = data.train_dev_split(ds)
+    n = len(axes["hidden"]) * len(axes["alpha"])
+    print(f"Sweep of {len(axes['hidden'])}x{len(axes['alpha'])} = {n} runs, {iterations} "
+          f"iterations, {train.n:,} train / {dev.n:,} dev images; "
+          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    rows = []
+    seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
+                                        backend="loky", n_jobs=1)
+    rows.append(("local, 1 worker (loky)", seconds, statuses, best))
+    base = seconds
+    seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
+                                        backend="loky", n_jobs=2)
+    rows.append(("local, 2 workers (loky)", seconds, statuses, best))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
+            distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
+                                            backend="dask", client=client)
+    rows.append(("Dask LocalCluster, 2 workers x 1 thread", seconds, statuses, best))
+
+    print(f"\n| {'how':<40} | {'wall (s)':>8} | {'speed-up':>8} | {'best dev acc':>12} | statuses")
+    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 14}|---------")
+    for how, seconds, statuses, best in rows:
+        print(f"| {how:<40} | {seconds:8.1f} | {base / seconds:7.2f}x | {best:12.3f} | "
+              f"{', '.join(statuses)}")
+    print("\n(cluster start-up is outside the Dask timing; loky start-up is inside)")
+
+
+if __name__ == "__main__":
+    main()
