@@ -153,7 +153,8 @@ def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_de
     ``callback(progress)`` runs every ``callback_every`` updates; returning True stops training.
     ``workers`` threads share the blocks of rows (numpy and BLAS release the GIL); the numbers
     do not depend on it. Give each worker one BLAS thread (threadpool_limits(1, "blas")).
-    Never prints. Stops early with status "diverged" when the loss stops being finite.
+    Never prints. Stops early with status "diverged" when the loss is not finite or more than
+    DIVERGENCE_FACTOR times the starting loss, keeping the last parameters before that.
     """
     config = TrainConfig(
         hidden=check_int("hidden", hidden, 1), alpha=check_alpha(alpha),

@@ -1,0 +1,270 @@
+"""Speed and memory of nnmath's training loop, beside the notebook's own code and PyTorch.
+
+    python -m bench.bench_nnmath          # full: m = 41,000 and 60,000; hidden 10, 64, 256
+    BENCH_QUICK=1 python -m bench.bench_nnmath   # smoke test: small m, fewer repeats
+
+Every figure is milliseconds per full-batch iteration (forward, loss, backward, update), the
+median of several iterations after a warm-up, on synthetic MNIST-shaped data (uint8 pixels,
+~80% zeros, random labels), all measured in this one run. BLAS threads are set with
+threadpoolctl; "b1" = 1 BLAS thread, "b2" = 2, "w2" = nnmath's 2 worker threads over row blocks
+(each with 1 BLAS thread). Each implementation is shown at its best thread policy.
+PyTorch runs in a subprocess (its OpenMP threads and OpenBLAS's must not share the timing).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from bench import notebook_baseline as notebook
+import nnmath
+from nnmath import (backward_propagation, forward_propagation, init_params, one_hot,
+                    scale_pixels, update_params)
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+SIZES = [6_000] if QUICK else [41_000, 60_000]
+HIDDEN = [10, 64] if QUICK else [10, 64, 256]
+REPEATS = 3 if QUICK else 7          # timed iterations per figure (after one warm-up)
+RSS_M = 6_000 if QUICK else 60_000
+
+
+def synthetic(m, seed=0):
+    """uint8 (m, 784) with ~80% zero pixels and labels 0..9, made in chunks (little memory)."""
+    rng = np.random.default_rng(seed)
+    X = np.empty((m, 784), np.uint8)
+    for start in range(0, m, 1000):
+        n = min(1000, m - start)
+        ink = rng.random((n, 784)) < 0.2
+        X[start:start + n] = np.where(ink, rng.integers(1, 256, (n, 784)), 0)
+    return X, rng.integers(0, 10, m)
+
+
+def median_ms(step, repeats=REPEATS):
+    step()                                           # warm-up: allocations, BLAS buffers
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def time_notebook(X, y, hidden, threads):
+    Xc = X.T / 255.                                  # the notebook: (784, m) float64
+    notebook.m = X.shape[0]
+    np.random.seed(0)                                # the notebook's own (global) generator
+    state = {"params": notebook.init_params(hidden)}
+
+    def step():
+        state["params"] = notebook.one_iteration(Xc, y, state["params"])
+    with threadpool_limits(threads, "blas"):
+        return median_ms(step)
+
+
+def time_naive(X, y, hidden, threads):
+    """The textbook functions on one big float32 X: what the blocked loop improves on."""
+    Xf = scale_pixels(X)                             # (m, 784) float32, all at once
+    Y = one_hot(y)
+    state = {"params": init_params(hidden)}
+
+    def step():
+        params = state["params"]
+        cache = forward_propagation(params, Xf)
+        nnmath.cross_entropy(cache.Z2, Y)
+        state["params"] = update_params(params, backward_propagation(params, cache, Xf, Y), 0.1)
+    with threadpool_limits(threads, "blas"):
+        return median_ms(step)
+
+
+def time_nnmath(X, y, hidden, threads, workers=1):
+    with threadpool_limits(threads, "blas"):
+        r = nnmath.gradient_descent(X, y, hidden=hidden, iterations=REPEATS + 1, workers=workers)
+    return 1e3 * statistics.median(np.diff(r.history.elapsed))   # first iteration = warm-up
+
+
+TORCH_CODE = r"""
+import json, statistics, sys, time
+import numpy as np, torch
+import torch.nn.functional as F
+sys.path.insert(0, ".")
+from bench.bench_nnmath import synthetic
+m, hidden, threads, repeats = (int(a) for a in sys.argv[1:5])
+torch.set_num_threads(threads)
+X8, y = synthetic(m)
+X = torch.from_numpy(X8).float() / 255          # (m, 784) float32, samples as rows
+yt = torch.from_numpy(y)
+g = torch.Generator().manual_seed(0)
+W1 = (torch.rand(hidden, 784, generator=g) - 0.5).requires_grad_()   # nn.Linear layout
+b1 = (torch.rand(hidden, generator=g) - 0.5).requires_grad_()
+W2 = (torch.rand(10, hidden, generator=g) - 0.5).requires_grad_()
+b2 = (torch.rand(10, generator=g) - 0.5).requires_grad_()
+def step():
+    Z2 = F.linear(F.relu(F.linear(X, W1, b1)), W2, b2)
+    loss = F.cross_entropy(Z2, yt)
+    (Z2.argmax(1) == yt).float().mean()
+    for p in (W1, b1, W2, b2):
+        p.grad = None
+    loss.backward()
+    with torch.no_grad():
+        for p in (W1, b1, W2, b2):
+            p -= 0.1 * p.grad
+    loss.item()
+step()
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+print(json.dumps({"ms": 1e3 * statistics.median(times), "torch": torch.__version__}))
+"""
+
+
+def time_torch(m, hidden, threads):
+    out = subprocess.run([sys.executable, "-c", TORCH_CODE, str(m), str(hidden), str(threads),
+                          str(REPEATS)], capture_output=True, text=True)
+    if out.returncode:
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])["ms"]
+
+
+def torch_available():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+RSS_CODE = r"""
+import json, sys
+import numpy as np
+from threadpoolctl import threadpool_limits
+sys.path.insert(0, ".")
+from bench.bench_nnmath import synthetic
+import nnmath
+m, naive = int(sys.argv[1]), sys.argv[2] == "naive"
+X, y = synthetic(m)
+def status(key):   # from /proc: ru_maxrss would include the parent's memory before exec
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(key)) / 1024
+before = status("VmRSS")   # imports + uint8 data
+with threadpool_limits(1, "blas"):
+    if naive:   # one big float32 X through the textbook functions
+        Xf = nnmath.scale_pixels(X); Y = nnmath.one_hot(y); p = nnmath.init_params(10)
+        for _ in range(3):
+            c = nnmath.forward_propagation(p, Xf)
+            p = nnmath.update_params(p, nnmath.backward_propagation(p, c, Xf, Y), 0.1)
+    else:
+        nnmath.gradient_descent(X, y, hidden=10, iterations=3)
+peak = status("VmHWM")     # peak resident set size of this process
+print(json.dumps({"before": before, "peak": peak}))
+"""
+
+
+def peak_rss(m, variant):
+    out = subprocess.run([sys.executable, "-c", RSS_CODE, str(m), variant], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row_reduction_trick(m=41_000):
+    """What the transposed-copy row max/sum in softmax buys, on (m, 10) logits, per iteration."""
+    Z = np.random.default_rng(0).standard_normal((m, 10)).astype(np.float32)
+
+    def plain():
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+    with threadpool_limits(1, "blas"):
+        return median_ms(plain, 15), median_ms(lambda: nnmath.softmax(Z), 15)
+
+
+def blas_kernel():
+    info = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    return ", ".join(f"{i['internal_api']} {i['version']} kernel {i.get('architecture')}"
+                     for i in info)
+
+
+UNSET_CODE = r"""
+import json, sys
+sys.path.insert(0, ".")
+from bench.bench_nnmath import synthetic, time_nnmath, blas_kernel
+m = int(sys.argv[1])
+X, y = synthetic(m)
+out = {"kernel": blas_kernel()}
+for h in [int(a) for a in sys.argv[2:]]:
+    out[h] = {f"b{t}w{w}": time_nnmath(X, y, h, t, w) for t, w in ((1, 1), (2, 1), (1, 2))}
+print(json.dumps(out))
+"""
+
+
+def main() -> int:
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; BLAS: {blas_kernel()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; {os.cpu_count()} cores; "
+          f"nnmath BLOCK_ROWS={nnmath.BLOCK_ROWS}; {REPEATS} timed iterations per figure"
+          + (" (BENCH_QUICK)" if QUICK else ""), flush=True)
+    with_torch = torch_available()
+    print()
+    header = ["m", "hidden", "notebook f64 (b1|b2)", "naive nnmath, one big f32 X",
+              "nnmath b1", "nnmath b2", "nnmath w2", "PyTorch (b1|b2)", "best nnmath",
+              "× faster than notebook", "÷ PyTorch"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    policies = {}
+    for m in SIZES:
+        X, y = synthetic(m)
+        for h in HIDDEN:
+            nb = {t: time_notebook(X, y, h, t) for t in (1, 2)}
+            naive = {t: time_naive(X, y, h, t) for t in (1, 2)}
+            ours = {"b1": time_nnmath(X, y, h, 1), "b2": time_nnmath(X, y, h, 2),
+                    "w2": time_nnmath(X, y, h, 1, workers=2)}
+            torch_ms = {t: time_torch(m, h, t) for t in (1, 2)} if with_torch else {}
+            best_policy = min(ours, key=ours.get)
+            policies.setdefault(h, []).append((m, best_policy, ours))
+            best = ours[best_policy]
+            nb_best = min(nb.values())
+            torch_best = min((v for v in torch_ms.values() if v), default=None)
+
+            def pair(d):
+                return " \\| ".join("%.1f" % d[t] if d.get(t) else "—" for t in (1, 2))
+            cells = [f"{m:,}", str(h), pair(nb), pair(naive)]
+            cells += ["%.1f" % ours[k] for k in ("b1", "b2", "w2")]
+            cells += [pair(torch_ms) if torch_ms else "not installed",
+                      f"**{best:.1f}** ({best_policy})", f"{nb_best / best:.1f}×",
+                      f"{best / torch_best:.2f}" if torch_best else "—"]
+            print("| " + " | ".join(cells) + " |", flush=True)
+        del X, y
+
+    print("\nBest nnmath thread policy per hidden size (ms/iter b1 / b2 / w2):")
+    for h, rows in policies.items():
+        for m, best, ours in rows:
+            print(f"  hidden={h:<4} m={m:<7,} best {best}   "
+                  + " / ".join("%.1f" % ours[k] for k in ("b1", "b2", "w2")))
+
+    plain, trick = row_reduction_trick(SIZES[0])
+    print(f"\nsoftmax on ({SIZES[0]:,}, 10) logits: Z.max/sum(axis=1) {plain:.2f} ms, "
+          f"transposed-copy row_max/row_sum {trick:.2f} ms (×2 per iteration: softmax and loss)")
+
+    blocked, naive = peak_rss(RSS_M, "blocked"), peak_rss(RSS_M, "naive")
+    print(f"\nPeak RSS training on {RSS_M:,} images, hidden=10 (fresh process, VmHWM):")
+    for name, r in (("nnmath.gradient_descent (uint8 X, row blocks)", blocked),
+                    ("naive nnmath (one big float32 X)", naive)):
+        print(f"  {name:<47} peak {r['peak']:4.0f} MB  (imports + uint8 data before training "
+              f"{r['before']:.0f} MB; training adds {r['peak'] - r['before']:.0f} MB)")
+
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
+    if not QUICK:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        out = subprocess.run([sys.executable, "-c", UNSET_CODE, str(SIZES[0]), *map(str, HIDDEN)],
+                             capture_output=True, text=True, env=env)
+        if out.returncode == 0:
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"\nExtra, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset ({res.pop('kernel')}),"
+                  f" m={SIZES[0]:,}, ms/iter b1 / b2 / w2:")
+            for h, d in res.items():
+                print(f"  hidden={h:<4} " + " / ".join("%.1f" % d[k] for k in ("b1w1", "b2w1", "b1w2")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
