@@ -534,12 +534,28 @@ def resolve_scheduler(explicit: str | None = None, secrets: Mapping | None = Non
     return None
 
 
-def connect_dask(address: str, timeout: float = 10.0):
-    """A ``distributed.Client`` connected to ``address`` (not set as the process default, so two
-    sessions pointing at two clusters do not interfere). The caller owns it (cache it per address)."""
+class DaskConnection:
+    """A ``distributed.Client`` in a plain holder: the client itself is awaitable, which
+    ``st.cache_resource`` refuses to cache, so pages cache this object instead."""
+
+    def __init__(self, client):
+        self.client = client
+
+    @property
+    def alive(self) -> bool:
+        return self.client.status == "running"
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connect_dask(address: str, timeout: float = 10.0) -> DaskConnection:
+    """Connect to the Dask scheduler at ``address`` (the client is not made the process default,
+    so two sessions pointing at two clusters do not interfere). The caller owns the connection
+    (the Sweep page caches one per address)."""
     from distributed import Client
 
-    return Client(address, timeout=timeout, set_as_default=False)
+    return DaskConnection(Client(address, timeout=timeout, set_as_default=False))
 
 
 # --------------------------------------------------------------------------------------------

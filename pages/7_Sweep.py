@@ -18,10 +18,22 @@ OUTCOMES_KEY = "sweep_outcomes"   # run_id -> final RunState of the last sweep o
 NOTICE_KEY = "sweep_notice"
 
 
-@st.cache_resource(show_spinner="Connecting to the Dask scheduler…")
-def dask_client(address: str):
-    """One client per scheduler address for the whole server (never a module global)."""
+def _close(connection) -> None:
+    connection.close()
+
+
+@st.cache_resource(show_spinner="Connecting to the Dask scheduler…", max_entries=4,
+                   validate=lambda connection: connection.alive, on_release=_close)
+def dask_connection(address: str):
+    """One client per scheduler address for the whole server (never a module global); a client
+    whose scheduler went away is replaced, a released one is closed."""
     return sweep.connect_dask(address)
+
+
+def _stopped() -> None:
+    # Runs first in the rerun that the click starts (that rerun interrupts the sweep's script).
+    st.session_state[NOTICE_KEY] = ("Sweep stopped. Finished runs are saved; the runs in flight "
+                                    "stopped within a few iterations.")
 
 
 def secrets():
@@ -91,44 +103,36 @@ if notice:
 launch = st.button("Launch sweep", icon=":material/play_arrow:", type="primary",
                    disabled=not plan.tasks, key="sweep_launch")
 if launch:
-    st.button("Stop", icon=":material/stop:", key="sweep_stop",
+    st.button("Stop", icon=":material/stop:", key="sweep_stop", on_click=_stopped,
               help="Stops the runs in flight; finished runs are already saved.")
     overall = st.progress(0.0, text="Starting…")
     per_run = st.empty()
     client = None
     if address:
         try:
-            client = dask_client(address)
+            client = dask_connection(address).client
         except Exception as e:
             st.error(f"Cannot reach the Dask scheduler at {address}: {e}")
             st.stop()
     execution = sweep.SweepExecution(store, plan, train, dev, n_jobs=workers,
                                      backend="dask" if client is not None else "loky",
                                      client=client, data_key=settings.data)
-    completed = False
-    try:
-        with execution:
-            for snap in execution.updates(interval=0.5):
-                overall.progress(snap.fraction,
-                                 text=f"{snap.done} of {snap.total} runs done"
-                                      f"{' (stopping…)' if snap.stopped else ''}")
-                per_run.dataframe(
-                    snap.table(), hide_index=True, width="stretch",
-                    column_config={
-                        "progress": st.column_config.ProgressColumn("progress", min_value=0.0,
-                                                                    max_value=1.0),
-                        "alpha": st.column_config.NumberColumn(format="%g"),
-                        "dev accuracy": st.column_config.NumberColumn(format="%.3f")})
-        completed = True
-    finally:
-        # Also reached when a click (Stop or any widget) interrupts this script run: leaving the
-        # `with` block told the workers to stop; finished runs are already saved.
-        st.session_state[OUTCOMES_KEY] = execution.outcomes()
-        if not completed:
-            st.session_state[NOTICE_KEY] = ("Sweep stopped. Finished runs are saved; the runs in "
-                                            "flight stopped within a few iterations.")
-    final = execution.snapshot()
-    st.session_state[NOTICE_KEY] = sweep.summary(final, execution.error)
+    # Leaving the `with` block — normally, or because a click (Stop or any widget) makes Streamlit
+    # interrupt this script run — tells the workers to stop. Finished runs are already saved, and
+    # nothing below relies on code running after an interruption.
+    with execution:
+        for snap in execution.updates(interval=0.5):
+            st.session_state[OUTCOMES_KEY] = {r.config.run_id: r for r in snap.runs}
+            overall.progress(snap.fraction, text=f"{snap.done} of {snap.total} runs done")
+            per_run.dataframe(
+                snap.table(), hide_index=True, width="stretch",
+                column_config={
+                    "progress": st.column_config.ProgressColumn("progress", min_value=0.0,
+                                                                max_value=1.0),
+                    "alpha": st.column_config.NumberColumn(format="%g"),
+                    "dev accuracy": st.column_config.NumberColumn(format="%.3f")})
+    st.session_state[OUTCOMES_KEY] = execution.outcomes()
+    st.session_state[NOTICE_KEY] = sweep.summary(execution.snapshot(), execution.error)
     st.rerun()   # draw the page again from the store: every new run is cached now
 
 # ---- results ------------------------------------------------------------------------------------

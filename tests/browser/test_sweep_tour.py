@@ -3,6 +3,9 @@ look at the run ledger and compare two runs. Screenshots go to screenshots/ (loo
 from __future__ import annotations
 
 import re
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +75,40 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     assert charts.count() == 3
     assert charts.first.locator("text=predicted label").count() == 1
     screenshot(page, "compare")
+
+
+def _sweeps_in_flight() -> list[Path]:
+    """Progress folders of sweeps whose worker tasks have not all returned (removed at the end)."""
+    return list(Path(tempfile.gettempdir()).glob("nnmath-sweep-*"))
+
+
+def test_stop_ends_a_sweep_and_keeps_finished_runs(page, app_server):
+    app_url, runs_dir = app_server
+    page.goto(app_url)
+    wait_for_app(page)
+    page.goto(f"{app_url}/sweep")
+    wait_for_app(page)
+    commit_text(page, "hidden units", "10, 16")
+    commit_text(page, "alpha (learning rate)", "0.2")
+    commit_text(page, "seeds", "0-11")
+    commit_text(page, "iterations", "300")
+    page.get_by_text("24 runs (2 × 1 × 12): 0 already cached").wait_for()
+    before = len(list(Path(runs_dir, "runs").glob("*.npz")))
+    older = set(_sweeps_in_flight())   # left by servers killed mid-sweep, if any
+    page.get_by_role("button", name="Launch sweep").click()
+    page.get_by_text(re.compile(r"^[2-9] of 24 runs done")).wait_for()
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Sweep stopped. Finished runs are saved").wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    summary = page.get_by_text(re.compile(r"24 runs \(2 × 1 × 12\): \d+ already cached")).inner_text()
+    cached = int(re.search(r"(\d+) already cached", summary).group(1))
+    assert 2 <= cached < 24, summary
+    # The runs in flight see the stop signal within a few iterations and return; then the sweep's
+    # background thread removes its progress folder. Poll for that (bounded), then count.
+    deadline = time.monotonic() + 20
+    while set(_sweeps_in_flight()) - older and time.monotonic() < deadline:
+        time.sleep(0.1)   # polling an external condition with a deadline, not a synchronisation
+    assert not set(_sweeps_in_flight()) - older, "worker tasks kept running after Stop"
+    saved = len(list(Path(runs_dir, "runs").glob("*.npz"))) - before
+    assert cached <= saved <= cached + 2, (cached, saved)   # at most the 2 in flight finished

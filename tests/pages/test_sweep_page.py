@@ -91,3 +91,25 @@ def test_the_iteration_axis_is_free_a_longer_sweep_answers_a_shorter_one():
     text = spec(at)["data"][0]["text"]
     assert all(" ± " in cell for row in text for cell in row)   # mean ± spread over two seeds
 
+
+
+def test_pointing_at_a_dask_scheduler_runs_the_same_sweep_there(monkeypatch):
+    """NNMATH_DASK_SCHEDULER set: the page sends the runs to that cluster (a loopback
+    LocalCluster here) and the results land in this server's run store."""
+    import distributed
+    import streamlit as st
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        monkeypatch.setenv("NNMATH_DASK_SCHEDULER", cluster.scheduler_address)
+        at = sweep_page()
+        at.text_input(key="sweep_hidden").set_value("10").run()
+        at.text_input(key="sweep_alpha").set_value("0.1, 0.5").run()
+        at.text_input(key="sweep_seeds").set_value("0").run()
+        at.number_input(key="sweep_iterations").set_value(50).run()
+        assert any(cluster.scheduler_address in c.value for c in at.caption)
+        at.button(key="sweep_launch").click().run()
+        assert not at.exception
+        assert [s.value for s in at.success] == ["Sweep finished: 2 trained."]
+        assert cluster.scheduler.transition_counter > 0   # the cluster did the work
+        st.cache_resource.clear()                        # closes the cached client
