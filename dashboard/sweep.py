@@ -448,8 +448,10 @@ class SweepExecution:
         import joblib
 
         if self.backend == "dask":
-            return joblib.parallel_config(backend="dask", client=self.client,
-                                          scatter=[self.train_set, self.dev_set])
+            # No explicit scatter=[...]: joblib's scatter hashes the data to fixed keys, and a
+            # second sweep on the same client then races the release of the first one's keys
+            # ("lost dependencies"). joblib scatters large arguments itself, unhashed.
+            return joblib.parallel_config(backend="dask", client=self.client)
         if self.backend == "sequential":
             return joblib.parallel_config(backend="sequential")
         return joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs)

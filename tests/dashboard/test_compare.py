@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from dashboard import compare, sweep
 from dashboard import compare_figures as cf

@@ -137,7 +137,12 @@ def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
                                   host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         final = run_all(store, plan, train, dev, backend="dask", client=client)
+        # A second sweep on the same (cached) client, as the page does.
+        more = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "seed": [2]})
+        again = run_all(store, sweep.plan_sweep(store, more, ITER), train, dev, backend="dask",
+                        client=client)
     assert [r.status for r in final.runs] == ["finished"] * 4
+    assert [r.status for r in again.runs] == ["finished"] * 2
     for config in configs:
         np.testing.assert_array_equal(store.get(config, ITER).params.W2,
                                       compute(config, ITER, train, dev).params.W2)
