@@ -40,8 +40,10 @@ def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, c
         statuses = sorted({r.status for r in final.runs})
         best = max((r.dev_accuracy or 0.0) for r in final.runs)
         assert ex.error is None, ex.error
-        assert len(store.records()) == len(configs), "every run must land in the store"
-    return seconds, statuses, best
+        records = store.records()
+        assert len(records) == len(configs), "every run must land in the store"
+        run_seconds = sum(r.elapsed for r in records)
+    return seconds, statuses, best, run_seconds
 
 
 def main() -> None:
@@ -56,27 +58,29 @@ def main() -> None:
           f"iterations, {train.n:,} train / {dev.n:,} dev images; "
           f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}")
-    rows = []
-    seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
-                                        backend="loky", n_jobs=1)
-    rows.append(("local, 1 worker (loky)", seconds, statuses, best))
-    base = seconds
-    seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
-                                        backend="loky", n_jobs=2)
-    rows.append(("local, 2 workers (loky)", seconds, statuses, best))
+    load_before = os.getloadavg()[0]
+    rows = [("local, 1 worker (loky)", *one_sweep(train, dev, ds.fingerprint, axes, iterations,
+                                                   backend="loky", n_jobs=1)),
+            ("local, 2 workers (loky)", *one_sweep(train, dev, ds.fingerprint, axes, iterations,
+                                                    backend="loky", n_jobs=2))]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        seconds, statuses, best = one_sweep(train, dev, ds.fingerprint, axes, iterations,
-                                            backend="dask", client=client)
-    rows.append(("Dask LocalCluster, 2 workers x 1 thread", seconds, statuses, best))
-
-    print(f"\n| {'how':<40} | {'wall (s)':>8} | {'speed-up':>8} | {'best dev acc':>12} | statuses")
-    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 14}|---------")
-    for how, seconds, statuses, best in rows:
-        print(f"| {how:<40} | {seconds:8.1f} | {base / seconds:7.2f}x | {best:12.3f} | "
-              f"{', '.join(statuses)}")
-    print("\n(cluster start-up is outside the Dask timing; loky start-up is inside)")
+        rows.append(("Dask LocalCluster, 2 workers x 1 thread",
+                     *one_sweep(train, dev, ds.fingerprint, axes, iterations, backend="dask",
+                                client=client)))
+    base = rows[0][1]
+    print(f"\n| {'how':<40} | {'wall (s)':>8} | {'speed-up':>8} | {'sum of run times (s)':>20} "
+          f"| {'best dev acc':>12} | statuses")
+    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 22}|{'-' * 14}|---------")
+    for how, seconds, statuses, best, run_seconds in rows:
+        print(f"| {how:<40} | {seconds:8.1f} | {base / seconds:7.2f}x | {run_seconds:20.1f} | "
+              f"{best:12.3f} | {', '.join(statuses)}")
+    print(f"\nLoad average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: on "
+          f"{os.cpu_count()} cores, anything well above 0 means other processes shared the CPU "
+          "and the speed-ups are understated.")
+    print("Cluster start-up is outside the Dask timing; loky start-up is inside. 'Sum of run "
+          "times' adds each run's own training time (inflated when runs compete for cores).")
 
 
 if __name__ == "__main__":
