@@ -72,9 +72,9 @@ def training_curves(history, total: int | None = None, diverged_at: int | None =
         hovermode="x unified",
     )
     if diverged_at is not None:
-        for ref in ("x", "x2"):
-            fig.add_vline(x=diverged_at, line=dict(color=COLORS["wrong"], dash="dash"),
-                          xref=ref, yref="paper" if ref == "x" else "y2 domain")
+        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
+            fig.add_shape(type="line", x0=diverged_at, x1=diverged_at, y0=0, y1=1, xref=xref,
+                          yref=yref, line=dict(color=COLORS["wrong"], dash="dash"))
         fig.add_annotation(x=diverged_at, y=1, xref="x", yref="paper", showarrow=False,
                            text=f"diverged at {diverged_at}", font=dict(color=COLORS["wrong"]),
                            xanchor="left", yanchor="bottom")

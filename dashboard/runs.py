@@ -274,6 +274,17 @@ class RunStore:
         finally:
             os.close(fd)
 
+    def wait_unlocked(self, run_id: str, timeout: float = 10.0, poll: float = 0.02) -> bool:
+        """Wait until nobody holds the run's lock (a trainer finishing or saving); True if free."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock(run_id, blocking=False) as got:
+                if got:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)  # flock has no timeout: poll the non-blocking form
+
     # ---- reading -----------------------------------------------------------------------------
     def load(self, run_id: str):
         """The cached run (its full length), or None. A damaged entry is discarded."""

@@ -29,6 +29,7 @@ CHART_EVERY = 25        # at least this many iterations between live chart updat
 CHART_SECONDS = 0.4     # ... and at least this many seconds
 PROGRESS_EVERY = 5      # iterations between callbacks (each one a chance to stop)
 PROGRESS_SECONDS = 0.15 # seconds between progress-bar updates
+TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
 
 
 # ---- store and datasets -------------------------------------------------------------------------
@@ -127,9 +128,22 @@ class Run:
         return _stamp(store(), self.config.run_id)
 
 
+def settle() -> None:
+    """Wait for this session's interrupted training to save its partial run.
+
+    A click while training makes Streamlit stop the running script AND start the rerun at once,
+    in a new script thread: the old thread is still between its last UI update and saving the
+    "stopped" run. Without waiting, the rerun would not see that run (and say "not trained")."""
+    busy = st.session_state.get(TRAINING_KEY)
+    if busy:
+        store().wait_unlocked(busy, timeout=15)
+        st.session_state.pop(TRAINING_KEY, None)
+
+
 def lookup(settings: Settings) -> Run:
     """The current run if the cache can answer it (exactly, or by a short replay), else a Run
     with ``result`` None and ``latest`` the longest cached run of the config (if any)."""
+    settle()
     ds, train, dev = split(settings.data)
     if train is None:
         raise ValueError(f"{ds.name} has no labels (a test set?): pick a labelled dataset on the "
@@ -185,9 +199,14 @@ def train(run: Run) -> Run:
         return None
 
     t0 = time.perf_counter()
-    result = store().train(run.config, s.iterations, run.train, run.dev, callback=callback,
-                           callback_every=PROGRESS_EVERY, data_name=run.dataset.name,
-                           data_key=s.data)
+    st.session_state[TRAINING_KEY] = run.config.run_id
+    try:
+        result = store().train(run.config, s.iterations, run.train, run.dev, callback=callback,
+                               callback_every=PROGRESS_EVERY, data_name=run.dataset.name,
+                               data_key=s.data)
+    finally:
+        if st.session_state.get(TRAINING_KEY) == run.config.run_id:
+            st.session_state.pop(TRAINING_KEY, None)
     seconds = time.perf_counter() - t0
     if "exc" in state:
         raise state["exc"]

@@ -38,6 +38,8 @@ if table.empty:
 st.markdown(f"**{len(table):,} mistakes**{' — ' + what.strip() if what else ''} "
             f"out of {run.dev.n:,} dev images.")
 
+if st.session_state.get("mistakes_page", 1) > pages:
+    st.session_state["mistakes_page"] = pages
 if pages > 1:
     st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", min_value=1, max_value=pages,
                     step=1, key="mistakes_page")

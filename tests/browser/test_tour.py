@@ -101,3 +101,29 @@ def test_tour(page, app_url, browser):
         assert metric(other, "Train accuracy") == train_accuracy
     finally:
         fresh.close()
+
+
+def test_training_grows_live_and_stop_keeps_the_partial_run(page, app_url):
+    """A long run shows its progress and curves while it trains; Stop ends it, the partial run is
+    kept as "stopped", and Train continues it from there."""
+    # Start on Home: the first session of a fresh server opened directly on another page gets a
+    # spurious "Page not found" modal (streamlit/streamlit#9992) that blocks clicks.
+    page.goto(app_url)
+    page.get_by_text("Where to go").first.wait_for()
+    go(page, "Train", "Learning rate alpha")
+    page.locator(".st-key-w_iterations input").fill("4000")
+    page.locator(".st-key-w_iterations input").press("Enter")
+    page.wait_for_url(re.compile(r"iterations=4000"))
+    wait_for_app(page)
+    page.locator(".st-key-train button").click()
+    page.get_by_text(re.compile(r"iteration [\d,]+ of 4,000")).first.wait_for()
+    # the live chart appears while training (drawn every >= 25 iterations and 0.4 s)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    screenshot(page, "train_live")
+    page.locator(".st-key-stop button").first.click()
+    warning = page.get_by_text(re.compile(r"stopped at iteration [\d,]+ of 4,000", re.I)).first
+    warning.wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    stopped_at = int(re.search(r"iteration ([\d,]+)", warning.inner_text()).group(1).replace(",", ""))
+    assert 0 < stopped_at < 4000

@@ -266,3 +266,21 @@ def test_concurrent_trainers_in_processes_train_once(tmp_path, config):
     assert sum(stats.get("trained", 0) for stats, _ in out) == 1
     assert sum(stats.get("served", 0) for stats, _ in out) == 2
     assert len({w for _, w in out}) == 1
+
+
+def test_wait_unlocked_waits_for_a_trainer_to_finish(tmp_path):
+    store = make_store(tmp_path)
+    held, release = threading.Event(), threading.Event()
+
+    def trainer():
+        with store.lock("abc"):
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=trainer)
+    t.start()
+    held.wait(5)
+    assert store.wait_unlocked("abc", timeout=0.05) is False
+    threading.Timer(0.1, release.set).start()
+    assert store.wait_unlocked("abc", timeout=5) is True
+    t.join()

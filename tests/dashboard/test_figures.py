@@ -1,0 +1,144 @@
+"""Figure builders: the traces carry the right data, images are upright, scales are symmetric."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard import figures, metrics
+from dashboard.figures import CAPTION_GAP, SIDE, TILE
+
+
+class FakeHistory:
+    def __init__(self, n, dev=True):
+        self.loss = np.linspace(2.3, 0.4, n)
+        self.train_accuracy = np.linspace(0.1, 0.9, n)
+        self.dev_accuracy = np.linspace(0.1, 0.85, n) if dev else np.full(n, np.nan)
+
+
+def test_training_curves_carry_the_history_and_grow_towards_total():
+    h = FakeHistory(120)
+    fig = figures.training_curves(h, total=500)
+    names = [t.name for t in fig.data]
+    assert names == ["loss (train)", "train accuracy", "dev accuracy"]
+    np.testing.assert_allclose(fig.data[0].y, h.loss)
+    np.testing.assert_allclose(fig.data[2].y, h.dev_accuracy)
+    assert list(fig.layout.xaxis2.range) == [0, 500]
+    assert fig.layout.xaxis2.title.text == "iteration"
+    assert fig.layout.yaxis.title.text == "loss" and fig.layout.yaxis2.title.text == "accuracy"
+    # no dev set: no dev curve; inf becomes a gap, never invalid JSON
+    h2 = FakeHistory(10, dev=False)
+    h2.loss[5] = np.inf
+    fig2 = figures.training_curves(h2, diverged_at=5)
+    assert [t.name for t in fig2.data] == ["loss (train)", "train accuracy"]
+    assert np.isnan(fig2.data[0].y[5])
+    fig2.to_json()
+    assert any("diverged at 5" in a.text for a in fig2.layout.annotations)
+
+
+def test_long_histories_are_thinned():
+    fig = figures.training_curves(FakeHistory(20_000))
+    assert len(fig.data[0].x) <= figures.MAX_CURVE_POINTS
+
+
+def test_digit_grid_is_upright_and_labelled():
+    img = np.zeros((SIDE, SIDE), np.uint8)
+    img[0, :] = 255                      # a bar in row 0 = the top of the digit
+    images = np.stack([img, 255 - img, img])
+    fig = figures.digit_grid(images, ["a", "b", "c"], cols=2)
+    heat = fig.data[0]
+    z = np.asarray(heat.z, dtype=float)
+    assert z.shape == (2 * SIDE + CAPTION_GAP, 2 * TILE - 1)
+    assert z[0, 0] == 255 and z[1, 0] == 0          # row 0 of the image is row 0 of the mosaic
+    # y axis reversed: row 0 is drawn at the top
+    lo, hi = fig.layout.yaxis.range
+    assert lo > hi
+    assert (heat.zmin, heat.zmax) == (0, 255)
+    assert [a.text for a in fig.layout.annotations] == ["a", "b", "c"]
+    points = fig.data[1]
+    assert list(points.customdata) == [0, 1, 2]
+    for i, (x, y) in enumerate(zip(points.x, points.y)):
+        assert figures.tile_index({"x": x, "y": y}, cols=2, k=3) == i
+    assert figures.tile_index({"customdata": [7]}, cols=2, k=3) == 7
+
+
+def test_digit_image_is_upright():
+    fig = figures.digit_image(np.arange(784).reshape(28, 28) % 256)
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_hidden_units_share_one_symmetric_scale():
+    rng = np.random.default_rng(0)
+    W1 = rng.normal(size=(784, 12)).astype(np.float32)
+    W1[5, 3] = -9.0
+    fig = figures.hidden_units(W1, cols=5)
+    heat = fig.data[0]
+    assert heat.zmin == -9.0 and heat.zmax == 9.0 and heat.zmid == 0
+    assert heat.colorbar.title.text == "weight"
+    # unit 3's tile holds column 3 of W1 reshaped to 28x28 (pixel 5 = row 0, col 5)
+    z = np.asarray(heat.z, dtype=float)
+    assert z[0, 3 * TILE + 5] == pytest.approx(-9.0)
+    assert [a.text for a in fig.layout.annotations][:2] == ["unit 0", "unit 1"]
+    # a fixed limit (replay) is kept; the change view subtracts the start
+    fixed = figures.hidden_units(W1, limit=20.0, start=W1 - 1.0)
+    assert fixed.data[0].zmax == 20.0 and fixed.data[0].colorbar.title.text == "change"
+    np.testing.assert_allclose(np.nanmax(np.asarray(fixed.data[0].z, dtype=float)), 1.0)
+    # paging through units
+    page = figures.hidden_units(W1, first=10, count=5)
+    assert [a.text for a in page.layout.annotations] == ["unit 10", "unit 11"]
+
+
+def test_output_weights_and_histograms():
+    rng = np.random.default_rng(1)
+    W2 = rng.normal(size=(7, 10))
+    fig = figures.output_weights(W2)
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), W2)
+    assert fig.data[0].zmin == -fig.data[0].zmax
+    start = {"W1": rng.uniform(-0.5, 0.5, (784, 7)), "W2": rng.uniform(-0.5, 0.5, (7, 10))}
+    now = {"W1": start["W1"] * 2, "W2": start["W2"]}
+    hist = figures.weight_histograms(start, now)
+    assert len(hist.data) == 4
+    assert sum(hist.data[0].y) == 784 * 7 and sum(hist.data[3].y) == 70
+
+
+def test_confusion_heatmap_cells_know_their_pair():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 10, 500)
+    pred = np.where(rng.random(500) < 0.7, y, rng.integers(0, 10, 500))
+    cm = metrics.confusion_matrix(y, pred)
+    fig = figures.confusion_heatmap(cm)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), cm)
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]   # true 0 at the top
+    assert fig.layout.xaxis.title.text == "predicted digit"
+    assert fig.layout.yaxis.title.text == "true digit"
+    cells = fig.data[1]
+    for (t, p), x, yy in zip(cells.customdata, cells.x, cells.y):
+        assert (x, yy) == (p, t)
+    assert fig.data[0].text[2][7] == f"{cm[2, 7]:,}"
+    norm = figures.confusion_heatmap(cm, normalised=True)
+    np.testing.assert_allclose(np.asarray(norm.data[0].z), metrics.normalise_rows(cm))
+
+
+def test_evaluation_figures():
+    fig = figures.confidence_histogram(np.array([0.99, 0.95, 0.5]), np.array([0.6, 0.3]))
+    assert [t.name for t in fig.data] == ["right (3)", "wrong (2)"]
+    assert sum(fig.data[0].customdata) == 3 and sum(fig.data[1].customdata) == 2
+    probs = np.full(10, 0.02)
+    probs[4], probs[9] = 0.2, 0.62
+    bars = figures.probability_bars(probs, true=4, pred=9)
+    np.testing.assert_allclose(bars.data[0].y, probs)
+    colors = list(bars.data[0].marker.color)
+    assert colors[4] == figures.COLORS["right"] and colors[9] == figures.COLORS["wrong"]
+    table = metrics.per_class(np.diag(np.arange(1, 11)))
+    prf = figures.per_class_bars(table)
+    assert [t.name for t in prf.data] == ["precision", "recall", "F1"]
+
+
+def test_data_figures():
+    counts = np.arange(10) * 3
+    fig = figures.digit_counts(counts)
+    np.testing.assert_array_equal(fig.data[0].y, counts)
+    means = np.random.default_rng(0).uniform(0, 255, (10, 28, 28))
+    m = figures.mean_digits(means, counts)
+    assert [a.text for a in m.layout.annotations] == [str(d) for d in range(10)]
+    sizes = figures.split_sizes({"train": 4000, "dev": 1000})
+    assert list(sizes.data[0].x) == [4000, 1000]

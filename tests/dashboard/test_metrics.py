@@ -1,0 +1,92 @@
+"""Metrics against brute-force loops (and scikit-learn's definitions, zero_division=0)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dashboard import metrics
+
+
+def random_probs(rng, m):
+    logits = rng.normal(size=(m, 10)) * 3
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@given(seed=st.integers(0, 10_000), m=st.integers(0, 200))
+@settings(max_examples=40, deadline=None)
+def test_confusion_matrix_counts_every_pair(seed, m):
+    rng = np.random.default_rng(seed)
+    y, pred = rng.integers(0, 10, m), rng.integers(0, 10, m)
+    expected = np.zeros((10, 10), int)
+    for t, p in zip(y, pred):
+        expected[t, p] += 1
+    cm = metrics.confusion_matrix(y, pred)
+    np.testing.assert_array_equal(cm, expected)
+    assert cm.sum() == m
+
+
+@given(seed=st.integers(0, 10_000))
+@settings(max_examples=40, deadline=None)
+def test_per_class_precision_recall_f1(seed):
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 120))
+    y = rng.integers(0, 10, m)
+    pred = np.where(rng.random(m) < 0.6, y, rng.integers(0, 10, m))
+    table = metrics.per_class(metrics.confusion_matrix(y, pred))
+    for d in range(10):
+        tp = np.sum((pred == d) & (y == d))
+        called, actual = np.sum(pred == d), np.sum(y == d)
+        p = tp / called if called else 0.0
+        r = tp / actual if actual else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        row = table.iloc[d]
+        assert row["precision"] == pytest.approx(p) and row["recall"] == pytest.approx(r)
+        assert row["f1"] == pytest.approx(f) and row["support"] == actual
+
+
+def test_normalised_rows_sum_to_one_and_empty_rows_stay_zero():
+    cm = np.zeros((10, 10), int)
+    cm[3, 3], cm[3, 5] = 6, 2
+    n = metrics.normalise_rows(cm)
+    assert n[3].sum() == pytest.approx(1) and n[3, 5] == pytest.approx(0.25)
+    assert n[0].sum() == 0
+
+
+def test_confused_pairs_are_the_largest_off_diagonal_cells():
+    rng = np.random.default_rng(1)
+    cm = rng.integers(0, 20, (10, 10))
+    table = metrics.confused_pairs(cm, top=5)
+    cells = sorted(((cm[t, p], t, p) for t in range(10) for p in range(10) if t != p and cm[t, p]),
+                   key=lambda c: (-c[0], c[1], c[2]))[:5]
+    assert list(zip(table["count"], table["true"], table["predicted"])) == cells
+    assert table["share"].iloc[0] == pytest.approx(cells[0][0] / cm[cells[0][1]].sum())
+    assert metrics.confused_pairs(np.diag(np.arange(10))).empty
+
+
+def test_evaluation_and_mistakes_table():
+    rng = np.random.default_rng(2)
+    m = 300
+    probs = random_probs(rng, m)
+    y = rng.integers(0, 10, m)
+    ev = metrics.evaluation_from_probs(probs, y)
+    assert ev.accuracy == pytest.approx(np.mean(probs.argmax(1) == y))
+    wrong = [i for i in range(m) if probs[i].argmax() != y[i]]
+    table = metrics.mistakes(ev)
+    assert sorted(table["index"]) == wrong
+    # most confident first, and the confidence is the probability of the predicted digit
+    assert list(table["confidence"]) == sorted(table["confidence"], reverse=True)
+    i = int(table["index"].iloc[0])
+    assert table["confidence"].iloc[0] == pytest.approx(probs[i].max())
+    assert table["loss"].iloc[0] == pytest.approx(-np.log(probs[i, y[i]]))
+    by_loss = metrics.mistakes(ev, sort="loss")
+    assert list(by_loss["loss"]) == sorted(by_loss["loss"], reverse=True)
+    t, p = int(table["true"].iloc[0]), int(table["pred"].iloc[0])
+    pair = metrics.mistakes(ev, true=t, pred=p)
+    assert set(pair["index"]) == {i for i in wrong if y[i] == t and probs[i].argmax() == p}
+    right, bad = metrics.confidence_split(ev)
+    assert len(right) + len(bad) == m and len(bad) == len(wrong)
+    with pytest.raises(ValueError, match="sort must be one of"):
+        metrics.mistakes(ev, sort="nope")
+    assert not ev.probs.flags.writeable

@@ -1,0 +1,59 @@
+"""Training from a page: a click while training (Streamlit's rerun/stop exception raised by the
+next UI update) stops nnmath, keeps the partial run as "stopped", then re-raises."""
+from __future__ import annotations
+
+import pytest
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+from dashboard import session
+from dashboard.runs import RunStore
+from dashboard.state import Settings
+
+
+class FakeBar:
+    def __init__(self, fail_after):
+        self.calls, self.fail_after = 0, fail_after
+
+    def progress(self, *a, **k):
+        self.calls += 1
+        if self.calls > self.fail_after:
+            raise StopException()  # what Streamlit raises when the user clicked Stop
+
+    def empty(self):
+        pass
+
+
+class FakeSt:
+    def __init__(self, fail_after):
+        self.bar = FakeBar(fail_after)
+        self.session_state = {}
+
+    def progress(self, *a, **k):
+        return self.bar
+
+    def empty(self):
+        return FakeBar(10**9)
+
+
+def test_stop_keeps_the_partial_run_and_reraises(monkeypatch):
+    monkeypatch.setattr(session, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(session, "st", FakeSt(fail_after=3))
+    settings = Settings(iterations=400)
+    run = session.lookup(settings)
+    assert run.result is None
+    with pytest.raises(StopException):
+        session.train(run)
+    assert session.TRAINING_KEY not in session.st.session_state
+    saved = RunStore().latest(run.config)
+    assert saved is not None and saved.status == "stopped"
+    assert 0 < saved.iterations < 400
+    # the next page run offers it and continues from there
+    again = session.lookup(settings)
+    assert again.result is None and again.latest.iterations == saved.iterations
+
+
+def test_training_without_interruption_returns_the_result(monkeypatch):
+    monkeypatch.setattr(session, "st", FakeSt(fail_after=10**9))
+    run = session.train(session.lookup(Settings(iterations=30)))
+    assert run.trained_now and run.result.iterations == 30 and run.result.status == "finished"
+    assert session.lookup(Settings(iterations=30)).result is not None
