@@ -176,7 +176,9 @@ def train(run: Run) -> Run:
                 and run.latest.iterations < s.iterations and run.latest.status != "diverged" else ""))
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
-    state: dict[str, Any] = {"drawn": 0, "t_chart": time.perf_counter(), "t_bar": 0.0}
+    # The first callback draws the chart at once (axes up to `total`, and the history so far when
+    # continuing a cached run); later ones are throttled.
+    state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
 
     def callback(p) -> bool | None:
         now = time.perf_counter()

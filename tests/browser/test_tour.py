@@ -116,9 +116,9 @@ def test_training_grows_live_and_stop_keeps_the_partial_run(page, app_url):
     page.wait_for_url(re.compile(r"iterations=4000"))
     wait_for_app(page)
     page.locator(".st-key-train button").click()
-    page.get_by_text(re.compile(r"iteration [\d,]+ of 4,000")).first.wait_for()
-    # the live chart appears while training (drawn every >= 25 iterations and 0.4 s)
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    # progress and the live chart (redrawn every >= 25 iterations and 0.4 s) while training
+    page.get_by_text(re.compile(r"iteration 1,\d{3} of 4,000")).first.wait_for()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     screenshot(page, "train_live")
     page.locator(".st-key-stop button").first.click()
     warning = page.get_by_text(re.compile(r"stopped at iteration [\d,]+ of 4,000", re.I)).first
