@@ -55,7 +55,7 @@ def curves_figure(histories: Mapping[str, object]) -> go.Figure:
 
 def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
     """Settings → dev accuracy, one line per run, coloured by dev accuracy. alpha is on a log
-    axis (ticks show the real values); diverged runs sit at dev accuracy 0."""
+    axis (ticks show the real values); a run without a dev accuracy sits at 0."""
     frame = frame.reset_index(drop=True)
     dev = frame["dev_accuracy"].fillna(0.0).to_numpy(dtype=float)
     log_alpha = np.log10(frame["alpha"].to_numpy(dtype=float))
@@ -80,24 +80,34 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
 
 def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
     """Dev accuracy against training time, one point per run, one colour per hidden size;
-    diverged runs drawn as crosses at accuracy 0."""
+    diverged runs in their own trace (dark red crosses, at the accuracy they stopped with)."""
     fig = go.Figure()
+
+    def hover(part):
+        return [f"hidden {h} · alpha {a:g} · seed {s}<br>{it} iterations · {st}"
+                for h, a, s, it, st in zip(part["hidden"], part["alpha"], part["seed"],
+                                           part["iterations"], part["status"])]
+
+    diverged = frame["status"] == "diverged"
     for k, hidden in enumerate(sorted(frame["hidden"].unique().tolist())):
-        part = frame[frame["hidden"] == hidden]
-        diverged = part["status"] == "diverged"
-        symbols = np.where(diverged, "x", "circle")
-        hover = [f"hidden {h} · alpha {a:g} · seed {s}<br>{it} iterations · {st}"
-                 for h, a, s, it, st in zip(part["hidden"], part["alpha"], part["seed"],
-                                            part["iterations"], part["status"])]
+        part = frame[(frame["hidden"] == hidden) & ~diverged]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["seconds"], y=part["dev_accuracy"], mode="markers", name=f"hidden {hidden}",
+            text=hover(part), marker=dict(size=10, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
+            hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>"))
+    if diverged.any():
+        part = frame[diverged]
         fig.add_trace(go.Scatter(
             x=part["seconds"], y=part["dev_accuracy"].fillna(0.0), mode="markers",
-            name=f"hidden {hidden}", text=hover,
-            marker=dict(size=10, symbol=symbols, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
+            name="diverged", text=hover(part),
+            marker=dict(size=11, symbol="x", color=DIVERGED_COLOUR),
             hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>"))
     fig.update_layout(title="Dev accuracy versus training time",
                       xaxis_title="training time (s)", yaxis_title="dev accuracy",
                       yaxis_range=[0, 1], height=400, margin=dict(l=60, r=20, t=50, b=50),
-                      legend_title_text="hidden units")
+                      legend_title_text="runs")
     return fig
 
 
@@ -124,7 +134,8 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
     zmax = float(finite.max()) if finite.size else 1.0
     if zmax - zmin < 0.01:
         zmin, zmax = zmin - 0.005, zmax + 0.005
-    ok_z = np.where(np.isin(state, ["ok", "partial"]), data.mean, np.nan)
+    ok = np.isin(state, ["ok", "partial"])
+    ok_z = np.where(ok, data.mean, np.nan)
     hover = np.empty(data.mean.shape, dtype=object)
     for i, yv in enumerate(data.y_values):
         for j, xv in enumerate(data.x_values):
@@ -134,7 +145,10 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
                            f"{f', {data.diverged[i, j]} diverged' if data.diverged[i, j] else ''}")
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
-        x=xs, y=ys, z=ok_z, zmin=zmin, zmax=zmax, colorscale="Viridis", text=text,
+        # Each trace labels only its own cells: plotly draws text on NaN cells too, and a white
+        # label of an overlay on top of a bright cell would be unreadable.
+        x=xs, y=ys, z=ok_z, zmin=zmin, zmax=zmax, colorscale="Viridis",
+        text=np.where(ok, text, ""),
         texttemplate="%{text}", textfont=dict(size=13), customdata=hover,
         hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2, name="dev accuracy",
         hoverinfo="skip" if links is not None else None,
@@ -145,7 +159,8 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
         if mask.any():
             fig.add_trace(go.Heatmap(
                 x=xs, y=ys, z=np.where(mask, 1.0, np.nan), zmin=0, zmax=1,
-                colorscale=[[0, colour], [1, colour]], showscale=False, text=text,
+                colorscale=[[0, colour], [1, colour]], showscale=False,
+                text=np.where(mask, text, ""),
                 texttemplate="%{text}",
                 textfont=dict(size=13, color="white" if mask_state == "diverged" else "#444"),
                 customdata=hover, hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2,

@@ -568,9 +568,9 @@ def sweep_table(store, configs: Sequence, iterations: int,
     """One row per config: its settings, run_id and what the store knows at ``iterations``
     (status "not run" when it holds nothing).
 
-    ``outcomes`` (run_id -> RunState, e.g. the last sweep's final snapshot) fills in runs the store
-    cannot hold: a run that diverges on its very first update has zero iterations, which
-    ``RunStore.put`` declines to save, yet the sweep must still show that cell as diverged."""
+    ``outcomes`` (run_id -> RunState, e.g. the last sweep's final snapshot) fills in diverged runs
+    the store does not hold (evicted since, or declined), so the sweep that computed them still
+    shows those cells as diverged."""
     rows = []
     for config in configs:
         result = result_for(store, config, iterations)

@@ -33,18 +33,19 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     wait_for_app(page)
     assert_no_exception(page)
     commit_text(page, "hidden units", "10, 32")
-    commit_text(page, "alpha (learning rate)", "0.1, 0.5")
+    commit_text(page, "alpha (learning rate)", "0.5, 50")   # 50 diverges at once
     commit_text(page, "seeds", "0-1")
     commit_text(page, "iterations", "50")
     page.get_by_text("8 runs (2 × 2 × 2)").wait_for()
 
     page.get_by_role("button", name="Launch sweep").click()
-    page.get_by_text("Sweep finished: 8 trained.").wait_for()
+    page.get_by_text("Sweep finished: 4 trained, 4 diverged.").wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.locator("text=★").first.wait_for()
-    assert chart.locator("text=/0\\.\\d{3} ± 0\\.\\d{3}/").count() == 4
+    assert chart.locator("text=/0\\.\\d{3} ± 0\\.\\d{3}/").count() == 2
+    assert chart.locator("text=diverged").count() == 2
     screenshot(page, "sweep")
 
     # Open a cell: click the (invisible) marker at its centre.
@@ -64,7 +65,7 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     screenshot(page, "runs")
 
     ds = data.load_dataset("sample")
-    a = RunConfig(data=ds.fingerprint, hidden=10, alpha=0.1, dev_size=1000)
+    a = RunConfig(data=ds.fingerprint, hidden=10, alpha=0.5, dev_size=1000)
     b = RunConfig(data=ds.fingerprint, hidden=32, alpha=0.5, dev_size=1000)
     page.goto(f"{app_url}/compare?a={a.run_id}&b={b.run_id}")
     wait_for_app(page)

@@ -208,4 +208,5 @@ def test_ledger_figures_have_titled_axes():
     assert par["dimensions"][1]["ticktext"] == ["0.1", "0.5"]
     scatter = _spec(cf.accuracy_vs_time_figure(frame))
     assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
-    assert scatter["data"][1]["marker"]["symbol"] == ["x"]   # the diverged run
+    assert [t["name"] for t in scatter["data"]] == ["hidden 10", "diverged"]
+    assert scatter["data"][1]["marker"]["symbol"] == "x"      # the diverged run, apart

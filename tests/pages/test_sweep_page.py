@@ -58,7 +58,7 @@ def test_bad_grid_values_say_what_is_wrong():
 def test_a_2x2_sweep_with_a_diverging_alpha_draws_the_heatmap_and_is_cached_after():
     at = sweep_page()
     at.text_input(key="sweep_hidden").set_value("10, 32").run()
-    at.text_input(key="sweep_alpha").set_value("0.5, 1e12").run()
+    at.text_input(key="sweep_alpha").set_value("0.5, 50").run()   # 50 diverges at once
     at.text_input(key="sweep_seeds").set_value("0").run()
     at.number_input(key="sweep_iterations").set_value(50).run()
     at.button(key="sweep_launch").click().run()
