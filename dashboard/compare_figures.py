@@ -189,7 +189,8 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
     best_text = ""
     if data.best is not None:
         i, j = data.best
-        best_text = (f" — best ★: {_AXIS_TITLES.get(data.y, data.y)} {_label(data.y_values[i])},"
+        best_text = (f" — best ★: {_AXIS_TITLES.get(data.y, data.y)} "
+                     f"{_label(data.y_values[i])},"
                      f" {_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}")
     fig.update_layout(title=title or f"Dev accuracy, mean ± spread over seeds{best_text}",
                       height=max(320, 90 * len(ys) + 150), margin=dict(l=70, r=20, t=60, b=60),
@@ -206,7 +207,8 @@ def _label(value) -> str:
 # --------------------------------------------------------------------------------------------
 # Compare screen
 # --------------------------------------------------------------------------------------------
-def confusion_change_figure(improvement: np.ndarray, cm_a: np.ndarray, cm_b: np.ndarray) -> go.Figure:
+def confusion_change_figure(improvement: np.ndarray, cm_a: np.ndarray,
+                            cm_b: np.ndarray) -> go.Figure:
     """Which (true, predicted) cells got better or worse from A to B. Colour = improvement
     (diverging, white at 0): blue = better (more correct on the diagonal, fewer errors off it),
     red = worse. Cell text is the signed change in that count."""

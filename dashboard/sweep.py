@@ -322,7 +322,8 @@ class SweepExecution:
 
     Use as a context manager; leaving the block (normally, by exception, or because Streamlit
     interrupted the script for a rerun) calls :meth:`stop`, so nothing outlives the page run except
-    the last few iterations of tasks in flight. ``updates()`` yields snapshots for a progress display.
+    the last few iterations of tasks in flight. ``updates()`` yields snapshots for a progress
+    display.
 
     backend: ``"loky"`` (local processes, ``n_jobs`` of them), ``"threading"`` (tests) or
     ``"dask"`` (``client`` required: a connected ``distributed.Client``).
@@ -332,7 +333,8 @@ class SweepExecution:
                  backend: str = "loky", client=None, progress_root: str | None = None,
                  callback_every: int = 10, data_key: str | None = None):
         if backend not in {"loky", "threading", "dask", "sequential"}:
-            raise ValueError(f"backend must be loky, threading, sequential or dask, got {backend!r}")
+            raise ValueError("backend must be loky, threading, sequential or dask, "
+                             f"got {backend!r}")
         if backend == "dask" and client is None:
             raise ValueError("backend 'dask' needs a connected distributed.Client, got client=None")
         if int(n_jobs) < 1:
@@ -342,7 +344,8 @@ class SweepExecution:
         self.train_set, self.dev_set = train_set, dev_set
         self.data_key = data_key
         self._progress_dir = Path(tempfile.mkdtemp(prefix="nnmath-sweep-", dir=progress_root))
-        self._stop_event_name = f"nnmath-sweep-stop-{uuid.uuid4().hex}" if backend == "dask" else None
+        self._stop_event_name = (f"nnmath-sweep-stop-{uuid.uuid4().hex}" if backend == "dask"
+                                 else None)
         self.signals = WorkerSignals(str(self._progress_dir), self._stop_event_name,
                                      callback_every=callback_every)
         self._states = {c.run_id: RunState(c, total=plan.iterations) for c in plan.configs}
@@ -597,7 +600,7 @@ class HeatmapData:
     y: str                     # setting on the y axis
     x_values: tuple
     y_values: tuple
-    mean: np.ndarray           # (len(y_values), len(x_values)) mean dev accuracy over seeds; NaN if none
+    mean: np.ndarray           # (len(y_values), len(x_values)) mean dev accuracy; NaN if none
     spread: np.ndarray         # standard deviation over seeds (ddof=0); NaN if none
     count: np.ndarray          # runs with a finite accuracy per cell
     diverged: np.ndarray       # runs that diverged per cell
@@ -676,7 +679,8 @@ def _cell_text(mean, spread, count, diverged, expected) -> str:
     return label
 
 
-def cell_run_ids(data: HeatmapData, configs: Sequence, prefer_seed: int | None = None) -> np.ndarray:
+def cell_run_ids(data: HeatmapData, configs: Sequence,
+                 prefer_seed: int | None = None) -> np.ndarray:
     """The run each heatmap cell opens: the one with ``prefer_seed`` (the page's current seed)
     when the cell has it, else its lowest seed; "" for an empty cell."""
     seed_of = {c.run_id: c.seed for c in configs}
@@ -706,8 +710,9 @@ def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
     failed = [r for r in snapshot.runs if r.status == "failed"]
     if failed:
         first = failed[0]
+        why = (first.message or error or "unknown error").splitlines()[0]
         text += (f" {len(failed)} failed, e.g. hidden {first.config.hidden}, alpha "
-                 f"{first.config.alpha:g}: {(first.message or error or 'unknown error').splitlines()[0]}")
+                 f"{first.config.alpha:g}: {why}")
     elif error:
         text += f" The sweep failed: {error}"
     return text

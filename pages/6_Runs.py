@@ -1,4 +1,4 @@
-"""Runs: every cached run on this dataset — table, curves, settings → accuracy, time → accuracy."""
+"""Runs: every cached run on this dataset — table, curves, settings and time vs accuracy."""
 import streamlit as st
 
 from dashboard import compare, session
@@ -18,7 +18,8 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/folder_open:")
+    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page",
+                 icon=":material/folder_open:")
     st.stop()
 store = session.store()
 frame = compare.runs_frame(store.records(data=ds.fingerprint))
@@ -85,7 +86,8 @@ else:
     for row in selected.head(MAX_CURVES).itertuples():
         result = store.load(row.run_id)
         if result is not None:
-            histories[f"hidden {row.hidden} · alpha {row.alpha:g} · seed {row.seed}"] = result.history
+            label = f"hidden {row.hidden} · alpha {row.alpha:g} · seed {row.seed}"
+            histories[label] = result.history
     if len(selected) > MAX_CURVES:
         st.caption(f"Curves of the first {MAX_CURVES} selected runs.")
     st.plotly_chart(curves_figure(histories), key="runs_curves", width="stretch")

@@ -47,7 +47,8 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/folder_open:")
+    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page",
+                 icon=":material/folder_open:")
     st.stop()
 if train is None:
     st.error(f"{ds.name} has no labels: pick a labelled dataset on the Data page to sweep.")
