@@ -47,9 +47,9 @@ def home() -> None:
         st.markdown(f"**Current run:** hidden {settings.hidden}, alpha {settings.alpha:g}, "
                     f"{r.iterations:,} iterations, seed {settings.seed} — {how}.")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Dev accuracy", f"{r.dev_accuracy:.1%}")
-        c2.metric("Train accuracy", f"{r.train_accuracy:.1%}")
-        c3.metric("Loss", f"{r.loss:.3f}")
+        c1.metric("Dev accuracy", session.pct(r.dev_accuracy))
+        c2.metric("Train accuracy", session.pct(r.train_accuracy))
+        c3.metric("Loss", f"{r.loss:.3f}" if r.loss == r.loss else "—")
         c4.metric("Training time", f"{r.elapsed:.1f} s")
         if r.status == "diverged":
             st.error(f"This run diverged: {r.message}")

@@ -253,6 +253,11 @@ def evaluation(run: Run) -> metrics.Evaluation:
                        run.result, run.dev)
 
 
+def pct(x: float) -> str:
+    """A share as '85.0%', or '—' when there is none (NaN: no dev set, diverged at once)."""
+    return "—" if x != x else f"{x:.1%}"
+
+
 def permalink(settings: Settings, **extra) -> str:
     """Absolute link to the current page with these settings (relative if the URL is unknown)."""
     from .state import query_string

@@ -87,8 +87,8 @@ else:
                f"(training took {result.elapsed:.1f} s).")
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Dev accuracy", f"{result.dev_accuracy:.1%}", help="On the held-out dev images.")
-m2.metric("Train accuracy", f"{result.train_accuracy:.1%}")
+m1.metric("Dev accuracy", session.pct(result.dev_accuracy), help="On the held-out dev images.")
+m2.metric("Train accuracy", session.pct(result.train_accuracy))
 m3.metric("Loss", f"{result.loss:.3f}" if result.loss == result.loss else "—")
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
 st.plotly_chart(figures.training_curves(result.history, total=settings.iterations,

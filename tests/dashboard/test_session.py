@@ -19,6 +19,8 @@ class FakeBar:
         if self.calls > self.fail_after:
             raise StopException()  # what Streamlit raises when the user clicked Stop
 
+    plotly_chart = progress  # the live chart placeholder: also a UI update that can raise
+
     def empty(self):
         pass
 
