@@ -148,6 +148,23 @@ def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
                                       compute(config, ITER, train, dev).params.W2)
 
 
+def test_stop_reaches_dask_workers_through_an_event(split):
+    """On a remote cluster the stop file is not visible; the distributed.Event is."""
+    distributed = pytest.importorskip("distributed")
+    ds, train, dev = split
+    signals = sweep.WorkerSignals(progress_dir=None, stop_event="nnmath-test-stop")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        go = client.submit(sweep.train_task, base_config(ds), ITER, train, dev, None, signals)
+        assert go.result()[1].status == "finished"
+        distributed.Event("nnmath-test-stop", client=client).set()
+        stop = client.submit(sweep.train_task, dataclasses.replace(base_config(ds), seed=1),
+                             ITER, train, dev, None, signals)
+        run_id, result, error = stop.result()
+    assert result is None and error == "stopped before it started"
+
+
 def test_dask_backend_needs_a_client(split, store):
     ds, train, dev = split
     plan = sweep.plan_sweep(store, [base_config(ds)], ITER)
