@@ -125,7 +125,7 @@ def _mosaic_figure(tiles: np.ndarray, *, zmin, zmax, colorscale, cols: int,
         cx, cy = tile_centres(k, cols, vgap)
         fig.add_trace(go.Scatter(
             x=cx, y=cy, mode="markers", customdata=customdata if customdata is not None
-            else np.arange(k), marker=dict(size=1, opacity=0, color="rgba(0,0,0,0)"),
+            else np.arange(k), marker=dict(size=12, opacity=0, color="rgba(0,0,0,0)"),
             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
             text=hover or [""] * k, hovertemplate="%{text}<extra></extra>", showlegend=False,
             name="tiles",
@@ -147,7 +147,7 @@ def _mosaic_figure(tiles: np.ndarray, *, zmin, zmax, colorscale, cols: int,
                    range=[rows * pitch - vgap - 0.5, -0.5 - top],
                    scaleanchor="x", scaleratio=1, constrain="domain"),
         annotations=annotations, plot_bgcolor="white", dragmode=False,
-        hoverlabel=dict(bgcolor="white"),
+        clickmode="event+select", hoverlabel=dict(bgcolor="white"),
     )
     if height is None:
         height = int(min(900, max(160, 40 + 620 * height_px / max(width_px, 1))))
