@@ -181,11 +181,19 @@ def tile_index(point: dict, cols: int, k: int, vgap: int = CAPTION_GAP) -> int |
 
 def digit_grid(images: np.ndarray, captions: list[str], cols: int = 10, *,
                hover: list[str] | None = None, customdata=None, caption_colors=None,
-               height: int | None = None) -> go.Figure:
-    """Digits (k, 28, 28) uint8 as one mosaic, each with a caption above it."""
-    return _mosaic_figure(np.asarray(images), zmin=0, zmax=255, colorscale=DIGIT_SCALE, cols=cols,
-                          captions=captions, hover=hover or captions, colorbar_title=None,
-                          height=height, customdata=customdata, caption_color=caption_colors)
+               height: int | None = None, highlight: int | None = None) -> go.Figure:
+    """Digits (k, 28, 28) uint8 as one mosaic, each with a caption above it; tile number
+    ``highlight`` (position in ``images``) gets a frame."""
+    fig = _mosaic_figure(np.asarray(images), zmin=0, zmax=255, colorscale=DIGIT_SCALE, cols=cols,
+                         captions=captions, hover=hover or captions, colorbar_title=None,
+                         height=height, customdata=customdata, caption_color=caption_colors)
+    if highlight is not None and 0 <= highlight < len(images):
+        cols = max(1, min(cols, len(images)))
+        r, c = divmod(highlight, cols)
+        x0, y0 = c * TILE - 0.5, r * (SIDE + CAPTION_GAP) - 0.5
+        fig.add_shape(type="rect", x0=x0, x1=x0 + SIDE, y0=y0, y1=y0 + SIDE,
+                      line=dict(color=COLORS["now"], width=2))
+    return fig
 
 
 def mean_digits(means: np.ndarray, counts: np.ndarray) -> go.Figure:

@@ -382,6 +382,17 @@ def mistakes_page(run: Run, true: int | None, pred: int | None, sort: str, page:
     return table, rows, images, captions, hover, pages
 
 
+def tile_index_of(event, cols: int, k: int) -> int | None:
+    """The tile picked in a gallery's st.plotly_chart selection (widget state or return value)."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        points = getattr(getattr(event, "selection", None), "points", None)
+    for point in points or []:
+        return figures.tile_index(point, cols, k)
+    return None
+
+
 def dev_image(run: Run, index: int):
     """(image (28, 28) uint8, probabilities (10,), true digit, predicted digit) of a dev image."""
     ev = evaluation(run)

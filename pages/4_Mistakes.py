@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dashboard import figures, session
-from dashboard.figures import tile_index
+from dashboard.session import tile_index_of
 from dashboard.metrics import SORTS
 from dashboard.state import filter_from_url, init_state, remember_filters
 
@@ -43,22 +43,23 @@ if st.session_state.get("mistakes_page", 1) > pages:
 if pages > 1:
     st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", min_value=1, max_value=pages,
                     step=1, key="mistakes_page")
-gallery = st.plotly_chart(
-    figures.digit_grid(images, captions, cols=COLS, hover=hover,
-                       customdata=rows["index"].to_numpy(),
-                       caption_colors=["#b71c1c"] * len(rows)),
-    width="stretch", on_select="rerun", selection_mode="points", key="gallery",
-    config={"displayModeBar": False})
-
-clicked = None
-for point in gallery.selection.points if gallery is not None else []:
-    clicked = tile_index(point, COLS, len(rows))
-    break
 choices = rows["index"].tolist()
-if clicked is not None and clicked in table["index"].values:
-    st.session_state["picked"] = int(clicked)
+# A new click on the gallery (its selection, kept in the widget state) picks that image; the
+# selection persists, so it is applied once, and the selectbox can pick another image after it.
+clicked = tile_index_of(st.session_state.get("gallery"), COLS, len(rows))
+if clicked is not None and clicked != st.session_state.get("_gallery_clicked"):
+    st.session_state["_gallery_clicked"] = clicked
+    if clicked in choices:
+        st.session_state["picked"] = int(clicked)
 if st.session_state.get("picked") not in choices:
     st.session_state["picked"] = choices[0]
+st.plotly_chart(
+    figures.digit_grid(images, captions, cols=COLS, hover=hover,
+                       customdata=rows["index"].to_numpy(),
+                       caption_colors=["#b71c1c"] * len(rows),
+                       highlight=choices.index(st.session_state["picked"])),
+    width="stretch", on_select="rerun", selection_mode="points", key="gallery",
+    config={"displayModeBar": False})
 
 st.subheader("One image, large")
 picked = st.selectbox("Image", choices, key="picked",

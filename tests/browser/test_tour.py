@@ -111,6 +111,7 @@ def test_tour(page, app_url, browser):
         page.wait_for_function(f"(before) => ({title})() && ({title})() !== before", arg=before)
         wait_for_app(page)
         assert_no_exception(page)
+        page.mouse.move(0, 0)  # no hover label in the screenshot
     screenshot(page, "mistakes")
 
     # A permalink opened in a fresh browser (no session, no cookies) shows the same numbers.
