@@ -25,7 +25,7 @@ def home() -> None:
         ds, train, dev = session.split(settings.data)
     except Exception as e:  # unknown upload, unreadable file: say so, point to the Data page
         st.error(f"Cannot load dataset {settings.data!r}: {e}")
-        st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
+        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
         return
     sizes = (f"{train.n:,} to train on, {dev.n:,} held out (dev)" if train is not None
              else "no labels: cannot be trained on")

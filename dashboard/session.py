@@ -226,7 +226,7 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         run = lookup(settings)
     except (ValueError, OSError) as e:   # unknown/damaged dataset, no labels
         st.error(f"Cannot use dataset {settings.data!r}: {e}")
-        st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
+        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
         return None
     if run.result is not None or not train_if_missing:
         return run

@@ -182,6 +182,7 @@ def init_state() -> Settings:
     current settings. Problems reading the URL are shown as a warning."""
     import streamlit as st
 
+    _leave_legacy_pages_mode()
     ss = st.session_state
     params = st.query_params.to_dict()
     current: Settings | None = ss.get(SETTINGS_KEY)
@@ -196,6 +197,35 @@ def init_state() -> Settings:
         st.warning(p)
     sync_url(settings)
     return settings
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Run a page that Streamlit started without our router through the router instead.
+
+    Until some script run has called st.navigation, Streamlit treats an app with a pages/ folder
+    the legacy way: the first run of a fresh server (and every AppTest run) opened on a page URL
+    such as /evaluate?... runs that page file on its own, with a sidebar of file names (or, had
+    the file name not matched the URL, shows a "Page not found" dialog). Page files are named
+    after their URL path so the legacy lookup finds them; here, before the page has drawn
+    anything, we switch the legacy mode off and run the router (streamlit_app.py), which builds
+    the navigation and runs this same page, in this same script run (so a click is not lost),
+    then stop the outer run. Uses a Streamlit internal of the pinned version; a browser test
+    opens a permalink on a cold server to catch a change.
+    """
+    import runpy
+
+    import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    if ctx is None:        # bare mode (not under streamlit run / AppTest): nothing to hand over
+        return
+    runpy.run_path(str(ctx.pages_manager.main_script_path), run_name="__main__")
+    st.stop()
 
 
 def settings() -> Settings:

@@ -11,6 +11,7 @@ part of what must pass.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -80,12 +81,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
     raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """Start the app once; yields (url, runs_dir)."""
+@contextlib.contextmanager
+def serve_app(runs_dir: Path, log_path: Path):
+    """`streamlit run streamlit_app.py` on a free loopback port; yields its URL."""
     port = _free_port()
-    runs_dir = tmp_path_factory.mktemp("browser-runs")
-    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
     env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
     cmd = [
         sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
@@ -98,7 +97,7 @@ def app_server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url, runs_dir
+        yield url
     finally:
         proc.terminate()
         try:
@@ -107,6 +106,23 @@ def app_server(tmp_path_factory):
             proc.kill()
         if proc.returncode not in (0, -15, None):
             print(log_path.read_text()[-4000:])
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """Start the app once for the session; yields (url, runs_dir)."""
+    runs_dir = tmp_path_factory.mktemp("browser-runs")
+    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    with serve_app(runs_dir, log_path) as url:
+        yield url, runs_dir
+
+
+@pytest.fixture
+def cold_app_url(tmp_path):
+    """A server of its own that no session has visited yet (for first-visit behaviour)."""
+    (tmp_path / "runs").mkdir()
+    with serve_app(tmp_path / "runs", tmp_path / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def two_runs():
 def compare_page(**params):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/8_Compare.py")
+    at.switch_page("pages/8_compare.py")
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

@@ -107,7 +107,7 @@ def test_home_one_click_trains_the_notebook_settings(calls):
 
 # ---- Train --------------------------------------------------------------------------------------
 def test_permalink_to_train_trains_its_run_then_serves_it(calls):
-    at = app("pages/2_Train.py", iterations=ITER, hidden=12)
+    at = app("pages/2_train.py", iterations=ITER, hidden=12)
     assert calls["gradient_descent"] == 1
     assert f"Trained {ITER} iterations" in texts(at)
     result, _ = reference(int(ITER), hidden=12)
@@ -123,7 +123,7 @@ def test_permalink_to_train_trains_its_run_then_serves_it(calls):
 
 
 def test_changing_a_setting_trains_a_new_run_and_updates_the_url(calls):
-    at = app("pages/2_Train.py", iterations=ITER)
+    at = app("pages/2_train.py", iterations=ITER)
     assert calls["gradient_descent"] == 1
     at.number_input(key="w_hidden").set_value(14).run()
     assert at.query_params["hidden"] == "14"
@@ -143,7 +143,7 @@ def test_changing_a_setting_trains_a_new_run_and_updates_the_url(calls):
 
 
 def test_advanced_settings_reach_the_url_only_when_not_default():
-    at = app("pages/2_Train.py", iterations=ITER)
+    at = app("pages/2_train.py", iterations=ITER)
     assert "init" not in at.query_params
     at.selectbox(key="w_init").set_value("he").run()
     assert at.query_params["init"] == "he"
@@ -153,14 +153,14 @@ def test_advanced_settings_reach_the_url_only_when_not_default():
                                             ({"hidden": "0"}, "hidden must be between 1"),
                                             ({"iterations": "-3"}, "iterations must be between 1")])
 def test_bad_settings_say_what_is_wrong_and_train_nothing(calls, query, message):
-    at = app("pages/2_Train.py", **query)
+    at = app("pages/2_train.py", **query)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert calls["gradient_descent"] == 0
     assert RunStore().records() == []
 
 
 def test_a_diverging_run_gets_a_banner_with_what_to_try():
-    at = app("pages/2_Train.py", alpha=1000, iterations=ITER)
+    at = app("pages/2_train.py", alpha=1000, iterations=ITER)
     banner = " ".join(e.value for e in at.error)
     assert "Diverged at iteration" in banner and "smaller learning rate" in banner
 
@@ -170,16 +170,16 @@ def test_a_stopped_run_is_offered_to_continue():
     train, dev = data.train_dev_split(ds, seed=0)
     config = RunConfig(data=ds.fingerprint, dev_size=dev.n)
     RunStore().train(config, 100, train, dev, callback=lambda p: p.iteration >= 40)
-    at = app("pages/2_Train.py")
+    at = app("pages/2_train.py")
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/2_Train.py").run()
+    at.switch_page("pages/2_train.py").run()
     assert "stopped at iteration 40 of 500" in texts(at)
     assert "continue from there" in texts(at)
 
 
 # ---- Evaluate -----------------------------------------------------------------------------------
 def test_evaluate_shows_the_confusion_matrix_scores_and_confidence():
-    at = app("pages/3_Evaluate.py", iterations=ITER)
+    at = app("pages/3_evaluate.py", iterations=ITER)
     result, ev = reference(int(ITER))
     cm = metrics.confusion_matrix(ev.y, ev.pred)
     specs = charts(at)
@@ -198,7 +198,7 @@ def test_evaluate_shows_the_confusion_matrix_scores_and_confidence():
 
 
 def test_normalised_confusion_matrix():
-    at = app("pages/3_Evaluate.py", iterations=ITER)
+    at = app("pages/3_evaluate.py", iterations=ITER)
     at.toggle(key="cm_norm").set_value(True).run()
     z = np.array(charts(at)[0]["data"][0]["z"])
     np.testing.assert_allclose(z.sum(axis=1), 1.0)
@@ -219,7 +219,7 @@ def test_mistakes_filtered_by_the_url_show_exactly_that_pair():
     table = metrics.mistakes(ev)
     t, p = int(table["true"].iloc[0]), int(table["pred"].iloc[0])
     expected = metrics.mistakes(ev, true=t, pred=p)
-    at = app("pages/4_Mistakes.py", iterations=ITER, true=t, pred=p)
+    at = app("pages/4_mistakes.py", iterations=ITER, true=t, pred=p)
     assert f"**{len(expected):,} mistakes** — true {t} predicted as {p}" in texts(at)
     gallery = charts(at)[0]
     assert gallery["data"][1]["customdata"] == expected["index"].tolist()[:30]
@@ -232,7 +232,7 @@ def test_mistakes_filtered_by_the_url_show_exactly_that_pair():
 
 def test_mistakes_filters_and_order_change_the_gallery():
     result, ev = reference(int(ITER))
-    at = app("pages/4_Mistakes.py", iterations=ITER)
+    at = app("pages/4_mistakes.py", iterations=ITER)
     everything = metrics.mistakes(ev)
     assert f"**{len(everything):,} mistakes**" in texts(at)
     at.selectbox(key="filter_true").set_value(3).run()
@@ -256,7 +256,7 @@ def test_mistakes_filters_and_order_change_the_gallery():
 # ---- Weights ------------------------------------------------------------------------------------
 def test_weights_show_units_w2_histograms_and_replay():
     result, _ = reference(int(ITER))
-    at = app("pages/5_Weights.py", iterations=ITER)
+    at = app("pages/5_weights.py", iterations=ITER)
     w1, w2, hist = charts(at)
     assert len(w1["layout"]["annotations"]) == 10          # one tile per hidden unit
     assert w1["data"][0]["zmid"] == 0 and w1["data"][0]["zmin"] == -w1["data"][0]["zmax"]
@@ -272,7 +272,7 @@ def test_weights_show_units_w2_histograms_and_replay():
 
 # ---- Data ---------------------------------------------------------------------------------------
 def test_data_page_explores_the_sample():
-    at = app("pages/1_Data.py")
+    at = app("pages/1_data.py")
     assert at.subheader[0].value.startswith("MNIST sample")
     assert metric(at, "Train") == "4,000" and metric(at, "Dev") == "1,000"
     specs = charts(at)
@@ -287,7 +287,7 @@ def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeyp
     bad = tmp_path / "broken.csv"
     bad.write_text("label,pixel0\n1,2\n")
     monkeypatch.setattr(data, "list_local_files", lambda root=None: [bad])
-    at = app("pages/1_Data.py")
+    at = app("pages/1_data.py")
     at.radio(key="data_source").set_value("file").run()
     at.selectbox(key="data_file").set_value("broken.csv")
     at.button[0].click().run()
@@ -298,15 +298,15 @@ def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeyp
 
 
 def test_an_unknown_dataset_in_a_link_is_a_clear_error():
-    at = app("pages/3_Evaluate.py", data="upload-0123456789abcdef")
+    at = app("pages/3_evaluate.py", data="upload-0123456789abcdef")
     assert any("upload the file again" in e.value for e in at.error)
 
 
 # ---- Permalinks ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("page", ["pages/3_Evaluate.py", "pages/4_Mistakes.py",
-                                  "pages/5_Weights.py"])
+@pytest.mark.parametrize("page", ["pages/3_evaluate.py", "pages/4_mistakes.py",
+                                  "pages/5_weights.py"])
 def test_a_permalink_in_a_fresh_session_shows_the_same_run_from_the_cache(calls, page):
-    first = app("pages/2_Train.py", iterations=ITER, seed=3)
+    first = app("pages/2_train.py", iterations=ITER, seed=3)
     assert calls["gradient_descent"] == 1
     link = dict(first.query_params)
     second = app(page, **link)                 # a new session: no shared session state
@@ -315,7 +315,7 @@ def test_a_permalink_in_a_fresh_session_shows_the_same_run_from_the_cache(calls,
 
 
 def test_a_permalink_whose_run_is_not_cached_trains_it(calls):
-    at = app("pages/3_Evaluate.py", iterations=ITER, hidden=7)
+    at = app("pages/3_evaluate.py", iterations=ITER, hidden=7)
     assert calls["gradient_descent"] == 1
     result, ev = reference(int(ITER), hidden=7)
     assert f"{ev.accuracy:.1%}" in texts(at)

@@ -47,7 +47,7 @@ def runs():
 
 def runs_page():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/6_Runs.py").run()
+    at.switch_page("pages/6_runs.py").run()
     assert not at.exception
     return at
 

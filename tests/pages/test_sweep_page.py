@@ -30,7 +30,7 @@ def spec(at, i=0):
 
 def sweep_page():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/7_Sweep.py").run()
+    at.switch_page("pages/7_sweep.py").run()
     assert not at.exception
     return at
 

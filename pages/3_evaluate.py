@@ -36,7 +36,7 @@ with left:
             st.info(f"That cell holds the {cm[true, true]:,} images of {true} classified right: "
                     "click an off-diagonal cell to see mistakes.")
         else:
-            st.switch_page("pages/4_Mistakes.py",
+            st.switch_page("pages/4_mistakes.py",
                            query_params={**settings.to_query(), "true": str(true), "pred": str(pred)})
 with right:
     st.subheader("Most confused pairs")
@@ -44,7 +44,7 @@ with right:
     if pairs.empty:
         st.success("No mistakes on the dev set.")
     for row in pairs.itertuples(index=False):
-        st.page_link("pages/4_Mistakes.py",
+        st.page_link("pages/4_mistakes.py",
                      label=f"true **{row.true}** read as **{row.predicted}**: {row.count} images "
                            f"({row.share:.0%} of the {row.true}s)",
                      query_params={**settings.to_query(), "true": str(row.true),

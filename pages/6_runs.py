@@ -18,7 +18,7 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page",
+    st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
                  icon=":material/folder_open:")
     st.stop()
 store = session.store()
@@ -26,8 +26,8 @@ frame = compare.runs_frame(store.records(data=ds.fingerprint))
 st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")
 if frame.empty:
     st.info("No runs on this dataset yet: train one on the Train page, or launch a sweep.")
-    st.page_link("pages/2_Train.py", label="Train a run", icon=":material/fitness_center:")
-    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon=":material/grid_on:")
+    st.page_link("pages/2_train.py", label="Train a run", icon=":material/fitness_center:")
+    st.page_link("pages/7_sweep.py", label="Launch a sweep", icon=":material/grid_on:")
     st.stop()
 
 # ---- filters ------------------------------------------------------------------------------------
@@ -70,11 +70,11 @@ else:
     if len(selected) == 1:
         one = records.get(selected["run_id"].iloc[0])
         if one is not None and b1.button("Open on Evaluate", key="runs_open", type="primary"):
-            st.switch_page("pages/3_Evaluate.py", query_params=compare.permalink_params(
+            st.switch_page("pages/3_evaluate.py", query_params=compare.permalink_params(
                 one.config, one.iterations, settings.data))
     if len(selected) == 2 and b2.button("Compare these two", key="runs_compare", type="primary"):
         a, b = selected["run_id"].tolist()
-        st.switch_page("pages/8_Compare.py", query_params={"a": a, "b": b})
+        st.switch_page("pages/8_compare.py", query_params={"a": a, "b": b})
     confirm = b3.checkbox(f"Delete {len(selected)} selected run(s)", key="runs_confirm_delete")
     if confirm and b3.button("Delete now", key="runs_delete"):
         for run_id in selected["run_id"]:

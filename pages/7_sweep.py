@@ -47,7 +47,7 @@ try:
     ds, train, dev = session.split(settings.data)
 except Exception as e:  # unknown upload, unreadable file
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_Data.py", label="Pick a dataset on the Data page",
+    st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
                  icon=":material/folder_open:")
     st.stop()
 if train is None:
@@ -160,13 +160,13 @@ st.caption("Cell text: mean ± spread (standard deviation) of dev accuracy over 
 points = event.selection.points if event and event.selection else []
 chosen = next((p.get("customdata") for p in points if p.get("customdata") in by_id), None)
 if chosen:
-    st.switch_page("pages/3_Evaluate.py",
+    st.switch_page("pages/3_evaluate.py",
                    query_params=compare.permalink_params(by_id[chosen], iterations, settings.data))
 
 if data.best is not None:
     best_id = links[data.best]
     best = by_id[best_id]
-    st.page_link("pages/3_Evaluate.py", icon=":material/star:",
+    st.page_link("pages/3_evaluate.py", icon=":material/star:",
                  label=f"Open the best run on Evaluate: hidden {best.hidden}, alpha "
                        f"{best.alpha:g}, seed {best.seed}",
                  query_params=compare.permalink_params(best, iterations, settings.data))

@@ -18,7 +18,7 @@ records = store.records()
 if len(records) < 2:
     st.info("Compare needs at least two cached runs: train some on the Train page or launch a "
             "sweep.")
-    st.page_link("pages/7_Sweep.py", label="Launch a sweep", icon=":material/grid_on:")
+    st.page_link("pages/7_sweep.py", label="Launch a sweep", icon=":material/grid_on:")
     st.stop()
 
 try:
@@ -75,7 +75,7 @@ st.subheader("Side by side")
 st.table(comparison.metrics)
 p1, p2 = st.columns(2)
 for col, name, rec in ((p1, "A", rec_a), (p2, "B", rec_b)):
-    col.page_link("pages/3_Evaluate.py", label=f"Open run {name} on Evaluate",
+    col.page_link("pages/3_evaluate.py", label=f"Open run {name} on Evaluate",
                   icon=":material/open_in_new:",
                   query_params=compare.permalink_params(rec.config, rec.iterations,
                                                         rec.data_key or settings.data))
