@@ -260,7 +260,15 @@ def _block(X, rows, start, stop, buffer):
 
 
 def _pass(params, X, Y, y, blocks: _Blocks, *, rows=None, backward=True, activation="relu"):
-    """Loss, accuracy and (optionally) full-batch gradients of params on X[rows].
+    """Loss, accuracy and (optionally) full-batch gradients of params on X[rows]."""
+    return _collect(*_start_pass(params, X, Y, y, blocks, rows=rows, backward=backward,
+                                 activation=activation))
+
+
+def _start_pass(params, X, Y, y, blocks: _Blocks, *, rows=None, backward=True,
+                activation="relu"):
+    """Hands the blocks of one pass to the workers (all at once, so a second pass started before
+    this one is collected keeps both threads busy); returns (m, per-block results in order).
 
     The gradient of a mean over m samples is a sum over samples, so it is computed block by
     block with backward_propagation(..., m=m) and the block gradients are added, in block order
@@ -284,8 +292,12 @@ def _pass(params, X, Y, y, blocks: _Blocks, *, rows=None, backward=True, activat
             blocks.buffers.put(buffer)
         return loss, correct, grads
 
+    return m, blocks.map(one_block, range(0, m, BLOCK_ROWS))
+
+
+def _collect(m, block_results):
     loss, correct, total = 0.0, 0, None
-    for block_loss, block_correct, grads in blocks.map(one_block, range(0, m, BLOCK_ROWS)):
+    for block_loss, block_correct, grads in block_results:
         loss += block_loss
         correct += block_correct
         if total is None:
@@ -331,8 +343,12 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         rows = None
         if config.batch_size is not None and config.batch_size < data.m:
             rows = _batch_rows(config.seed, i, data.m, config.batch_size)
-        loss, acc, grads = _pass(params, data.X, data.Y, data.y, blocks, rows=rows,
+        train_pass = _start_pass(params, data.X, data.Y, data.y, blocks, rows=rows,
                                  activation=act)
+        dev_pass = (None if data.X_dev is None else   # same params: runs beside the train pass
+                    _start_pass(params, data.X_dev, data.Y_dev, data.y_dev, blocks,
+                                backward=False, activation=act))
+        loss, acc, grads = _collect(*train_pass)
         if i == 0:
             start_loss = loss
         elif len(result.history) and i == done:
@@ -350,9 +366,8 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         row = i - done
         rows_hist["loss"][row] = loss
         rows_hist["train_accuracy"][row] = acc
-        if data.X_dev is not None:
-            dev_loss, dev_acc, _ = _pass(params, data.X_dev, data.Y_dev, data.y_dev, blocks,
-                                         backward=False, activation=act)
+        if dev_pass is not None:
+            dev_loss, dev_acc, _ = _collect(*dev_pass)
             rows_hist["dev_loss"][row], rows_hist["dev_accuracy"][row] = dev_loss, dev_acc
         if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
             _add_snapshot(snap_iters, snaps, i, params)
