@@ -257,7 +257,7 @@ def train_task(config, iterations: int, train_set, dev_set, start=None,
                signals: WorkerSignals | None = None, snapshot_every: int | None = None):
     """Train one run (pure): ``dashboard.runs.compute`` — the same call the run store makes, so a
     run computed by a sweep worker is bit-identical to the one the Train page would compute —
-    with BLAS limited to one thread (inside ``compute``). ``start`` is a shorter run of the same
+    with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start`` is a shorter run of the same
     config to extend. Returns ``(run_id, result, error)``; exactly one of result/error is None.
     Errors come back as text so one bad setting does not abort the whole sweep."""
     from dashboard.runs import SNAPSHOT_EVERY, compute
@@ -269,7 +269,8 @@ def train_task(config, iterations: int, train_set, dev_set, start=None,
         result = compute(config, iterations, train_set, dev_set, base=start,
                          callback=signals.callback(run_id) if signals else None,
                          callback_every=signals.callback_every if signals else 10,
-                         snapshot_every=snapshot_every or SNAPSHOT_EVERY)
+                         snapshot_every=snapshot_every or SNAPSHOT_EVERY,
+                         workers=1)   # one core per run: a sweep's parallelism is across runs
         return run_id, result, None
     except Exception as exc:  # reported per run; the sweep goes on
         return run_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
