@@ -1,7 +1,6 @@
 """Compare logic and the figures of Runs/Sweep/Compare, checked against brute force on small data."""
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 
@@ -12,16 +11,7 @@ from dashboard import compare, sweep
 from dashboard import compare_figures as cf
 from dashboard.runs import RunConfig, RunStore
 from data import Dataset, train_dev_split
-
-
-def tiny_dataset(n: int = 200) -> Dataset:
-    rng = np.random.default_rng(1)
-    labels = np.arange(n) % 10
-    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
-    for i, k in enumerate(labels):
-        r, c = divmod(int(k), 4)
-        images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
-    return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
+from tests.helpers import decode as _decode, tiny_dataset
 
 
 # ---- brute force -------------------------------------------------------------------------------
@@ -114,21 +104,11 @@ def test_runs_frame_filters_and_links(tmp_path):
     assert f"alpha={row.alpha:g}" in links[k]
 
 
-# ---- figures -----------------------------------------------------------------------------------
 def decode(obj):
-    """Plotly JSON with typed arrays ({"dtype", "bdata", "shape"}) turned back into lists."""
-    if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
-            if "shape" in obj:
-                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
-            return np.where(np.isnan(arr), None, arr).tolist() if arr.dtype.kind == "f" else arr.tolist()
-        return {k: decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    return obj
+    return _decode(obj, nan_as_none=True)
 
 
+# ---- figures -----------------------------------------------------------------------------------
 def _spec(fig):
     return decode(json.loads(fig.to_json()))
 

@@ -11,19 +11,9 @@ import pytest
 from dashboard import sweep
 from dashboard.runs import RunConfig, RunStore, compute
 from data import Dataset, train_dev_split
+from tests.helpers import tiny_dataset
 
 ITER = 40
-
-
-def tiny_dataset(n: int = 200, seed: int = 0) -> Dataset:
-    """Learnable synthetic digits: class k lights up a 6x6 block at position k, plus noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 10
-    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
-    for i, k in enumerate(labels):
-        r, c = divmod(int(k), 4)
-        images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
-    return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 refusal to compare runs on different datasets."""
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -13,21 +12,9 @@ from streamlit.testing.v1 import AppTest
 import data
 import nnmath
 from dashboard.runs import RunConfig, RunStore
+from tests.helpers import decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-
-
-def decode(obj):
-    if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
-            if "shape" in obj:
-                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
-            return arr.tolist()
-        return {k: decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    return obj
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ sample with few iterations: the right content, and interactions (new settings ->
 -> no training, permalinks, bad settings, failed loads)."""
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -15,23 +14,10 @@ import data
 import nnmath
 from dashboard import metrics
 from dashboard.runs import RunConfig, RunStore
+from tests.helpers import decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 ITER = "60"
-
-
-def decode(obj):
-    """Plotly JSON with numpy arrays as base64 'bdata' -> plain lists."""
-    if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
-            if "shape" in obj:
-                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
-            return arr.tolist()
-        return {k: decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    return obj
 
 
 def charts(at) -> list[dict]:
