@@ -21,12 +21,7 @@ def home() -> None:
         "NumPy. Train it here, then look at how it learned, which digits it confuses, which images "
         "it gets wrong and what its hidden units look for — and share a link to any run.")
 
-    try:
-        ds, train, dev = session.split(settings.data)
-    except Exception as e:  # unknown upload, unreadable file: say so, point to the Data page
-        st.error(f"Cannot load dataset {settings.data!r}: {e}")
-        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
-        return
+    ds, train, dev = session.split_or_stop(settings.data)
     sizes = (f"{train.n:,} to train on, {dev.n:,} held out (dev)" if train is not None
              else "no labels: cannot be trained on")
     st.markdown(f"**Dataset:** {ds.name} — {ds.n:,} images, {sizes}.")

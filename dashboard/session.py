@@ -81,6 +81,18 @@ def split(key: str):
     return _split(key, datasets.stamp(key, uploads), str(uploads))
 
 
+def split_or_stop(key: str):
+    """:func:`split`, or, when the dataset cannot be loaded (an upload this server no longer
+    has, an unreadable file), an error pointing to the Data page and the end of this run."""
+    try:
+        return split(key)
+    except Exception as e:
+        st.error(f"Cannot load dataset {key!r}: {e}")
+        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
+                     icon=":material/folder_open:")
+        st.stop()
+
+
 def run_config(settings: Settings, ds, dev) -> RunConfig:
     return RunConfig(data=ds.fingerprint, hidden=settings.hidden, alpha=settings.alpha,
                      seed=settings.seed, init=settings.init, dtype=settings.dtype,

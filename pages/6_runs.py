@@ -14,13 +14,7 @@ st.caption("Every run trained on this dataset by anyone on this server (the run 
 
 MAX_CURVES = 8
 
-try:
-    ds, train, dev = session.split(settings.data)
-except Exception as e:  # unknown upload, unreadable file
-    st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
-                 icon=":material/folder_open:")
-    st.stop()
+ds, train, dev = session.split_or_stop(settings.data)
 store = session.store()
 frame = compare.runs_frame(store.records(data=ds.fingerprint))
 st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")

@@ -43,13 +43,7 @@ def secrets():
         return None
 
 
-try:
-    ds, train, dev = session.split(settings.data)
-except Exception as e:  # unknown upload, unreadable file
-    st.error(f"Cannot load dataset {settings.data!r}: {e}")
-    st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
-                 icon=":material/folder_open:")
-    st.stop()
+ds, train, dev = session.split_or_stop(settings.data)
 if train is None:
     st.error(f"{ds.name} has no labels: pick a labelled dataset on the Data page to sweep.")
     st.stop()

@@ -283,9 +283,12 @@ def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeyp
     assert at.subheader[0].value.startswith("MNIST sample")
 
 
-def test_an_unknown_dataset_in_a_link_is_a_clear_error():
-    at = app("pages/3_evaluate.py", data="upload-0123456789abcdef")
-    assert any("upload the file again" in e.value for e in at.error)
+@pytest.mark.parametrize("page", [None, "pages/3_evaluate.py", "pages/6_runs.py",
+                                  "pages/7_sweep.py"])
+def test_an_unknown_dataset_in_a_link_is_a_clear_error(page):
+    at = app(page, data="upload-0123456789abcdef")
+    assert any("upload the file again" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.get("plotly_chart")
 
 
 # ---- Permalinks ---------------------------------------------------------------------------------
