@@ -117,5 +117,5 @@ def test_streamlit_config_is_headless_without_usage_statistics():
 
 def test_git_ignores_generated_folders():
     ignored = (ROOT / ".gitignore").read_text().split()
-    for entry in (".venv/", "data/downloads/", ".runs/", "screenshots/", ".streamlit/secrets.toml"):
+    for entry in (".venv/", "data/downloads/", ".runs/", "/screenshots/", ".streamlit/secrets.toml"):
         assert entry in ignored, entry
