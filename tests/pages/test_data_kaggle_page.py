@@ -1,0 +1,99 @@
+"""The Data page's Kaggle download, through the router, up to the network call: missing
+credentials give a message that says how to set them and lose nothing; with credentials in
+Streamlit secrets the download (a fake client writing Kaggle's layout) becomes the dataset, and
+the key is shown nowhere."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import data
+import data.loading
+from data import kaggle
+from tests.data.helpers import csv_text, digits
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+KEY = "k3y-SeCrEt-0123456789abcdef"
+IMAGES, LABELS = digits(40)
+
+
+def competition_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("train.csv", csv_text(IMAGES, LABELS))
+        z.writestr("test.csv", csv_text(IMAGES[:5]))
+    return buf.getvalue()
+
+
+class FakeApi:
+    """kaggle 2.2.4's KaggleApi, as far as data.kaggle uses it; writes the competition zip."""
+    downloads: list = []
+
+    def authenticate(self):
+        pass
+
+    def competition_download_files(self, competition, path=None, force=False, quiet=True):
+        type(self).downloads.append(competition)
+        Path(path, f"{competition}.zip").write_bytes(competition_zip())
+
+
+@pytest.fixture
+def no_credentials_anywhere(monkeypatch, tmp_path):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    downloads = tmp_path / "downloads"
+    monkeypatch.setattr(data.loading, "DOWNLOAD_DIR", downloads)
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", downloads)
+    FakeApi.downloads = []
+    monkeypatch.setattr(kaggle, "_kaggle_api_class", lambda: FakeApi)
+    return downloads
+
+
+def data_page(secrets: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (secrets or {}).items():
+        at.secrets[k] = v
+    at.switch_page("pages/1_data.py").run()
+    at.radio(key="data_source").set_value("kaggle").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "info", "error", "success", "warning", "caption")
+             for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    parts += [s.value for s in at.subheader] + [str(at.query_params)]
+    return "\n".join(parts)
+
+
+def test_download_without_credentials_says_how_to_set_them_and_keeps_the_dataset(
+        no_credentials_anywhere):
+    at = data_page()
+    assert any("No Kaggle credentials" in i.value for i in at.info)
+    at.button(key="kaggle_download").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Kaggle download failed, so the previous dataset stays selected" in errors
+    assert "KAGGLE_USERNAME" in errors or "KAGGLE_API_TOKEN" in errors   # says how to set them
+    assert FakeApi.downloads == []                                       # never got to the network
+    assert at.query_params["data"] == "sample"
+    assert at.subheader[0].value.startswith("MNIST sample")
+
+
+def test_download_with_secrets_becomes_the_dataset_and_never_shows_the_key(
+        no_credentials_anywhere):
+    at = data_page({"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": KEY})
+    assert not any("No Kaggle credentials" in i.value for i in at.info)
+    at.button(key="kaggle_download").click().run()
+    assert not at.exception, at.exception
+    assert FakeApi.downloads == ["digit-recognizer"]
+    assert at.query_params["data"] == "competitions/digit-recognizer/digit-recognizer.zip"
+    assert "train.csv (40 images)" in at.subheader[0].value, at.subheader[0].value
+    assert (no_credentials_anywhere / "competitions" / "digit-recognizer").is_dir()
+    assert KEY not in all_text(at)
