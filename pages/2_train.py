@@ -74,8 +74,9 @@ if result is None:
     st.stop()
 
 if result.status == "diverged":
-    st.error(f"**Diverged at iteration {result.diverged_at}**: the loss became infinite or NaN, "
-             f"so training stopped. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
+    st.error(f"**Diverged at iteration {result.diverged_at}**: the loss blew up (not finite, or "
+             f"over 10× its starting value), so training stopped there and kept the last good "
+             f"parameters. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
              f"{settings.alpha / 10:g}), or the 'he' initialisation under Advanced.")
 elif result.status == "stopped":
     st.warning(f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "

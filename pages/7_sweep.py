@@ -148,8 +148,8 @@ event = st.plotly_chart(heatmap_figure(data, links), key="sweep_heatmap", on_sel
                         selection_mode="points", width="stretch",
                         config={"displayModeBar": False})
 st.caption("Cell text: mean ± spread (standard deviation) of dev accuracy over the other "
-           "settings, usually seeds. ★ = best cell. Dark red = diverged (loss became infinite or "
-           "NaN — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate.")
+           "settings, usually seeds. ★ = best cell. Dark red = diverged (loss not finite or over "
+           "10× its start — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate.")
 
 points = event.selection.points if event and event.selection else []
 chosen = next((p.get("customdata") for p in points if p.get("customdata") in by_id), None)
