@@ -178,6 +178,33 @@ def row_reduction_trick(m=41_000):
         return median_ms(plain, 15), median_ms(lambda: nnmath.softmax(Z), 15)
 
 
+def block_sizes(sizes=(1024, 1536, 2048), repeats=2 if QUICK else 4):
+    """What BLOCK_ROWS buys, hidden 10, workers=2, 1 BLAS thread: ms/iteration on 41,000 rows,
+    and seconds for the dashboard's everyday run (4,000 train + 1,000 dev rows, 500 iterations).
+    Alternating sizes, median of ``repeats``."""
+    from nnmath import train as T
+
+    X, y = synthetic(SIZES[0])
+    Xs, ys = synthetic(4_000, seed=1)
+    Xd, yd = synthetic(1_000, seed=2)
+    its = 100 if QUICK else 500
+    shipped, out = T.BLOCK_ROWS, {b: ([], []) for b in sizes}
+    try:
+        with threadpool_limits(1, "blas"):
+            for _ in range(repeats):
+                for b in sizes:
+                    T.BLOCK_ROWS = b
+                    t = time.perf_counter()
+                    nnmath.gradient_descent(X, y, iterations=10, workers=2)
+                    out[b][0].append((time.perf_counter() - t) / 10 * 1e3)
+                    t = time.perf_counter()
+                    nnmath.gradient_descent(Xs, ys, X_dev=Xd, y_dev=yd, iterations=its, workers=2)
+                    out[b][1].append(time.perf_counter() - t)
+    finally:
+        T.BLOCK_ROWS = shipped
+    return its, {b: (statistics.median(a), statistics.median(c)) for b, (a, c) in out.items()}
+
+
 def blas_kernel():
     info = [i for i in threadpool_info() if i["user_api"] == "blas"]
     return ", ".join(f"{i['internal_api']} {i['version']} kernel {i.get('architecture')}"
@@ -243,6 +270,13 @@ def main() -> int:
     plain, trick = row_reduction_trick(SIZES[0])
     print(f"\nsoftmax on ({SIZES[0]:,}, 10) logits: Z.max/sum(axis=1) {plain:.2f} ms, "
           f"transposed-copy row_max/row_sum {trick:.2f} ms (×2 per iteration: softmax and loss)")
+
+    its, blocks = block_sizes()
+    print(f"\nBlock size (hidden 10, workers=2, 1 BLAS thread; shipped BLOCK_ROWS={nnmath.BLOCK_ROWS}):")
+    print(f"| BLOCK_ROWS | ms/iter, m={SIZES[0]:,} | s for {its} iterations, 4,000 train + 1,000 dev |")
+    print("|---|---|---|")
+    for b, (ms, sec) in blocks.items():
+        print(f"| {b:,} | {ms:.1f} | {sec:.2f} |")
 
     blocked, naive = peak_rss(RSS_M, "blocked"), peak_rss(RSS_M, "naive")
     print(f"\nPeak RSS training on {RSS_M:,} images, hidden=10 (fresh process, VmHWM):")

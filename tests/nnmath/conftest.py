@@ -41,8 +41,8 @@ def split5k(mnist5k):
 
 @pytest.fixture(scope="session")
 def small(split5k):
-    """2,100 training images (three blocks of rows, the last one partial) and 200 dev images:
+    """3,400 training images (three blocks of rows, the last one partial) and 200 dev images:
     enough to train for real, fast enough for many runs."""
     X, y, X_dev, y_dev = split5k
-    assert nnmath.BLOCK_ROWS < 2100 // 2
-    return X[:2100], y[:2100], X_dev[:200], y_dev[:200]
+    assert 2 * nnmath.BLOCK_ROWS < 3400 < 3 * nnmath.BLOCK_ROWS
+    return X[:3400], y[:3400], X_dev[:200], y_dev[:200]
