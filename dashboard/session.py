@@ -26,9 +26,9 @@ from .state import Settings
 # iterations AND by time (measured with bench/bench_browser.py: 20 chart + 100 bar updates made a
 # 2 s run take 6.5 s).
 CHART_EVERY = 25        # at least this many iterations between live chart updates ...
-CHART_SECONDS = 0.4     # ... and at least this many seconds
+CHART_SECONDS = 0.8     # ... and at least this many seconds (see train())
 PROGRESS_EVERY = 5      # iterations between callbacks (each one a chance to stop)
-PROGRESS_SECONDS = 0.15 # seconds between progress-bar updates
+PROGRESS_SECONDS = 0.3 # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
 
 
@@ -189,7 +189,10 @@ def train(run: Run) -> Run:
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
     # The first callback draws the chart at once (axes up to `total`, and the history so far when
-    # continuing a cached run); later ones are throttled.
+    # continuing a cached run); later redraws are throttled: each costs the browser CPU that the
+    # training threads need on a small machine (bench_browser, click -> final chart at the
+    # notebook's settings, alternating runs: 1.84 / 1.84 s with redraws every 0.4 s and the bar
+    # every 0.15 s, 1.62 / 1.73 s with 0.8 s and 0.3 s).
     state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
 
     def callback(p) -> bool | None:
