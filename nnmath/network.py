@@ -33,9 +33,6 @@ class Params:
     def arrays(self) -> dict[str, np.ndarray]:
         return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
 
-    def copy(self) -> "Params":
-        return Params(self.W1.copy(), self.b1.copy(), self.W2.copy(), self.b2.copy())
-
     def is_finite(self) -> bool:
         return all(np.isfinite(a).all() for a in self.arrays().values())
 
