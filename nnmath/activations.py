@@ -80,3 +80,10 @@ def row_max(Z):
 
 def row_sum(Z):
     return np.ascontiguousarray(Z.T).sum(axis=0)[:, None]     # (m, 1)
+
+
+# The same slow case the other way round: Z.sum(axis=0) of a (m, 10) array (the bias gradients)
+# adds m short rows one ufunc call at a time. A vector of ones times Z is one BLAS call over the
+# whole array: the same sum over samples, about 8x faster (see the bench).
+def col_sum(Z):
+    return np.ones(Z.shape[0], Z.dtype) @ Z                    # (10,) or (h,)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import INITS, N_CLASSES, N_PIXELS, check_choice, check_images, check_int, dtype_name
-from .activations import ACTIVATIONS, log_softmax, softmax
+from .activations import ACTIVATIONS, col_sum, log_softmax, row_sum, softmax
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,11 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None,
     Z1, A1, Z2, A2 = cache
     dZ2 = (A2 - Y) / m                      # (m, 10)       dL/dZ2 for softmax + cross-entropy
     dW2 = A1.T @ dZ2                        # (hidden, 10)
-    db2 = dZ2.sum(axis=0)                   # (10,)         summed over samples only
+    db2 = col_sum(dZ2)                      # (10,)         summed over samples (rows) only
     dA1 = dZ2 @ params.W2.T                 # (m, hidden)
     dZ1 = dA1 * g_deriv(Z1)                 # (m, hidden)
     dW1 = X.T @ dZ1                         # (784, hidden)
-    db1 = dZ1.sum(axis=0)                   # (hidden,)     summed over samples only
+    db1 = col_sum(dZ1)                      # (hidden,)     summed over samples (rows) only
     return Grads(dW1, db1, dW2, db2)
 
 
@@ -147,11 +147,23 @@ def one_hot(y, classes=N_CLASSES, dtype=np.float32) -> np.ndarray:
     return Y
 
 
-def cross_entropy(Z2, Y, *, m=None) -> float:
-    """Mean cross-entropy -sum(Y * log softmax(Z2)) / m, from the logits so that no
-    probability that underflows to 0 turns the loss into inf."""
+def cross_entropy(Z2, Y, *, m=None, A2=None) -> float:
+    """Mean cross-entropy -sum(Y * log softmax(Z2)) / m, from the logits (log-sum-exp) so that
+    no probability that underflows to 0 turns the loss into inf.
+
+    Given A2 = softmax(Z2) as well, a row whose true class has a probability above 1e-30 reads
+    its loss as -log of it (the same number to float rounding, a third of the work); only the
+    other rows go through the logits.
+    """
     m = Z2.shape[0] if m is None else m
-    return -float(np.sum(Y * log_softmax(Z2), dtype=np.float64)) / m
+    if A2 is None:
+        return -float(np.sum(Y * log_softmax(Z2), dtype=np.float64)) / m
+    p = row_sum(A2 * Y)[:, 0]                       # (m,) probability of the true class
+    sure = p > 1e-30
+    total = float(np.sum(np.log(p, where=sure, out=np.zeros_like(p)), dtype=np.float64))
+    if not sure.all():
+        total += float(np.sum(Y[~sure] * log_softmax(Z2[~sure]), dtype=np.float64))
+    return -total / m
 
 
 def get_predictions(A2) -> np.ndarray:
