@@ -11,8 +11,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nnmath
-from nnmath import (History, continue_training, forward_propagation, gradient_descent, one_hot,
-                    scale_pixels)
+from nnmath import (History, continue_training, forward_propagation, gradient_descent,
+                    init_params, one_hot, scale_pixels)
+from nnmath.train import PARAM_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -200,10 +201,31 @@ def test_training_does_not_touch_the_callers_arrays_or_print(small, capsys):
 
 
 def test_uint8_and_float_inputs_train_alike(small):
+    # uint8 blocks skip the all-zero pixel columns and carry the 1/255 on W1; float blocks are
+    # read as they are. Same math, so float32 agrees to rounding and float64 to ~1e-12.
     X, y, _, _ = small
-    a = gradient_descent(X[:300], y[:300], iterations=5)
-    b = gradient_descent(scale_pixels(X[:300]), y[:300], iterations=5)
-    np.testing.assert_array_equal(a.params.W1, b.params.W1)
+    X = X[:300].copy()
+    dead = np.flatnonzero(~X.any(axis=0))
+    assert 50 < len(dead) < 784                          # real digits: an empty border
+    for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        a = gradient_descent(X, y[:300], iterations=20, dtype=dtype)
+        b = gradient_descent(scale_pixels(X, dtype), y[:300], iterations=20, dtype=dtype)
+        for name in PARAM_NAMES:
+            np.testing.assert_allclose(getattr(a.params, name), getattr(b.params, name),
+                                       rtol=tol, atol=tol)
+        np.testing.assert_allclose(a.history.loss, b.history.loss, rtol=tol)
+        np.testing.assert_array_equal(a.history.train_accuracy, b.history.train_accuracy)
+
+
+def test_dead_pixels_keep_their_starting_weights(small):
+    # A pixel that is 0 in every training image gets a gradient of exactly 0.
+    X, y, _, _ = small
+    X = X[:300]
+    dead = np.flatnonzero(~X.any(axis=0))
+    r = gradient_descent(X, y[:300], iterations=10)
+    start = init_params(10, 0)
+    np.testing.assert_array_equal(r.params.W1[dead], start.W1[dead])
+    assert not np.array_equal(r.params.W1[X.any(axis=0)], start.W1[X.any(axis=0)])
 
 
 @pytest.mark.parametrize("kwargs, message", [
