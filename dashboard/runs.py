@@ -37,6 +37,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+import nnmath
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO / ".runs"
 DEFAULT_MAX_MB = 500.0
@@ -106,7 +108,10 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Settings plus nnmath's numerics version: runs stored by code that rounded differently
+        get other ids, so they are neither served nor continued (and age out of the cache)."""
+        key = {**self.to_dict(), "numerics": nnmath.NUMERICS_VERSION}
+        canonical = json.dumps(key, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def train_kwargs(self) -> dict[str, Any]:
@@ -182,7 +187,6 @@ def compute(config: RunConfig, iterations: int, train_set, dev_set, *, base=None
     same config with fewer iterations). Pure: no store. Sweep workers can call this directly
     (pass ``workers=1`` when several processes already share the cores; the numbers do not depend
     on it). ``workers`` None: :func:`thread_policy`."""
-    import nnmath
 
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
@@ -288,7 +292,6 @@ class RunStore:
     # ---- reading -----------------------------------------------------------------------------
     def load(self, run_id: str):
         """The cached run (its full length), or None. A damaged entry is discarded."""
-        import nnmath
 
         path = self.npz_path(run_id)
         if not path.exists():
@@ -350,7 +353,9 @@ class RunStore:
         out = []
         for npz in (self.root / "runs").glob("*.npz"):
             rec = self.record(npz.stem)
-            if rec is not None and (data is None or rec.config.data == data):
+            if rec is None or rec.config.run_id != npz.stem:
+                continue                  # unreadable, or stored by an older nnmath numerics
+            if data is None or rec.config.data == data:
                 out.append(rec)
         out.sort(key=lambda r: r.updated, reverse=True)
         return out
@@ -408,7 +413,6 @@ class RunStore:
 
     def _save(self, config: RunConfig, result, *, data_name=None, data_key=None) -> None:
         """Write result + record (caller holds the run's lock)."""
-        import nnmath
 
         old = self._read_json(config.run_id)
         path = self.npz_path(config.run_id)

@@ -202,6 +202,20 @@ def test_stale_record_is_refreshed(tmp_path, split, config):
     assert store.records()[0].iterations == 60
 
 
+def test_runs_of_older_numerics_are_neither_served_nor_listed(tmp_path, split, config,
+                                                             monkeypatch):
+    _, train, dev = split
+    store = make_store(tmp_path)
+    store.train(config, 40, train, dev)
+    old_id = config.run_id
+    # the next nnmath rounds differently: its ids differ, the stored run is left alone
+    monkeypatch.setattr(nnmath, "NUMERICS_VERSION", nnmath.NUMERICS_VERSION + 1)
+    assert config.run_id != old_id
+    assert store.get(config, 40) is None
+    assert store.records() == []
+    assert store.npz_path(old_id).exists()          # still on disk, until evicted
+
+
 # ---- size bound -------------------------------------------------------------------------------
 def test_least_recently_used_runs_are_evicted(tmp_path, split):
     small, train, dev = split
