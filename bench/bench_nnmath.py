@@ -45,7 +45,19 @@ def synthetic(m, seed=0):
     return X, rng.integers(0, 10, m)
 
 
+# After a call on 2 BLAS threads, OpenBLAS's idle worker spins for a while (~0.1-0.2 s) before it
+# sleeps, and on 2 cores it takes one from whatever is timed next: nnmath w2 measured 19.7 ms/iter
+# right after the notebook's 2-thread code against 14.4 ms after a 0.3 s pause. Every figure is
+# therefore taken after a pause, so no column pays for the one before it.
+SETTLE_SECONDS = 0.5
+
+
+def settle():
+    time.sleep(SETTLE_SECONDS)
+
+
 def median_ms(step, repeats=REPEATS):
+    settle()
     step()                                           # warm-up: allocations, BLAS buffers
     times = []
     for _ in range(repeats):
@@ -83,6 +95,7 @@ def time_naive(X, y, hidden, threads):
 
 
 def time_nnmath(X, y, hidden, threads, workers=1):
+    settle()
     with threadpool_limits(threads, "blas"):
         r = nnmath.gradient_descent(X, y, hidden=hidden, iterations=REPEATS + 1, workers=workers)
     return 1e3 * statistics.median(np.diff(r.history.elapsed))   # first iteration = warm-up
@@ -167,15 +180,65 @@ def peak_rss(m, variant):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def row_reduction_trick(m=41_000):
-    """What the transposed-copy row max/sum in softmax buys, on (m, 10) logits, per iteration."""
-    Z = np.random.default_rng(0).standard_normal((m, 10)).astype(np.float32)
+def tricks(m=41_000):
+    """What each trick of the training loop buys, in ms per full-batch iteration on m rows:
+    the cost of the plain form and of the trick, both timed on the same arrays (1 BLAS thread,
+    one block of BLOCK_ROWS rows timed, times the number of blocks)."""
+    from nnmath.activations import col_sum, row_max, row_sum
 
-    def plain():
+    rng = np.random.default_rng(0)
+    X8, _ = synthetic(nnmath.BLOCK_ROWS)
+    buffer = np.empty((nnmath.BLOCK_ROWS, 784), np.float32)
+    Z = rng.standard_normal((nnmath.BLOCK_ROWS, 10)).astype(np.float32) * 3
+    Y = one_hot(rng.integers(0, 10, nnmath.BLOCK_ROWS))
+    A = nnmath.softmax(Z)
+    per_iteration = m / nnmath.BLOCK_ROWS
+
+    def plain_softmax():
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         return E / E.sum(axis=1, keepdims=True)
+
+    rows = [
+        ("pixels to floats", "uint8 -> float, then * 1/255", "uint8 -> float; 1/255 on W1",
+         lambda: scale_pixels(X8, out=buffer),
+         lambda: np.copyto(buffer, X8, casting="unsafe")),
+        ("softmax row max/sum", "Z.max/sum(axis=1)", "of a transposed copy",
+         plain_softmax, lambda: nnmath.softmax(Z)),
+        ("bias gradients (2 per block)", "dZ.sum(axis=0)", "ones @ dZ",
+         lambda: (Z.sum(axis=0), Z.sum(axis=0)), lambda: (col_sum(Z), col_sum(Z))),
+        ("loss", "log_softmax of the logits", "-log A2 (logits if p < 1e-30)",
+         lambda: nnmath.cross_entropy(Z, Y, m=m), lambda: nnmath.cross_entropy(Z, Y, m=m, A2=A)),
+    ]
+    out = []
     with threadpool_limits(1, "blas"):
-        return median_ms(plain, 15), median_ms(lambda: nnmath.softmax(Z), 15)
+        for step, plain_name, trick_name, plain, trick in rows:
+            out.append((step, plain_name, median_ms(plain, 41) * per_iteration,
+                        trick_name, median_ms(trick, 41) * per_iteration))
+    return out
+
+
+def dead_pixels(repeats=2 if QUICK else 4):
+    """Seconds for the dashboard's everyday run (embedded sample, 4,000 train + 1,000 dev, hidden
+    10, 500 iterations, workers=2): as it is, and with the all-zero pixel columns made non-zero in
+    one image so that none can be left out (same work otherwise)."""
+    from data import load_dataset, train_dev_split
+
+    train, dev = train_dev_split(load_dataset("sample"), 1000)
+    X = train.X.copy()
+    dead = np.flatnonzero(~X.any(axis=0))
+    X_full = X.copy()
+    X_full[0, dead] = 1
+    its = 100 if QUICK else 500
+    times = {"left out": [], "kept": []}
+    with threadpool_limits(1, "blas"):
+        for _ in range(repeats):
+            for name, images in (("left out", X), ("kept", X_full)):
+                settle()
+                t = time.perf_counter()
+                nnmath.gradient_descent(images, train.y, X_dev=dev.X, y_dev=dev.y,
+                                        iterations=its, workers=2)
+                times[name].append(time.perf_counter() - t)
+    return len(dead), its, {k: statistics.median(v) for k, v in times.items()}
 
 
 def block_sizes(sizes=(1024, 1536, 2048), repeats=2 if QUICK else 4):
@@ -267,9 +330,16 @@ def main() -> int:
             print(f"  hidden={h:<4} m={m:<7,} best {best}   "
                   + " / ".join("%.1f" % ours[k] for k in ("b1", "b2", "w2")))
 
-    plain, trick = row_reduction_trick(SIZES[0])
-    print(f"\nsoftmax on ({SIZES[0]:,}, 10) logits: Z.max/sum(axis=1) {plain:.2f} ms, "
-          f"transposed-copy row_max/row_sum {trick:.2f} ms (×2 per iteration: softmax and loss)")
+    print(f"\nWhat each trick buys, ms per iteration at m={SIZES[0]:,} (1 thread, one block timed "
+          f"x {SIZES[0] / nnmath.BLOCK_ROWS:.1f} blocks):")
+    print("| step | plain | ms | trick | ms |")
+    print("|---|---|---|---|---|")
+    for step, plain_name, plain, trick_name, trick in tricks(SIZES[0]):
+        print(f"| {step} | {plain_name} | {plain:.2f} | {trick_name} | {trick:.2f} |")
+    n_dead, its, secs = dead_pixels()
+    print(f"\nAll-zero pixel columns on the embedded sample ({n_dead} of 784 in its 4,000 training "
+          f"images), {its} iterations with 1,000 dev images, workers=2: left out "
+          f"{secs['left out']:.2f} s, kept {secs['kept']:.2f} s")
 
     its, blocks = block_sizes()
     print(f"\nBlock size (hidden 10, workers=2, 1 BLAS thread; shipped BLOCK_ROWS={nnmath.BLOCK_ROWS}):")
