@@ -5,10 +5,11 @@ inside a block is the textbook forward_propagation / backward_propagation of net
 """
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, NamedTuple
 
@@ -277,18 +278,45 @@ class _Data:
 
 
 class _Blocks:
-    """Runs a function over blocks of rows, here or on ``workers`` threads, and hands the
-    results back in block order. Each running block borrows one of ``workers`` reused
+    """Runs a function over blocks of rows on ``workers`` threads, the caller's included, and
+    hands the results back in block order. Each running block borrows one of ``workers`` reused
     (BLOCK_ROWS, 784) float buffers, so no iteration allocates an X-sized array."""
 
     def __init__(self, workers, dtype):
+        self.workers = workers
         self.buffers = queue.SimpleQueue()
         for _ in range(workers):
             self.buffers.put(np.empty(BLOCK_ROWS * 784, dtype))
-        self.pool = ThreadPoolExecutor(workers, "nnmath") if workers > 1 else None
+        self.pool = ThreadPoolExecutor(workers - 1, "nnmath") if workers > 1 else None
 
     def map(self, function, items):
-        return map(function, items) if self.pool is None else self.pool.map(function, items)
+        """Lazy results of function(item), in the order of items.
+
+        ``workers - 1`` pool threads start on the items at once, and the caller joins in when
+        it asks for the first result instead of sleeping until they are done. Each thread takes
+        the next item nobody has taken yet; an item's exception is raised when it is read.
+        """
+        if self.pool is None:
+            return map(function, items)
+        items = list(items)
+        done = [Future() for _ in items]
+        taken = itertools.count()                 # next() on a count is atomic
+
+        def work():
+            while (k := next(taken)) < len(items):
+                try:
+                    done[k].set_result(function(items[k]))
+                except BaseException as e:        # handed to whoever reads item k
+                    done[k].set_exception(e)
+
+        for _ in range(min(self.workers - 1, len(items))):
+            self.pool.submit(work)
+
+        def results():
+            work()
+            for future in done:
+                yield future.result()
+        return results()
 
     def __enter__(self):
         return self
