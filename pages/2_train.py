@@ -71,6 +71,9 @@ if result is None:
                         width="stretch", key="curves")
     else:
         st.info("Not trained yet with these settings: press Train.")
+    st.markdown("**Link to these settings** (whoever opens it on this server sees this run, "
+                "trained for them if it is not cached yet):")
+    st.code(session.permalink(settings), language=None)
     st.stop()
 
 if result.status == "diverged":

@@ -114,6 +114,7 @@ def test_changing_a_setting_trains_a_new_run_and_updates_the_url(calls):
     at.number_input(key="w_hidden").set_value(14).run()
     assert at.query_params["hidden"] == "14"
     assert "Not trained yet" in texts(at)          # no surprise training on a widget change
+    assert "hidden=14" in at.code[0].value        # the link to the new settings, before training
     at.button(key="train").click().run()
     assert calls["gradient_descent"] == 2
     assert f"Trained {ITER} iterations" in texts(at)
