@@ -3,9 +3,10 @@
     python -m bench.bench_nnmath          # full: m = 41,000 and 60,000; hidden 10, 64, 256
     BENCH_QUICK=1 python -m bench.bench_nnmath   # smoke test: small m, fewer repeats
 
-Every figure is milliseconds per full-batch iteration (forward, loss, backward, update), the
-median of several iterations after a warm-up, on synthetic MNIST-shaped data (uint8 pixels,
-~80% zeros, random labels), all measured in this one run. BLAS threads are set with
+Every figure is milliseconds per full-batch iteration (forward, loss, backward, update): the
+median over ROUNDS interleaved rounds of REPEATS iterations, each round after a pause and a
+warm-up, on synthetic MNIST-shaped data (uint8 pixels, ~80% zeros, random labels), all measured
+in this one run. BLAS threads are set with
 threadpoolctl; "b1" = 1 BLAS thread, "b2" = 2, "w2" = nnmath's 2 worker threads over row blocks
 (each with 1 BLAS thread). Each implementation is shown at its best thread policy.
 PyTorch runs in a subprocess (its OpenMP threads and OpenBLAS's must not share the timing).
@@ -30,7 +31,8 @@ from nnmath import (backward_propagation, forward_propagation, init_params, one_
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIZES = [6_000] if QUICK else [41_000, 60_000]
 HIDDEN = [10, 64] if QUICK else [10, 64, 256]
-REPEATS = 3 if QUICK else 7          # timed iterations per figure (after one warm-up)
+REPEATS = 3 if QUICK else 5          # timed iterations per round (after one warm-up)
+ROUNDS = 1 if QUICK else 3           # every figure of a table row is measured once per round
 RSS_M = 6_000 if QUICK else 60_000
 
 
@@ -56,15 +58,19 @@ def settle():
     time.sleep(SETTLE_SECONDS)
 
 
-def median_ms(step, repeats=REPEATS):
+def times_ms(step, repeats=REPEATS):
     settle()
     step()                                           # warm-up: allocations, BLAS buffers
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         step()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        times.append(1e3 * (time.perf_counter() - t0))
+    return times
+
+
+def median_ms(step, repeats=REPEATS):
+    return statistics.median(times_ms(step, repeats))
 
 
 def time_notebook(X, y, hidden, threads):
@@ -76,7 +82,7 @@ def time_notebook(X, y, hidden, threads):
     def step():
         state["params"] = notebook.one_iteration(Xc, y, state["params"])
     with threadpool_limits(threads, "blas"):
-        return median_ms(step)
+        return times_ms(step)
 
 
 def time_naive(X, y, hidden, threads):
@@ -91,14 +97,15 @@ def time_naive(X, y, hidden, threads):
         nnmath.cross_entropy(cache.Z2, Y)
         state["params"] = update_params(params, backward_propagation(params, cache, Xf, Y), 0.1)
     with threadpool_limits(threads, "blas"):
-        return median_ms(step)
+        return times_ms(step)
 
 
 def time_nnmath(X, y, hidden, threads, workers=1):
+    """ms of each timed iteration of one training call (its first iteration is the warm-up)."""
     settle()
     with threadpool_limits(threads, "blas"):
         r = nnmath.gradient_descent(X, y, hidden=hidden, iterations=REPEATS + 1, workers=workers)
-    return 1e3 * statistics.median(np.diff(r.history.elapsed))   # first iteration = warm-up
+    return list(1e3 * np.diff(r.history.elapsed))
 
 
 TORCH_CODE = r"""
@@ -282,7 +289,8 @@ m = int(sys.argv[1])
 X, y = synthetic(m)
 out = {"kernel": blas_kernel()}
 for h in [int(a) for a in sys.argv[2:]]:
-    out[h] = {f"b{t}w{w}": time_nnmath(X, y, h, t, w) for t, w in ((1, 1), (2, 1), (1, 2))}
+    out[h] = {f"b{t}w{w}": statistics.median(time_nnmath(X, y, h, t, w))
+              for t, w in ((1, 1), (2, 1), (1, 2))}
 print(json.dumps(out))
 """
 
@@ -290,7 +298,8 @@ print(json.dumps(out))
 def main() -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f}; BLAS: {blas_kernel()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; {os.cpu_count()} cores; "
-          f"nnmath BLOCK_ROWS={nnmath.BLOCK_ROWS}; {REPEATS} timed iterations per figure"
+          f"nnmath BLOCK_ROWS={nnmath.BLOCK_ROWS}; each figure: median of {ROUNDS} rounds x "
+          f"{REPEATS} timed iterations"
           + (" (BENCH_QUICK)" if QUICK else ""), flush=True)
     with_torch = torch_available()
     print()
@@ -303,10 +312,23 @@ def main() -> int:
     for m in SIZES:
         X, y = synthetic(m)
         for h in HIDDEN:
-            nb = {t: time_notebook(X, y, h, t) for t in (1, 2)}
-            naive = {t: time_naive(X, y, h, t) for t in (1, 2)}
-            ours = {"b1": time_nnmath(X, y, h, 1), "b2": time_nnmath(X, y, h, 2),
-                    "w2": time_nnmath(X, y, h, 1, workers=2)}
+            # Rounds interleave the columns, so a machine that speeds up or slows down during
+            # the run (this VM drifts by 20-30% over minutes) weighs on every column alike.
+            timed = {}
+            for _ in range(ROUNDS):
+                for key, measure in (
+                        (("nb", 1), lambda: time_notebook(X, y, h, 1)),
+                        (("nb", 2), lambda: time_notebook(X, y, h, 2)),
+                        (("naive", 1), lambda: time_naive(X, y, h, 1)),
+                        (("naive", 2), lambda: time_naive(X, y, h, 2)),
+                        (("ours", "b1"), lambda: time_nnmath(X, y, h, 1)),
+                        (("ours", "b2"), lambda: time_nnmath(X, y, h, 2)),
+                        (("ours", "w2"), lambda: time_nnmath(X, y, h, 1, workers=2))):
+                    timed.setdefault(key, []).extend(measure())
+            med = {key: statistics.median(v) for key, v in timed.items()}
+            nb = {t: med[("nb", t)] for t in (1, 2)}
+            naive = {t: med[("naive", t)] for t in (1, 2)}
+            ours = {k: med[("ours", k)] for k in ("b1", "b2", "w2")}
             torch_ms = {t: time_torch(m, h, t) for t in (1, 2)} if with_torch else {}
             best_policy = min(ours, key=ours.get)
             policies.setdefault(h, []).append((m, best_policy, ours))

@@ -37,8 +37,8 @@ from .train import (BLOCK_ROWS, NUMERICS_VERSION, History, Progress, TrainConfig
 
 __all__ = [
     "ACTIVATIONS", "Activation", "BLOCK_ROWS", "Cache", "Grads", "History", "NUMERICS_VERSION",
-    "Params", "Progress", "TrainConfig", "TrainResult", "backward_propagation", "continue_training", "cross_entropy",
-    "forward_propagation", "get_accuracy", "get_predictions", "gradient_descent", "init_params",
-    "load_result", "log_softmax", "make_predictions", "one_hot", "predict_proba", "save_result",
-    "scale_pixels", "softmax", "update_params",
+    "Params", "Progress", "TrainConfig", "TrainResult", "backward_propagation",
+    "continue_training", "cross_entropy", "forward_propagation", "get_accuracy", "get_predictions",
+    "gradient_descent", "init_params", "load_result", "log_softmax", "make_predictions", "one_hot",
+    "predict_proba", "save_result", "scale_pixels", "softmax", "update_params",
 ]

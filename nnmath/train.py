@@ -280,7 +280,7 @@ class _Data:
 class _Blocks:
     """Runs a function over blocks of rows on ``workers`` threads, the caller's included, and
     hands the results back in block order. Each running block borrows one of ``workers`` reused
-    (BLOCK_ROWS, 784) float buffers, so no iteration allocates an X-sized array."""
+    buffers of BLOCK_ROWS x 784 floats, so no iteration allocates an X-sized array."""
 
     def __init__(self, workers, dtype):
         self.workers = workers
