@@ -98,6 +98,23 @@ def _timed_nav(page, locator, text: str) -> float:
     return time.perf_counter() - t0
 
 
+def _train_tab(browser, url: str):
+    """A new tab on the Train page, drawn and idle; returns (page, Train button)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(120_000)
+    page.goto(url + "/train")
+    button = page.locator(".st-key-train button")
+    button.wait_for()
+    _idle(page)
+    return page, button
+
+
+def _final_chart(page) -> None:
+    """The end of a training click: its "Trained … iterations in" line and a drawn chart."""
+    page.get_by_text("iterations in").first.wait_for()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+
+
 def _clear(runs_dir: Path) -> None:
     for p in (runs_dir / "runs").glob("*"):
         p.unlink()
@@ -108,21 +125,12 @@ def main() -> int:
 
     runs_dir = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     proc, url = _serve(runs_dir)
-    rows: list[tuple[str, list[float], float]] = []
+    rows: list[tuple[str, list[float], float | None]] = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(), headless=True,
                                         args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
-            page.goto(url + "/train")
-            train_button = page.locator(".st-key-train button")
-            train_button.wait_for()
-            _idle(page)
-
-            def final_chart():
-                page.get_by_text("iterations in").first.wait_for()
-                page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+            page, train_button = _train_tab(browser, url)
 
             # Each repeat: a cold click (store emptied: trains, "Trained … iterations in"), then
             # the same click again, cached ("served from the run cache" replaces that text, so
@@ -130,7 +138,7 @@ def main() -> int:
             cold, warm = [], []
             for _ in range(REPEATS):
                 _clear(runs_dir)
-                cold.append(_timed_click(page, train_button, final_chart))
+                cold.append(_timed_click(page, train_button, lambda: _final_chart(page)))
                 t0 = time.perf_counter()
                 train_button.click()
                 page.get_by_text("served from the run cache").first.wait_for()
@@ -144,17 +152,8 @@ def main() -> int:
             first = []
             for _ in range(REPEATS):
                 _clear(runs_dir)
-                fresh = browser.new_page(viewport={"width": 1400, "height": 1000})
-                fresh.set_default_timeout(120_000)
-                fresh.goto(url + "/train")
-                button = fresh.locator(".st-key-train button")
-                button.wait_for()
-                _idle(fresh)
-
-                def fresh_chart(tab=fresh):
-                    tab.get_by_text("iterations in").first.wait_for()
-                    tab.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
-                first.append(_timed_click(fresh, button, fresh_chart))
+                fresh, button = _train_tab(browser, url)
+                first.append(_timed_click(fresh, button, lambda tab=fresh: _final_chart(tab)))
                 fresh.close()
             rows.append(("Train, first click in a new tab (no target)", first, None))
 
