@@ -54,8 +54,11 @@ run = session.current_run(settings, train_if_missing=False)
 if run is None:
     st.stop()
 if run.result is None and (clicked or opened_from_link()):
-    b2.button("Stop", key="stop", icon=":material/stop:", help="Stop training; what was computed so far is kept.")
+    stop = b2.empty()        # shown while training only
+    stop.button("Stop", key="stop", icon=":material/stop:",
+                help="Stop training; what was computed so far is kept.")
     run = session.current_run(settings, train_if_missing=True)
+    stop.empty()
 consume_link()
 if run is None:
     st.stop()
