@@ -53,7 +53,7 @@ def thread_policy(hidden: int) -> tuple[int, int]:
     Two OpenBLAS threads on the small matmuls of this network are slow (up to ~50x on the 2-core
     reference machine), so BLAS gets one thread and nnmath's ``workers`` share the fixed row
     blocks instead (same numbers for any worker count): 500 iterations on the 4,000-image sample
-    take 1.1 s with 2 workers against 1.6 s with one. NNMATH_TRAIN_WORKERS overrides the worker
+    take 0.9 s with 2 workers against 1.3 s with one. NNMATH_TRAIN_WORKERS overrides the worker
     count (e.g. 1 on a server shared by a class).
     """
     try:
