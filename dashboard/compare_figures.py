@@ -232,8 +232,12 @@ def confusion_change_figure(improvement: np.ndarray, cm_a: np.ndarray,
         hovertemplate="%{customdata}<extra></extra>", xgap=1, ygap=1,
         colorbar=dict(title=dict(text="B vs A"), tickvals=[-limit, 0, limit],
                       ticktext=[f"worse ({limit})", "same", f"better ({limit})"])))
-    fig.update_xaxes(title_text="predicted label", type="category", side="bottom")
-    fig.update_yaxes(title_text="true label", type="category", autorange="reversed")
+    # constrain="domain": the square cells shrink the plot area, not the axis ranges, so the
+    # tick labels stay next to the grid (as on the Evaluate page)
+    fig.update_xaxes(title_text="predicted label", type="category", side="bottom",
+                     constrain="domain")
+    fig.update_yaxes(title_text="true label", type="category", autorange="reversed",
+                     constrain="domain")
     fig.update_layout(title="Confusion change B − A (blue = better, red = worse; "
                             "off the diagonal fewer errors is better)",
                       height=520, margin=dict(l=60, r=20, t=60, b=50),
