@@ -34,3 +34,14 @@ def tiny_dataset(n: int = 200, seed: int = 0) -> Dataset:
         r, c = divmod(int(k), 4)
         images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
     return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
+
+
+def app_sample():
+    """(train, dev, base) as the app has them for the embedded sample: its fixed split (seed 0)
+    and the RunConfig of a run with default settings (vary it with dataclasses.replace)."""
+    from data import load_dataset, train_dev_split
+    from dashboard.runs import RunConfig
+
+    ds = load_dataset("sample")
+    train, dev = train_dev_split(ds, seed=0)
+    return train, dev, RunConfig(data=ds.fingerprint, dev_size=dev.n)

@@ -3,6 +3,7 @@ refusal to compare runs on different datasets."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +13,17 @@ from streamlit.testing.v1 import AppTest
 import data
 import nnmath
 from dashboard.runs import RunConfig, RunStore
-from tests.helpers import decode
+from tests.helpers import app_sample, decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
 
 @pytest.fixture
 def two_runs():
-    ds = data.load_dataset("sample")
-    train, dev = data.train_dev_split(ds, seed=0)
+    train, dev, base = app_sample()
     store = RunStore()
-    base = RunConfig(data=ds.fingerprint, dev_size=dev.n)
-    a = RunConfig(**{**base.to_dict(), "hidden": 10, "alpha": 0.1})
-    b = RunConfig(**{**base.to_dict(), "hidden": 32, "alpha": 0.5})
+    a = replace(base, hidden=10, alpha=0.1)
+    b = replace(base, hidden=32, alpha=0.5)
     ra = store.train(a, 50, train, dev, data_key="sample")
     rb = store.train(b, 100, train, dev, data_key="sample")
     return dev, (a, ra), (b, rb), store

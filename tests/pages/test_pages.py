@@ -4,6 +4,7 @@ sample with few iterations: the right content, and interactions (new settings ->
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 import data
 import nnmath
 from dashboard import metrics
-from dashboard.runs import RunConfig, RunStore
-from tests.helpers import decode
+from dashboard.runs import RunStore
+from tests.helpers import app_sample, decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 ITER = "60"
@@ -63,10 +64,8 @@ def app(page: str | None = None, **query) -> AppTest:
 
 def reference(iterations: int, **settings):
     """The run the app should show, computed directly (sample data, the app's split)."""
-    ds = data.load_dataset("sample")
-    train, dev = data.train_dev_split(ds, seed=0)
-    config = RunConfig(data=ds.fingerprint, dev_size=dev.n, **settings)
-    result = RunStore().train(config, iterations, train, dev)
+    train, dev, base = app_sample()
+    result = RunStore().train(replace(base, **settings), iterations, train, dev)
     return result, metrics.evaluate(result.params, dev)
 
 
@@ -154,13 +153,9 @@ def test_a_diverging_run_gets_a_banner_with_what_to_try():
 
 
 def test_a_stopped_run_is_offered_to_continue():
-    ds = data.load_dataset("sample")
-    train, dev = data.train_dev_split(ds, seed=0)
-    config = RunConfig(data=ds.fingerprint, dev_size=dev.n)
+    train, dev, config = app_sample()
     RunStore().train(config, 100, train, dev, callback=lambda p: p.iteration >= 40)
     at = app("pages/2_train.py")
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/2_train.py").run()
     assert "stopped at iteration 40 of 500" in texts(at)
     assert "continue from there" in texts(at)
 

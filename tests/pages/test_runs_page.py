@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import data
-from dashboard.runs import RunConfig, RunStore
-from tests.helpers import decode
+from dashboard.runs import RunStore
+from tests.helpers import app_sample, decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
@@ -22,12 +21,9 @@ def specs(at):
 @pytest.fixture
 def runs():
     """Three runs on the embedded sample with the app's split (RunStore reads NNMATH_RUNS_DIR)."""
-    ds = data.load_dataset("sample")
-    train, dev = data.train_dev_split(ds, seed=0)
+    train, dev, base = app_sample()
     store = RunStore()
-    base = RunConfig(data=ds.fingerprint, dev_size=dev.n)
-    out = [store.train(RunConfig(**{**base.to_dict(), "hidden": h, "alpha": a}), 30, train, dev,
-                       data_key="sample")
+    out = [store.train(replace(base, hidden=h, alpha=a), 30, train, dev, data_key="sample")
            for h, a in ((10, 0.1), (16, 0.5), (10, 1e12))]
     return store, out
 
