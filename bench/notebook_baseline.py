@@ -8,9 +8,10 @@ get_accuracy prints). The only changes, so the benchmark can call it:
   - `m` is a module global set by the benchmark (in the notebook it comes from data.shape).
 Not imported by nnmath or the tests; used by bench/bench_nnmath.py only.
 """
+
 import numpy as np
 
-m = 42000   # the notebook: m, n = data.shape  (train.csv: 42,000 rows, 1,000 of them dev)
+m = 42000  # the notebook: m, n = data.shape  (train.csv: 42,000 rows, 1,000 of them dev)
 
 
 def init_params(hidden=10):
@@ -20,12 +21,15 @@ def init_params(hidden=10):
     b2 = np.random.rand(10, 1) - 0.5
     return W1, b1, W2, b2
 
+
 def ReLU(Z):
     return np.maximum(Z, 0)
+
 
 def softmax(Z):
     A = np.exp(Z) / sum(np.exp(Z))
     return A
+
 
 def forward_prop(W1, b1, W2, b2, X):
     Z1 = W1.dot(X) + b1
@@ -34,14 +38,17 @@ def forward_prop(W1, b1, W2, b2, X):
     A2 = softmax(Z2)
     return Z1, A1, Z2, A2
 
+
 def ReLU_deriv(Z):
     return Z > 0
+
 
 def one_hot(Y):
     one_hot_Y = np.zeros((Y.size, Y.max() + 1))
     one_hot_Y[np.arange(Y.size), Y] = 1
     one_hot_Y = one_hot_Y.T
     return one_hot_Y
+
 
 def backward_prop(Z1, A1, Z2, A2, W1, W2, X, Y):
     one_hot_Y = one_hot(Y)
@@ -53,6 +60,7 @@ def backward_prop(Z1, A1, Z2, A2, W1, W2, X, Y):
     db1 = 1 / m * np.sum(dZ1)
     return dW1, db1, dW2, db2
 
+
 def update_params(W1, b1, W2, b2, dW1, db1, dW2, db2, alpha):
     W1 = W1 - alpha * dW1
     b1 = b1 - alpha * db1
@@ -60,12 +68,15 @@ def update_params(W1, b1, W2, b2, dW1, db1, dW2, db2, alpha):
     b2 = b2 - alpha * db2
     return W1, b1, W2, b2
 
+
 def get_predictions(A2):
     return np.argmax(A2, 0)
+
 
 def get_accuracy(predictions, Y):
     print(predictions, Y)
     return np.sum(predictions == Y) / Y.size
+
 
 def gradient_descent(X, Y, alpha, iterations):
     W1, b1, W2, b2 = init_params()
@@ -78,6 +89,7 @@ def gradient_descent(X, Y, alpha, iterations):
             predictions = get_predictions(A2)
             print(get_accuracy(predictions, Y))
     return W1, b1, W2, b2
+
 
 def make_predictions(X, W1, b1, W2, b2):
     _, _, _, A2 = forward_prop(W1, b1, W2, b2, X)

@@ -8,6 +8,7 @@
 Only runs on the same dataset and split are comparable (:func:`comparability` says why not).
 No streamlit here.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,9 +38,16 @@ def permalink_params(config, iterations: int, data_key: str) -> dict[str, str]:
     config only knows the fingerprint."""
     from dashboard.state import Settings
 
-    settings = Settings(data=data_key, hidden=config.hidden, alpha=config.alpha,
-                        iterations=int(iterations), seed=config.seed, init=config.init,
-                        dtype=config.dtype, batch_size=config.batch_size)
+    settings = Settings(
+        data=data_key,
+        hidden=config.hidden,
+        alpha=config.alpha,
+        iterations=int(iterations),
+        seed=config.seed,
+        init=config.init,
+        dtype=config.dtype,
+        batch_size=config.batch_size,
+    )
     return settings.to_query()
 
 
@@ -51,8 +59,18 @@ def permalink(config, iterations: int, data_key: str, page: str = "Evaluate") ->
 # --------------------------------------------------------------------------------------------
 # Ledger
 # --------------------------------------------------------------------------------------------
-RUNS_COLUMNS = ["run_id", *SETTINGS, "iterations", "status", "train_accuracy", "dev_accuracy",
-                "loss", "seconds", "created", "updated"]
+RUNS_COLUMNS = [
+    "run_id",
+    *SETTINGS,
+    "iterations",
+    "status",
+    "train_accuracy",
+    "dev_accuracy",
+    "loss",
+    "seconds",
+    "created",
+    "updated",
+]
 
 
 def runs_frame(records: Iterable) -> pd.DataFrame:
@@ -60,18 +78,20 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
     rows = []
     for r in records:
         c = r.config
-        rows.append({
-            "run_id": c.run_id,
-            **{name: getattr(c, name, None) for name in SETTINGS},
-            "iterations": int(_field(r, "iterations", 0)),
-            "status": _field(r, "status", ""),
-            "train_accuracy": _float(_field(r, "train_accuracy")),
-            "dev_accuracy": _float(_field(r, "dev_accuracy")),
-            "loss": _float(_field(r, "loss")),
-            "seconds": _float(_field(r, "elapsed", _field(r, "seconds"))),
-            "created": _when(_field(r, "created")),
-            "updated": _when(_field(r, "updated")),
-        })
+        rows.append(
+            {
+                "run_id": c.run_id,
+                **{name: getattr(c, name, None) for name in SETTINGS},
+                "iterations": int(_field(r, "iterations", 0)),
+                "status": _field(r, "status", ""),
+                "train_accuracy": _float(_field(r, "train_accuracy")),
+                "dev_accuracy": _float(_field(r, "dev_accuracy")),
+                "loss": _float(_field(r, "loss")),
+                "seconds": _float(_field(r, "elapsed", _field(r, "seconds"))),
+                "created": _when(_field(r, "created")),
+                "updated": _when(_field(r, "updated")),
+            }
+        )
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
     if len(frame):
         frame = frame.sort_values("updated", ascending=False, kind="stable").reset_index(drop=True)
@@ -85,9 +105,16 @@ def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> 
     links = []
     for row in frame.itertuples(index=False):
         batch = None if pd.isna(row.batch_size) else int(row.batch_size)
-        settings = Settings(data=data_key, hidden=int(row.hidden), alpha=float(row.alpha),
-                            iterations=max(1, int(row.iterations)), seed=int(row.seed),
-                            init=row.init, dtype=row.dtype, batch_size=batch)
+        settings = Settings(
+            data=data_key,
+            hidden=int(row.hidden),
+            alpha=float(row.alpha),
+            iterations=max(1, int(row.iterations)),
+            seed=int(row.seed),
+            init=row.init,
+            dtype=row.dtype,
+            batch_size=batch,
+        )
         links.append(f"{page}?{urlencode(settings.to_query())}")
     return links
 
@@ -97,8 +124,10 @@ def run_label(record) -> str:
     c = record.config
     dev = _float(_field(record, "dev_accuracy"))
     acc = f"dev {dev:.3f}" if math.isfinite(dev) else _field(record, "status", "")
-    return (f"hidden {c.hidden} · alpha {c.alpha:g} · seed {c.seed} · "
-            f"{int(_field(record, 'iterations', 0)):,} it · {acc}")
+    return (
+        f"hidden {c.hidden} · alpha {c.alpha:g} · seed {c.seed} · "
+        f"{int(_field(record, 'iterations', 0)):,} it · {acc}"
+    )
 
 
 def _field(record, name: str, default=None):
@@ -127,9 +156,14 @@ def _when(value):
     return pd.Timestamp(value)
 
 
-def filter_runs(frame: pd.DataFrame, *, status: Sequence[str] | None = None,
-                hidden: Sequence[int] | None = None, alpha_range: tuple[float, float] | None = None,
-                min_dev_accuracy: float | None = None) -> pd.DataFrame:
+def filter_runs(
+    frame: pd.DataFrame,
+    *,
+    status: Sequence[str] | None = None,
+    hidden: Sequence[int] | None = None,
+    alpha_range: tuple[float, float] | None = None,
+    min_dev_accuracy: float | None = None,
+) -> pd.DataFrame:
     """Rows of ``frame`` matching every given filter (None = no filter)."""
     keep = np.ones(len(frame), dtype=bool)
     if status:
@@ -156,14 +190,19 @@ class Comparability:
 def comparability(config_a, config_b) -> Comparability:
     """Two runs are comparable when they were evaluated on the same dev images: same dataset
     fingerprint, dev size and split seed."""
-    differences = [f"{name}: {getattr(config_a, name)!s} vs {getattr(config_b, name)!s}"
-                   for name in SPLIT_FIELDS
-                   if getattr(config_a, name, None) != getattr(config_b, name, None)]
+    differences = [
+        f"{name}: {getattr(config_a, name)!s} vs {getattr(config_b, name)!s}"
+        for name in SPLIT_FIELDS
+        if getattr(config_a, name, None) != getattr(config_b, name, None)
+    ]
     if differences:
         what = "dataset" if any(d.startswith("data:") for d in differences) else "dev split"
-        return Comparability(False, f"These runs were evaluated on a different {what} "
-                                    f"({'; '.join(differences)}), so their dev images differ and "
-                                    "they cannot be compared image by image.")
+        return Comparability(
+            False,
+            f"These runs were evaluated on a different {what} "
+            f"({'; '.join(differences)}), so their dev images differ and "
+            "they cannot be compared image by image.",
+        )
     if config_a == config_b:
         return Comparability(True, "Both sides are the same run: every difference is zero.")
     return Comparability(True, "Same dataset and dev split.")
@@ -175,8 +214,9 @@ def improvement(cm_a: np.ndarray, cm_b: np.ndarray) -> np.ndarray:
     cm_a = np.asarray(cm_a, dtype=np.int64)
     cm_b = np.asarray(cm_b, dtype=np.int64)
     if cm_a.shape != cm_b.shape:
-        raise ValueError(f"confusion matrices must have the same shape, got {cm_a.shape} and "
-                         f"{cm_b.shape}")
+        raise ValueError(
+            f"confusion matrices must have the same shape, got {cm_a.shape} and {cm_b.shape}"
+        )
     sign = -np.ones(cm_a.shape, dtype=np.int64)
     np.fill_diagonal(sign, 1)
     return sign * (cm_b - cm_a)
@@ -184,15 +224,17 @@ def improvement(cm_a: np.ndarray, cm_b: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class FixedBroke:
-    fixed: np.ndarray          # dev indices A gets wrong and B gets right ("what B fixed")
-    broke: np.ndarray          # dev indices A gets right and B gets wrong ("what B broke")
+    fixed: np.ndarray  # dev indices A gets wrong and B gets right ("what B fixed")
+    broke: np.ndarray  # dev indices A gets right and B gets wrong ("what B broke")
 
 
 def fixed_and_broke(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> FixedBroke:
     y, pred_a, pred_b = (np.asarray(v) for v in (y, pred_a, pred_b))
     if not (y.shape == pred_a.shape == pred_b.shape):
-        raise ValueError(f"labels and predictions must have the same shape, got {y.shape}, "
-                         f"{pred_a.shape}, {pred_b.shape}")
+        raise ValueError(
+            f"labels and predictions must have the same shape, got {y.shape}, "
+            f"{pred_a.shape}, {pred_b.shape}"
+        )
     right_a, right_b = pred_a == y, pred_b == y
     return FixedBroke(np.flatnonzero(~right_a & right_b), np.flatnonzero(right_a & ~right_b))
 
@@ -203,8 +245,8 @@ class RunComparison:
     config_b: Any
     iterations_a: int
     iterations_b: int
-    metrics: pd.DataFrame      # rows: settings and metrics; columns A, B, change
-    labels: np.ndarray         # dev labels
+    metrics: pd.DataFrame  # rows: settings and metrics; columns A, B, change
+    labels: np.ndarray  # dev labels
     pred_a: np.ndarray
     pred_b: np.ndarray
     cm_a: np.ndarray
@@ -223,9 +265,21 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     pred_b = np.asarray(make_predictions(X, result_b.params))
     cm_a, cm_b = confusion_matrix(y, pred_a), confusion_matrix(y, pred_b)
     fb = fixed_and_broke(y, pred_a, pred_b)
-    return RunComparison(result_a.config, result_b.config, int(result_a.iterations),
-                         int(result_b.iterations), metrics_table(result_a, result_b), y,
-                         pred_a, pred_b, cm_a, cm_b, improvement(cm_a, cm_b), fb.fixed, fb.broke)
+    return RunComparison(
+        result_a.config,
+        result_b.config,
+        int(result_a.iterations),
+        int(result_b.iterations),
+        metrics_table(result_a, result_b),
+        y,
+        pred_a,
+        pred_b,
+        cm_a,
+        cm_b,
+        improvement(cm_a, cm_b),
+        fb.fixed,
+        fb.broke,
+    )
 
 
 def metrics_table(result_a, result_b) -> pd.DataFrame:
@@ -234,18 +288,38 @@ def metrics_table(result_a, result_b) -> pd.DataFrame:
     for name in SETTINGS:
         va, vb = getattr(result_a.config, name, None), getattr(result_b.config, name, None)
         rows.append((name, _show(va), _show(vb), "" if va == vb else "changed"))
-    rows.append(("iterations", str(result_a.iterations), str(result_b.iterations),
-                 _delta(result_a.iterations, result_b.iterations, "{:+d}")))
-    rows.append(("status", result_a.status, result_b.status,
-                 "" if result_a.status == result_b.status else "changed"))
-    for name, label, fmt in (("train_accuracy", "train accuracy", "{:+.4f}"),
-                             ("dev_accuracy", "dev accuracy", "{:+.4f}"),
-                             ("loss", "loss", "{:+.4f}")):
+    rows.append(
+        (
+            "iterations",
+            str(result_a.iterations),
+            str(result_b.iterations),
+            _delta(result_a.iterations, result_b.iterations, "{:+d}"),
+        )
+    )
+    rows.append(
+        (
+            "status",
+            result_a.status,
+            result_b.status,
+            "" if result_a.status == result_b.status else "changed",
+        )
+    )
+    for name, label, fmt in (
+        ("train_accuracy", "train accuracy", "{:+.4f}"),
+        ("dev_accuracy", "dev accuracy", "{:+.4f}"),
+        ("loss", "loss", "{:+.4f}"),
+    ):
         va, vb = _float(getattr(result_a, name)), _float(getattr(result_b, name))
         rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
     seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
-    rows.append(("training time (s)", f"{seconds_a:.1f}", f"{seconds_b:.1f}",
-                 _delta(seconds_a, seconds_b, "{:+.1f}")))
+    rows.append(
+        (
+            "training time (s)",
+            f"{seconds_a:.1f}",
+            f"{seconds_b:.1f}",
+            _delta(seconds_a, seconds_b, "{:+.1f}"),
+        )
+    )
     return pd.DataFrame(rows, columns=["", "A", "B", "B − A"]).set_index("")
 
 

@@ -1,5 +1,6 @@
 """Plotly figures of the Runs, Sweep and Compare screens. Plain functions: data in, go.Figure out
 (no streamlit), so tests check the specs without a browser."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -10,13 +11,28 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
-RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf")
-DIVERGED_COLOUR = "#7b2d26"       # dark brick red: "this setting blows up"
-NOT_RUN_COLOUR = "#e6e6e6"        # light grey: nothing stored yet
+RUN_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+DIVERGED_COLOUR = "#7b2d26"  # dark brick red: "this setting blows up"
+NOT_RUN_COLOUR = "#e6e6e6"  # light grey: nothing stored yet
 # Diverging scale for improvement: red = worse, white = no change, blue = better.
-IMPROVEMENT_SCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"],
-                     [1.0, "#2166ac"]]
+IMPROVEMENT_SCALE = [
+    [0.0, "#b2182b"],
+    [0.25, "#ef8a62"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#67a9cf"],
+    [1.0, "#2166ac"],
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -25,31 +41,62 @@ IMPROVEMENT_SCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.7
 def curves_figure(histories: Mapping[str, object]) -> go.Figure:
     """Loss (left) and train/dev accuracy (right) per iteration for each labelled run
     (label -> nnmath History). Dev accuracy solid, train dashed; one colour per run."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Accuracy"),
-                        horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("Training loss", "Accuracy"), horizontal_spacing=0.08
+    )
     for k, (label, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
         loss = np.asarray(history.loss, dtype=float)
         steps = np.arange(loss.size)
-        fig.add_trace(go.Scatter(x=steps, y=loss, mode="lines", name=label, legendgroup=label,
-                                 line=dict(color=colour),
-                                 hovertemplate="iteration %{x}<br>loss %{y:.4f}"), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=loss,
+                mode="lines",
+                name=label,
+                legendgroup=label,
+                line=dict(color=colour),
+                hovertemplate="iteration %{x}<br>loss %{y:.4f}",
+            ),
+            row=1,
+            col=1,
+        )
         dev = np.asarray(history.dev_accuracy, dtype=float)
         if np.isfinite(dev).any():
-            fig.add_trace(go.Scatter(x=steps, y=dev, mode="lines", name=f"{label} · dev",
-                                     legendgroup=label, showlegend=False, line=dict(color=colour),
-                                     hovertemplate="iteration %{x}<br>dev accuracy %{y:.3f}"),
-                          row=1, col=2)
-        fig.add_trace(go.Scatter(x=steps, y=np.asarray(history.train_accuracy, dtype=float),
-                                 mode="lines", name=f"{label} · train", legendgroup=label,
-                                 showlegend=False, line=dict(color=colour, dash="dash"),
-                                 hovertemplate="iteration %{x}<br>train accuracy %{y:.3f}"),
-                      row=1, col=2)
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=dev,
+                    mode="lines",
+                    name=f"{label} · dev",
+                    legendgroup=label,
+                    showlegend=False,
+                    line=dict(color=colour),
+                    hovertemplate="iteration %{x}<br>dev accuracy %{y:.3f}",
+                ),
+                row=1,
+                col=2,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=np.asarray(history.train_accuracy, dtype=float),
+                mode="lines",
+                name=f"{label} · train",
+                legendgroup=label,
+                showlegend=False,
+                line=dict(color=colour, dash="dash"),
+                hovertemplate="iteration %{x}<br>train accuracy %{y:.3f}",
+            ),
+            row=1,
+            col=2,
+        )
     fig.update_xaxes(title_text="iteration")
     fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy (dev solid, train dashed)", range=[0, 1], row=1, col=2)
-    fig.update_layout(height=420, margin=dict(l=60, r=20, t=50, b=50),
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        height=420, margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.2)
+    )
     return fig
 
 
@@ -62,19 +109,40 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
     alphas = sorted(frame["alpha"].unique().tolist())
     dims = [
         dict(label="hidden units", values=frame["hidden"].to_numpy(dtype=float)),
-        dict(label="alpha (log scale)", values=log_alpha,
-             tickvals=np.log10(alphas).tolist(), ticktext=[f"{a:g}" for a in alphas]),
-        dict(label="seed", values=frame["seed"].to_numpy(dtype=float),
-             tickvals=sorted(frame["seed"].unique().tolist())),
+        dict(
+            label="alpha (log scale)",
+            values=log_alpha,
+            tickvals=np.log10(alphas).tolist(),
+            ticktext=[f"{a:g}" for a in alphas],
+        ),
+        dict(
+            label="seed",
+            values=frame["seed"].to_numpy(dtype=float),
+            tickvals=sorted(frame["seed"].unique().tolist()),
+        ),
         dict(label="iterations", values=frame["iterations"].to_numpy(dtype=float)),
         dict(label="dev accuracy", values=dev, range=[0, 1]),
     ]
-    fig = go.Figure(go.Parcoords(
-        line=dict(color=dev, colorscale="Viridis", cmin=0, cmax=1, showscale=True,
-                  colorbar=dict(title=dict(text="dev accuracy"))),
-        dimensions=dims, labelangle=0, labelside="top"))
-    fig.update_layout(title=dict(text="Settings → dev accuracy (one line per run)", y=0.98),
-                      height=420, margin=dict(l=60, r=60, t=90, b=30))
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(
+                color=dev,
+                colorscale="Viridis",
+                cmin=0,
+                cmax=1,
+                showscale=True,
+                colorbar=dict(title=dict(text="dev accuracy")),
+            ),
+            dimensions=dims,
+            labelangle=0,
+            labelside="top",
+        )
+    )
+    fig.update_layout(
+        title=dict(text="Settings → dev accuracy (one line per run)", y=0.98),
+        height=420,
+        margin=dict(l=60, r=60, t=90, b=30),
+    )
     return fig
 
 
@@ -84,38 +152,65 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
 
     def hover(part):
-        return [f"hidden {h} · alpha {a:g} · seed {s}<br>{it} iterations · {st}"
-                for h, a, s, it, st in zip(part["hidden"], part["alpha"], part["seed"],
-                                           part["iterations"], part["status"])]
+        return [
+            f"hidden {h} · alpha {a:g} · seed {s}<br>{it} iterations · {st}"
+            for h, a, s, it, st in zip(
+                part["hidden"], part["alpha"], part["seed"], part["iterations"], part["status"]
+            )
+        ]
 
     diverged = frame["status"] == "diverged"
     for k, hidden in enumerate(sorted(frame["hidden"].unique().tolist())):
         part = frame[(frame["hidden"] == hidden) & ~diverged]
         if part.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=part["seconds"], y=part["dev_accuracy"], mode="markers", name=f"hidden {hidden}",
-            text=hover(part), marker=dict(size=10, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
-            hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["seconds"],
+                y=part["dev_accuracy"],
+                mode="markers",
+                name=f"hidden {hidden}",
+                text=hover(part),
+                marker=dict(size=10, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
+                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>",
+            )
+        )
     if diverged.any():
         part = frame[diverged]
-        fig.add_trace(go.Scatter(
-            x=part["seconds"], y=part["dev_accuracy"].fillna(0.0), mode="markers",
-            name="diverged", text=hover(part),
-            marker=dict(size=11, symbol="x", color=DIVERGED_COLOUR),
-            hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>"))
-    fig.update_layout(title="Dev accuracy versus training time",
-                      xaxis_title="training time (s)", yaxis_title="dev accuracy",
-                      yaxis_range=[0, 1], height=400, margin=dict(l=60, r=20, t=50, b=50),
-                      legend_title_text="runs")
+        fig.add_trace(
+            go.Scatter(
+                x=part["seconds"],
+                y=part["dev_accuracy"].fillna(0.0),
+                mode="markers",
+                name="diverged",
+                text=hover(part),
+                marker=dict(size=11, symbol="x", color=DIVERGED_COLOUR),
+                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Dev accuracy versus training time",
+        xaxis_title="training time (s)",
+        yaxis_title="dev accuracy",
+        yaxis_range=[0, 1],
+        height=400,
+        margin=dict(l=60, r=20, t=50, b=50),
+        legend_title_text="runs",
+    )
     return fig
 
 
 # --------------------------------------------------------------------------------------------
 # Sweep screen
 # --------------------------------------------------------------------------------------------
-_AXIS_TITLES = {"hidden": "hidden units", "alpha": "learning rate alpha", "seed": "seed",
-                "init": "initialisation", "dtype": "dtype", "batch_size": "batch size"}
+_AXIS_TITLES = {
+    "hidden": "hidden units",
+    "alpha": "learning rate alpha",
+    "seed": "seed",
+    "init": "initialisation",
+    "dtype": "dtype",
+    "batch_size": "batch size",
+}
 
 
 def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = None) -> go.Figure:
@@ -139,32 +234,61 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
     hover = np.empty(data.mean.shape, dtype=object)
     for i, yv in enumerate(data.y_values):
         for j, xv in enumerate(data.x_values):
-            hover[i, j] = (f"{_AXIS_TITLES.get(data.y, data.y)} {_label(yv)} · "
-                           f"{_AXIS_TITLES.get(data.x, data.x)} {_label(xv)}<br>{data.text[i, j]}"
-                           f"<br>{data.count[i, j]} of {data.expected[i, j]} runs"
-                           f"{f', {data.diverged[i, j]} diverged' if data.diverged[i, j] else ''}")
+            hover[i, j] = (
+                f"{_AXIS_TITLES.get(data.y, data.y)} {_label(yv)} · "
+                f"{_AXIS_TITLES.get(data.x, data.x)} {_label(xv)}<br>{data.text[i, j]}"
+                f"<br>{data.count[i, j]} of {data.expected[i, j]} runs"
+                f"{f', {data.diverged[i, j]} diverged' if data.diverged[i, j] else ''}"
+            )
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(
-        # Each trace labels only its own cells: plotly draws text on NaN cells too, and a white
-        # label of an overlay on top of a bright cell would be unreadable.
-        x=xs, y=ys, z=ok_z, zmin=zmin, zmax=zmax, colorscale="Viridis",
-        text=np.where(ok, text, ""),
-        texttemplate="%{text}", textfont=dict(size=13), customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2, name="dev accuracy",
-        hoverinfo="skip" if links is not None else None,
-        colorbar=dict(title=dict(text="mean dev<br>accuracy"))))
-    for mask_state, colour, name in (("diverged", DIVERGED_COLOUR, "diverged"),
-                                     ("not run", NOT_RUN_COLOUR, "not run")):
+    fig.add_trace(
+        go.Heatmap(
+            # Each trace labels only its own cells: plotly draws text on NaN cells too, and a white
+            # label of an overlay on top of a bright cell would be unreadable.
+            x=xs,
+            y=ys,
+            z=ok_z,
+            zmin=zmin,
+            zmax=zmax,
+            colorscale="Viridis",
+            text=np.where(ok, text, ""),
+            texttemplate="%{text}",
+            textfont=dict(size=13),
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            xgap=2,
+            ygap=2,
+            name="dev accuracy",
+            hoverinfo="skip" if links is not None else None,
+            colorbar=dict(title=dict(text="mean dev<br>accuracy")),
+        )
+    )
+    for mask_state, colour, name in (
+        ("diverged", DIVERGED_COLOUR, "diverged"),
+        ("not run", NOT_RUN_COLOUR, "not run"),
+    ):
         mask = state == mask_state
         if mask.any():
-            fig.add_trace(go.Heatmap(
-                x=xs, y=ys, z=np.where(mask, 1.0, np.nan), zmin=0, zmax=1,
-                colorscale=[[0, colour], [1, colour]], showscale=False,
-                text=np.where(mask, text, ""),
-                texttemplate="%{text}",
-                textfont=dict(size=13, color="white" if mask_state == "diverged" else "#444"),
-                customdata=hover, hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2,
-                hoverinfo="skip" if links is not None else None, name=name))
+            fig.add_trace(
+                go.Heatmap(
+                    x=xs,
+                    y=ys,
+                    z=np.where(mask, 1.0, np.nan),
+                    zmin=0,
+                    zmax=1,
+                    colorscale=[[0, colour], [1, colour]],
+                    showscale=False,
+                    text=np.where(mask, text, ""),
+                    texttemplate="%{text}",
+                    textfont=dict(size=13, color="white" if mask_state == "diverged" else "#444"),
+                    customdata=hover,
+                    hovertemplate="%{customdata}<extra></extra>",
+                    xgap=2,
+                    ygap=2,
+                    hoverinfo="skip" if links is not None else None,
+                    name=name,
+                )
+            )
     if links is not None:
         # Heatmap cells cannot be selected in Streamlit; these near-invisible markers can. They
         # carry the hover text too (the heatmaps skip hover so the label is not shown twice).
@@ -176,25 +300,49 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
                     cy.append(yl)
                     cd.append(links[i, j])
                     ht.append(hover[i, j] + "<br><i>click to open this run</i>")
-        fig.add_trace(go.Scatter(
-            x=cx, y=cy, customdata=cd, text=ht, mode="markers", name="open run",
-            marker=dict(size=48, symbol="square", color="rgba(0,0,0,0.01)"),
-            hovertemplate="%{text}<extra></extra>", showlegend=False))
+        fig.add_trace(
+            go.Scatter(
+                x=cx,
+                y=cy,
+                customdata=cd,
+                text=ht,
+                mode="markers",
+                name="open run",
+                marker=dict(size=48, symbol="square", color="rgba(0,0,0,0.01)"),
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            )
+        )
     if data.best is not None:
         i, j = data.best
-        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
-                      line=dict(color="#ff2d95", width=4), xref="x", yref="y")
+        fig.add_shape(
+            type="rect",
+            x0=j - 0.5,
+            x1=j + 0.5,
+            y0=i - 0.5,
+            y1=i + 0.5,
+            line=dict(color="#ff2d95", width=4),
+            xref="x",
+            yref="y",
+        )
     fig.update_xaxes(title_text=_AXIS_TITLES.get(data.x, data.x), type="category")
     fig.update_yaxes(title_text=_AXIS_TITLES.get(data.y, data.y), type="category")
     best_text = ""
     if data.best is not None:
         i, j = data.best
-        best_text = (f" — best ★: {_AXIS_TITLES.get(data.y, data.y)} "
-                     f"{_label(data.y_values[i])},"
-                     f" {_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}")
-    fig.update_layout(title=title or f"Dev accuracy, mean ± spread over seeds{best_text}",
-                      height=max(320, 90 * len(ys) + 150), margin=dict(l=70, r=20, t=60, b=60),
-                      plot_bgcolor="white", clickmode="event+select", dragmode=False)
+        best_text = (
+            f" — best ★: {_AXIS_TITLES.get(data.y, data.y)} "
+            f"{_label(data.y_values[i])},"
+            f" {_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}"
+        )
+    fig.update_layout(
+        title=title or f"Dev accuracy, mean ± spread over seeds{best_text}",
+        height=max(320, 90 * len(ys) + 150),
+        margin=dict(l=70, r=20, t=60, b=60),
+        plot_bgcolor="white",
+        clickmode="event+select",
+        dragmode=False,
+    )
     return fig
 
 
@@ -207,8 +355,9 @@ def _label(value) -> str:
 # --------------------------------------------------------------------------------------------
 # Compare screen
 # --------------------------------------------------------------------------------------------
-def confusion_change_figure(improvement: np.ndarray, cm_a: np.ndarray,
-                            cm_b: np.ndarray) -> go.Figure:
+def confusion_change_figure(
+    improvement: np.ndarray, cm_a: np.ndarray, cm_b: np.ndarray
+) -> go.Figure:
     """Which (true, predicted) cells got better or worse from A to B. Colour = improvement
     (diverging, white at 0): blue = better (more correct on the diagonal, fewer errors off it),
     red = worse. Cell text is the signed change in that count."""
@@ -222,38 +371,72 @@ def confusion_change_figure(improvement: np.ndarray, cm_a: np.ndarray,
     for t in range(k):
         for p in range(k):
             kind = "correct" if t == p else f"true {t} read as {p}"
-            verdict = ("better" if improvement[t, p] > 0 else
-                       "worse" if improvement[t, p] < 0 else "no change")
-            hover[t, p] = (f"{kind}: A {cm_a[t, p]}, B {cm_b[t, p]} "
-                           f"({change[t, p]:+d}, {verdict})")
-    fig = go.Figure(go.Heatmap(
-        z=improvement, x=labels, y=labels, zmin=-limit, zmax=limit, zmid=0,
-        colorscale=IMPROVEMENT_SCALE, text=text, texttemplate="%{text}", customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", xgap=1, ygap=1,
-        colorbar=dict(title=dict(text="B vs A"), tickvals=[-limit, 0, limit],
-                      ticktext=[f"worse ({limit})", "same", f"better ({limit})"])))
+            verdict = (
+                "better"
+                if improvement[t, p] > 0
+                else "worse"
+                if improvement[t, p] < 0
+                else "no change"
+            )
+            hover[t, p] = f"{kind}: A {cm_a[t, p]}, B {cm_b[t, p]} ({change[t, p]:+d}, {verdict})"
+    fig = go.Figure(
+        go.Heatmap(
+            z=improvement,
+            x=labels,
+            y=labels,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0,
+            colorscale=IMPROVEMENT_SCALE,
+            text=text,
+            texttemplate="%{text}",
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            xgap=1,
+            ygap=1,
+            colorbar=dict(
+                title=dict(text="B vs A"),
+                tickvals=[-limit, 0, limit],
+                ticktext=[f"worse ({limit})", "same", f"better ({limit})"],
+            ),
+        )
+    )
     # constrain="domain": the square cells shrink the plot area, not the axis ranges, so the
     # tick labels stay next to the grid (as on the Evaluate page)
-    fig.update_xaxes(title_text="predicted label", type="category", side="bottom",
-                     constrain="domain")
-    fig.update_yaxes(title_text="true label", type="category", autorange="reversed",
-                     constrain="domain")
-    fig.update_layout(title="Confusion change B − A (blue = better, red = worse; "
-                            "off the diagonal fewer errors is better)",
-                      height=520, margin=dict(l=60, r=20, t=60, b=50),
-                      yaxis_scaleanchor="x", plot_bgcolor="white")
+    fig.update_xaxes(
+        title_text="predicted label", type="category", side="bottom", constrain="domain"
+    )
+    fig.update_yaxes(
+        title_text="true label", type="category", autorange="reversed", constrain="domain"
+    )
+    fig.update_layout(
+        title="Confusion change B − A (blue = better, red = worse; "
+        "off the diagonal fewer errors is better)",
+        height=520,
+        margin=dict(l=60, r=20, t=60, b=50),
+        yaxis_scaleanchor="x",
+        plot_bgcolor="white",
+    )
     return fig
 
 
-def gallery_figure(images: np.ndarray, captions: Sequence[str], title: str,
-                   columns: int = 10) -> go.Figure:
+def gallery_figure(
+    images: np.ndarray, captions: Sequence[str], title: str, columns: int = 10
+) -> go.Figure:
     """Digits as one mosaic (ink dark on white, upright), each tile captioned underneath."""
     images = np.asarray(images).reshape(-1, 28, 28)
     n = len(images)
     fig = go.Figure()
     if n == 0:
-        fig.add_annotation(text="none", showarrow=False, x=0.5, y=0.5, xref="paper",
-                           yref="paper", font=dict(size=16))
+        fig.add_annotation(
+            text="none",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font=dict(size=16),
+        )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         fig.update_layout(title=title, height=160, margin=dict(l=10, r=10, t=50, b=10))
@@ -265,15 +448,27 @@ def gallery_figure(images: np.ndarray, captions: Sequence[str], title: str,
     mosaic = np.full((rows * cell_h, columns * (tile + pad)), np.nan)
     for k, image in enumerate(images):
         r, c = divmod(k, columns)
-        mosaic[r * cell_h: r * cell_h + tile, c * (tile + pad): c * (tile + pad) + tile] = image
-    fig.add_trace(go.Heatmap(z=mosaic, colorscale="Greys", zmin=0, zmax=255, showscale=False,
-                             hoverinfo="skip"))
+        mosaic[r * cell_h : r * cell_h + tile, c * (tile + pad) : c * (tile + pad) + tile] = image
+    fig.add_trace(
+        go.Heatmap(
+            z=mosaic, colorscale="Greys", zmin=0, zmax=255, showscale=False, hoverinfo="skip"
+        )
+    )
     for k, caption in enumerate(captions[:n]):
         r, c = divmod(k, columns)
-        fig.add_annotation(x=c * (tile + pad) + tile / 2, y=r * cell_h + tile + caption_h / 2 + 0.5,
-                           text=caption, showarrow=False, font=dict(size=12, color="#222"))
+        fig.add_annotation(
+            x=c * (tile + pad) + tile / 2,
+            y=r * cell_h + tile + caption_h / 2 + 0.5,
+            text=caption,
+            showarrow=False,
+            font=dict(size=12, color="#222"),
+        )
     fig.update_xaxes(visible=False, range=[-1, columns * (tile + pad)])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(title=title, height=int(60 + rows * 100), plot_bgcolor="white",
-                      margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(
+        title=title,
+        height=int(60 + rows * 100),
+        plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig

@@ -8,6 +8,7 @@ Keys:
 
 Only names that :func:`local_files` lists are opened: a URL can never name an arbitrary path.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,8 +72,10 @@ def _load_upload(uploads_dir: Path, fp: str):
 
     path = upload_path(uploads_dir, fp)
     if not path.exists():
-        raise UnknownDataset(f"uploaded dataset {fp} is not on this server any more "
-                             "(uploads are kept with the run cache): upload the file again")
+        raise UnknownDataset(
+            f"uploaded dataset {fp} is not on this server any more "
+            "(uploads are kept with the run cache): upload the file again"
+        )
     with np.load(path, allow_pickle=False) as z:
         images = z["images"]
         labels = z["labels"] if "labels" in z.files else None
@@ -91,7 +94,7 @@ def stamp(key: str, uploads_dir: Path) -> float:
         if key == SAMPLE:
             return 0.0
         if key.startswith(UPLOAD_PREFIX):
-            return upload_path(uploads_dir, key[len(UPLOAD_PREFIX):]).stat().st_mtime
+            return upload_path(uploads_dir, key[len(UPLOAD_PREFIX) :]).stat().st_mtime
         path = local_files().get(key)
         return path.stat().st_mtime if path is not None else -1.0
     except OSError:
@@ -105,7 +108,7 @@ def load(key: str, uploads_dir: Path):
     if key == SAMPLE:
         return data.load_dataset("sample")
     if key.startswith(UPLOAD_PREFIX):
-        fp = key[len(UPLOAD_PREFIX):]
+        fp = key[len(UPLOAD_PREFIX) :]
         if not _FP.match(fp):
             raise UnknownDataset(f"{key!r} is not a valid upload name")
         return _load_upload(uploads_dir, fp)

@@ -1,4 +1,5 @@
 """What a dataset looks like: pure numpy summaries for the Data page (cached by the page layer)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,13 +12,14 @@ CLASSES = 10
 @dataclass(frozen=True)
 class Summary:
     n: int
-    counts: np.ndarray | None        # (10,) images per digit, None without labels
-    means: np.ndarray | None         # (10, 28, 28) average image per digit
-    sizes: dict[str, int]            # {"train": .., "dev": ..} or {"images": n}
+    counts: np.ndarray | None  # (10,) images per digit, None without labels
+    means: np.ndarray | None  # (10, 28, 28) average image per digit
+    sizes: dict[str, int]  # {"train": .., "dev": ..} or {"images": n}
 
 
-def sample_indices(labels: np.ndarray | None, n: int, per_digit: int = 4, seed: int = 0,
-                   total: int = 40) -> np.ndarray:
+def sample_indices(
+    labels: np.ndarray | None, n: int, per_digit: int = 4, seed: int = 0, total: int = 40
+) -> np.ndarray:
     """Which images to show in the sample grid: ``per_digit`` of each digit, in digit order
     (a reader compares the 4s with the 4s), or ``total`` random ones without labels."""
     rng = np.random.default_rng(seed)
@@ -37,10 +39,17 @@ def summarise(dataset, train=None, dev=None) -> Summary:
     if labels is not None:
         counts = np.bincount(labels, minlength=CLASSES)
         X = dataset.X
-        means = np.stack([X[labels == d].mean(axis=0) if counts[d] else np.zeros(X.shape[1])
-                          for d in range(CLASSES)]).reshape(CLASSES, 28, 28)
-    sizes = {"train": train.n, "dev": dev.n} if train is not None and dev is not None \
+        means = np.stack(
+            [
+                X[labels == d].mean(axis=0) if counts[d] else np.zeros(X.shape[1])
+                for d in range(CLASSES)
+            ]
+        ).reshape(CLASSES, 28, 28)
+    sizes = (
+        {"train": train.n, "dev": dev.n}
+        if train is not None and dev is not None
         else {"images (unlabelled)": dataset.n}
+    )
     return Summary(dataset.n, counts, means, sizes)
 
 

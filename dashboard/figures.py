@@ -9,6 +9,7 @@ Conventions, so every screen reads the same way:
   fast to build, send and draw. An invisible scatter point sits on each tile / cell, so clicks are
   reported by st.plotly_chart(on_select=...) (heatmaps themselves report no selection).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,16 +22,28 @@ GAP = 1
 TILE = SIDE + GAP
 DIGIT_SCALE = "Greys"
 WEIGHT_SCALE = "RdBu_r"
-COLORS = {"train": "#1f77b4", "dev": "#ff7f0e", "loss": "#444444", "right": "#2ca02c",
-          "wrong": "#d62728", "start": "#9e9e9e", "now": "#1f77b4"}
+COLORS = {
+    "train": "#1f77b4",
+    "dev": "#ff7f0e",
+    "loss": "#444444",
+    "right": "#2ca02c",
+    "wrong": "#d62728",
+    "start": "#9e9e9e",
+    "now": "#1f77b4",
+}
 MAX_CURVE_POINTS = 1500
 FONT = dict(size=13)
 
 
 def _layout(fig: go.Figure, *, height: int, title: str | None = None, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=50 if title else 20, b=50),
-                      title=dict(text=title, x=0.01, xanchor="left") if title else None,
-                      font=FONT, template="plotly_white", **kw)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=60, r=20, t=50 if title else 20, b=50),
+        title=dict(text=title, x=0.01, xanchor="left") if title else None,
+        font=FONT,
+        template="plotly_white",
+        **kw,
+    )
     return fig
 
 
@@ -41,8 +54,9 @@ def _clean(a) -> np.ndarray:
 
 
 # ---- training ---------------------------------------------------------------------------------
-def training_curves(history, total: int | None = None, diverged_at: int | None = None,
-                    height: int = 460) -> go.Figure:
+def training_curves(
+    history, total: int | None = None, diverged_at: int | None = None, height: int = 460
+) -> go.Figure:
     """Loss (top) and train/dev accuracy (bottom) against iteration. ``total`` fixes the x range,
     so a chart drawn while training grows from left to right."""
     n = len(history.loss)
@@ -52,16 +66,43 @@ def training_curves(history, total: int | None = None, diverged_at: int | None =
     train = _clean(history.train_accuracy)[::step]
     dev = _clean(history.dev_accuracy)[::step]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=loss, name="loss (train)", mode="lines",
-                             line=dict(color=COLORS["loss"]), xaxis="x", yaxis="y",
-                             hovertemplate="iteration %{x}<br>loss %{y:.4f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=train, name="train accuracy", mode="lines",
-                             line=dict(color=COLORS["train"]), xaxis="x2", yaxis="y2",
-                             hovertemplate="iteration %{x}<br>train %{y:.1%}<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=loss,
+            name="loss (train)",
+            mode="lines",
+            line=dict(color=COLORS["loss"]),
+            xaxis="x",
+            yaxis="y",
+            hovertemplate="iteration %{x}<br>loss %{y:.4f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=train,
+            name="train accuracy",
+            mode="lines",
+            line=dict(color=COLORS["train"]),
+            xaxis="x2",
+            yaxis="y2",
+            hovertemplate="iteration %{x}<br>train %{y:.1%}<extra></extra>",
+        )
+    )
     if np.isfinite(dev).any():
-        fig.add_trace(go.Scatter(x=x, y=dev, name="dev accuracy", mode="lines",
-                                 line=dict(color=COLORS["dev"]), xaxis="x2", yaxis="y2",
-                                 hovertemplate="iteration %{x}<br>dev %{y:.1%}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=dev,
+                name="dev accuracy",
+                mode="lines",
+                line=dict(color=COLORS["dev"]),
+                xaxis="x2",
+                yaxis="y2",
+                hovertemplate="iteration %{x}<br>dev %{y:.1%}<extra></extra>",
+            )
+        )
     xmax = max(total or 0, n - 1, 1)
     fig.update_layout(
         xaxis=dict(domain=[0, 1], anchor="y", range=[0, xmax], matches="x2", showticklabels=False),
@@ -73,11 +114,27 @@ def training_curves(history, total: int | None = None, diverged_at: int | None =
     )
     if diverged_at is not None:
         for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
-            fig.add_shape(type="line", x0=diverged_at, x1=diverged_at, y0=0, y1=1, xref=xref,
-                          yref=yref, line=dict(color=COLORS["wrong"], dash="dash"))
-        fig.add_annotation(x=diverged_at, y=1, xref="x", yref="paper", showarrow=False,
-                           text=f"diverged at {diverged_at}", font=dict(color=COLORS["wrong"]),
-                           xanchor="left", yanchor="bottom")
+            fig.add_shape(
+                type="line",
+                x0=diverged_at,
+                x1=diverged_at,
+                y0=0,
+                y1=1,
+                xref=xref,
+                yref=yref,
+                line=dict(color=COLORS["wrong"], dash="dash"),
+            )
+        fig.add_annotation(
+            x=diverged_at,
+            y=1,
+            xref="x",
+            yref="paper",
+            showarrow=False,
+            text=f"diverged at {diverged_at}",
+            font=dict(color=COLORS["wrong"]),
+            xanchor="left",
+            yanchor="bottom",
+        )
     return _layout(fig, height=height)
 
 
@@ -93,7 +150,7 @@ def mosaic(images: np.ndarray, cols: int, fill: float = np.nan, vgap: int = GAP)
     out = np.full((rows * pitch - vgap, cols * TILE - GAP), fill, dtype=np.float32)
     for i in range(k):
         r, c = divmod(i, cols)
-        out[r * pitch:r * pitch + SIDE, c * TILE:c * TILE + SIDE] = images[i]
+        out[r * pitch : r * pitch + SIDE, c * TILE : c * TILE + SIDE] = images[i]
     return out
 
 
@@ -107,47 +164,92 @@ def tile_centres(k: int, cols: int, vgap: int = GAP) -> tuple[np.ndarray, np.nda
 CAPTION_GAP = 7  # mosaic rows between tile rows when tiles have captions
 
 
-def _mosaic_figure(tiles: np.ndarray, *, zmin, zmax, colorscale, cols: int,
-                   captions: list[str] | None, hover: list[str] | None, colorbar_title: str | None,
-                   height: int | None, zmid=None, customdata=None, caption_color=None) -> go.Figure:
+def _mosaic_figure(
+    tiles: np.ndarray,
+    *,
+    zmin,
+    zmax,
+    colorscale,
+    cols: int,
+    captions: list[str] | None,
+    hover: list[str] | None,
+    colorbar_title: str | None,
+    height: int | None,
+    zmid=None,
+    customdata=None,
+    caption_color=None,
+) -> go.Figure:
     k = len(tiles)
     vgap = CAPTION_GAP if captions else GAP
     z = mosaic(tiles, cols, vgap=vgap)
     pitch = SIDE + vgap
-    fig = go.Figure(go.Heatmap(
-        z=np.round(z, 4) if z.dtype.kind == "f" else z, zmin=zmin, zmax=zmax, zmid=zmid,
-        colorscale=colorscale, hoverinfo="skip", showscale=colorbar_title is not None,
-        colorbar=dict(title=dict(text=colorbar_title), thickness=14) if colorbar_title else None,
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(z, 4) if z.dtype.kind == "f" else z,
+            zmin=zmin,
+            zmax=zmax,
+            zmid=zmid,
+            colorscale=colorscale,
+            hoverinfo="skip",
+            showscale=colorbar_title is not None,
+            colorbar=dict(title=dict(text=colorbar_title), thickness=14)
+            if colorbar_title
+            else None,
+        )
+    )
     cols = max(1, min(cols, k)) if k else 1
     rows = max(1, math.ceil(k / cols))
     if k:
         cx, cy = tile_centres(k, cols, vgap)
-        fig.add_trace(go.Scatter(
-            x=cx, y=cy, mode="markers", customdata=customdata if customdata is not None
-            else np.arange(k), marker=dict(size=12, opacity=0, color="rgba(0,0,0,0)"),
-            selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-            text=hover or [""] * k, hovertemplate="%{text}<extra></extra>", showlegend=False,
-            name="tiles",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=cx,
+                y=cy,
+                mode="markers",
+                customdata=customdata if customdata is not None else np.arange(k),
+                marker=dict(size=12, opacity=0, color="rgba(0,0,0,0)"),
+                selected=dict(marker=dict(opacity=0)),
+                unselected=dict(marker=dict(opacity=0)),
+                text=hover or [""] * k,
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+                name="tiles",
+            )
+        )
     annotations = []
     if captions:
         colors = caption_color or ["#222"] * k
         for i, text in enumerate(captions):
             r, c = divmod(i, cols)
-            annotations.append(dict(x=c * TILE + (SIDE - 1) / 2, y=r * pitch - 0.6, text=text,
-                                    showarrow=False, yanchor="bottom", xanchor="center",
-                                    font=dict(size=11, color=colors[i])))
+            annotations.append(
+                dict(
+                    x=c * TILE + (SIDE - 1) / 2,
+                    y=r * pitch - 0.6,
+                    text=text,
+                    showarrow=False,
+                    yanchor="bottom",
+                    xanchor="center",
+                    font=dict(size=11, color=colors[i]),
+                )
+            )
     width_px = cols * TILE
     top = vgap if captions else 0
     height_px = rows * pitch + top
     fig.update_layout(
         xaxis=dict(visible=False, range=[-0.5, width_px - GAP - 0.5], constrain="domain"),
-        yaxis=dict(visible=False, autorange=False,
-                   range=[rows * pitch - vgap - 0.5, -0.5 - top],
-                   scaleanchor="x", scaleratio=1, constrain="domain"),
-        annotations=annotations, plot_bgcolor="white", dragmode=False,
-        clickmode="event+select", hoverlabel=dict(bgcolor="white"),
+        yaxis=dict(
+            visible=False,
+            autorange=False,
+            range=[rows * pitch - vgap - 0.5, -0.5 - top],
+            scaleanchor="x",
+            scaleratio=1,
+            constrain="domain",
+        ),
+        annotations=annotations,
+        plot_bgcolor="white",
+        dragmode=False,
+        clickmode="event+select",
+        hoverlabel=dict(bgcolor="white"),
     )
     if height is None:
         height = int(min(900, max(160, 40 + 620 * height_px / max(width_px, 1))))
@@ -155,8 +257,9 @@ def _mosaic_figure(tiles: np.ndarray, *, zmin, zmax, colorscale, cols: int,
 
 
 def _style_mosaic(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT,
-                      template="plotly_white")
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT, template="plotly_white"
+    )
     return fig
 
 
@@ -179,20 +282,44 @@ def tile_index(point: dict, cols: int, k: int, vgap: int = CAPTION_GAP) -> int |
     return i if 0 <= c < cols and 0 <= i < k else None
 
 
-def digit_grid(images: np.ndarray, captions: list[str], cols: int = 10, *,
-               hover: list[str] | None = None, customdata=None, caption_colors=None,
-               height: int | None = None, highlight: int | None = None) -> go.Figure:
+def digit_grid(
+    images: np.ndarray,
+    captions: list[str],
+    cols: int = 10,
+    *,
+    hover: list[str] | None = None,
+    customdata=None,
+    caption_colors=None,
+    height: int | None = None,
+    highlight: int | None = None,
+) -> go.Figure:
     """Digits (k, 28, 28) uint8 as one mosaic, each with a caption above it; tile number
     ``highlight`` (position in ``images``) gets a frame."""
-    fig = _mosaic_figure(np.asarray(images), zmin=0, zmax=255, colorscale=DIGIT_SCALE, cols=cols,
-                         captions=captions, hover=hover or captions, colorbar_title=None,
-                         height=height, customdata=customdata, caption_color=caption_colors)
+    fig = _mosaic_figure(
+        np.asarray(images),
+        zmin=0,
+        zmax=255,
+        colorscale=DIGIT_SCALE,
+        cols=cols,
+        captions=captions,
+        hover=hover or captions,
+        colorbar_title=None,
+        height=height,
+        customdata=customdata,
+        caption_color=caption_colors,
+    )
     if highlight is not None and 0 <= highlight < len(images):
         cols = max(1, min(cols, len(images)))
         r, c = divmod(highlight, cols)
         x0, y0 = c * TILE - 0.5, r * (SIDE + CAPTION_GAP) - 0.5
-        fig.add_shape(type="rect", x0=x0, x1=x0 + SIDE, y0=y0, y1=y0 + SIDE,
-                      line=dict(color=COLORS["now"], width=2))
+        fig.add_shape(
+            type="rect",
+            x0=x0,
+            x1=x0 + SIDE,
+            y0=y0,
+            y1=y0 + SIDE,
+            line=dict(color=COLORS["now"], width=2),
+        )
     return fig
 
 
@@ -200,15 +327,31 @@ def mean_digits(means: np.ndarray, counts: np.ndarray) -> go.Figure:
     """The average image of each digit (``means`` (10, 28, 28)), side by side."""
     captions = [f"{d}" for d in range(10)]
     hover = [f"average of {int(counts[d]):,} images of {d}" for d in range(10)]
-    return _mosaic_figure(np.asarray(means), zmin=0, zmax=255, colorscale=DIGIT_SCALE, cols=10, captions=captions, hover=hover, colorbar_title=None,
-                          height=None)
+    return _mosaic_figure(
+        np.asarray(means),
+        zmin=0,
+        zmax=255,
+        colorscale=DIGIT_SCALE,
+        cols=10,
+        captions=captions,
+        hover=hover,
+        colorbar_title=None,
+        height=None,
+    )
 
 
 def digit_image(image: np.ndarray, title: str | None = None, height: int = 360) -> go.Figure:
     """One 28x28 digit, large, with pixel values on hover."""
-    fig = go.Figure(go.Heatmap(z=np.asarray(image), zmin=0, zmax=255, colorscale=DIGIT_SCALE,
-                               showscale=False,
-                               hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(image),
+            zmin=0,
+            zmax=255,
+            colorscale=DIGIT_SCALE,
+            showscale=False,
+            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+        )
+    )
     fig.update_layout(
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
@@ -222,20 +365,38 @@ def digit_image(image: np.ndarray, title: str | None = None, height: int = 360) 
 def digit_counts(counts: np.ndarray, title: str | None = None) -> go.Figure:
     """Images per digit (``counts`` (10,))."""
     counts = np.asarray(counts, dtype=np.int64)
-    fig = go.Figure(go.Bar(x=np.arange(10), y=counts, text=counts, textposition="outside",
-                           marker_color=COLORS["train"], cliponaxis=False,
-                           hovertemplate="digit %{x}: %{y:,} images<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="digit", tickmode="linear", dtick=1),
-                      yaxis=dict(title="images", rangemode="tozero"))
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(10),
+            y=counts,
+            text=counts,
+            textposition="outside",
+            marker_color=COLORS["train"],
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:,} images<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(title="images", rangemode="tozero"),
+    )
     return _layout(fig, height=300, title=title)
 
 
 def split_sizes(sizes: dict[str, int]) -> go.Figure:
     names = list(sizes)
     values = [sizes[n] for n in names]
-    fig = go.Figure(go.Bar(y=names, x=values, orientation="h", text=[f"{v:,}" for v in values],
-                           textposition="auto", marker_color=[COLORS["train"], COLORS["dev"]][:len(names)]
-                           + [COLORS["start"]] * max(0, len(names) - 2)))
+    fig = go.Figure(
+        go.Bar(
+            y=names,
+            x=values,
+            orientation="h",
+            text=[f"{v:,}" for v in values],
+            textposition="auto",
+            marker_color=[COLORS["train"], COLORS["dev"]][: len(names)]
+            + [COLORS["start"]] * max(0, len(names) - 2),
+        )
+    )
     fig.update_layout(xaxis=dict(title="images"), yaxis=dict(autorange="reversed"))
     fig = _layout(fig, height=180)
     fig.update_layout(margin=dict(l=60, r=20, t=10, b=40))
@@ -251,33 +412,79 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False) -> go.Figure:
     totals = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, totals, out=np.zeros(cm.shape), where=totals > 0)
     z = share if normalised else cm
-    text = [[(f"{share[t, p]:.0%}" if share[t, p] >= 0.005 or cm[t, p] == 0 else "<1%")
-             if normalised else f"{cm[t, p]:,}" for p in range(k)] for t in range(k)]
+    text = [
+        [
+            (f"{share[t, p]:.0%}" if share[t, p] >= 0.005 or cm[t, p] == 0 else "<1%")
+            if normalised
+            else f"{cm[t, p]:,}"
+            for p in range(k)
+        ]
+        for t in range(k)
+    ]
     # Colour the off-diagonal on its own scale: the diagonal would otherwise wash out the mistakes.
     off = z.astype(float).copy()
     np.fill_diagonal(off, np.nan)
     vmax = float(np.nanmax(off)) if np.isfinite(off).any() and np.nanmax(off) > 0 else 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, x=np.arange(k), y=np.arange(k), colorscale="Blues", zmin=0, zmax=vmax,
-        text=text, texttemplate="%{text}", textfont=dict(size=12),
-        colorbar=dict(title=dict(text="share of row" if normalised else "images"), thickness=14,
-                      tickformat=".0%" if normalised else None),
-        hoverinfo="skip",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=np.arange(k),
+            y=np.arange(k),
+            colorscale="Blues",
+            zmin=0,
+            zmax=vmax,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=12),
+            colorbar=dict(
+                title=dict(text="share of row" if normalised else "images"),
+                thickness=14,
+                tickformat=".0%" if normalised else None,
+            ),
+            hoverinfo="skip",
+        )
+    )
     t, p = np.divmod(np.arange(k * k), k)
-    hover = [f"true {a}, predicted {b}: {cm[a, b]:,} images ({share[a, b]:.1%} of {a}s)"
-             + ("<br>click to see them" if a != b and cm[a, b] else "") for a, b in zip(t, p)]
-    fig.add_trace(go.Scatter(
-        x=p, y=t, mode="markers", customdata=np.stack([t, p], axis=1),
-        marker=dict(size=30, symbol="square", opacity=0, color="rgba(0,0,0,0)"),
-        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False, name="cells"))
+    hover = [
+        f"true {a}, predicted {b}: {cm[a, b]:,} images ({share[a, b]:.1%} of {a}s)"
+        + ("<br>click to see them" if a != b and cm[a, b] else "")
+        for a, b in zip(t, p)
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=p,
+            y=t,
+            mode="markers",
+            customdata=np.stack([t, p], axis=1),
+            marker=dict(size=30, symbol="square", opacity=0, color="rgba(0,0,0,0)"),
+            selected=dict(marker=dict(opacity=0)),
+            unselected=dict(marker=dict(opacity=0)),
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+            name="cells",
+        )
+    )
     fig.update_layout(
-        xaxis=dict(title="predicted digit", tickmode="linear", dtick=1, side="top",
-                   range=[-0.5, k - 0.5], constrain="domain"),
-        yaxis=dict(title="true digit", tickmode="linear", dtick=1, autorange=False,
-                   range=[k - 0.5, -0.5], scaleanchor="x", constrain="domain"),
-        clickmode="event+select", dragmode=False,
+        xaxis=dict(
+            title="predicted digit",
+            tickmode="linear",
+            dtick=1,
+            side="top",
+            range=[-0.5, k - 0.5],
+            constrain="domain",
+        ),
+        yaxis=dict(
+            title="true digit",
+            tickmode="linear",
+            dtick=1,
+            autorange=False,
+            range=[k - 0.5, -0.5],
+            scaleanchor="x",
+            constrain="domain",
+        ),
+        clickmode="event+select",
+        dragmode=False,
     )
     fig = _layout(fig, height=520)
     fig.update_layout(margin=dict(l=60, r=20, t=60, b=20))
@@ -288,14 +495,24 @@ def per_class_bars(table) -> go.Figure:
     """Grouped bars of precision, recall and F1 per digit (``table`` from metrics.per_class)."""
     fig = go.Figure()
     for name, color in (("precision", "#1f77b4"), ("recall", "#ff7f0e"), ("f1", "#2ca02c")):
-        fig.add_trace(go.Bar(x=table["digit"], y=table[name], name=name.upper() if name == "f1"
-                             else name, marker_color=color,
-                             hovertemplate=f"digit %{{x}}: {name} %{{y:.1%}}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=table["digit"],
+                y=table[name],
+                name=name.upper() if name == "f1" else name,
+                marker_color=color,
+                hovertemplate=f"digit %{{x}}: {name} %{{y:.1%}}<extra></extra>",
+            )
+        )
     low = float(np.nanmin(table[["precision", "recall", "f1"]].to_numpy())) if len(table) else 0
-    fig.update_layout(barmode="group", xaxis=dict(title="digit", tickmode="linear", dtick=1),
-                      yaxis=dict(title="score", tickformat=".0%",
-                                 range=[max(0.0, math.floor(low * 10) / 10 - 0.05), 1.0]),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(
+            title="score", tickformat=".0%", range=[max(0.0, math.floor(low * 10) / 10 - 0.05), 1.0]
+        ),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
     return _layout(fig, height=340)
 
 
@@ -304,32 +521,58 @@ def confidence_histogram(right: np.ndarray, wrong: np.ndarray, bins: int = 20) -
     edges = np.linspace(0, 1, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure()
-    for name, values, color in (("right", right, COLORS["right"]), ("wrong", wrong, COLORS["wrong"])):
+    for name, values, color in (
+        ("right", right, COLORS["right"]),
+        ("wrong", wrong, COLORS["wrong"]),
+    ):
         counts, _ = np.histogram(np.clip(values, 0, 1), bins=edges)
         share = counts / max(len(values), 1)
-        fig.add_trace(go.Bar(x=centres, y=share, width=1 / bins * 0.95, name=f"{name} ({len(values):,})",
-                             marker_color=color, opacity=0.65, customdata=counts,
-                             hovertemplate=f"{name}: confidence %{{x:.0%}} ± {50 / bins:.1f}%"
-                                           f"<br>%{{customdata}} images (%{{y:.1%}})<extra></extra>"))
-    fig.update_layout(barmode="overlay",
-                      xaxis=dict(title="confidence (probability of the predicted digit)",
-                                 tickformat=".0%", range=[0, 1]),
-                      yaxis=dict(title="share of group", tickformat=".0%"),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+        fig.add_trace(
+            go.Bar(
+                x=centres,
+                y=share,
+                width=1 / bins * 0.95,
+                name=f"{name} ({len(values):,})",
+                marker_color=color,
+                opacity=0.65,
+                customdata=counts,
+                hovertemplate=f"{name}: confidence %{{x:.0%}} ± {50 / bins:.1f}%"
+                f"<br>%{{customdata}} images (%{{y:.1%}})<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="overlay",
+        xaxis=dict(
+            title="confidence (probability of the predicted digit)", tickformat=".0%", range=[0, 1]
+        ),
+        yaxis=dict(title="share of group", tickformat=".0%"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
     return _layout(fig, height=340)
 
 
 def probability_bars(probs: np.ndarray, true: int, pred: int) -> go.Figure:
     """The 10 probabilities of one image: predicted digit red (if wrong), true digit green."""
     probs = np.asarray(probs, dtype=float)
-    colors = [COLORS["right"] if d == true else COLORS["wrong"] if d == pred else "#b0b0b0"
-              for d in range(10)]
-    fig = go.Figure(go.Bar(x=np.arange(10), y=probs, marker_color=colors,
-                           text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
-                           textposition="outside", cliponaxis=False,
-                           hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="digit", tickmode="linear", dtick=1),
-                      yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"))
+    colors = [
+        COLORS["right"] if d == true else COLORS["wrong"] if d == pred else "#b0b0b0"
+        for d in range(10)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(10),
+            y=probs,
+            marker_color=colors,
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
+    )
     return _layout(fig, height=360, title=f"true {true} (green) · predicted {pred} (red)")
 
 
@@ -345,9 +588,14 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     return m if m > 0 else 1e-6
 
 
-def hidden_units(W1: np.ndarray, cols: int = 10, limit: float | None = None,
-                 first: int = 0, count: int | None = None,
-                 start: np.ndarray | None = None) -> go.Figure:
+def hidden_units(
+    W1: np.ndarray,
+    cols: int = 10,
+    limit: float | None = None,
+    first: int = 0,
+    count: int | None = None,
+    start: np.ndarray | None = None,
+) -> go.Figure:
     """Each hidden unit's 784 input weights as a 28x28 tile (units ``first`` .. ``first+count``),
     on one diverging scale symmetric around 0 (``limit`` fixes it, e.g. across replay frames).
     With ``start`` (W1 at initialisation) the tiles show what training changed, W1 - start: with
@@ -361,12 +609,25 @@ def hidden_units(W1: np.ndarray, cols: int = 10, limit: float | None = None,
     lim = limit if limit is not None else symmetric_limit(tiles)
     cols = min(cols, max(count, 1))
     captions = [f"unit {u}" for u in units]
-    what = "weights from each pixel" if start is None else "change of its pixel weights since the start"
+    what = (
+        "weights from each pixel"
+        if start is None
+        else "change of its pixel weights since the start"
+    )
     hover = [f"hidden unit {u}: {what}" for u in units]
-    return _mosaic_figure(tiles, zmin=-lim, zmax=lim, zmid=0, colorscale=WEIGHT_SCALE, cols=cols,
-                          captions=captions, hover=hover,
-                          colorbar_title="weight" if start is None else "change",
-                          height=None, customdata=units)
+    return _mosaic_figure(
+        tiles,
+        zmin=-lim,
+        zmax=lim,
+        zmid=0,
+        colorscale=WEIGHT_SCALE,
+        cols=cols,
+        captions=captions,
+        hover=hover,
+        colorbar_title="weight" if start is None else "change",
+        height=None,
+        customdata=units,
+    )
 
 
 def output_weights(W2: np.ndarray, limit: float | None = None) -> go.Figure:
@@ -374,20 +635,34 @@ def output_weights(W2: np.ndarray, limit: float | None = None) -> go.Figure:
     W2 = np.asarray(W2)
     h = W2.shape[0]
     lim = limit if limit is not None else symmetric_limit(W2)
-    fig = go.Figure(go.Heatmap(
-        z=W2, x=np.arange(10), y=np.arange(h), zmin=-lim, zmax=lim, zmid=0,
-        colorscale=WEIGHT_SCALE, colorbar=dict(title=dict(text="weight"), thickness=14),
-        hovertemplate="hidden unit %{y} → digit %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="digit (output)", tickmode="linear", dtick=1, side="top"),
-                      yaxis=dict(title="hidden unit", autorange="reversed",
-                                 dtick=1 if h <= 20 else None))
+    fig = go.Figure(
+        go.Heatmap(
+            z=W2,
+            x=np.arange(10),
+            y=np.arange(h),
+            zmin=-lim,
+            zmax=lim,
+            zmid=0,
+            colorscale=WEIGHT_SCALE,
+            colorbar=dict(title=dict(text="weight"), thickness=14),
+            hovertemplate="hidden unit %{y} → digit %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="digit (output)", tickmode="linear", dtick=1, side="top"),
+        yaxis=dict(title="hidden unit", autorange="reversed", dtick=1 if h <= 20 else None),
+    )
     fig = _layout(fig, height=int(min(700, max(280, 90 + 22 * h))))
     fig.update_layout(margin=dict(l=60, r=20, t=60, b=20))
     return fig
 
 
-def weight_histograms(start: dict[str, np.ndarray], now: dict[str, np.ndarray],
-                      labels: tuple[str, str] = ("start", "now"), bins: int = 40) -> go.Figure:
+def weight_histograms(
+    start: dict[str, np.ndarray],
+    now: dict[str, np.ndarray],
+    labels: tuple[str, str] = ("start", "now"),
+    bins: int = 40,
+) -> go.Figure:
     """Distribution of W1 and W2 at two moments (e.g. initialisation and the current iteration),
     side by side, counts binned in numpy so the figure stays small whatever the hidden size."""
     fig = go.Figure()
@@ -396,13 +671,27 @@ def weight_histograms(start: dict[str, np.ndarray], now: dict[str, np.ndarray],
         lim = symmetric_limit(a, b)
         edges = np.linspace(-lim, lim, bins + 1)
         centres = (edges[:-1] + edges[1:]) / 2
-        for values, label, color in ((a, labels[0], COLORS["start"]), (b, labels[1], COLORS["now"])):
+        for values, label, color in (
+            (a, labels[0], COLORS["start"]),
+            (b, labels[1], COLORS["now"]),
+        ):
             counts, _ = np.histogram(values[np.isfinite(values)], bins=edges)
-            fig.add_trace(go.Bar(x=centres, y=counts, width=(edges[1] - edges[0]), name=label,
-                                 marker_color=color, opacity=0.6, legendgroup=label,
-                                 showlegend=j == 0, xaxis=f"x{j + 1}", yaxis=f"y{j + 1}",
-                                 hovertemplate=f"{name} {label}: %{{y:,}} weights near %{{x:.3f}}"
-                                               "<extra></extra>"))
+            fig.add_trace(
+                go.Bar(
+                    x=centres,
+                    y=counts,
+                    width=(edges[1] - edges[0]),
+                    name=label,
+                    marker_color=color,
+                    opacity=0.6,
+                    legendgroup=label,
+                    showlegend=j == 0,
+                    xaxis=f"x{j + 1}",
+                    yaxis=f"y{j + 1}",
+                    hovertemplate=f"{name} {label}: %{{y:,}} weights near %{{x:.3f}}"
+                    "<extra></extra>",
+                )
+            )
     fig.update_layout(
         barmode="overlay",
         xaxis1=dict(domain=[0, 0.47], anchor="y1", title="W1 weight (pixel → hidden)"),

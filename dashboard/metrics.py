@@ -2,6 +2,7 @@
 
 ``probs`` is (m, 10) (rows sum to 1), ``y`` is (m,) true digits, ``pred`` = argmax of ``probs``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,11 +17,11 @@ CLASSES = 10
 class Evaluation:
     """Predictions of one run on one labelled set (read-only arrays)."""
 
-    probs: np.ndarray        # (m, 10)
-    y: np.ndarray            # (m,) true digit
-    pred: np.ndarray         # (m,) predicted digit
-    confidence: np.ndarray   # (m,) probability of the predicted digit
-    loss: np.ndarray         # (m,) cross-entropy of the true digit, -log p_true
+    probs: np.ndarray  # (m, 10)
+    y: np.ndarray  # (m,) true digit
+    pred: np.ndarray  # (m,) predicted digit
+    confidence: np.ndarray  # (m,) probability of the predicted digit
+    loss: np.ndarray  # (m,) cross-entropy of the true digit, -log p_true
 
     @property
     def correct(self) -> np.ndarray:
@@ -76,8 +77,15 @@ def per_class(cm: np.ndarray) -> pd.DataFrame:
     recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    return pd.DataFrame({"digit": np.arange(len(tp)), "precision": precision, "recall": recall,
-                         "f1": f1, "support": actual.astype(np.int64)})
+    return pd.DataFrame(
+        {
+            "digit": np.arange(len(tp)),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": actual.astype(np.int64),
+        }
+    )
 
 
 def confused_pairs(cm: np.ndarray, top: int = 10) -> pd.DataFrame:
@@ -93,17 +101,22 @@ def confused_pairs(cm: np.ndarray, top: int = 10) -> pd.DataFrame:
     t, p, counts = t[keep], p[keep], counts[keep]
     order = np.lexsort((p, t, -counts))[:top]
     totals = cm.sum(axis=1)
-    return pd.DataFrame({
-        "true": t[order], "predicted": p[order], "count": counts[order].astype(np.int64),
-        "share": counts[order] / np.maximum(totals[t[order]], 1),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "true": t[order],
+            "predicted": p[order],
+            "count": counts[order].astype(np.int64),
+            "share": counts[order] / np.maximum(totals[t[order]], 1),
+        }
+    ).reset_index(drop=True)
 
 
 SORTS = {"confidence": "most confident mistakes first", "loss": "highest loss first"}
 
 
-def mistakes(ev: Evaluation, true: int | None = None, pred: int | None = None,
-             sort: str = "confidence") -> pd.DataFrame:
+def mistakes(
+    ev: Evaluation, true: int | None = None, pred: int | None = None, sort: str = "confidence"
+) -> pd.DataFrame:
     """The misclassified images (optionally only true digit ``true`` / predicted ``pred``), as a
     table indexed by position in the evaluated set: true, pred, confidence, p_true, loss."""
     if sort not in SORTS:
@@ -114,10 +127,16 @@ def mistakes(ev: Evaluation, true: int | None = None, pred: int | None = None,
     if pred is not None:
         mask &= ev.pred == pred
     idx = np.flatnonzero(mask)
-    table = pd.DataFrame({
-        "index": idx, "true": ev.y[idx], "pred": ev.pred[idx],
-        "confidence": ev.confidence[idx], "p_true": ev.probs[idx, ev.y[idx]], "loss": ev.loss[idx],
-    })
+    table = pd.DataFrame(
+        {
+            "index": idx,
+            "true": ev.y[idx],
+            "pred": ev.pred[idx],
+            "confidence": ev.confidence[idx],
+            "p_true": ev.probs[idx, ev.y[idx]],
+            "loss": ev.loss[idx],
+        }
+    )
     key = "confidence" if sort == "confidence" else "loss"
     # Stable sort, descending, ties by position: the same order in every session.
     table = table.sort_values([key, "index"], ascending=[False, True], kind="stable")

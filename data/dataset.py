@@ -3,6 +3,7 @@
 Images are stored as uint8 ``(n, 28, 28)``: 47 MB for the full 60,000-image MNIST train set, and
 the flattened ``(n, 784)`` matrix that nnmath wants is a free view (:attr:`Dataset.X`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ SIDE = 28
 PIXELS = SIDE * SIDE
 CLASSES = 10
 DEFAULT_DEV_SIZE = 1000
-SMALL_SET = 5000          # below this many images the default dev set is 20 %
+SMALL_SET = 5000  # below this many images the default dev set is 20 %
 SMALL_DEV_FRACTION = 0.2
 
 
@@ -22,8 +23,12 @@ def _frozen(array: np.ndarray | None, dtype) -> np.ndarray | None:
     """A read-only array that nobody else holds a writable reference to."""
     if array is None:
         return None
-    if array.dtype == dtype and not array.flags.writeable and array.base is None \
-            and array.flags.c_contiguous:
+    if (
+        array.dtype == dtype
+        and not array.flags.writeable
+        and array.base is None
+        and array.flags.c_contiguous
+    ):
         return array
     out = np.array(array, dtype=dtype, order="C", copy=True)
     out.flags.writeable = False
@@ -133,8 +138,10 @@ class Dataset:
 
     def __repr__(self):
         labels = "labelled" if self.has_labels else "no labels"
-        return (f"Dataset(name={self.name!r}, n={self.n}, {labels}, source={self.source!r}, "
-                f"fingerprint={self.fingerprint!r})")
+        return (
+            f"Dataset(name={self.name!r}, n={self.n}, {labels}, source={self.source!r}, "
+            f"fingerprint={self.fingerprint!r})"
+        )
 
 
 def default_dev_size(n: int) -> int:
@@ -144,8 +151,9 @@ def default_dev_size(n: int) -> int:
     return int(round(n * SMALL_DEV_FRACTION))
 
 
-def train_dev_split(dataset: Dataset, dev_size: int | float | None = None,
-                    seed: int = 0) -> tuple[Dataset, Dataset]:
+def train_dev_split(
+    dataset: Dataset, dev_size: int | float | None = None, seed: int = 0
+) -> tuple[Dataset, Dataset]:
     """Shuffled, stratified split into (train, dev).
 
     ``dev_size``: number of dev images (default :func:`default_dev_size`), or a fraction in (0, 1).
@@ -157,8 +165,9 @@ def train_dev_split(dataset: Dataset, dev_size: int | float | None = None,
     n = dataset.n
     if dev_size is None:
         dev_size = default_dev_size(n)
-    elif isinstance(dev_size, bool) or not isinstance(dev_size, (int, float, np.integer,
-                                                                   np.floating)):
+    elif isinstance(dev_size, bool) or not isinstance(
+        dev_size, (int, float, np.integer, np.floating)
+    ):
         raise ValueError(f"dev_size must be a number of images or a fraction, got {dev_size!r}")
     elif isinstance(dev_size, float) and not float(dev_size).is_integer():
         if not 0.0 < dev_size < 1.0:
@@ -184,7 +193,7 @@ def train_dev_split(dataset: Dataset, dev_size: int | float | None = None,
         ordered_labels = labels[order]
         for digit in range(CLASSES):
             if quota[digit]:
-                in_dev[order[ordered_labels == digit][:quota[digit]]] = True
+                in_dev[order[ordered_labels == digit][: quota[digit]]] = True
     dev_idx = order[in_dev[order]]
     train_idx = order[~in_dev[order]]
     train = dataset.subset(train_idx, name=f"{dataset.name} · train")

@@ -4,6 +4,7 @@
 Everything here works on bytes and names, so a local file, a browser upload, a zip member and a
 Kaggle download all go through the same checks and give the same messages.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -22,7 +23,7 @@ from .errors import DataError
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-CACHE_SUFFIX = ".nnmath.npz"   # our compact cache files; never offered as data
+CACHE_SUFFIX = ".nnmath.npz"  # our compact cache files; never offered as data
 
 
 def human_bytes(n: int) -> str:
@@ -37,18 +38,22 @@ def human_bytes(n: int) -> str:
 
 # ---------------------------------------------------------------- gzip
 
+
 def gunzip(raw: bytes, filename: str, limit: int) -> bytes:
     """Decompressed bytes, refusing damaged/truncated files and anything over ``limit`` bytes."""
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
             out = f.read(limit + 1)
     except (EOFError, OSError, zlib.error) as e:
-        raise DataError(f"{filename} is a damaged or truncated gzip file ({_reason(e)}); "
-                        f"download it again") from None
+        raise DataError(
+            f"{filename} is a damaged or truncated gzip file ({_reason(e)}); download it again"
+        ) from None
     if len(out) > limit:
-        raise DataError(f"{filename} unpacks to more than {human_bytes(limit)}, the limit; "
-                        f"expected an MNIST file (the largest, the 60,000-image train CSV, "
-                        f"is ~110 MB)")
+        raise DataError(
+            f"{filename} unpacks to more than {human_bytes(limit)}, the limit; "
+            f"expected an MNIST file (the largest, the 60,000-image train CSV, "
+            f"is ~110 MB)"
+        )
     return out
 
 
@@ -63,6 +68,7 @@ def strip_gz(name: str) -> str:
 
 # ---------------------------------------------------------------- IDX
 
+
 def looks_like_idx(name: str, raw: bytes) -> bool:
     lower = name.lower()
     if "idx1" in lower or "idx3" in lower or "ubyte" in lower:
@@ -71,7 +77,7 @@ def looks_like_idx(name: str, raw: bytes) -> bool:
 
 
 def idx_role(name: str) -> str | None:
-    """"images", "labels" or None, from the file name."""
+    """ "images", "labels" or None, from the file name."""
     lower = PurePosixPath(name).name.lower()
     if "idx3" in lower or "images" in lower:
         return "images"
@@ -84,8 +90,7 @@ def parse_idx(raw: bytes, filename: str, expect_ndim: int) -> np.ndarray:
     """Array from an IDX file: magic 0x0000 <type> <ndim>, ndim big-endian uint32 sizes, data."""
     what = "images (magic 0x00000803)" if expect_ndim == 3 else "labels (magic 0x00000801)"
     if len(raw) < 4:
-        raise DataError(f"{filename}: expected an IDX file of {what}, found only "
-                        f"{len(raw)} bytes")
+        raise DataError(f"{filename}: expected an IDX file of {what}, found only {len(raw)} bytes")
     magic = int.from_bytes(raw[:4], "big")
     if raw[:2] != b"\0\0" or raw[2] not in IDX_TYPES or raw[3] != expect_ndim:
         hint = ""
@@ -93,23 +98,27 @@ def parse_idx(raw: bytes, filename: str, expect_ndim: int) -> np.ndarray:
             hint = " (is this the images file given as labels, or the other way round?)"
         elif raw[:2] == GZIP_MAGIC:
             hint = " (the file is gzipped but damaged)"
-        raise DataError(f"{filename}: expected an IDX file of {what}, found magic number "
-                        f"0x{magic:08X}{hint}")
+        raise DataError(
+            f"{filename}: expected an IDX file of {what}, found magic number 0x{magic:08X}{hint}"
+        )
     header = 4 + 4 * expect_ndim
     if len(raw) < header:
-        raise DataError(f"{filename}: IDX header is cut short: expected {header} bytes, "
-                        f"found {len(raw)}")
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(expect_ndim)]
+        raise DataError(
+            f"{filename}: IDX header is cut short: expected {header} bytes, found {len(raw)}"
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(expect_ndim)]
     if expect_ndim == 3 and tuple(dims[1:]) != (SIDE, SIDE):
         raise DataError(f"{filename}: expected 28×28 images, found {dims[1]}×{dims[2]}")
     dtype = np.dtype(IDX_TYPES[raw[2]])
     count = dims[0]
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
-        raise DataError(f"{filename}: the header says {count:,} "
-                        f"{'images' if expect_ndim == 3 else 'labels'}, which needs "
-                        f"{expected:,} bytes, but the file has {len(raw):,} bytes "
-                        f"({'truncated' if len(raw) < expected else 'extra data at the end'})")
+        raise DataError(
+            f"{filename}: the header says {count:,} "
+            f"{'images' if expect_ndim == 3 else 'labels'}, which needs "
+            f"{expected:,} bytes, but the file has {len(raw):,} bytes "
+            f"({'truncated' if len(raw) < expected else 'extra data at the end'})"
+        )
     values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
     return values
 
@@ -159,7 +168,7 @@ def idx_partner_candidates(name: str) -> list[str]:
         src, dst = (images, labels) if role == "images" else (labels, images)
         if src in lower:
             i = lower.index(src)
-            stem = lower[:i] + dst + lower[i + len(src):]
+            stem = lower[:i] + dst + lower[i + len(src) :]
             plain = strip_gz(stem)
             out += [plain, plain + ".gz"]
             break
@@ -172,8 +181,7 @@ def find_partner(name: str, available: list[str]) -> str | None:
     if not wanted:
         return None
     folder = str(PurePosixPath(name).parent)
-    matches = [a for a in available
-               if PurePosixPath(a).name.lower() in wanted and a != name]
+    matches = [a for a in available if PurePosixPath(a).name.lower() in wanted and a != name]
     matches.sort(key=lambda a: (str(PurePosixPath(a).parent) != folder, a))
     return matches[0] if matches else None
 
@@ -196,36 +204,50 @@ def parse_npz(raw: bytes, filename: str, part: str):
         raise DataError(f"{filename}: expected an .npz archive of arrays, found a single array")
     with z:
         keys = list(z.files)
-        for images_key, labels_key in NPZ_KEYS.get(part, ()):
+        for images_key, labels_key in NPZ_KEYS.get(part, ()):  # noqa: B007 (used after break)
             if images_key in keys:
                 break
         else:
             expected = " or ".join(f"'{i}'" for i, _ in NPZ_KEYS.get(part, ()))
-            raise DataError(f"{filename}: expected an array {expected} for part='{part}' "
-                            f"(Keras mnist.npz has x_train, y_train, x_test, y_test), found "
-                            f"{', '.join(repr(k) for k in keys) or 'no arrays'}")
+            raise DataError(
+                f"{filename}: expected an array {expected} for part='{part}' "
+                f"(Keras mnist.npz has x_train, y_train, x_test, y_test), found "
+                f"{', '.join(repr(k) for k in keys) or 'no arrays'}"
+            )
         images = _npz_array(z, images_key, filename)
         labels = _npz_array(z, labels_key, filename) if labels_key in keys else None
     if images.ndim == 2 and images.shape[1] == SIDE * SIDE:
         images = images.reshape(-1, SIDE, SIDE)
     if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):
-        raise DataError(f"{filename}: '{images_key}' should have shape (n, 28, 28) or (n, 784), "
-                        f"found {images.shape}")
+        raise DataError(
+            f"{filename}: '{images_key}' should have shape (n, 28, 28) or (n, 784), "
+            f"found {images.shape}"
+        )
     if images.shape[0] == 0:
         raise DataError(f"{filename}: '{images_key}' has no images")
     if images.dtype.kind not in "uifb":
-        raise DataError(f"{filename}: '{images_key}' should hold numbers, found dtype "
-                        f"{images.dtype}")
-    _check_range(images, 0, 255, filename, f"pixel values in '{images_key}' must be 0–255",
-                 lambda i: f"in image {i}")
+        raise DataError(
+            f"{filename}: '{images_key}' should hold numbers, found dtype {images.dtype}"
+        )
+    _check_range(
+        images,
+        0,
+        255,
+        filename,
+        f"pixel values in '{images_key}' must be 0–255",
+        lambda i: f"in image {i}",
+    )
     if labels is not None:
         labels = labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels
         if labels.shape != (images.shape[0],):
-            raise DataError(f"{filename}: '{labels_key}' should have one label per image, "
-                            f"expected shape ({images.shape[0]},), found {labels.shape}")
+            raise DataError(
+                f"{filename}: '{labels_key}' should have one label per image, "
+                f"expected shape ({images.shape[0]},), found {labels.shape}"
+            )
         if labels.dtype.kind not in "uifb":
-            raise DataError(f"{filename}: '{labels_key}' should hold numbers, found dtype "
-                            f"{labels.dtype}")
+            raise DataError(
+                f"{filename}: '{labels_key}' should hold numbers, found dtype {labels.dtype}"
+            )
         _check_range(labels, 0, CLASSES - 1, filename, f"labels in '{labels_key}' must be 0–9")
         labels = labels.astype(np.uint8)
     return images.astype(np.uint8), labels, images_key
@@ -236,9 +258,11 @@ def _npz_array(z, key, filename):
         return z[key]
     except ValueError as e:
         if "pickle" in str(e).lower():
-            raise DataError(f"{filename}: '{key}' holds Python objects, which would need pickle "
-                            f"to load; refused (only plain numeric arrays are loaded, "
-                            f"allow_pickle=False)") from None
+            raise DataError(
+                f"{filename}: '{key}' holds Python objects, which would need pickle "
+                f"to load; refused (only plain numeric arrays are loaded, "
+                f"allow_pickle=False)"
+            ) from None
         raise DataError(f"{filename}: cannot read '{key}' ({_reason(e)})") from None
     except Exception as e:
         raise DataError(f"{filename}: cannot read '{key}' ({_reason(e)})") from None
@@ -246,18 +270,21 @@ def _npz_array(z, key, filename):
 
 # ---------------------------------------------------------------- choosing files
 
+
 @dataclass(frozen=True)
 class Choice:
-    kind: str                 # "csv" | "idx" | "npz" | "zip" (holding any of these)
-    main: str                 # path of the file to load (IDX: the images file)
+    kind: str  # "csv" | "idx" | "npz" | "zip" (holding any of these)
+    main: str  # path of the file to load (IDX: the images file)
     partner: str | None = None  # IDX labels file
 
 
 def classify(name: str) -> str | None:
-    """"csv", "idx-images", "idx-labels", "npz", "zip" or None (not an MNIST candidate)."""
+    """ "csv", "idx-images", "idx-labels", "npz", "zip" or None (not an MNIST candidate)."""
     path = PurePosixPath(name)
     lower = path.name.lower()
-    if any(p.startswith(".") or p == "__MACOSX" for p in path.parts) or lower.endswith(CACHE_SUFFIX):
+    if any(p.startswith(".") or p == "__MACOSX" for p in path.parts) or lower.endswith(
+        CACHE_SUFFIX
+    ):
         return None
     plain = strip_gz(lower)
     if plain.endswith(".csv"):
@@ -288,10 +315,12 @@ def choose(names: list[str], part: str, where: str) -> Choice:
             candidates.append(Choice("idx", n, find_partner(n, list(kinds))))
     if not candidates:
         shown = ", ".join(sorted(names)[:8]) + (" …" if len(names) > 8 else "")
-        raise DataError(f"{where} contains no MNIST file: expected a .csv, an IDX pair "
-                        f"(train-images-idx3-ubyte + train-labels-idx1-ubyte), an .npz or a "
-                        f".zip of these; "
-                        f"found {shown or 'nothing'}")
+        raise DataError(
+            f"{where} contains no MNIST file: expected a .csv, an IDX pair "
+            f"(train-images-idx3-ubyte + train-labels-idx1-ubyte), an .npz or a "
+            f".zip of these; "
+            f"found {shown or 'nothing'}"
+        )
 
     def rank(c: Choice):
         base = PurePosixPath(c.main).name
@@ -305,25 +334,29 @@ def choose(names: list[str], part: str, where: str) -> Choice:
 
     best = min(candidates, key=rank)
     if part == "test" and rank(best)[0] == 9:
-        raise DataError(f"{where} has no test file (looked for names with 'test' or 't10k'); "
-                        f"found {', '.join(sorted(c.main for c in candidates))}")
+        raise DataError(
+            f"{where} has no test file (looked for names with 'test' or 't10k'); "
+            f"found {', '.join(sorted(c.main for c in candidates))}"
+        )
     return best
 
 
-def zip_members(raw: bytes, filename: str, limit: int, everything: bool = False
-                ) -> zipfile.ZipFile:
+def zip_members(raw: bytes, filename: str, limit: int, everything: bool = False) -> zipfile.ZipFile:
     """The open archive, after checking that no member (that we would read) unpacks to more
     than ``limit`` bytes — a small zip can hold gigabytes of zeros."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
-        raise DataError(f"{filename} is a damaged or truncated zip file ({_reason(e)}); "
-                        f"download it again") from None
+        raise DataError(
+            f"{filename} is a damaged or truncated zip file ({_reason(e)}); download it again"
+        ) from None
     for info in archive.infolist():
         if info.file_size > limit and (everything or classify(info.filename)):
-            raise DataError(f"{filename}: {info.filename} unpacks to "
-                            f"{human_bytes(info.file_size)}, over the limit of "
-                            f"{human_bytes(limit)}")
+            raise DataError(
+                f"{filename}: {info.filename} unpacks to "
+                f"{human_bytes(info.file_size)}, over the limit of "
+                f"{human_bytes(limit)}"
+            )
     return archive
 
 
@@ -331,8 +364,15 @@ def read_member(archive: zipfile.ZipFile, member: str, filename: str, limit: int
     try:
         with archive.open(member) as f:
             out = f.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
-            RuntimeError, ValueError) as e:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as e:
         raise DataError(f"{filename}: cannot unpack {member} ({_reason(e)})") from None
     if len(out) > limit:
         raise DataError(f"{filename}: {member} unpacks to more than {human_bytes(limit)}")

@@ -16,6 +16,7 @@ The ``kaggle`` package is imported only when a download really starts: ``import 
 help text and authenticates at import time, and ``KaggleApi.authenticate()`` calls ``exit(1)``
 without credentials; both are contained here (stdout captured, ``SystemExit`` caught).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,14 @@ class Credentials:
 
     __slots__ = ("_token", "_username", "_key", "where")
 
-    def __init__(self, where: str, *, token: str | None = None, username: str | None = None,
-                 key: str | None = None):
+    def __init__(
+        self,
+        where: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        key: str | None = None,
+    ):
         self._token, self._username, self._key, self.where = token, username, key, where
 
     @property
@@ -83,6 +90,7 @@ class Credentials:
 
 
 # ---------------------------------------------------------------- credentials
+
 
 def _get(mapping, key):
     try:
@@ -151,9 +159,11 @@ def _from_files() -> Credentials | None:
 
 def find_credentials(secrets: Mapping | None = None) -> Credentials | None:
     """Credentials from ``secrets``, the environment or the Kaggle config files, or None."""
-    return (_from_mapping(secrets, "Streamlit secrets")
-            or _from_mapping(os.environ, "environment variables")
-            or _from_files())
+    return (
+        _from_mapping(secrets, "Streamlit secrets")
+        or _from_mapping(os.environ, "environment variables")
+        or _from_files()
+    )
 
 
 def credentials_available(secrets: Mapping | None = None) -> bool:
@@ -162,6 +172,7 @@ def credentials_available(secrets: Mapping | None = None) -> bool:
 
 
 # ---------------------------------------------------------------- refs and folders
+
 
 def normalize_ref(ref: str) -> str:
     """'digit-recognizer', 'owner/dataset' from a ref or a kaggle.com URL."""
@@ -176,9 +187,11 @@ def normalize_ref(ref: str) -> str:
     if len(parts) == 2 and parts[1] in ("rules", "data", "overview"):
         text = parts[0]
     if not _REF.match(text):
-        raise DataError(f"'{ref}' is not a Kaggle competition or dataset: expected a competition "
-                        f"name such as '{COMPETITION}' or a dataset 'owner/name' such as "
-                        f"'oddrationale/mnist-in-csv'")
+        raise DataError(
+            f"'{ref}' is not a Kaggle competition or dataset: expected a competition "
+            f"name such as '{COMPETITION}' or a dataset 'owner/name' such as "
+            f"'oddrationale/mnist-in-csv'"
+        )
     return text
 
 
@@ -207,8 +220,9 @@ def _has_data(folder: Path) -> bool:
             return True
         try:
             with zipfile.ZipFile(f) as z:
-                formats.choose([i.filename for i in z.infolist() if not i.is_dir()], "train",
-                               f.name)
+                formats.choose(
+                    [i.filename for i in z.infolist() if not i.is_dir()], "train", f.name
+                )
             return True
         except (DataError, zipfile.BadZipFile, OSError):
             continue
@@ -216,6 +230,7 @@ def _has_data(folder: Path) -> bool:
 
 
 # ---------------------------------------------------------------- the API (lazy)
+
 
 def _kaggle_api_class():
     """``KaggleApi``, imported with its import-time prints captured. Tests replace this."""
@@ -235,8 +250,9 @@ def _api(creds: Credentials):
     try:
         api_class = _kaggle_api_class()
     except ImportError:
-        raise DataError("Kaggle downloads need the package kaggle: pip install kaggle==2.2.4"
-                        ) from None
+        raise DataError(
+            "Kaggle downloads need the package kaggle: pip install kaggle==2.2.4"
+        ) from None
     except SystemExit:
         raise DataError(f"the kaggle package found no usable credentials; {HOW_TO_SET}") from None
     with _quiet():
@@ -248,19 +264,26 @@ def _api(creds: Credentials):
             else:
                 api.authenticate()
         except SystemExit:
-            raise DataError(f"Kaggle did not accept the credentials from {creds.where} "
-                            f"(authentication failed): {HOW_TO_SET}") from None
+            raise DataError(
+                f"Kaggle did not accept the credentials from {creds.where} "
+                f"(authentication failed): {HOW_TO_SET}"
+            ) from None
     return api
 
 
-_PATTERNS = re.compile(r"(?i)((?:token|key|password|secret|authorization)[\"']?\s*[=:]\s*[\"']?"
-                       r"(?:bearer\s+|basic\s+)?|bearer\s+|basic\s+)(?!<)[^\s,;)&\"']+")
+_PATTERNS = re.compile(
+    r"(?i)((?:token|key|password|secret|authorization)[\"']?\s*[=:]\s*[\"']?"
+    r"(?:bearer\s+|basic\s+)?|bearer\s+|basic\s+)(?!<)[^\s,;)&\"']+"
+)
 
 
 def scrub(text: str, creds: Credentials | None = None, secrets: Mapping | None = None) -> str:
     """``text`` with every credential we can find (used, in secrets, env or files) masked."""
-    known = [c for c in (creds, _from_mapping(secrets, "s"), _from_mapping(os.environ, "e"),
-                         _from_files()) if c is not None]
+    known = [
+        c
+        for c in (creds, _from_mapping(secrets, "s"), _from_mapping(os.environ, "e"), _from_files())
+        if c is not None
+    ]
     for c in known:
         text = c.scrub(text)
     return _PATTERNS.sub(lambda m: m.group(1) + "***", text)
@@ -270,27 +293,37 @@ def _explain(error: BaseException, ref: str, creds: Credentials) -> DataError:
     status = getattr(getattr(error, "response", None), "status_code", None)
     competition = "/" not in ref
     if status == 401:
-        text = (f"Kaggle rejected the credentials from {creds.where} (HTTP 401): {HOW_TO_SET}")
+        text = f"Kaggle rejected the credentials from {creds.where} (HTTP 401): {HOW_TO_SET}"
     elif status == 403 and competition:
-        text = (f"Kaggle refused the download of '{ref}' (HTTP 403): accept the competition rules "
-                f"at {RULES_URL.format(name=ref)} while logged in as the account of your "
-                f"credentials, then try again")
+        text = (
+            f"Kaggle refused the download of '{ref}' (HTTP 403): accept the competition rules "
+            f"at {RULES_URL.format(name=ref)} while logged in as the account of your "
+            f"credentials, then try again"
+        )
     elif status == 403:
-        text = (f"Kaggle refused the download of dataset '{ref}' (HTTP 403): it is private or "
-                f"needs you to accept its terms at https://www.kaggle.com/datasets/{ref}")
+        text = (
+            f"Kaggle refused the download of dataset '{ref}' (HTTP 403): it is private or "
+            f"needs you to accept its terms at https://www.kaggle.com/datasets/{ref}"
+        )
     elif status == 404:
         kind = "competition" if competition else "dataset"
-        text = (f"Kaggle has no {kind} '{ref}' (HTTP 404): check the name, e.g. '{COMPETITION}' "
-                f"or 'oddrationale/mnist-in-csv'")
+        text = (
+            f"Kaggle has no {kind} '{ref}' (HTTP 404): check the name, e.g. '{COMPETITION}' "
+            f"or 'oddrationale/mnist-in-csv'"
+        )
     elif status is not None:
         text = f"Kaggle answered HTTP {status} for '{ref}'; try again later"
     elif _is_network(error):
-        text = (f"cannot reach Kaggle to download '{ref}' (no network? {type(error).__name__}). "
-                f"The embedded sample works offline; or download the file on another machine "
-                f"and load or upload it")
+        text = (
+            f"cannot reach Kaggle to download '{ref}' (no network? {type(error).__name__}). "
+            f"The embedded sample works offline; or download the file on another machine "
+            f"and load or upload it"
+        )
     elif isinstance(error, SystemExit):
-        text = (f"the Kaggle client stopped while downloading '{ref}' (credentials from "
-                f"{creds.where} not usable?): {HOW_TO_SET}")
+        text = (
+            f"the Kaggle client stopped while downloading '{ref}' (credentials from "
+            f"{creds.where} not usable?): {HOW_TO_SET}"
+        )
     elif isinstance(error, OSError):
         text = f"cannot save the download of '{ref}': {error.strerror or type(error).__name__}"
     else:
@@ -300,17 +333,37 @@ def _explain(error: BaseException, ref: str, creds: Credentials) -> DataError:
 
 def _is_network(error: BaseException) -> bool:
     names = {c.__name__ for c in type(error).__mro__}
-    network = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "ProxyError",
-               "SSLError", "NewConnectionError", "MaxRetryError", "NameResolutionError",
-               "gaierror", "timeout", "TimeoutError", "ConnectionRefusedError",
-               "ChunkedEncodingError", "ProtocolError"}
+    network = {
+        "ConnectionError",
+        "Timeout",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "ProxyError",
+        "SSLError",
+        "NewConnectionError",
+        "MaxRetryError",
+        "NameResolutionError",
+        "gaierror",
+        "timeout",
+        "TimeoutError",
+        "ConnectionRefusedError",
+        "ChunkedEncodingError",
+        "ProtocolError",
+    }
     return bool(names & network)
 
 
 # ---------------------------------------------------------------- download
 
-def download(ref: str, dest: Path | str | None = None, progress: Progress | None = None,
-             secrets: Mapping | None = None, *, force: bool = False) -> Path:
+
+def download(
+    ref: str,
+    dest: Path | str | None = None,
+    progress: Progress | None = None,
+    secrets: Mapping | None = None,
+    *,
+    force: bool = False,
+) -> Path:
     """Download a competition (``digit-recognizer``) or dataset (``owner/name``) into ``dest``
     (default under data/downloads/) and return that folder; reused if it already holds data.
 
@@ -324,23 +377,26 @@ def download(ref: str, dest: Path | str | None = None, progress: Progress | None
         return dest
     creds = find_credentials(secrets)
     if creds is None:
-        raise DataError(f"no Kaggle credentials found, so '{ref}' cannot be downloaded: "
-                        f"{HOW_TO_SET}. Without an account, the embedded sample works offline")
+        raise DataError(
+            f"no Kaggle credentials found, so '{ref}' cannot be downloaded: "
+            f"{HOW_TO_SET}. Without an account, the embedded sample works offline"
+        )
     api = _api(creds)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
         partial.mkdir()
     except OSError as e:
-        raise DataError(f"cannot create the download folder {dest.parent}: "
-                        f"{e.strerror or e}") from None
+        raise DataError(
+            f"cannot create the download folder {dest.parent}: {e.strerror or e}"
+        ) from None
     try:
         _run_with_progress(lambda: _call(api, ref, partial), partial, progress)
         if not _has_data(partial):
-            names = ", ".join(sorted(p.name for p in partial.rglob("*") if p.is_file())) or \
-                "nothing"
-            raise DataError(f"the Kaggle download of '{ref}' holds no MNIST file (found "
-                            f"{names})")
+            names = (
+                ", ".join(sorted(p.name for p in partial.rglob("*") if p.is_file())) or "nothing"
+            )
+            raise DataError(f"the Kaggle download of '{ref}' holds no MNIST file (found {names})")
         dest.mkdir(parents=True, exist_ok=True)
         for item in partial.iterdir():
             target = dest / item.name

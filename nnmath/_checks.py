@@ -1,4 +1,5 @@
 """Argument validation: every error names the parameter, the rule and the value."""
+
 from __future__ import annotations
 
 import numbers
@@ -55,21 +56,26 @@ def check_images(X, name="X"):
     if X.ndim == 3 and X.shape[1:] == (28, 28):
         X = X.reshape(X.shape[0], N_PIXELS)
     if X.ndim != 2 or X.shape[1] != N_PIXELS:
-        raise ValueError(f"{name} must have shape (m, 784), one image of 28*28 pixels per row, "
-                         f"got shape {X.shape}")
+        raise ValueError(
+            f"{name} must have shape (m, 784), one image of 28*28 pixels per row, "
+            f"got shape {X.shape}"
+        )
     if X.dtype == np.uint8:
         return X
     if not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(f"{name} must be uint8 pixels 0..255 or floats in [0, 1], "
-                         f"got dtype {X.dtype}")
+        raise ValueError(
+            f"{name} must be uint8 pixels 0..255 or floats in [0, 1], got dtype {X.dtype}"
+        )
     if X.size:
         nan_rows = np.flatnonzero(np.isnan(X).any(axis=1))
         if nan_rows.size:
             raise ValueError(f"{name} must not contain NaN, got NaN in row {nan_rows[0]}")
         low, high = X.min(), X.max()
         if low < 0 or high > 1:
-            raise ValueError(f"{name} float pixels must be in [0, 1] (divide uint8 pixels by 255),"
-                             f" got values in [{low}, {high}]")
+            raise ValueError(
+                f"{name} float pixels must be in [0, 1] (divide uint8 pixels by 255),"
+                f" got values in [{low}, {high}]"
+            )
     return X
 
 

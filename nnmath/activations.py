@@ -4,16 +4,18 @@ Each entry pairs a function g(Z) with its derivative g'(Z), both elementwise, so
 propagation reads ``dZ1 = dA1 * g'(Z1)`` whatever the activation. A UI select box is
 ``list(ACTIVATIONS)``; the notebook's network is ``"relu"``.
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 
 class Activation(NamedTuple):
     function: Callable[[np.ndarray], np.ndarray]
-    derivative: Callable[[np.ndarray], np.ndarray]   # of Z, the pre-activation
+    derivative: Callable[[np.ndarray], np.ndarray]  # of Z, the pre-activation
 
 
 def relu(Z):
@@ -21,7 +23,7 @@ def relu(Z):
 
 
 def relu_deriv(Z):
-    return Z > 0                                      # bool: multiplies as 0/1
+    return Z > 0  # bool: multiplies as 0/1
 
 
 def sigmoid(Z):
@@ -62,28 +64,28 @@ ACTIVATIONS: dict[str, Activation] = {
 def softmax(Z):
     """Row-wise softmax. Subtracting each row's max first changes nothing mathematically
     (softmax(z) = softmax(z - c)) but keeps exp() from overflowing for large logits."""
-    E = np.exp(Z - row_max(Z))                        # (m, 10), every entry in (0, 1]
-    return E / row_sum(E)                             # (m, 10), rows sum to 1
+    E = np.exp(Z - row_max(Z))  # (m, 10), every entry in (0, 1]
+    return E / row_sum(E)  # (m, 10), rows sum to 1
 
 
 def log_softmax(Z):
     """log(softmax(Z)) without ever taking log(0): the log-sum-exp trick."""
-    shifted = Z - row_max(Z)                          # (m, 10)
+    shifted = Z - row_max(Z)  # (m, 10)
     return shifted - np.log(row_sum(np.exp(shifted)))
 
 
 # Z.max(axis=1) over 10 columns is numpy's slow case (one tiny reduction per row); reducing the
 # transposed copy runs down 10 long rows instead. Same result, about 5x faster (see the bench).
 def row_max(Z):
-    return np.ascontiguousarray(Z.T).max(axis=0)[:, None]     # (m, 1)
+    return np.ascontiguousarray(Z.T).max(axis=0)[:, None]  # (m, 1)
 
 
 def row_sum(Z):
-    return np.ascontiguousarray(Z.T).sum(axis=0)[:, None]     # (m, 1)
+    return np.ascontiguousarray(Z.T).sum(axis=0)[:, None]  # (m, 1)
 
 
 # The same slow case the other way round: Z.sum(axis=0) of a (m, 10) array (the bias gradients)
 # adds m short rows one ufunc call at a time. A vector of ones times Z is one BLAS call over the
 # whole array: the same sum over samples, about 8x faster (see the bench).
 def col_sum(Z):
-    return np.ones(Z.shape[0], Z.dtype) @ Z                    # (10,) or (h,)
+    return np.ones(Z.shape[0], Z.dtype) @ Z  # (10,) or (h,)

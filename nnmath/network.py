@@ -3,6 +3,7 @@
 Notation and shapes are in the package docstring (``help(nnmath)``). Every function returns new
 arrays; none writes into its arguments.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from .activations import ACTIVATIONS, col_sum, log_softmax, row_sum, softmax
 @dataclass(frozen=True)
 class Params:
     """Weights and biases. Library code never writes into these arrays."""
-    W1: np.ndarray   # (784, hidden)
-    b1: np.ndarray   # (hidden,)
-    W2: np.ndarray   # (hidden, 10)
-    b2: np.ndarray   # (10,)
+
+    W1: np.ndarray  # (784, hidden)
+    b1: np.ndarray  # (hidden,)
+    W2: np.ndarray  # (hidden, 10)
+    b2: np.ndarray  # (10,)
 
     @property
     def hidden(self) -> int:
@@ -39,23 +41,26 @@ class Params:
 
 class Cache(NamedTuple):
     """What forward propagation computed and backward propagation needs."""
-    Z1: np.ndarray   # (m, hidden)  hidden pre-activations
-    A1: np.ndarray   # (m, hidden)  hidden activations g(Z1)
-    Z2: np.ndarray   # (m, 10)      logits
-    A2: np.ndarray   # (m, 10)      class probabilities, rows sum to 1
+
+    Z1: np.ndarray  # (m, hidden)  hidden pre-activations
+    A1: np.ndarray  # (m, hidden)  hidden activations g(Z1)
+    Z2: np.ndarray  # (m, 10)      logits
+    A2: np.ndarray  # (m, 10)      class probabilities, rows sum to 1
 
 
 @dataclass(frozen=True)
 class Grads:
     """Gradients of the mean cross-entropy, same shapes as Params."""
+
     dW1: np.ndarray  # (784, hidden)
     db1: np.ndarray  # (hidden,)
     dW2: np.ndarray  # (hidden, 10)
     db2: np.ndarray  # (10,)
 
-    def __add__(self, other: "Grads") -> "Grads":
-        return Grads(self.dW1 + other.dW1, self.db1 + other.db1,
-                     self.dW2 + other.dW2, self.db2 + other.db2)
+    def __add__(self, other: Grads) -> Grads:
+        return Grads(
+            self.dW1 + other.dW1, self.db1 + other.db1, self.dW2 + other.dW2, self.db2 + other.db2
+        )
 
 
 def init_params(hidden=10, seed=0, *, init="uniform", dtype=np.float32) -> Params:
@@ -75,15 +80,15 @@ def init_params(hidden=10, seed=0, *, init="uniform", dtype=np.float32) -> Param
         seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if init == "uniform":
-        W1 = (rng.random((hidden, N_PIXELS)) - 0.5).T      # (784, hidden)
-        b1 = rng.random(hidden) - 0.5                      # (hidden,)
-        W2 = (rng.random((N_CLASSES, hidden)) - 0.5).T     # (hidden, 10)
-        b2 = rng.random(N_CLASSES) - 0.5                   # (10,)
+        W1 = (rng.random((hidden, N_PIXELS)) - 0.5).T  # (784, hidden)
+        b1 = rng.random(hidden) - 0.5  # (hidden,)
+        W2 = (rng.random((N_CLASSES, hidden)) - 0.5).T  # (hidden, 10)
+        b2 = rng.random(N_CLASSES) - 0.5  # (10,)
     else:
-        W1 = rng.normal(0, np.sqrt(2 / N_PIXELS), (hidden, N_PIXELS)).T   # (784, hidden)
-        b1 = np.zeros(hidden)                                           # (hidden,)
-        W2 = rng.normal(0, np.sqrt(2 / hidden), (N_CLASSES, hidden)).T    # (hidden, 10)
-        b2 = np.zeros(N_CLASSES)                                        # (10,)
+        W1 = rng.normal(0, np.sqrt(2 / N_PIXELS), (hidden, N_PIXELS)).T  # (784, hidden)
+        b1 = np.zeros(hidden)  # (hidden,)
+        W2 = rng.normal(0, np.sqrt(2 / hidden), (N_CLASSES, hidden)).T  # (hidden, 10)
+        b2 = np.zeros(N_CLASSES)  # (10,)
     return Params(*(np.ascontiguousarray(a, dtype=dtype) for a in (W1, b1, W2, b2)))
 
 
@@ -104,15 +109,14 @@ def scale_pixels(X, dtype=np.float32, *, out=None) -> np.ndarray:
 def forward_propagation(params: Params, X, *, activation="relu") -> Cache:
     """X (m, 784) floats in [0, 1] -> Cache(Z1, A1, Z2, A2)."""
     g = ACTIVATIONS[activation].function
-    Z1 = X @ params.W1 + params.b1          # (m, hidden)
-    A1 = g(Z1)                              # (m, hidden)
-    Z2 = A1 @ params.W2 + params.b2         # (m, 10)
-    A2 = softmax(Z2)                        # (m, 10)
+    Z1 = X @ params.W1 + params.b1  # (m, hidden)
+    A1 = g(Z1)  # (m, hidden)
+    Z2 = A1 @ params.W2 + params.b2  # (m, 10)
+    A2 = softmax(Z2)  # (m, 10)
     return Cache(Z1, A1, Z2, A2)
 
 
-def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None,
-                         activation="relu") -> Grads:
+def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activation="relu") -> Grads:
     """Gradients of the mean cross-entropy over ``m`` samples (default: the rows of X).
 
     Passing the full batch size as ``m`` for one block of rows gives that block's share of the
@@ -121,28 +125,30 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None,
     g_deriv = ACTIVATIONS[activation].derivative
     m = X.shape[0] if m is None else m
     Z1, A1, Z2, A2 = cache
-    dZ2 = (A2 - Y) / m                      # (m, 10)       dL/dZ2 for softmax + cross-entropy
-    dW2 = A1.T @ dZ2                        # (hidden, 10)
-    db2 = col_sum(dZ2)                      # (10,)         summed over samples (rows) only
-    dA1 = dZ2 @ params.W2.T                 # (m, hidden)
-    dZ1 = dA1 * g_deriv(Z1)                 # (m, hidden)
-    dW1 = X.T @ dZ1                         # (784, hidden)
-    db1 = col_sum(dZ1)                      # (hidden,)     summed over samples (rows) only
+    dZ2 = (A2 - Y) / m  # (m, 10)       dL/dZ2 for softmax + cross-entropy
+    dW2 = A1.T @ dZ2  # (hidden, 10)
+    db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
+    dA1 = dZ2 @ params.W2.T  # (m, hidden)
+    dZ1 = dA1 * g_deriv(Z1)  # (m, hidden)
+    dW1 = X.T @ dZ1  # (784, hidden)
+    db1 = col_sum(dZ1)  # (hidden,)     summed over samples (rows) only
     return Grads(dW1, db1, dW2, db2)
 
 
 def update_params(params: Params, grads: Grads, alpha) -> Params:
     """One gradient-descent step: a new Params, the old one untouched."""
-    return Params(W1=params.W1 - alpha * grads.dW1,
-                  b1=params.b1 - alpha * grads.db1,
-                  W2=params.W2 - alpha * grads.dW2,
-                  b2=params.b2 - alpha * grads.db2)
+    return Params(
+        W1=params.W1 - alpha * grads.dW1,
+        b1=params.b1 - alpha * grads.db1,
+        W2=params.W2 - alpha * grads.dW2,
+        b2=params.b2 - alpha * grads.db2,
+    )
 
 
 def one_hot(y, classes=N_CLASSES, dtype=np.float32) -> np.ndarray:
     """Labels (m,) -> (m, classes) with a single 1 per row."""
     y = np.asarray(y)
-    Y = np.zeros((y.shape[0], classes), dtype=dtype)   # (m, 10)
+    Y = np.zeros((y.shape[0], classes), dtype=dtype)  # (m, 10)
     Y[np.arange(y.shape[0]), y] = 1
     return Y
 
@@ -158,7 +164,7 @@ def cross_entropy(Z2, Y, *, m=None, A2=None) -> float:
     m = Z2.shape[0] if m is None else m
     if A2 is None:
         return -float(np.sum(Y * log_softmax(Z2), dtype=np.float64)) / m
-    p = row_sum(A2 * Y)[:, 0]                       # (m,) probability of the true class
+    p = row_sum(A2 * Y)[:, 0]  # (m,) probability of the true class
     sure = p > 1e-30
     total = float(np.sum(np.log(p, where=sure, out=np.zeros_like(p)), dtype=np.float64))
     if not sure.all():
@@ -184,12 +190,11 @@ def predict_proba(params: Params, X, *, activation="relu", block_rows=4096) -> n
     X = check_images(X)
     out = np.empty((X.shape[0], N_CLASSES), params.dtype)  # (m, 10)
     for start in range(0, X.shape[0], block_rows):
-        Xb = scale_pixels(X[start:start + block_rows], params.dtype)  # (block, 784)
-        out[start:start + block_rows] = forward_propagation(params, Xb, activation=activation).A2
+        Xb = scale_pixels(X[start : start + block_rows], params.dtype)  # (block, 784)
+        out[start : start + block_rows] = forward_propagation(params, Xb, activation=activation).A2
     return out
 
 
 def make_predictions(X, params: Params, *, activation="relu") -> np.ndarray:
     """Predicted digit (m,) for images one per row; the notebook's argument order."""
     return get_predictions(predict_proba(params, X, activation=activation))
-

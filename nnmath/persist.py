@@ -2,6 +2,7 @@
 
 Loading uses allow_pickle=False, so a file handed in by a user can hold data, never code.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,27 @@ from .train import PARAM_NAMES, History, TrainConfig, TrainResult
 
 FORMAT = "nnmath.TrainResult"
 VERSION = 1
-_SCALARS = ("iterations", "status", "diverged_at", "message", "loss", "train_accuracy",
-            "dev_accuracy", "dev_loss", "n_train")
+_SCALARS = (
+    "iterations",
+    "status",
+    "diverged_at",
+    "message",
+    "loss",
+    "train_accuracy",
+    "dev_accuracy",
+    "dev_loss",
+    "n_train",
+)
 
 
 def save_result(result: TrainResult, path) -> None:
     """Write ``result`` to ``path`` (a filename or a binary file object) as .npz."""
-    meta = {"format": FORMAT, "version": VERSION, "config": vars(result.config),
-            **{name: getattr(result, name) for name in _SCALARS}}
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": vars(result.config),
+        **{name: getattr(result, name) for name in _SCALARS},
+    }
     arrays = {f"params/{k}": v for k, v in result.params.arrays().items()}
     arrays.update({f"history/{k}": v for k, v in result.history.arrays().items()})
     arrays.update({f"snapshots/{k}": v for k, v in result.snapshots.items()})
@@ -47,14 +61,22 @@ def load_result(path) -> TrainResult:
             history=History(**{k: arrays[f"history/{k}"] for k in History.FIELDS}),
             snapshot_iterations=arrays["snapshot_iterations"],
             snapshots={k: arrays[f"snapshots/{k}"] for k in PARAM_NAMES},
-            **{k: meta[k] for k in _SCALARS})
+            **{k: meta[k] for k in _SCALARS},
+        )
         _check_consistent(result)
     except ValueError as error:
         raise ValueError(f"{name}: not a valid nnmath result file: {error}") from error
-    except (OSError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
-            json.JSONDecodeError) as error:
-        raise ValueError(f"{name}: not a readable nnmath result file "
-                         f"({type(error).__name__}: {error})") from error
+    except (
+        OSError,
+        KeyError,
+        TypeError,
+        EOFError,
+        zipfile.BadZipFile,
+        json.JSONDecodeError,
+    ) as error:
+        raise ValueError(
+            f"{name}: not a readable nnmath result file ({type(error).__name__}: {error})"
+        ) from error
     return result
 
 
@@ -63,11 +85,14 @@ def _check_consistent(r: TrainResult) -> None:
     expected = {"W1": (784, h), "b1": (h,), "W2": (h, 10), "b2": (10,)}
     for k, shape in expected.items():
         if getattr(r.params, k).shape != shape:
-            raise ValueError(f"params {k} must have shape {shape}, got {getattr(r.params, k).shape}")
+            raise ValueError(
+                f"params {k} must have shape {shape}, got {getattr(r.params, k).shape}"
+            )
         k_snaps = len(r.snapshot_iterations)
         if r.snapshots[k].shape != (k_snaps, *shape):
-            raise ValueError(f"snapshots {k} must have shape {(k_snaps, *shape)}, "
-                             f"got {r.snapshots[k].shape}")
+            raise ValueError(
+                f"snapshots {k} must have shape {(k_snaps, *shape)}, got {r.snapshots[k].shape}"
+            )
     for k, v in r.history.arrays().items():
         if v.shape != (n,):
             raise ValueError(f"history {k} must have shape ({n},), got {v.shape}")

@@ -3,23 +3,41 @@
 The loop walks the training images in fixed blocks of BLOCK_ROWS rows (see ``_pass``); the math
 inside a block is the textbook forward_propagation / backward_propagation of network.py.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
 import queue
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import (INITS, N_PIXELS, check_alpha, check_choice, check_images, check_int,
-                      check_labels, dtype_name)
+from ._checks import (
+    INITS,
+    N_PIXELS,
+    check_alpha,
+    check_choice,
+    check_images,
+    check_int,
+    check_labels,
+    dtype_name,
+)
 from .activations import ACTIVATIONS
-from .network import (Params, backward_propagation, cross_entropy, forward_propagation,
-                      get_predictions, init_params, one_hot, update_params)
+from .network import (
+    Params,
+    backward_propagation,
+    cross_entropy,
+    forward_propagation,
+    get_predictions,
+    init_params,
+    one_hot,
+    update_params,
+)
 
 # Rows per block. Fixed (never derived from the thread count or the machine) because the order
 # in which block gradients are added decides the last bits of every number: with a fixed block
@@ -46,6 +64,7 @@ DIVERGENCE_FACTOR = 10.0
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides the numbers of a run, apart from the data and iteration count."""
+
     hidden: int = 10
     alpha: float = 0.1
     seed: int = 0
@@ -64,6 +83,7 @@ class History:
     With ``batch_size`` set, loss and train_accuracy are those of iteration i's mini-batch.
     dev_accuracy and dev_loss are NaN when no dev set was given. elapsed is cumulative seconds.
     """
+
     loss: np.ndarray
     train_accuracy: np.ndarray
     dev_accuracy: np.ndarray
@@ -78,42 +98,45 @@ class History:
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.FIELDS}
 
-    def head(self, n: int) -> "History":
+    def head(self, n: int) -> History:
         return History(**{k: v[:n] for k, v in self.arrays().items()})
 
     @staticmethod
-    def empty() -> "History":
+    def empty() -> History:
         return History(*(np.zeros(0) for _ in History.FIELDS))
 
 
 @dataclass(frozen=True)
 class Progress:
     """What a training callback sees."""
-    iteration: int            # updates done so far
-    total: int                # updates this call will do in all (counting earlier ones)
+
+    iteration: int  # updates done so far
+    total: int  # updates this call will do in all (counting earlier ones)
     loss: float
     train_accuracy: float
-    dev_accuracy: float       # NaN without a dev set
-    history: History          # rows so far
-    params: Params            # after `iteration` updates
+    dev_accuracy: float  # NaN without a dev set
+    history: History  # rows so far
+    params: Params  # after `iteration` updates
 
 
 @dataclass(frozen=True)
 class TrainResult:
     config: TrainConfig
-    params: Params                    # after `iterations` updates
+    params: Params  # after `iterations` updates
     history: History
-    iterations: int                   # updates done
-    snapshot_iterations: np.ndarray   # (k,) int, sorted, includes 0 and `iterations`
-    snapshots: dict[str, np.ndarray]  # "W1": (k, 784, h), "b1": (k, h), "W2": (k, h, 10), "b2": (k, 10)
-    status: str                       # "finished" | "diverged" | "stopped"
-    diverged_at: int | None           # iteration whose loss was not finite
+    iterations: int  # updates done
+    snapshot_iterations: np.ndarray  # (k,) int, sorted, includes 0 and `iterations`
+    snapshots: dict[
+        str, np.ndarray
+    ]  # "W1": (k, 784, h), "b1": (k, h), "W2": (k, h, 10), "b2": (k, 10)
+    status: str  # "finished" | "diverged" | "stopped"
+    diverged_at: int | None  # iteration whose loss was not finite
     message: str
-    loss: float                       # metrics of the final params on the whole training set
+    loss: float  # metrics of the final params on the whole training set
     train_accuracy: float
-    dev_accuracy: float               # NaN without a dev set
+    dev_accuracy: float  # NaN without a dev set
     dev_loss: float
-    n_train: int = 0                  # rows of the training set (checked by continue_training)
+    n_train: int = 0  # rows of the training set (checked by continue_training)
 
     @property
     def elapsed(self) -> float:
@@ -124,11 +147,12 @@ class TrainResult:
         """Parameters after i updates; i must be one of snapshot_iterations."""
         k = np.searchsorted(self.snapshot_iterations, i)
         if k == len(self.snapshot_iterations) or self.snapshot_iterations[k] != i:
-            raise ValueError(f"i must be a snapshot iteration {self.snapshot_iterations.tolist()}, "
-                             f"got {i}")
+            raise ValueError(
+                f"i must be a snapshot iteration {self.snapshot_iterations.tolist()}, got {i}"
+            )
         return Params(*(self.snapshots[name][k].copy() for name in PARAM_NAMES))
 
-    def truncated(self, n: int) -> "TrainResult":
+    def truncated(self, n: int) -> TrainResult:
         """The run as it stood after n updates (n must be a snapshot iteration)."""
         if n == self.iterations:
             return self
@@ -138,22 +162,45 @@ class TrainResult:
         keep = self.snapshot_iterations <= n
         row = self.history.arrays()
         return replace(
-            self, params=params, history=self.history.head(n), iterations=n,
+            self,
+            params=params,
+            history=self.history.head(n),
+            iterations=n,
             snapshot_iterations=self.snapshot_iterations[keep],
             snapshots={k: v[keep] for k, v in self.snapshots.items()},
-            status="finished", diverged_at=None, message=f"finished {n} iterations",
+            status="finished",
+            diverged_at=None,
+            message=f"finished {n} iterations",
             # row n of the history is the forward pass of the params after n updates
-            loss=float(row["loss"][n]), train_accuracy=float(row["train_accuracy"][n]),
-            dev_accuracy=float(row["dev_accuracy"][n]), dev_loss=float(row["dev_loss"][n]))
+            loss=float(row["loss"][n]),
+            train_accuracy=float(row["train_accuracy"][n]),
+            dev_accuracy=float(row["dev_accuracy"][n]),
+            dev_loss=float(row["dev_loss"][n]),
+        )
 
 
 Callback = Callable[[Progress], "bool | None"]
 
 
-def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_dev=None,
-                     y_dev=None, init="uniform", dtype="float32", batch_size=None,
-                     snapshot_every=50, activation="relu", callback: Callback | None = None,
-                     callback_every=10, workers=1) -> TrainResult:
+def gradient_descent(
+    X,
+    y,
+    *,
+    hidden=10,
+    alpha=0.1,
+    iterations=500,
+    seed=0,
+    X_dev=None,
+    y_dev=None,
+    init="uniform",
+    dtype="float32",
+    batch_size=None,
+    snapshot_every=50,
+    activation="relu",
+    callback: Callback | None = None,
+    callback_every=10,
+    workers=1,
+) -> TrainResult:
     """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
 
     X: images one per row, (m, 784) or (m, 28, 28), uint8 pixels (scaled by 1/255 here) or
@@ -166,26 +213,56 @@ def gradient_descent(X, y, *, hidden=10, alpha=0.1, iterations=500, seed=0, X_de
     DIVERGENCE_FACTOR times the starting loss, keeping the last parameters before that.
     """
     config = TrainConfig(
-        hidden=check_int("hidden", hidden, 1), alpha=check_alpha(alpha),
-        seed=check_int("seed", seed, 0), init=check_choice("init", init, INITS),
-        dtype=dtype_name(dtype), batch_size=check_int("batch_size", batch_size, 1, allow_none=True),
+        hidden=check_int("hidden", hidden, 1),
+        alpha=check_alpha(alpha),
+        seed=check_int("seed", seed, 0),
+        init=check_choice("init", init, INITS),
+        dtype=dtype_name(dtype),
+        batch_size=check_int("batch_size", batch_size, 1, allow_none=True),
         snapshot_every=check_int("snapshot_every", snapshot_every, 1),
-        activation=check_choice("activation", activation, tuple(ACTIVATIONS)))
+        activation=check_choice("activation", activation, tuple(ACTIVATIONS)),
+    )
     iterations = check_int("iterations", iterations, 0)
     data = _Data.checked(X, y, X_dev, y_dev, config.dtype)
     params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
     start = TrainResult(
-        config=config, params=params, history=History.empty(), iterations=0,
-        snapshot_iterations=np.zeros(0, np.int64), snapshots={}, status="finished",
-        diverged_at=None, message="", loss=math.nan, train_accuracy=math.nan,
-        dev_accuracy=math.nan, dev_loss=math.nan, n_train=data.m)
-    return _run(start, data, iterations, callback, check_int("callback_every", callback_every, 1),
-                check_int("workers", workers, 1))
+        config=config,
+        params=params,
+        history=History.empty(),
+        iterations=0,
+        snapshot_iterations=np.zeros(0, np.int64),
+        snapshots={},
+        status="finished",
+        diverged_at=None,
+        message="",
+        loss=math.nan,
+        train_accuracy=math.nan,
+        dev_accuracy=math.nan,
+        dev_loss=math.nan,
+        n_train=data.m,
+    )
+    return _run(
+        start,
+        data,
+        iterations,
+        callback,
+        check_int("callback_every", callback_every, 1),
+        check_int("workers", workers, 1),
+    )
 
 
-def continue_training(result: TrainResult, X, y, *, iterations, X_dev=None, y_dev=None,
-                      callback: Callback | None = None, callback_every=10,
-                      workers=1) -> TrainResult:
+def continue_training(
+    result: TrainResult,
+    X,
+    y,
+    *,
+    iterations,
+    X_dev=None,
+    y_dev=None,
+    callback: Callback | None = None,
+    callback_every=10,
+    workers=1,
+) -> TrainResult:
     """``iterations`` more updates of a run, on the same training data.
 
     Gives the same numbers, bit for bit, as one run of the total length (elapsed aside).
@@ -194,12 +271,19 @@ def continue_training(result: TrainResult, X, y, *, iterations, X_dev=None, y_de
     iterations = check_int("iterations", iterations, 0)
     data = _Data.checked(X, y, X_dev, y_dev, result.config.dtype)
     if result.n_train and data.m != result.n_train:
-        raise ValueError(f"X must be the run's training set of {result.n_train} rows, "
-                         f"got {data.m} rows")
+        raise ValueError(
+            f"X must be the run's training set of {result.n_train} rows, got {data.m} rows"
+        )
     if result.status == "diverged":
         return result
-    return _run(result, data, iterations, callback, check_int("callback_every", callback_every, 1),
-                check_int("workers", workers, 1))
+    return _run(
+        result,
+        data,
+        iterations,
+        callback,
+        check_int("callback_every", callback_every, 1),
+        check_int("workers", workers, 1),
+    )
 
 
 @dataclass
@@ -214,18 +298,19 @@ class _Images:
       sample's 4,000 training images: 123 of 784); random test data has none.
     Both apply to uint8 pixels only; float images are read as they are.
     """
-    X: np.ndarray              # (m, k) uint8 pixels or floats: the `live` columns of the images
-    live: np.ndarray | None    # (k,) which of the 784 pixel columns X holds; None: all of them
-    scale: float               # 1/255 for uint8 pixels, 1 for floats in [0, 1]
-    y: np.ndarray              # (m,) int
-    Y: np.ndarray              # (m, 10) one-hot in the training dtype
+
+    X: np.ndarray  # (m, k) uint8 pixels or floats: the `live` columns of the images
+    live: np.ndarray | None  # (k,) which of the 784 pixel columns X holds; None: all of them
+    scale: float  # 1/255 for uint8 pixels, 1 for floats in [0, 1]
+    y: np.ndarray  # (m,) int
+    Y: np.ndarray  # (m, 10) one-hot in the training dtype
 
     @property
     def m(self) -> int:
         return self.X.shape[0]
 
     @staticmethod
-    def of(X, y, dtype, name) -> "_Images":
+    def of(X, y, dtype, name) -> _Images:
         X = check_images(X, name)
         y = check_labels(y, X.shape[0], "y" if name == "X" else "y_dev")
         live, scale = None, 1.0
@@ -233,12 +318,12 @@ class _Images:
             scale = 1 / 255
             used = np.flatnonzero(X.any(axis=0))
             if 0 < len(used) < X.shape[1]:
-                live, X = used, np.ascontiguousarray(X[:, used])    # (m, k) uint8, a copy
+                live, X = used, np.ascontiguousarray(X[:, used])  # (m, k) uint8, a copy
         return _Images(X, live, scale, y, one_hot(y, dtype=dtype))
 
     def block_params(self, params: Params) -> Params:
         """params as this set's blocks use them: W1 cut to the live rows, times the scale."""
-        W1 = params.W1 if self.live is None else params.W1[self.live]     # (k, h)
+        W1 = params.W1 if self.live is None else params.W1[self.live]  # (k, h)
         if self.scale != 1:
             W1 = W1 * W1.dtype.type(self.scale)
         return replace(params, W1=W1)
@@ -249,7 +334,7 @@ class _Images:
             dW1 = dW1 * dW1.dtype.type(self.scale)
         if self.live is None:
             return dW1
-        full = np.zeros((N_PIXELS, dW1.shape[1]), dW1.dtype)              # (784, h)
+        full = np.zeros((N_PIXELS, dW1.shape[1]), dW1.dtype)  # (784, h)
         full[self.live] = dW1
         return full
 
@@ -265,14 +350,16 @@ class _Data:
         return self.train.m
 
     @staticmethod
-    def checked(X, y, X_dev, y_dev, dtype) -> "_Data":
+    def checked(X, y, X_dev, y_dev, dtype) -> _Data:
         dtype = np.dtype(dtype)
         train = _Images.of(X, y, dtype, "X")
         if train.m == 0:
             raise ValueError("X must hold at least 1 image, got 0 rows")
         if (X_dev is None) != (y_dev is None):
-            raise ValueError("X_dev and y_dev must be given together, got only "
-                             + ("X_dev" if y_dev is None else "y_dev"))
+            raise ValueError(
+                "X_dev and y_dev must be given together, got only "
+                + ("X_dev" if y_dev is None else "y_dev")
+            )
         dev = None if X_dev is None else _Images.of(X_dev, y_dev, dtype, "X_dev")
         return _Data(train, dev, dtype)
 
@@ -300,13 +387,13 @@ class _Blocks:
             return map(function, items)
         items = list(items)
         done = [Future() for _ in items]
-        taken = itertools.count()                 # next() on a count is atomic
+        taken = itertools.count()  # next() on a count is atomic
 
         def work():
             while (k := next(taken)) < len(items):
                 try:
                     done[k].set_result(function(items[k]))
-                except BaseException as e:        # handed to whoever reads item k
+                except BaseException as e:  # handed to whoever reads item k
                     done[k].set_exception(e)
 
         for _ in range(min(self.workers - 1, len(items))):
@@ -316,6 +403,7 @@ class _Blocks:
             work()
             for future in done:
                 yield future.result()
+
         return results()
 
     def __enter__(self):
@@ -334,8 +422,8 @@ def _block(X, rows, start, stop, buffer):
     """
     part = X[start:stop] if rows is None else X[rows[start:stop]]
     if part.dtype == buffer.dtype:
-        return part                                   # already floats of the right type
-    out = buffer[:part.size].reshape(part.shape)      # (block, k) contiguous view
+        return part  # already floats of the right type
+    out = buffer[: part.size].reshape(part.shape)  # (block, k) contiguous view
     np.copyto(out, part, casting="unsafe")
     return out
 
@@ -343,18 +431,19 @@ def _block(X, rows, start, stop, buffer):
 class _Pass(NamedTuple):
     images: _Images
     m: int
-    results: Iterator       # (loss, correct, grads or None) per block, in block order
+    results: Iterator  # (loss, correct, grads or None) per block, in block order
 
 
-def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True,
-          activation="relu"):
+def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"):
     """Loss, accuracy and (optionally) full-batch gradients of params on the images[rows]."""
-    return _collect(_start_pass(params, images, blocks, rows=rows, backward=backward,
-                                activation=activation))
+    return _collect(
+        _start_pass(params, images, blocks, rows=rows, backward=backward, activation=activation)
+    )
 
 
-def _start_pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True,
-                activation="relu") -> _Pass:
+def _start_pass(
+    params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"
+) -> _Pass:
     """Hands the blocks of one pass to the workers (all at once, so a second pass started before
     this one is collected keeps both threads busy).
 
@@ -364,20 +453,23 @@ def _start_pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward
     """
     m = images.m if rows is None else len(rows)
     X, Y, y = images.X, images.Y, images.y
-    block_params = images.block_params(params)      # W1: live rows only, times 1/255
+    block_params = images.block_params(params)  # W1: live rows only, times 1/255
 
     def one_block(start):
         stop = min(start + BLOCK_ROWS, m)
         buffer = blocks.buffers.get()
         try:
-            Xb = _block(X, rows, start, stop, buffer)                       # (block, k)
-            Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]     # (block, 10)
-            yb = y[start:stop] if rows is None else y[rows[start:stop]]     # (block,)
+            Xb = _block(X, rows, start, stop, buffer)  # (block, k)
+            Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]  # (block, 10)
+            yb = y[start:stop] if rows is None else y[rows[start:stop]]  # (block,)
             cache = forward_propagation(block_params, Xb, activation=activation)
             loss = cross_entropy(cache.Z2, Yb, m=m, A2=cache.A2)
             correct = int(np.count_nonzero(get_predictions(cache.A2) == yb))
-            grads = (backward_propagation(block_params, cache, Xb, Yb, m=m,
-                                          activation=activation) if backward else None)
+            grads = (
+                backward_propagation(block_params, cache, Xb, Yb, m=m, activation=activation)
+                if backward
+                else None
+            )
         finally:
             blocks.buffers.put(buffer)
         return loss, correct, grads
@@ -391,7 +483,7 @@ def _collect(started: _Pass):
         loss += block_loss
         correct += block_correct
         if total is None:
-            total = grads                         # fresh arrays of ours: safe to add into
+            total = grads  # fresh arrays of ours: safe to add into
         elif grads is not None:
             for name in ("dW1", "db1", "dW2", "db2"):
                 getattr(total, name).__iadd__(getattr(grads, name))
@@ -409,11 +501,12 @@ def _batch_rows(seed, iteration, m, batch_size):
     per_epoch = -(-m // batch_size)
     epoch, k = divmod(iteration, per_epoch)
     order = np.random.default_rng([seed, epoch]).permutation(m)
-    return np.sort(order[k * batch_size:(k + 1) * batch_size])
+    return np.sort(order[k * batch_size : (k + 1) * batch_size])
 
 
-def _run(result: TrainResult, data: _Data, more: int, callback, callback_every,
-         workers) -> TrainResult:
+def _run(
+    result: TrainResult, data: _Data, more: int, callback, callback_every, workers
+) -> TrainResult:
     with _Blocks(workers, data.dtype) as blocks:
         return _iterate(result, data, more, callback, callback_every, blocks)
 
@@ -427,7 +520,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     snap_iters = list(result.snapshot_iterations)
     snaps = {name: list(result.snapshots.get(name, ())) for name in PARAM_NAMES}
     elapsed0 = result.elapsed
-    params = result.params
+    params = prev_params = result.params
     status, diverged_at, message = "finished", None, f"finished {total} iterations"
     t0 = time.perf_counter()
     i = done
@@ -436,8 +529,12 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         if config.batch_size is not None and config.batch_size < data.m:
             rows = _batch_rows(config.seed, i, data.m, config.batch_size)
         train_pass = _start_pass(params, data.train, blocks, rows=rows, activation=act)
-        dev_pass = (None if data.dev is None else     # same params: runs beside the train pass
-                    _start_pass(params, data.dev, blocks, backward=False, activation=act))
+        dev_pass = (
+            None
+            if data.dev is None
+            # same params: runs beside the train pass
+            else _start_pass(params, data.dev, blocks, backward=False, activation=act)
+        )
         loss, acc, grads = _collect(train_pass)
         if i == 0:
             start_loss = loss
@@ -445,13 +542,18 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
             start_loss = float(result.history.loss[0])
         if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * start_loss:
             status, diverged_at = "diverged", i
-            why = (f"loss is {loss}" if not math.isfinite(loss) else
-                   f"loss {loss:.4g} > {DIVERGENCE_FACTOR:g} × the starting loss {start_loss:.4g}")
-            if i > done:   # keep the last finite parameters: those of iteration i - 1
+            why = (
+                f"loss is {loss}"
+                if not math.isfinite(loss)
+                else f"loss {loss:.4g} > {DIVERGENCE_FACTOR:g} × the starting loss {start_loss:.4g}"
+            )
+            if i > done:  # keep the last finite parameters: those of iteration i - 1
                 params = prev_params
                 i -= 1
-            message = (f"diverged at iteration {diverged_at} ({why}) — lower alpha "
-                       f"(was {config.alpha:g}); kept the parameters of iteration {i}")
+            message = (
+                f"diverged at iteration {diverged_at} ({why}) — lower alpha "
+                f"(was {config.alpha:g}); kept the parameters of iteration {i}"
+            )
             break
         row = i - done
         rows_hist["loss"][row] = loss
@@ -467,9 +569,14 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         rows_hist["elapsed"][row] = elapsed0 + time.perf_counter() - t0
         if callback is not None and (i % callback_every == 0 or i == total):
             progress = Progress(
-                iteration=i, total=total, loss=loss, train_accuracy=acc,
+                iteration=i,
+                total=total,
+                loss=loss,
+                train_accuracy=acc,
                 dev_accuracy=float(rows_hist["dev_accuracy"][row]),
-                history=_joined(result.history, rows_hist, row + 1), params=params)
+                history=_joined(result.history, rows_hist, row + 1),
+                params=params,
+            )
             if callback(progress) and i < total:
                 status, message = "stopped", f"stopped by the caller at iteration {i}"
                 break
@@ -485,11 +592,21 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     if status == "finished" and diverged_at is None:
         message = f"finished {i} iterations"
     return TrainResult(
-        config=config, params=params, history=history, iterations=i,
+        config=config,
+        params=params,
+        history=history,
+        iterations=i,
         snapshot_iterations=np.array(snap_iters, dtype=np.int64),
         snapshots={name: np.stack(snaps[name]) for name in PARAM_NAMES},
-        status=status, diverged_at=diverged_at, message=message, loss=loss,
-        train_accuracy=acc, dev_accuracy=dev_acc, dev_loss=dev_loss, n_train=data.m)
+        status=status,
+        diverged_at=diverged_at,
+        message=message,
+        loss=loss,
+        train_accuracy=acc,
+        dev_accuracy=dev_acc,
+        dev_loss=dev_loss,
+        n_train=data.m,
+    )
 
 
 def _add_snapshot(snap_iters, snaps, i, params):
@@ -499,6 +616,9 @@ def _add_snapshot(snap_iters, snaps, i, params):
 
 
 def _joined(old: History, new_rows: dict, n: int) -> History:
-    return History(**{name: np.concatenate([getattr(old, name), new_rows[name][:n]])
-                      for name in History.FIELDS})
-
+    return History(
+        **{
+            name: np.concatenate([getattr(old, name), new_rows[name][:n]])
+            for name in History.FIELDS
+        }
+    )

@@ -1,4 +1,5 @@
 """Data: pick where the digits come from, then look at them."""
+
 import streamlit as st
 
 from dashboard import datasets, figures, session
@@ -7,18 +8,33 @@ from dashboard.state import init_state
 
 settings = init_state()
 st.title("Data")
-st.caption("Where the digits come from. Training uses a fixed, stratified split: 1,000 images held "
-           "out as the dev set (20 % for sets under 5,000 images), the rest to train on.")
+st.caption(
+    "Where the digits come from. Training uses a fixed, stratified split: 1,000 images held "
+    "out as the dev set (20 % for sets under 5,000 images), the rest to train on."
+)
 
 MAX_MB = 200
-SOURCES = {"sample": "Embedded sample (5,000 MNIST digits, offline)",
-           "file": "A file under data/downloads",
-           "upload": f"Upload a file (up to {MAX_MB} MB)",
-           "kaggle": "Download from Kaggle"}
-current_kind = ("sample" if settings.data == datasets.SAMPLE else
-                "upload" if settings.data.startswith(datasets.UPLOAD_PREFIX) else "file")
-kind = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True,
-                index=list(SOURCES).index(current_kind), key="data_source")
+SOURCES = {
+    "sample": "Embedded sample (5,000 MNIST digits, offline)",
+    "file": "A file under data/downloads",
+    "upload": f"Upload a file (up to {MAX_MB} MB)",
+    "kaggle": "Download from Kaggle",
+}
+current_kind = (
+    "sample"
+    if settings.data == datasets.SAMPLE
+    else "upload"
+    if settings.data.startswith(datasets.UPLOAD_PREFIX)
+    else "file"
+)
+kind = st.radio(
+    "Source",
+    list(SOURCES),
+    format_func=SOURCES.get,
+    horizontal=True,
+    index=list(SOURCES).index(current_kind),
+    key="data_source",
+)
 
 if kind == "sample":
     if settings.data != datasets.SAMPLE and st.button("Use the embedded sample", type="primary"):
@@ -26,17 +42,26 @@ if kind == "sample":
 elif kind == "file":
     files = sorted(datasets.local_files())
     if not files:
-        st.info(f"No loadable files under {datasets.download_dir()} yet: put a CSV / IDX / npz / "
-                "zip there, or download one from Kaggle.")
+        st.info(
+            f"No loadable files under {datasets.download_dir()} yet: put a CSV / IDX / npz / "
+            "zip there, or download one from Kaggle."
+        )
     else:
-        choice = st.selectbox("File", files, index=files.index(settings.data)
-                              if settings.data in files else 0, key="data_file")
+        choice = st.selectbox(
+            "File",
+            files,
+            index=files.index(settings.data) if settings.data in files else 0,
+            key="data_file",
+        )
         if st.button("Load this file", type="primary"):
             session.try_select(choice, settings)
 elif kind == "upload":
     uploaded = st.file_uploader(
         f"Digits as CSV (label + 784 pixels, or Kaggle's train.csv), IDX, npz or zip — "
-        f"up to {MAX_MB} MB", type=None, key="data_upload")
+        f"up to {MAX_MB} MB",
+        type=None,
+        key="data_upload",
+    )
     if uploaded is not None and st.button("Use this upload", type="primary"):
         try:
             with st.spinner(f"Reading {uploaded.name}…"):
@@ -48,24 +73,33 @@ elif kind == "upload":
 else:
     from data import kaggle
 
-    ref = st.text_input("Kaggle competition or dataset", value="digit-recognizer",
-                        help="e.g. digit-recognizer (a competition: accept its rules first) or "
-                             "oddrationale/mnist-in-csv (a dataset).", key="kaggle_ref")
+    ref = st.text_input(
+        "Kaggle competition or dataset",
+        value="digit-recognizer",
+        help="e.g. digit-recognizer (a competition: accept its rules first) or "
+        "oddrationale/mnist-in-csv (a dataset).",
+        key="kaggle_ref",
+    )
     secrets = session.secrets_mapping()
     if not kaggle.credentials_available(secrets):
-        st.info("No Kaggle credentials on this server. Add KAGGLE_API_TOKEN (or KAGGLE_USERNAME "
-                "and KAGGLE_KEY) to .streamlit/secrets.toml, or the environment, or "
-                "~/.kaggle/kaggle.json. The embedded sample works without them.")
+        st.info(
+            "No Kaggle credentials on this server. Add KAGGLE_API_TOKEN (or KAGGLE_USERNAME "
+            "and KAGGLE_KEY) to .streamlit/secrets.toml, or the environment, or "
+            "~/.kaggle/kaggle.json. The embedded sample works without them."
+        )
     if st.button("Download", type="primary", key="kaggle_download"):
         bar = st.progress(0.0, text=f"Downloading {ref}…")
 
         def progress(done, total):
             mb = done / 1e6
             if total:
-                bar.progress(min(1.0, done / total), text=f"Downloading {ref}: {mb:,.1f} of "
-                                                          f"{total / 1e6:,.1f} MB")
+                bar.progress(
+                    min(1.0, done / total),
+                    text=f"Downloading {ref}: {mb:,.1f} of {total / 1e6:,.1f} MB",
+                )
             else:
                 bar.progress(0.0, text=f"Downloading {ref}: {mb:,.1f} MB")
+
         try:
             key = session.kaggle_download(ref, progress, secrets)
         except Exception as e:  # data.DataError: no credentials, 403 rules, 404, network…
@@ -93,19 +127,43 @@ st.caption(f"data={settings.data} · fingerprint {ds.fingerprint} (runs are keye
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**Samples** (4 of each digit; label above each image)")
-    seed = st.number_input("Other samples", min_value=0, value=0, step=1, key="sample_seed",
-                           help="Another random pick of the same dataset.")
+    seed = st.number_input(
+        "Other samples",
+        min_value=0,
+        value=0,
+        step=1,
+        key="sample_seed",
+        help="Another random pick of the same dataset.",
+    )
     images, captions, hover = sample_grid(ds, seed=int(seed))
-    st.plotly_chart(figures.digit_grid(images, captions, cols=10, hover=hover),
-                    width="stretch", key="samples", config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.digit_grid(images, captions, cols=10, hover=hover),
+        width="stretch",
+        key="samples",
+        config={"displayModeBar": False},
+    )
 with right:
     if info.counts is not None:
-        st.plotly_chart(figures.digit_counts(info.counts, title="Images per digit"),
-                        width="stretch", key="counts", config={"displayModeBar": False})
-    st.plotly_chart(figures.split_sizes(info.sizes), width="stretch", key="split",
-                    config={"displayModeBar": False})
+        st.plotly_chart(
+            figures.digit_counts(info.counts, title="Images per digit"),
+            width="stretch",
+            key="counts",
+            config={"displayModeBar": False},
+        )
+    st.plotly_chart(
+        figures.split_sizes(info.sizes),
+        width="stretch",
+        key="split",
+        config={"displayModeBar": False},
+    )
 if info.means is not None:
-    st.markdown("**The average image of each digit** — what a digit looks like on average; the "
-                "network has to tell apart the ones that overlap.")
-    st.plotly_chart(figures.mean_digits(info.means, info.counts), width="stretch", key="means",
-                    config={"displayModeBar": False})
+    st.markdown(
+        "**The average image of each digit** — what a digit looks like on average; the "
+        "network has to tell apart the ones that overlap."
+    )
+    st.plotly_chart(
+        figures.mean_digits(info.means, info.counts),
+        width="stretch",
+        key="means",
+        config={"displayModeBar": False},
+    )

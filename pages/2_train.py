@@ -1,42 +1,87 @@
 """Train: choose the settings, train with live curves (stoppable), read the outcome."""
+
 import streamlit as st
 
 from dashboard import figures, session
-from dashboard.state import (ALPHAS, BATCH_SIZES, DTYPES, INITS, Settings, consume_link,
-                             init_state, opened_from_link, set_settings, sync_url, widget_key)
+from dashboard.state import (
+    ALPHAS,
+    BATCH_SIZES,
+    DTYPES,
+    INITS,
+    Settings,
+    consume_link,
+    init_state,
+    opened_from_link,
+    set_settings,
+    sync_url,
+    widget_key,
+)
 
 settings = init_state()
 st.title("Train")
-st.caption("Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
-           "the same settings later (by anyone on this server) come back instantly, fewer iterations "
-           "are cut from the cached run and more iterations continue it.")
+st.caption(
+    "Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
+    "the same settings later (by anyone on this server) come back instantly, fewer iterations "
+    "are cut from the cached run and more iterations continue it."
+)
 
 c1, c2, c3, c4 = st.columns(4)
-hidden = c1.number_input("Hidden units", step=1, key=widget_key("hidden", settings),
-                         help="Size of the hidden ReLU layer (the notebook uses 10).")
+hidden = c1.number_input(
+    "Hidden units",
+    step=1,
+    key=widget_key("hidden", settings),
+    help="Size of the hidden ReLU layer (the notebook uses 10).",
+)
 alphas = sorted(set(ALPHAS) | {settings.alpha})
-alpha = c2.select_slider("Learning rate alpha (log scale)", options=alphas,
-                         key=widget_key("alpha", settings), format_func=lambda a: f"{a:g}",
-                         help="Step size of gradient descent (the notebook uses 0.1). "
-                              "Too large and the loss blows up.")
-iterations = c3.number_input("Iterations", step=50, key=widget_key("iterations", settings),
-                             help="Gradient-descent updates (the notebook uses 500).")
-seed = c4.number_input("Seed", step=1, key=widget_key("seed", settings),
-                       help="Seed of the initial weights: same seed, same numbers.")
+alpha = c2.select_slider(
+    "Learning rate alpha (log scale)",
+    options=alphas,
+    key=widget_key("alpha", settings),
+    format_func=lambda a: f"{a:g}",
+    help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss blows up.",
+)
+iterations = c3.number_input(
+    "Iterations",
+    step=50,
+    key=widget_key("iterations", settings),
+    help="Gradient-descent updates (the notebook uses 500).",
+)
+seed = c4.number_input(
+    "Seed",
+    step=1,
+    key=widget_key("seed", settings),
+    help="Seed of the initial weights: same seed, same numbers.",
+)
 with st.expander("Advanced: initialisation, precision, mini-batches"):
     a1, a2, a3 = st.columns(3)
     inits = list(dict.fromkeys([*INITS, settings.init]))
-    init = a1.selectbox("Initialisation", inits, key=widget_key("init", settings),
-                        help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
-                             "he: Gaussian scaled by sqrt(2 / fan-in).")
+    init = a1.selectbox(
+        "Initialisation",
+        inits,
+        key=widget_key("init", settings),
+        help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
+        "he: Gaussian scaled by sqrt(2 / fan-in).",
+    )
     dtypes = list(dict.fromkeys([*DTYPES, settings.dtype]))
     dtype = a2.selectbox("Precision", dtypes, key=widget_key("dtype", settings))
     batches = list(dict.fromkeys([*BATCH_SIZES, settings.batch_size]))
-    batch = a3.selectbox("Batch size", batches, key=widget_key("batch_size", settings),
-                         format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}")
+    batch = a3.selectbox(
+        "Batch size",
+        batches,
+        key=widget_key("batch_size", settings),
+        format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+    )
 
-new = Settings(data=settings.data, hidden=int(hidden), alpha=float(alpha),
-               iterations=int(iterations), seed=int(seed), init=init, dtype=dtype, batch_size=batch)
+new = Settings(
+    data=settings.data,
+    hidden=int(hidden),
+    alpha=float(alpha),
+    iterations=int(iterations),
+    seed=int(seed),
+    init=init,
+    dtype=dtype,
+    batch_size=batch,
+)
 if new != settings:
     settings = new
     set_settings(new, from_widgets=True)
@@ -46,17 +91,24 @@ b1, b2, _ = st.columns([1, 1, 4])
 clicked = b1.button("Train", type="primary", key="train", icon=":material/play_arrow:")
 problems = settings.problems()
 if problems:
-    st.error("Cannot train with these settings: " + "; ".join(problems)
-             + ". Nothing was lost: cached runs stay as they are.")
+    st.error(
+        "Cannot train with these settings: "
+        + "; ".join(problems)
+        + ". Nothing was lost: cached runs stay as they are."
+    )
     st.stop()
 
 run = session.current_run(settings, train_if_missing=False)
 if run is None:
     st.stop()
 if run.result is None and (clicked or opened_from_link()):
-    stop = b2.empty()        # shown while training only
-    stop.button("Stop", key="stop", icon=":material/stop:",
-                help="Stop training; what was computed so far is kept.")
+    stop = b2.empty()  # shown while training only
+    stop.button(
+        "Stop",
+        key="stop",
+        icon=":material/stop:",
+        help="Stop training; what was computed so far is kept.",
+    )
     run = session.current_run(settings, train_if_missing=True)
     stop.empty()
 consume_link()
@@ -67,39 +119,56 @@ result = run.result
 if result is None:
     latest = run.latest
     if latest is not None and latest.iterations < settings.iterations:
-        st.warning(f"A run with these settings was {latest.status} at iteration "
-                   f"{latest.iterations:,} of {settings.iterations:,}. Press Train to continue "
-                   "from there (it is not trained again from scratch).")
-        st.plotly_chart(figures.training_curves(latest.history, total=settings.iterations),
-                        width="stretch", key="curves")
+        st.warning(
+            f"A run with these settings was {latest.status} at iteration "
+            f"{latest.iterations:,} of {settings.iterations:,}. Press Train to continue "
+            "from there (it is not trained again from scratch)."
+        )
+        st.plotly_chart(
+            figures.training_curves(latest.history, total=settings.iterations),
+            width="stretch",
+            key="curves",
+        )
     else:
         st.info("Not trained yet with these settings: press Train.")
-    st.markdown("**Link to these settings** (whoever opens it on this server sees this run, "
-                "trained for them if it is not cached yet):")
+    st.markdown(
+        "**Link to these settings** (whoever opens it on this server sees this run, "
+        "trained for them if it is not cached yet):"
+    )
     st.code(session.permalink(settings), language=None)
     st.stop()
 
 if result.status == "diverged":
-    st.error(f"**Diverged at iteration {result.diverged_at}**: the loss blew up (not finite, or "
-             f"over 10× its starting value), so training stopped there and kept the last good "
-             f"parameters. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
-             f"{settings.alpha / 10:g}), or the 'he' initialisation under Advanced.")
+    st.error(
+        f"**Diverged at iteration {result.diverged_at}**: the loss blew up (not finite, or "
+        f"over 10× its starting value), so training stopped there and kept the last good "
+        f"parameters. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
+        f"{settings.alpha / 10:g}), or the 'he' initialisation under Advanced."
+    )
 elif result.status == "stopped":
-    st.warning(f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "
-               "What was computed is kept: press Train to continue from there.")
+    st.warning(
+        f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "
+        "What was computed is kept: press Train to continue from there."
+    )
 elif run.trained_now:
     st.success(f"Trained {result.iterations:,} iterations in {run.seconds:.1f} s.")
 else:
-    st.success(f"{result.iterations:,} iterations, served from the run cache "
-               f"(training took {result.elapsed:.1f} s).")
+    st.success(
+        f"{result.iterations:,} iterations, served from the run cache "
+        f"(training took {result.elapsed:.1f} s)."
+    )
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Dev accuracy", session.pct(result.dev_accuracy), help="On the held-out dev images.")
 m2.metric("Train accuracy", session.pct(result.train_accuracy))
 m3.metric("Loss", f"{result.loss:.3f}" if result.loss == result.loss else "—")
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
-st.plotly_chart(figures.training_curves(result.history, total=settings.iterations,
-                                        diverged_at=result.diverged_at),
-                width="stretch", key="curves")
+st.plotly_chart(
+    figures.training_curves(
+        result.history, total=settings.iterations, diverged_at=result.diverged_at
+    ),
+    width="stretch",
+    key="curves",
+)
 st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
 st.code(session.permalink(settings), language=None)

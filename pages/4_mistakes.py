@@ -1,24 +1,35 @@
 """Mistakes: the dev images the network gets wrong, most confident (or highest loss) first."""
+
 import streamlit as st
 
 from dashboard import figures, session
-from dashboard.session import tile_index_of
 from dashboard.metrics import SORTS
+from dashboard.session import tile_index_of
 from dashboard.state import filter_from_url, init_state, remember_filters
 
 settings = init_state()
 st.title("Mistakes")
-st.caption("The misclassified dev images. Caption: true → predicted, and the confidence of the "
-           "(wrong) prediction. Click an image to see it large with its 10 probabilities.")
+st.caption(
+    "The misclassified dev images. Caption: true → predicted, and the confidence of the "
+    "(wrong) prediction. Click an image to see it large with its 10 probabilities."
+)
 
 DIGITS = [None, *range(10)]
 PER_PAGE = 30
 COLS = 10
 f1, f2, f3 = st.columns([1, 1, 2])
-true = f1.selectbox("True digit", DIGITS, key=filter_from_url("true"),
-                    format_func=lambda d: "any" if d is None else str(d))
-pred = f2.selectbox("Predicted digit", DIGITS, key=filter_from_url("pred"),
-                    format_func=lambda d: "any" if d is None else str(d))
+true = f1.selectbox(
+    "True digit",
+    DIGITS,
+    key=filter_from_url("true"),
+    format_func=lambda d: "any" if d is None else str(d),
+)
+pred = f2.selectbox(
+    "Predicted digit",
+    DIGITS,
+    key=filter_from_url("pred"),
+    format_func=lambda d: "any" if d is None else str(d),
+)
 sort = f3.radio("Order", list(SORTS), format_func=SORTS.get, horizontal=True, key="sort")
 remember_filters(true=true, pred=pred)
 
@@ -27,22 +38,32 @@ if run is None or run.result is None:
     st.stop()
 
 page = int(st.session_state.get("mistakes_page", 1))
-table, rows, images, captions, hover, pages = session.mistakes_page(run, true, pred, sort, page,
-                                                                    PER_PAGE)
-what = ("true " + str(true) if true is not None else "") + \
-       (" predicted as " + str(pred) if pred is not None else "")
+table, rows, images, captions, hover, pages = session.mistakes_page(
+    run, true, pred, sort, page, PER_PAGE
+)
+what = ("true " + str(true) if true is not None else "") + (
+    " predicted as " + str(pred) if pred is not None else ""
+)
 if table.empty:
-    st.success(f"No mistakes{' for ' + what.strip() if what else ''} on the "
-               f"{run.dev.n:,} dev images.")
+    st.success(
+        f"No mistakes{' for ' + what.strip() if what else ''} on the {run.dev.n:,} dev images."
+    )
     st.stop()
-st.markdown(f"**{len(table):,} mistakes**{' — ' + what.strip() if what else ''} "
-            f"out of {run.dev.n:,} dev images.")
+st.markdown(
+    f"**{len(table):,} mistakes**{' — ' + what.strip() if what else ''} "
+    f"out of {run.dev.n:,} dev images."
+)
 
 if st.session_state.get("mistakes_page", 1) > pages:
     st.session_state["mistakes_page"] = pages
 if pages > 1:
-    st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", min_value=1, max_value=pages,
-                    step=1, key="mistakes_page")
+    st.number_input(
+        f"Page (of {pages}, {PER_PAGE} images each)",
+        min_value=1,
+        max_value=pages,
+        step=1,
+        key="mistakes_page",
+    )
 choices = rows["index"].tolist()
 # A new click on the gallery (its selection, kept in the widget state) picks that image; the
 # selection persists, so it is applied once, and the selectbox can pick another image after it.
@@ -54,19 +75,40 @@ if clicked is not None and clicked != st.session_state.get("_gallery_clicked"):
 if st.session_state.get("picked") not in choices:
     st.session_state["picked"] = choices[0]
 st.plotly_chart(
-    figures.digit_grid(images, captions, cols=COLS, hover=hover,
-                       customdata=rows["index"].to_numpy(),
-                       caption_colors=["#b71c1c"] * len(rows),
-                       highlight=choices.index(st.session_state["picked"])),
-    width="stretch", on_select="rerun", selection_mode="points", key="gallery",
-    config={"displayModeBar": False})
+    figures.digit_grid(
+        images,
+        captions,
+        cols=COLS,
+        hover=hover,
+        customdata=rows["index"].to_numpy(),
+        caption_colors=["#b71c1c"] * len(rows),
+        highlight=choices.index(st.session_state["picked"]),
+    ),
+    width="stretch",
+    on_select="rerun",
+    selection_mode="points",
+    key="gallery",
+    config={"displayModeBar": False},
+)
 
 st.subheader("One image, large")
-picked = st.selectbox("Image", choices, key="picked",
-                      format_func=lambda i: f"dev image {i}: " + captions[choices.index(i)])
+picked = st.selectbox(
+    "Image",
+    choices,
+    key="picked",
+    format_func=lambda i: f"dev image {i}: " + captions[choices.index(i)],
+)
 image, probs, t, p = session.dev_image(run, picked)
 c1, c2 = st.columns([2, 3])
-c1.plotly_chart(figures.digit_image(image, title=f"dev image {picked}: true {t}"), width="stretch",
-                key="big", config={"displayModeBar": False})
-c2.plotly_chart(figures.probability_bars(probs, t, p), width="stretch", key="probs",
-                config={"displayModeBar": False})
+c1.plotly_chart(
+    figures.digit_image(image, title=f"dev image {picked}: true {t}"),
+    width="stretch",
+    key="big",
+    config={"displayModeBar": False},
+)
+c2.plotly_chart(
+    figures.probability_bars(probs, t, p),
+    width="stretch",
+    key="probs",
+    config={"displayModeBar": False},
+)

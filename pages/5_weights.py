@@ -1,4 +1,5 @@
 """Weights: what each hidden unit looks for, how hidden units vote for digits, replayed over training."""
+
 import streamlit as st
 
 from dashboard import figures, session
@@ -6,8 +7,10 @@ from dashboard.state import init_state
 
 settings = init_state()
 st.title("Weights")
-st.caption("Each hidden unit multiplies every pixel by a weight: red pixels push the unit up, blue "
-           "ones push it down (white: ignored). Slide through training to watch them form.")
+st.caption(
+    "Each hidden unit multiplies every pixel by a weight: red pixels push the unit up, blue "
+    "ones push it down (white: ignored). Slide through training to watch them form."
+)
 
 run = session.current_run(settings)
 if run is None or run.result is None:
@@ -15,8 +18,12 @@ if run is None or run.result is None:
 r = run.result
 frames = session.snapshot_iterations(run)
 if len(frames) > 1:
-    iteration = st.select_slider("Iteration (replay from the snapshots saved during training)",
-                                 options=frames, value=frames[-1], key="replay")
+    iteration = st.select_slider(
+        "Iteration (replay from the snapshots saved during training)",
+        options=frames,
+        value=frames[-1],
+        key="replay",
+    )
 else:
     iteration = frames[-1]
 params, start, limits = session.weights_at(run, iteration)
@@ -24,29 +31,59 @@ h = params.hidden
 MAX_UNITS = 100
 first = 0
 if h > MAX_UNITS:
-    first = st.slider(f"Hidden units shown ({MAX_UNITS} at a time, of {h})", 0, h - MAX_UNITS,
-                      0, step=10, key="units_from")
+    first = st.slider(
+        f"Hidden units shown ({MAX_UNITS} at a time, of {h})",
+        0,
+        h - MAX_UNITS,
+        0,
+        step=10,
+        key="units_from",
+    )
 
 st.subheader(f"What each hidden unit looks for (iteration {iteration:,})")
 SHOW = {"change": "what training changed (now − start)", "weights": "the weights themselves"}
-show = st.radio("Show", list(SHOW), format_func=SHOW.get, horizontal=True, key="w1_show",
-                help="The notebook starts from random weights U[-0.5, 0.5]; that noise hides the "
-                     "pattern learned on top of it, which 'what training changed' shows alone.")
-st.plotly_chart(figures.hidden_units(params.W1, cols=10, first=first, count=min(h, MAX_UNITS),
-                                     limit=limits["dW1" if show == "change" else "W1"],
-                                     start=start.W1 if show == "change" else None),
-                width="stretch", key="w1", config={"displayModeBar": False})
+show = st.radio(
+    "Show",
+    list(SHOW),
+    format_func=SHOW.get,
+    horizontal=True,
+    key="w1_show",
+    help="The notebook starts from random weights U[-0.5, 0.5]; that noise hides the "
+    "pattern learned on top of it, which 'what training changed' shows alone.",
+)
+st.plotly_chart(
+    figures.hidden_units(
+        params.W1,
+        cols=10,
+        first=first,
+        count=min(h, MAX_UNITS),
+        limit=limits["dW1" if show == "change" else "W1"],
+        start=start.W1 if show == "change" else None,
+    ),
+    width="stretch",
+    key="w1",
+    config={"displayModeBar": False},
+)
 c1, c2 = st.columns([2, 3])
 with c1:
     st.subheader("Hidden unit → digit (W2)")
     st.caption("Red: the unit votes for the digit; blue: against it.")
-    st.plotly_chart(figures.output_weights(params.W2, limit=limits["W2"]), width="stretch",
-                    key="w2", config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.output_weights(params.W2, limit=limits["W2"]),
+        width="stretch",
+        key="w2",
+        config={"displayModeBar": False},
+    )
 with c2:
     st.subheader("Weights at the start and now")
     st.caption("Grey: the initial weights (iteration 0); blue: at the iteration above.")
-    st.plotly_chart(figures.weight_histograms({"W1": start.W1, "W2": start.W2},
-                                              {"W1": params.W1, "W2": params.W2},
-                                              labels=("start (iteration 0)",
-                                                      f"iteration {iteration:,}")),
-                    width="stretch", key="hist", config={"displayModeBar": False})
+    st.plotly_chart(
+        figures.weight_histograms(
+            {"W1": start.W1, "W2": start.W2},
+            {"W1": params.W1, "W2": params.W2},
+            labels=("start (iteration 0)", f"iteration {iteration:,}"),
+        ),
+        width="stretch",
+        key="hist",
+        config={"displayModeBar": False},
+    )

@@ -1,16 +1,22 @@
 """Runs: every cached run on this dataset — table, curves, settings and time vs accuracy."""
+
 import streamlit as st
 
 from dashboard import compare, session
-from dashboard.compare_figures import (accuracy_vs_time_figure, curves_figure,
-                                       parallel_coordinates_figure)
+from dashboard.compare_figures import (
+    accuracy_vs_time_figure,
+    curves_figure,
+    parallel_coordinates_figure,
+)
 from dashboard.state import init_state
 
 settings = init_state()
 st.title("Runs")
-st.caption("Every run trained on this dataset by anyone on this server (the run cache). Sort by "
-           "clicking a column header; select rows to overlay their curves, open, compare or "
-           "delete them.")
+st.caption(
+    "Every run trained on this dataset by anyone on this server (the run cache). Sort by "
+    "clicking a column header; select rows to overlay their curves, open, compare or "
+    "delete them."
+)
 
 MAX_CURVES = 8
 
@@ -26,23 +32,48 @@ if frame.empty:
 
 # ---- filters ------------------------------------------------------------------------------------
 f1, f2, f3 = st.columns([2, 2, 3])
-statuses = f1.multiselect("status", sorted(frame["status"].unique()), key="runs_status",
-                          placeholder="any status")
-hidden = f2.multiselect("hidden units", sorted(frame["hidden"].unique().tolist()),
-                        key="runs_hidden", placeholder="any size")
+statuses = f1.multiselect(
+    "status", sorted(frame["status"].unique()), key="runs_status", placeholder="any status"
+)
+hidden = f2.multiselect(
+    "hidden units",
+    sorted(frame["hidden"].unique().tolist()),
+    key="runs_hidden",
+    placeholder="any size",
+)
 min_dev = f3.slider("minimum dev accuracy", 0.0, 1.0, 0.0, 0.01, key="runs_min_dev")
-view = compare.filter_runs(frame, status=statuses, hidden=hidden,
-                           min_dev_accuracy=min_dev if min_dev > 0 else None)
+view = compare.filter_runs(
+    frame, status=statuses, hidden=hidden, min_dev_accuracy=min_dev if min_dev > 0 else None
+)
 shown = view.drop(columns=["run_id"]).assign(open=compare.ledger_links(view, settings.data))
 event = st.dataframe(
-    shown, key="runs_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
+    shown,
+    key="runs_table",
+    on_select="rerun",
+    selection_mode="multi-row",
+    hide_index=True,
     width="stretch",
-    column_order=["open", "hidden", "alpha", "seed", "iterations", "status", "dev_accuracy",
-                  "train_accuracy", "loss", "seconds", "updated", "created", "init", "dtype",
-                  "batch_size"],
+    column_order=[
+        "open",
+        "hidden",
+        "alpha",
+        "seed",
+        "iterations",
+        "status",
+        "dev_accuracy",
+        "train_accuracy",
+        "loss",
+        "seconds",
+        "updated",
+        "created",
+        "init",
+        "dtype",
+        "batch_size",
+    ],
     column_config={
-        "open": st.column_config.LinkColumn("open", display_text="Evaluate ↗",
-                                            help="Open this run on the Evaluate page"),
+        "open": st.column_config.LinkColumn(
+            "open", display_text="Evaluate ↗", help="Open this run on the Evaluate page"
+        ),
         "alpha": st.column_config.NumberColumn("alpha", format="%g"),
         "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format="%.3f"),
         "train_accuracy": st.column_config.NumberColumn("train accuracy", format="%.3f"),
@@ -51,7 +82,8 @@ event = st.dataframe(
         "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm"),
         "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
         "batch_size": st.column_config.NumberColumn("batch size"),
-    })
+    },
+)
 rows = list(event.selection.rows) if event and event.selection else []
 selected = view.iloc[rows] if rows else view.iloc[:0]
 
@@ -64,8 +96,10 @@ else:
     if len(selected) == 1:
         one = records.get(selected["run_id"].iloc[0])
         if one is not None and b1.button("Open on Evaluate", key="runs_open", type="primary"):
-            st.switch_page("pages/3_evaluate.py", query_params=compare.permalink_params(
-                one.config, one.iterations, settings.data))
+            st.switch_page(
+                "pages/3_evaluate.py",
+                query_params=compare.permalink_params(one.config, one.iterations, settings.data),
+            )
     if len(selected) == 2 and b2.button("Compare these two", key="runs_compare", type="primary"):
         a, b = selected["run_id"].tolist()
         st.switch_page("pages/8_compare.py", query_params={"a": a, "b": b})

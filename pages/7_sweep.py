@@ -1,5 +1,6 @@
 """Sweep: train a grid of settings in parallel (local cores or a Dask cluster), then read the
 dev accuracy of every combination off a heatmap and open any cell's run."""
+
 import os
 
 import streamlit as st
@@ -10,11 +11,13 @@ from dashboard.state import init_state
 
 settings = init_state()
 st.title("Sweep")
-st.caption("Choose values for the settings, launch, and every combination trains in parallel. "
-           "Combinations already in the run cache are not retrained, and a longer cached run "
-           "answers any shorter sweep (a run to 1,000 iterations answers 500).")
+st.caption(
+    "Choose values for the settings, launch, and every combination trains in parallel. "
+    "Combinations already in the run cache are not retrained, and a longer cached run "
+    "answers any shorter sweep (a run to 1,000 iterations answers 500)."
+)
 
-OUTCOMES_KEY = "sweep_outcomes"   # run_id -> final RunState of the last sweep of this session
+OUTCOMES_KEY = "sweep_outcomes"  # run_id -> final RunState of the last sweep of this session
 NOTICE_KEY = "sweep_notice"
 
 
@@ -22,8 +25,12 @@ def _close(connection) -> None:
     connection.close()
 
 
-@st.cache_resource(show_spinner="Connecting to the Dask scheduler…", max_entries=4,
-                   validate=lambda connection: connection.alive, on_release=_close)
+@st.cache_resource(
+    show_spinner="Connecting to the Dask scheduler…",
+    max_entries=4,
+    validate=lambda connection: connection.alive,
+    on_release=_close,
+)
 def dask_connection(address: str):
     """One client per scheduler address for the whole server (never a module global); a client
     whose scheduler went away is replaced, a released one is closed."""
@@ -32,8 +39,10 @@ def dask_connection(address: str):
 
 def _stopped() -> None:
     # Runs first in the rerun that the click starts (that rerun interrupts the sweep's script).
-    st.session_state[NOTICE_KEY] = ("Sweep stopped. Finished runs are saved; the runs in flight "
-                                    "stopped within a few iterations.")
+    st.session_state[NOTICE_KEY] = (
+        "Sweep stopped. Finished runs are saved; the runs in flight "
+        "stopped within a few iterations."
+    )
 
 
 def secrets():
@@ -52,54 +61,98 @@ st.markdown(f"**Dataset:** {ds.name} — {train.n:,} training and {dev.n:,} dev 
 
 # ---- what to sweep ------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
-hidden_text = c1.text_input("hidden units", "10, 32, 64, 128", key="sweep_hidden",
-                            help="Comma-separated values.")
-alpha_text = c2.text_input("alpha (learning rate)", "0.05, 0.1, 0.2, 0.5", key="sweep_alpha",
-                           help="Comma-separated values.")
-seed_text = c3.text_input("seeds", "0-2", key="sweep_seeds",
-                          help="Values or an inclusive range such as 0-2. The heatmap shows the "
-                               "mean and spread over seeds.")
-iterations = int(c4.number_input("iterations", min_value=50, max_value=20_000, value=500, step=50,
-                                 key="sweep_iterations",
-                                 help="A multiple of 50, so longer cached runs answer exactly."))
+hidden_text = c1.text_input(
+    "hidden units", "10, 32, 64, 128", key="sweep_hidden", help="Comma-separated values."
+)
+alpha_text = c2.text_input(
+    "alpha (learning rate)",
+    "0.05, 0.1, 0.2, 0.5",
+    key="sweep_alpha",
+    help="Comma-separated values.",
+)
+seed_text = c3.text_input(
+    "seeds",
+    "0-2",
+    key="sweep_seeds",
+    help="Values or an inclusive range such as 0-2. The heatmap shows the "
+    "mean and spread over seeds.",
+)
+iterations = int(
+    c4.number_input(
+        "iterations",
+        min_value=50,
+        max_value=20_000,
+        value=500,
+        step=50,
+        key="sweep_iterations",
+        help="A multiple of 50, so longer cached runs answer exactly.",
+    )
+)
 
 with st.expander("Where the sweep runs"):
     cores = os.cpu_count() or 1
-    workers = int(st.number_input("local worker processes", 1, max(1, cores), min(2, cores),
-                                  key="sweep_workers",
-                                  help="Each worker trains one run with one BLAS thread."))
-    typed = st.text_input("Dask scheduler address (optional)", "", key="sweep_scheduler",
-                          placeholder="tcp://scheduler-host:8786",
-                          help=f"Empty: this machine's cores. Also read from the {sweep.DASK_ENV} "
-                               "environment variable or st.secrets['dask_scheduler'].")
+    workers = int(
+        st.number_input(
+            "local worker processes",
+            1,
+            max(1, cores),
+            min(2, cores),
+            key="sweep_workers",
+            help="Each worker trains one run with one BLAS thread.",
+        )
+    )
+    typed = st.text_input(
+        "Dask scheduler address (optional)",
+        "",
+        key="sweep_scheduler",
+        placeholder="tcp://scheduler-host:8786",
+        help=f"Empty: this machine's cores. Also read from the {sweep.DASK_ENV} "
+        "environment variable or st.secrets['dask_scheduler'].",
+    )
     address = sweep.resolve_scheduler(typed, secrets())
     if address:
-        st.caption(f"Runs go to the Dask cluster at `{address}` (each worker must have this "
-                   "project installed); results are saved here, in this server's run cache.")
+        st.caption(
+            f"Runs go to the Dask cluster at `{address}` (each worker must have this "
+            "project installed); results are saved here, in this server's run cache."
+        )
     else:
         st.caption(f"Runs use {workers} local process(es) on this machine ({cores} cores).")
 
 try:
-    axes = {"hidden": sweep.parse_values(hidden_text, "hidden"),
-            "alpha": sweep.parse_values(alpha_text, "alpha"),
-            "seed": sweep.parse_values(seed_text, "seed")}
+    axes = {
+        "hidden": sweep.parse_values(hidden_text, "hidden"),
+        "alpha": sweep.parse_values(alpha_text, "alpha"),
+        "seed": sweep.parse_values(seed_text, "seed"),
+    }
 except ValueError as e:
     st.error(str(e))
     st.stop()
 configs = sweep.expand_grid(session.run_config(settings, ds, dev), axes)
 plan = sweep.plan_sweep(store, configs, iterations)
-st.markdown(f"**{len(configs)} runs** ({' × '.join(str(len(v)) for v in axes.values())}): "
-            f"{len(plan.cached)} already cached, **{len(plan.tasks)} to train**.")
+st.markdown(
+    f"**{len(configs)} runs** ({' × '.join(str(len(v)) for v in axes.values())}): "
+    f"{len(plan.cached)} already cached, **{len(plan.tasks)} to train**."
+)
 
 notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:
     (st.warning if "failed" in notice or "stopped" in notice else st.success)(notice)
 
-launch = st.button("Launch sweep", icon=":material/play_arrow:", type="primary",
-                   disabled=not plan.tasks, key="sweep_launch")
+launch = st.button(
+    "Launch sweep",
+    icon=":material/play_arrow:",
+    type="primary",
+    disabled=not plan.tasks,
+    key="sweep_launch",
+)
 if launch:
-    st.button("Stop", icon=":material/stop:", key="sweep_stop", on_click=_stopped,
-              help="Stops the runs in flight; finished runs are already saved.")
+    st.button(
+        "Stop",
+        icon=":material/stop:",
+        key="sweep_stop",
+        on_click=_stopped,
+        help="Stops the runs in flight; finished runs are already saved.",
+    )
     overall = st.progress(0.0, text="Starting…")
     per_run = st.empty()
     client = None
@@ -109,9 +162,16 @@ if launch:
         except Exception as e:
             st.error(f"Cannot reach the Dask scheduler at {address}: {e}")
             st.stop()
-    execution = sweep.SweepExecution(store, plan, train, dev, n_jobs=workers,
-                                     backend="dask" if client is not None else "loky",
-                                     client=client, data_key=settings.data)
+    execution = sweep.SweepExecution(
+        store,
+        plan,
+        train,
+        dev,
+        n_jobs=workers,
+        backend="dask" if client is not None else "loky",
+        client=client,
+        data_key=settings.data,
+    )
     # Leaving the `with` block — normally, or because a click (Stop or any widget) makes Streamlit
     # interrupt this script run — tells the workers to stop. Finished runs are already saved, and
     # nothing below relies on code running after an interruption.
@@ -120,15 +180,20 @@ if launch:
             st.session_state[OUTCOMES_KEY] = {r.config.run_id: r for r in snap.runs}
             overall.progress(snap.fraction, text=f"{snap.done} of {snap.total} runs done")
             per_run.dataframe(
-                snap.table(), hide_index=True, width="stretch",
+                snap.table(),
+                hide_index=True,
+                width="stretch",
                 column_config={
-                    "progress": st.column_config.ProgressColumn("progress", min_value=0.0,
-                                                                max_value=1.0),
+                    "progress": st.column_config.ProgressColumn(
+                        "progress", min_value=0.0, max_value=1.0
+                    ),
                     "alpha": st.column_config.NumberColumn(format="%g"),
-                    "dev accuracy": st.column_config.NumberColumn(format="%.3f")})
+                    "dev accuracy": st.column_config.NumberColumn(format="%.3f"),
+                },
+            )
     st.session_state[OUTCOMES_KEY] = execution.outcomes()
     st.session_state[NOTICE_KEY] = sweep.summary(execution.snapshot(), execution.error)
-    st.rerun()   # draw the page again from the store: every new run is cached now
+    st.rerun()  # draw the page again from the store: every new run is cached now
 
 # ---- results ------------------------------------------------------------------------------------
 table = sweep.sweep_table(store, configs, iterations, st.session_state.get(OUTCOMES_KEY))
@@ -144,31 +209,48 @@ y_axis = a2.selectbox("y axis", [n for n in choices if n != x_axis], index=0, ke
 data = sweep.heatmap_data(table, x=x_axis, y=y_axis)
 by_id = {c.run_id: c for c in configs}
 links = sweep.cell_run_ids(data, configs, prefer_seed=settings.seed)
-event = st.plotly_chart(heatmap_figure(data, links), key="sweep_heatmap", on_select="rerun",
-                        selection_mode="points", width="stretch",
-                        config={"displayModeBar": False})
-st.caption("Cell text: mean ± spread (standard deviation) of dev accuracy over the other "
-           "settings, usually seeds. ★ = best cell. Dark red = diverged (loss not finite or over "
-           "10× its start — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate.")
+event = st.plotly_chart(
+    heatmap_figure(data, links),
+    key="sweep_heatmap",
+    on_select="rerun",
+    selection_mode="points",
+    width="stretch",
+    config={"displayModeBar": False},
+)
+st.caption(
+    "Cell text: mean ± spread (standard deviation) of dev accuracy over the other "
+    "settings, usually seeds. ★ = best cell. Dark red = diverged (loss not finite or over "
+    "10× its start — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate."
+)
 
 points = event.selection.points if event and event.selection else []
 chosen = next((p.get("customdata") for p in points if p.get("customdata") in by_id), None)
 if chosen:
-    st.switch_page("pages/3_evaluate.py",
-                   query_params=compare.permalink_params(by_id[chosen], iterations, settings.data))
+    st.switch_page(
+        "pages/3_evaluate.py",
+        query_params=compare.permalink_params(by_id[chosen], iterations, settings.data),
+    )
 
 if data.best is not None:
     best_id = links[data.best]
     best = by_id[best_id]
-    st.page_link("pages/3_evaluate.py", icon=":material/star:",
-                 label=f"Open the best run on Evaluate: hidden {best.hidden}, alpha "
-                       f"{best.alpha:g}, seed {best.seed}",
-                 query_params=compare.permalink_params(best, iterations, settings.data))
+    st.page_link(
+        "pages/3_evaluate.py",
+        icon=":material/star:",
+        label=f"Open the best run on Evaluate: hidden {best.hidden}, alpha "
+        f"{best.alpha:g}, seed {best.seed}",
+        query_params=compare.permalink_params(best, iterations, settings.data),
+    )
 
 with st.expander("Every run of this grid"):
-    st.dataframe(table.drop(columns=["init", "dtype", "batch_size"]), hide_index=True,
-                 width="stretch",
-                 column_config={"alpha": st.column_config.NumberColumn(format="%g"),
-                                "dev_accuracy": st.column_config.NumberColumn(format="%.3f"),
-                                "train_accuracy": st.column_config.NumberColumn(format="%.3f"),
-                                "loss": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(
+        table.drop(columns=["init", "dtype", "batch_size"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "alpha": st.column_config.NumberColumn(format="%g"),
+            "dev_accuracy": st.column_config.NumberColumn(format="%.3f"),
+            "train_accuracy": st.column_config.NumberColumn(format="%.3f"),
+            "loss": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )

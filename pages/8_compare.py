@@ -1,5 +1,6 @@
 """Compare two runs: metrics side by side, where their confusion matrices differ, and the dev
 images one gets right and the other wrong ("what this change fixed, what it broke")."""
+
 import streamlit as st
 
 from dashboard import compare, session
@@ -8,16 +9,19 @@ from dashboard.state import init_state
 
 settings = init_state()
 st.title("Compare two runs")
-st.caption("Run A is the baseline, run B the change. Only runs evaluated on the same dataset and "
-           "dev split can be compared image by image.")
+st.caption(
+    "Run A is the baseline, run B the change. Only runs evaluated on the same dataset and "
+    "dev split can be compared image by image."
+)
 
 MAX_IMAGES = 40
 
 store = session.store()
 records = store.records()
 if len(records) < 2:
-    st.info("Compare needs at least two cached runs: train some on the Train page or launch a "
-            "sweep.")
+    st.info(
+        "Compare needs at least two cached runs: train some on the Train page or launch a sweep."
+    )
     st.page_link("pages/7_sweep.py", label="Launch a sweep", icon=":material/grid_on:")
     st.stop()
 
@@ -46,7 +50,7 @@ def label(run_id: str) -> str:
 c1, c2 = st.columns(2)
 a_id = c1.selectbox("Run A (before)", ids, index=default("a", 1), format_func=label, key="cmp_a")
 b_id = c2.selectbox("Run B (after)", ids, index=default("b", 0), format_func=label, key="cmp_b")
-st.query_params["a"], st.query_params["b"] = a_id, b_id   # the comparison is a shareable link
+st.query_params["a"], st.query_params["b"] = a_id, b_id  # the comparison is a shareable link
 rec_a, rec_b = by_id[a_id], by_id[b_id]
 
 verdict = compare.comparability(rec_a.config, rec_b.config)
@@ -75,27 +79,42 @@ st.subheader("Side by side")
 st.table(comparison.metrics)
 p1, p2 = st.columns(2)
 for col, name, rec in ((p1, "A", rec_a), (p2, "B", rec_b)):
-    col.page_link("pages/3_evaluate.py", label=f"Open run {name} on Evaluate",
-                  icon=":material/open_in_new:",
-                  query_params=compare.permalink_params(rec.config, rec.iterations,
-                                                        rec.data_key or settings.data))
+    col.page_link(
+        "pages/3_evaluate.py",
+        label=f"Open run {name} on Evaluate",
+        icon=":material/open_in_new:",
+        query_params=compare.permalink_params(
+            rec.config, rec.iterations, rec.data_key or settings.data
+        ),
+    )
 
 st.subheader("Where the confusion matrix changed")
-st.plotly_chart(confusion_change_figure(comparison.improvement, comparison.cm_a, comparison.cm_b),
-                key="cmp_confusion", width="stretch")
+st.plotly_chart(
+    confusion_change_figure(comparison.improvement, comparison.cm_a, comparison.cm_b),
+    key="cmp_confusion",
+    width="stretch",
+)
 
 st.subheader("What B fixed, what B broke")
 n_fixed, n_broke = len(comparison.fixed), len(comparison.broke)
-st.markdown(f"Of {dev.n:,} dev images, B gets **{n_fixed} right that A got wrong** and "
-            f"**{n_broke} wrong that A got right** (net {n_fixed - n_broke:+d}). Captions read "
-            "*true: A's answer → B's answer*.")
+st.markdown(
+    f"Of {dev.n:,} dev images, B gets **{n_fixed} right that A got wrong** and "
+    f"**{n_broke} wrong that A got right** (net {n_fixed - n_broke:+d}). Captions read "
+    "*true: A's answer → B's answer*."
+)
 for key, indices, title in (
-        ("cmp_fixed", comparison.fixed, f"Fixed by B — A wrong, B right ({n_fixed})"),
-        ("cmp_broke", comparison.broke, f"Broken by B — A right, B wrong ({n_broke})")):
+    ("cmp_fixed", comparison.fixed, f"Fixed by B — A wrong, B right ({n_fixed})"),
+    ("cmp_broke", comparison.broke, f"Broken by B — A right, B wrong ({n_broke})"),
+):
     shown = indices[:MAX_IMAGES]
-    captions = [f"{comparison.labels[i]}: {comparison.pred_a[i]}→{comparison.pred_b[i]}"
-                for i in shown]
+    captions = [
+        f"{comparison.labels[i]}: {comparison.pred_a[i]}→{comparison.pred_b[i]}" for i in shown
+    ]
     if len(indices) > MAX_IMAGES:
         title += f", first {MAX_IMAGES} shown"
-    st.plotly_chart(gallery_figure(dev.images[shown], captions, title), key=key,
-                    width="stretch", config={"displayModeBar": False})
+    st.plotly_chart(
+        gallery_figure(dev.images[shown], captions, title),
+        key=key,
+        width="stretch",
+        config={"displayModeBar": False},
+    )

@@ -4,7 +4,6 @@ BLAS threads are limited to one for the whole session: on this 2-core machine Op
 threads makes the small matmuls of a 10-unit network many times slower, and one thread keeps the
 numbers of every test independent of the machine's core count.
 """
-import os
 
 import pytest
 from threadpoolctl import threadpool_limits

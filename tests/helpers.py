@@ -1,4 +1,5 @@
 """Helpers shared by several test folders."""
+
 from __future__ import annotations
 
 import base64
@@ -32,15 +33,15 @@ def tiny_dataset(n: int = 200, seed: int = 0) -> Dataset:
     images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
     for i, k in enumerate(labels):
         r, c = divmod(int(k), 4)
-        images[i, 2 + 7 * r: 8 + 7 * r, 2 + 6 * c: 8 + 6 * c] = 255
+        images[i, 2 + 7 * r : 8 + 7 * r, 2 + 6 * c : 8 + 6 * c] = 255
     return Dataset(images, labels.astype(np.uint8), "tiny synthetic", "test:tiny")
 
 
 def app_sample():
     """(train, dev, base) as the app has them for the embedded sample: its fixed split (seed 0)
     and the RunConfig of a run with default settings (vary it with dataclasses.replace)."""
-    from data import load_dataset, train_dev_split
     from dashboard.runs import RunConfig
+    from data import load_dataset, train_dev_split
 
     ds = load_dataset("sample")
     train, dev = train_dev_split(ds, seed=0)

@@ -1,4 +1,5 @@
 """The project's shape: layering, pinned requirements, set-up commands, Streamlit config."""
+
 from __future__ import annotations
 
 import ast
@@ -12,9 +13,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"nnmath", "data", "dashboard", "pages", "bench", "tests"}
 # import name -> distribution name in requirements.txt
-DISTRIBUTION = {"threadpoolctl": "threadpoolctl", "kaggle": "kaggle", "streamlit": "streamlit",
-                "plotly": "plotly", "pandas": "pandas", "numpy": "numpy", "joblib": "joblib",
-                "mlxtend": "mlxtend", "dask": "dask", "distributed": "distributed"}
+DISTRIBUTION = {
+    "threadpoolctl": "threadpoolctl",
+    "kaggle": "kaggle",
+    "streamlit": "streamlit",
+    "plotly": "plotly",
+    "pandas": "pandas",
+    "numpy": "numpy",
+    "joblib": "joblib",
+    "mlxtend": "mlxtend",
+    "dask": "dask",
+    "distributed": "distributed",
+}
 
 
 def top_level_imports(path: Path) -> set[str]:
@@ -40,8 +50,12 @@ def test_nnmath_imports_numpy_only():
     assert files("nnmath"), "nnmath/ has no modules"
     for path in files("nnmath"):
         imports = top_level_imports(path)
-        assert third_party(imports) <= {"numpy"}, f"{path.relative_to(ROOT)} imports {third_party(imports)}"
-        assert not imports & {"data", "dashboard", "pages"}, f"{path.relative_to(ROOT)} imports upward"
+        assert third_party(imports) <= {"numpy"}, (
+            f"{path.relative_to(ROOT)} imports {third_party(imports)}"
+        )
+        assert not imports & {"data", "dashboard", "pages"}, (
+            f"{path.relative_to(ROOT)} imports upward"
+        )
 
 
 def test_data_does_not_import_the_ui_layers():
@@ -79,8 +93,13 @@ def requirements() -> dict[str, str]:
 def test_requirements_are_pinned_and_cover_what_the_app_imports():
     pins = requirements()
     assert "six" in pins, "kaggle imports six without declaring it"
-    app_files = [ROOT / "streamlit_app.py", *files("nnmath"), *files("data"), *files("dashboard"),
-                 *files("pages")]
+    app_files = [
+        ROOT / "streamlit_app.py",
+        *files("nnmath"),
+        *files("data"),
+        *files("dashboard"),
+        *files("pages"),
+    ]
     needed = set()
     for path in app_files:
         needed |= third_party(top_level_imports(path))
@@ -96,7 +115,9 @@ def test_requirements_match_the_installed_versions():
             installed = version(name)
         except PackageNotFoundError:
             pytest.fail(f"{name} is pinned in requirements.txt but not installed")
-        assert installed == pinned, f"{name}: requirements.txt pins {pinned}, tests run on {installed}"
+        assert installed == pinned, (
+            f"{name}: requirements.txt pins {pinned}, tests run on {installed}"
+        )
 
 
 def test_readme_starts_with_the_two_setup_commands():
@@ -117,5 +138,11 @@ def test_streamlit_config_is_headless_without_usage_statistics():
 
 def test_git_ignores_generated_folders():
     ignored = (ROOT / ".gitignore").read_text().split()
-    for entry in (".venv/", "data/downloads/", ".runs/", "/screenshots/", ".streamlit/secrets.toml"):
+    for entry in (
+        ".venv/",
+        "data/downloads/",
+        ".runs/",
+        "/screenshots/",
+        ".streamlit/secrets.toml",
+    ):
         assert entry in ignored, entry

@@ -9,6 +9,7 @@ Fixtures:
 With ``CI=true`` a missing Chromium or Playwright is a failure, never a skip: the browser tests are
 part of what must pass.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -87,10 +88,21 @@ def serve_app(runs_dir: Path, log_path: Path):
     port = _free_port()
     env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -158,8 +170,10 @@ def wait_for_app(page) -> None:
     """Wait until Streamlit has finished running the script (no 'running' indicator)."""
     page.wait_for_selector('[data-testid="stMain"]', state="visible")
     page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
-               && document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state') !== 'running'"""
+        """() => !document.querySelector(
+               '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
+               && document.querySelector('[data-testid="stApp"]')
+                   ?.getAttribute('data-test-script-state') !== 'running'"""
     )
 
 
@@ -176,7 +190,8 @@ def screenshot(page, name: str) -> Path:
     size = page.viewport_size
     height = page.evaluate(
         """() => { const m = document.querySelector('[data-testid="stMain"]');
-                   return Math.ceil(m ? m.scrollHeight : document.body.scrollHeight); }""")
+                   return Math.ceil(m ? m.scrollHeight : document.body.scrollHeight); }"""
+    )
     if size and height > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": min(height, 8000)})
     try:

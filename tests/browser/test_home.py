@@ -1,4 +1,5 @@
 """The served app's home page renders in Chromium: the smoke test of the foundation."""
+
 import urllib.request
 
 import pytest

@@ -1,5 +1,6 @@
 """A permalink is often the first page a fresh server ever serves (a shared link to a hosted demo
 that just woke up). It must open that page with its run, and no "Page not found" dialog."""
+
 import pytest
 
 from tests.browser.conftest import assert_no_exception, wait_for_app

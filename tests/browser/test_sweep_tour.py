@@ -1,5 +1,6 @@
 """The sweep tour in a real browser: launch a 2x2 sweep, read the heatmap, open a cell on Evaluate,
 look at the run ledger and compare two runs. Screenshots go to screenshots/ (look at them)."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,7 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     wait_for_app(page)
     assert_no_exception(page)
     commit_text(page, "hidden units", "10, 32")
-    commit_text(page, "alpha (learning rate)", "0.5, 50")   # 50 diverges at once
+    commit_text(page, "alpha (learning rate)", "0.5, 50")  # 50 diverges at once
     commit_text(page, "seeds", "0-1")
     commit_text(page, "iterations", "50")
     page.get_by_text("8 runs (2 × 2 × 2)").wait_for()
@@ -72,7 +73,7 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     assert_no_exception(page)
     page.get_by_text("What B fixed, what B broke").wait_for()
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    charts.nth(2).locator(".main-svg").first.wait_for()   # confusion change + two galleries
+    charts.nth(2).locator(".main-svg").first.wait_for()  # confusion change + two galleries
     assert charts.count() == 3
     assert charts.first.locator("text=predicted label").count() == 1
     screenshot(page, "compare")
@@ -95,21 +96,23 @@ def test_stop_ends_a_sweep_and_keeps_finished_runs(page, app_server):
     commit_text(page, "iterations", "300")
     page.get_by_text("24 runs (2 × 1 × 12): 0 already cached").wait_for()
     before = len(list(Path(runs_dir, "runs").glob("*.npz")))
-    older = set(_sweeps_in_flight())   # left by servers killed mid-sweep, if any
+    older = set(_sweeps_in_flight())  # left by servers killed mid-sweep, if any
     page.get_by_role("button", name="Launch sweep").click()
     page.get_by_text(re.compile(r"^[2-9] of 24 runs done")).wait_for()
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Sweep stopped. Finished runs are saved").wait_for()
     wait_for_app(page)
     assert_no_exception(page)
-    summary = page.get_by_text(re.compile(r"24 runs \(2 × 1 × 12\): \d+ already cached")).inner_text()
+    summary = page.get_by_text(
+        re.compile(r"24 runs \(2 × 1 × 12\): \d+ already cached")
+    ).inner_text()
     cached = int(re.search(r"(\d+) already cached", summary).group(1))
     assert 2 <= cached < 24, summary
     # The runs in flight see the stop signal within a few iterations and return; then the sweep's
     # background thread removes its progress folder. Poll for that (bounded), then count.
     deadline = time.monotonic() + 20
     while set(_sweeps_in_flight()) - older and time.monotonic() < deadline:
-        time.sleep(0.1)   # polling an external condition with a deadline, not a synchronisation
+        time.sleep(0.1)  # polling an external condition with a deadline, not a synchronisation
     assert not set(_sweeps_in_flight()) - older, "worker tasks kept running after Stop"
     saved = len(list(Path(runs_dir, "runs").glob("*.npz"))) - before
-    assert cached <= saved <= cached + 2, (cached, saved)   # at most the 2 in flight finished
+    assert cached <= saved <= cached + 2, (cached, saved)  # at most the 2 in flight finished

@@ -3,6 +3,7 @@ confusion-matrix cell, and reopen the run by permalink in a fresh browser contex
 
 Screenshots of every page go to <repo>/screenshots/<page>.png (looked at by a person, not diffed).
 """
+
 from __future__ import annotations
 
 import re
@@ -77,7 +78,9 @@ def test_tour(page, app_url, browser):
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     permalink = page.locator('[data-testid="stCode"]').first.inner_text().strip()
     query = parse_qs(urlsplit(permalink).query)
-    assert query["hidden"] == ["10"] and query["alpha"] == ["0.1"] and query["iterations"] == ["500"]
+    assert (
+        query["hidden"] == ["10"] and query["alpha"] == ["0.1"] and query["iterations"] == ["500"]
+    )
     screenshot(page, "train")
 
     go(page, "Data", "Images per digit")
@@ -151,5 +154,7 @@ def test_training_grows_live_and_stop_keeps_the_partial_run(page, app_url):
     warning.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
-    stopped_at = int(re.search(r"iteration ([\d,]+)", warning.inner_text()).group(1).replace(",", ""))
+    stopped_at = int(
+        re.search(r"iteration ([\d,]+)", warning.inner_text()).group(1).replace(",", "")
+    )
     assert 0 < stopped_at < 4000

@@ -1,4 +1,5 @@
 """Compare logic and the figures of Runs/Sweep/Compare, checked against brute force on small data."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,9 @@ import pandas as pd
 from dashboard import compare, sweep
 from dashboard import compare_figures as cf
 from dashboard.runs import RunConfig, RunStore
-from data import Dataset, train_dev_split
-from tests.helpers import decode as _decode, tiny_dataset
+from data import train_dev_split
+from tests.helpers import decode as _decode
+from tests.helpers import tiny_dataset
 
 
 # ---- brute force -------------------------------------------------------------------------------
@@ -28,9 +30,9 @@ def test_improvement_matches_a_cell_by_cell_reading():
     imp = compare.improvement(cm_a, cm_b)
     for t in range(10):
         for p in range(10):
-            if t == p:   # more correct answers is better
+            if t == p:  # more correct answers is better
                 assert imp[t, p] == cm_b[t, p] - cm_a[t, p]
-            else:        # fewer of this mistake is better
+            else:  # fewer of this mistake is better
                 assert imp[t, p] == cm_a[t, p] - cm_b[t, p]
     # Net improvement on the diagonal equals the change in correct answers.
     assert np.trace(imp) == (pred_b == y).sum() - (pred_a == y).sum()
@@ -45,7 +47,7 @@ def test_fixed_and_broke_match_brute_force_both_ways():
     fixed = [i for i in range(120) if pred_a[i] != y[i] and pred_b[i] == y[i]]
     broke = [i for i in range(120) if pred_a[i] == y[i] and pred_b[i] != y[i]]
     assert fb.fixed.tolist() == fixed and fb.broke.tolist() == broke
-    swapped = compare.fixed_and_broke(y, pred_b, pred_a)   # what one fixed, the other broke
+    swapped = compare.fixed_and_broke(y, pred_b, pred_a)  # what one fixed, the other broke
     assert swapped.fixed.tolist() == broke and swapped.broke.tolist() == fixed
     assert len(fixed) - len(broke) == (pred_b == y).sum() - (pred_a == y).sum()
 
@@ -91,8 +93,18 @@ def test_runs_frame_filters_and_links(tmp_path):
         store.train(dataclasses.replace(base, hidden=hidden, alpha=alpha), 20, train, dev)
     frame = compare.runs_frame(store.records(data=ds.fingerprint))
     assert len(frame) == 3
-    assert set(frame.columns) >= {"hidden", "alpha", "seed", "train_accuracy", "dev_accuracy",
-                                  "loss", "seconds", "status", "created", "updated"}
+    assert set(frame.columns) >= {
+        "hidden",
+        "alpha",
+        "seed",
+        "train_accuracy",
+        "dev_accuracy",
+        "loss",
+        "seconds",
+        "status",
+        "created",
+        "updated",
+    }
     assert sorted(frame["status"]) == ["diverged", "finished", "finished"]
     assert len(compare.filter_runs(frame, status=["finished"])) == 2
     assert compare.filter_runs(frame, hidden=[8])["hidden"].tolist() == [8, 8]
@@ -114,12 +126,19 @@ def _spec(fig):
 
 
 def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
-    table = pd.DataFrame([
-        (10, 0.1, 0, "a", "finished", 0.80), (10, 0.1, 1, "b", "finished", 0.90),
-        (10, 50.0, 0, "c", "diverged", np.nan), (10, 50.0, 1, "d", "diverged", np.nan),
-        (32, 0.1, 0, "e", "finished", 0.95), (32, 0.1, 1, "f", "finished", 0.93),
-        (32, 50.0, 0, "g", "not run", np.nan), (32, 50.0, 1, "h", "not run", np.nan),
-    ], columns=["hidden", "alpha", "seed", "run_id", "status", "dev_accuracy"])
+    table = pd.DataFrame(
+        [
+            (10, 0.1, 0, "a", "finished", 0.80),
+            (10, 0.1, 1, "b", "finished", 0.90),
+            (10, 50.0, 0, "c", "diverged", np.nan),
+            (10, 50.0, 1, "d", "diverged", np.nan),
+            (32, 0.1, 0, "e", "finished", 0.95),
+            (32, 0.1, 1, "f", "finished", 0.93),
+            (32, 50.0, 0, "g", "not run", np.nan),
+            (32, 50.0, 1, "h", "not run", np.nan),
+        ],
+        columns=["hidden", "alpha", "seed", "run_id", "status", "dev_accuracy"],
+    )
     data = sweep.heatmap_data(table, x="alpha", y="hidden")
     links = sweep.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
     spec = _spec(cf.heatmap_figure(data, links))
@@ -139,9 +158,19 @@ def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
 def test_cell_run_ids_prefer_the_current_seed():
     base = RunConfig(data="x" * 16)
     configs = sweep.expand_grid(base, {"hidden": [4], "alpha": [0.1], "seed": [0, 1, 2]})
-    table = pd.DataFrame([{"hidden": c.hidden, "alpha": c.alpha, "seed": c.seed,
-                           "run_id": c.run_id, "status": "finished", "dev_accuracy": 0.5}
-                          for c in configs])
+    table = pd.DataFrame(
+        [
+            {
+                "hidden": c.hidden,
+                "alpha": c.alpha,
+                "seed": c.seed,
+                "run_id": c.run_id,
+                "status": "finished",
+                "dev_accuracy": 0.5,
+            }
+            for c in configs
+        ]
+    )
     data = sweep.heatmap_data(table, "alpha", "hidden")
     assert sweep.cell_run_ids(data, configs, prefer_seed=2)[0, 0] == configs[2].run_id
     assert sweep.cell_run_ids(data, configs, prefer_seed=9)[0, 0] == configs[0].run_id
@@ -151,7 +180,7 @@ def test_confusion_change_figure_is_centred_and_reads_better_as_positive():
     cm_a = np.eye(10, dtype=int) * 10
     cm_a[4, 9] = 5
     cm_b = cm_a.copy()
-    cm_b[4, 9] = 1          # four fewer "4 read as 9": better
+    cm_b[4, 9] = 1  # four fewer "4 read as 9": better
     cm_b[4, 4] += 4
     imp = compare.improvement(cm_a, cm_b)
     spec = _spec(cf.confusion_change_figure(imp, cm_a, cm_b))
@@ -167,27 +196,40 @@ def test_confusion_change_figure_is_centred_and_reads_better_as_positive():
 
 def test_gallery_keeps_digits_upright_and_captions_every_tile():
     images = np.zeros((3, 28, 28), np.uint8)
-    images[:, 0, :] = 255     # a bar along the top row of every digit
+    images[:, 0, :] = 255  # a bar along the top row of every digit
     fig = cf.gallery_figure(images, ["7: 1→7", "2: 2→3", "5: 6→5"], "Fixed by B", columns=2)
     spec = _spec(fig)
     z = np.array(spec["data"][0]["z"], dtype=object)
     z = np.where(z == None, np.nan, z).astype(float)  # noqa: E711
-    assert np.nanmax(z[0]) == 255          # row 0 of the mosaic is row 0 of the digit ...
-    assert spec["layout"]["yaxis"]["autorange"] == "reversed"   # ... drawn at the top
+    assert np.nanmax(z[0]) == 255  # row 0 of the mosaic is row 0 of the digit ...
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"  # ... drawn at the top
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["7: 1→7", "2: 2→3", "5: 6→5"]
     empty = _spec(cf.gallery_figure(images[:0], [], "x"))
     assert [a["text"] for a in empty["layout"]["annotations"]] == ["none"]
 
 
 def test_ledger_figures_have_titled_axes():
-    frame = pd.DataFrame({"hidden": [10, 32], "alpha": [0.1, 0.5], "seed": [0, 1],
-                          "iterations": [100, 200], "dev_accuracy": [0.8, np.nan],
-                          "seconds": [1.0, 2.0], "status": ["finished", "diverged"]})
+    frame = pd.DataFrame(
+        {
+            "hidden": [10, 32],
+            "alpha": [0.1, 0.5],
+            "seed": [0, 1],
+            "iterations": [100, 200],
+            "dev_accuracy": [0.8, np.nan],
+            "seconds": [1.0, 2.0],
+            "status": ["finished", "diverged"],
+        }
+    )
     par = _spec(cf.parallel_coordinates_figure(frame))["data"][0]
-    assert [d["label"] for d in par["dimensions"]] == ["hidden units", "alpha (log scale)", "seed",
-                                                       "iterations", "dev accuracy"]
+    assert [d["label"] for d in par["dimensions"]] == [
+        "hidden units",
+        "alpha (log scale)",
+        "seed",
+        "iterations",
+        "dev accuracy",
+    ]
     assert par["dimensions"][1]["ticktext"] == ["0.1", "0.5"]
     scatter = _spec(cf.accuracy_vs_time_figure(frame))
     assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
     assert [t["name"] for t in scatter["data"]] == ["hidden 10", "diverged"]
-    assert scatter["data"][1]["marker"]["symbol"] == "x"      # the diverged run, apart
+    assert scatter["data"][1]["marker"]["symbol"] == "x"  # the diverged run, apart

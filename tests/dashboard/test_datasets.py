@@ -1,4 +1,5 @@
 """The `data` URL value: sample, files under data/downloads, kept uploads; nothing else opens."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,12 @@ def test_sample():
 
 def test_an_upload_is_kept_and_reopened_by_its_key(tmp_path):
     rng = np.random.default_rng(0)
-    ds = data.Dataset(rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
-                      rng.integers(0, 10, 30).astype(np.uint8), "mine.csv", "upload:mine.csv")
+    ds = data.Dataset(
+        rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, 30).astype(np.uint8),
+        "mine.csv",
+        "upload:mine.csv",
+    )
     key = datasets.save_upload(ds, tmp_path)
     assert key == "upload-" + ds.fingerprint
     back = datasets.load(key, tmp_path)
@@ -30,8 +35,10 @@ def test_an_upload_is_kept_and_reopened_by_its_key(tmp_path):
     assert datasets.load(datasets.save_upload(unlabelled, tmp_path), tmp_path).labels is None
 
 
-@pytest.mark.parametrize("key", ["upload-0123456789abcdef", "upload-../../etc", "../etc/passwd",
-                                 "/etc/passwd", "nothing.csv"])
+@pytest.mark.parametrize(
+    "key",
+    ["upload-0123456789abcdef", "upload-../../etc", "../etc/passwd", "/etc/passwd", "nothing.csv"],
+)
 def test_unknown_keys_are_refused_with_a_message(tmp_path, key):
     with pytest.raises(datasets.UnknownDataset):
         datasets.load(key, tmp_path)
@@ -40,8 +47,12 @@ def test_unknown_keys_are_refused_with_a_message(tmp_path, key):
 def test_a_damaged_upload_is_refused(tmp_path):
     ds = data.Dataset(np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8), "x", "upload:x")
     key = datasets.save_upload(ds, tmp_path)
-    np.savez_compressed(tmp_path / f"{ds.fingerprint}.npz", images=np.ones((3, 28, 28), np.uint8),
-                        labels=np.zeros(3, np.uint8), name=np.array("x"))
+    np.savez_compressed(
+        tmp_path / f"{ds.fingerprint}.npz",
+        images=np.ones((3, 28, 28), np.uint8),
+        labels=np.zeros(3, np.uint8),
+        name=np.array("x"),
+    )
     with pytest.raises(datasets.UnknownDataset, match="damaged"):
         datasets.load(key, tmp_path)
 

@@ -1,4 +1,5 @@
 """Figure builders: the traces carry the right data, images are upright, scales are symmetric."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,13 +43,13 @@ def test_long_histories_are_thinned():
 
 def test_digit_grid_is_upright_and_labelled():
     img = np.zeros((SIDE, SIDE), np.uint8)
-    img[0, :] = 255                      # a bar in row 0 = the top of the digit
+    img[0, :] = 255  # a bar in row 0 = the top of the digit
     images = np.stack([img, 255 - img, img])
     fig = figures.digit_grid(images, ["a", "b", "c"], cols=2)
     heat = fig.data[0]
     z = np.asarray(heat.z, dtype=float)
     assert z.shape == (2 * SIDE + CAPTION_GAP, 2 * TILE - 1)
-    assert z[0, 0] == 255 and z[1, 0] == 0          # row 0 of the image is row 0 of the mosaic
+    assert z[0, 0] == 255 and z[1, 0] == 0  # row 0 of the image is row 0 of the mosaic
     # y axis reversed: row 0 is drawn at the top
     lo, hi = fig.layout.yaxis.range
     assert lo > hi
@@ -107,7 +108,7 @@ def test_confusion_heatmap_cells_know_their_pair():
     cm = metrics.confusion_matrix(y, pred)
     fig = figures.confusion_heatmap(cm)
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), cm)
-    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]   # true 0 at the top
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # true 0 at the top
     assert fig.layout.xaxis.title.text == "predicted digit"
     assert fig.layout.yaxis.title.text == "true digit"
     cells = fig.data[1]

@@ -1,9 +1,11 @@
 """Metrics against brute-force loops (and scikit-learn's definitions, zero_division=0)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboard import metrics
 
@@ -58,8 +60,10 @@ def test_confused_pairs_are_the_largest_off_diagonal_cells():
     rng = np.random.default_rng(1)
     cm = rng.integers(0, 20, (10, 10))
     table = metrics.confused_pairs(cm, top=5)
-    cells = sorted(((cm[t, p], t, p) for t in range(10) for p in range(10) if t != p and cm[t, p]),
-                   key=lambda c: (-c[0], c[1], c[2]))[:5]
+    cells = sorted(
+        ((cm[t, p], t, p) for t in range(10) for p in range(10) if t != p and cm[t, p]),
+        key=lambda c: (-c[0], c[1], c[2]),
+    )[:5]
     assert list(zip(table["count"], table["true"], table["predicted"])) == cells
     assert table["share"].iloc[0] == pytest.approx(cells[0][0] / cm[cells[0][1]].sum())
     assert metrics.confused_pairs(np.diag(np.arange(10))).empty

@@ -1,4 +1,5 @@
 """The run store: identity, hits, truncation, extension (bit-exact), damage, eviction, locking."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -40,20 +41,32 @@ def same_run(a, b):
         np.testing.assert_array_equal(getattr(a.params, name), getattr(b.params, name))
     for name in ("loss", "train_accuracy", "dev_accuracy", "dev_loss"):
         np.testing.assert_array_equal(getattr(a.history, name), getattr(b.history, name))
-    assert a.dev_accuracy == b.dev_accuracy or (np.isnan(a.dev_accuracy) and np.isnan(b.dev_accuracy))
+    assert a.dev_accuracy == b.dev_accuracy or (
+        np.isnan(a.dev_accuracy) and np.isnan(b.dev_accuracy)
+    )
 
 
 # ---- identity --------------------------------------------------------------------------------
 def test_run_id_depends_on_every_setting_but_not_on_types():
     base = RunConfig(data="ab" * 8)
     ids = {base.run_id}
-    for change in (dict(data="cd" * 8), dict(hidden=11), dict(alpha=0.2), dict(seed=1),
-                   dict(init="he"), dict(dtype="float64"), dict(batch_size=64), dict(dev_size=500),
-                   dict(split_seed=1)):
+    for change in (
+        dict(data="cd" * 8),
+        dict(hidden=11),
+        dict(alpha=0.2),
+        dict(seed=1),
+        dict(init="he"),
+        dict(dtype="float64"),
+        dict(batch_size=64),
+        dict(dev_size=500),
+        dict(split_seed=1),
+    ):
         ids.add(RunConfig(**{**base.to_dict(), **change}).run_id)
     assert len(ids) == 10
-    assert RunConfig(data="ab" * 8, hidden=np.int64(10), alpha=np.float32(0.5)).run_id == \
-        RunConfig(data="ab" * 8, hidden=10, alpha=0.5).run_id
+    assert (
+        RunConfig(data="ab" * 8, hidden=np.int64(10), alpha=np.float32(0.5)).run_id
+        == RunConfig(data="ab" * 8, hidden=10, alpha=0.5).run_id
+    )
     assert RunConfig.from_dict(base.to_dict()) == base
 
 
@@ -78,8 +91,9 @@ def test_second_ask_is_served_without_training(tmp_path, split, config, monkeypa
     assert RunStore(store.root).get(config, 40) is not None
 
 
-def test_fewer_iterations_at_a_snapshot_are_cut_from_the_cache(tmp_path, split, config,
-                                                               monkeypatch):
+def test_fewer_iterations_at_a_snapshot_are_cut_from_the_cache(
+    tmp_path, split, config, monkeypatch
+):
     _, train, dev = split
     store = make_store(tmp_path)
     store.train(config, 60, train, dev)
@@ -111,8 +125,11 @@ def test_more_iterations_continue_and_equal_one_long_run(tmp_path, split, config
     store.train(config, 30, train, dev)
     calls = []
     real = nnmath.continue_training
-    monkeypatch.setattr(nnmath, "continue_training",
-                        lambda result, *a, **k: calls.append(result.iterations) or real(result, *a, **k))
+    monkeypatch.setattr(
+        nnmath,
+        "continue_training",
+        lambda result, *a, **k: calls.append(result.iterations) or real(result, *a, **k),
+    )
     longer = store.train(config, 75, train, dev)
     assert calls == [30], "the extension must start from the cached 30 iterations"
     assert store.stats["extended"] == 1
@@ -123,8 +140,9 @@ def test_more_iterations_continue_and_equal_one_long_run(tmp_path, split, config
 def test_stopped_run_is_kept_and_continued(tmp_path, split, config):
     _, train, dev = split
     store = make_store(tmp_path)
-    stopped = store.train(config, 100, train, dev, callback=lambda p: p.iteration >= 30,
-                          callback_every=10)
+    stopped = store.train(
+        config, 100, train, dev, callback=lambda p: p.iteration >= 30, callback_every=10
+    )
     assert stopped.status == "stopped" and stopped.iterations == 30
     rec = store.records()[0]
     assert rec.status == "stopped" and rec.iterations == 30
@@ -174,8 +192,8 @@ def test_damaged_entry_is_ignored_and_recomputed(tmp_path, split, config, damage
     store = make_store(tmp_path)
     good = store.train(config, 40, train, dev)
     store.npz_path(config.run_id).write_bytes(damage)
-    assert store.get(config, 40) is None          # no exception, just a miss
-    again = store.train(config, 40, train, dev)   # recomputed
+    assert store.get(config, 40) is None  # no exception, just a miss
+    again = store.train(config, 40, train, dev)  # recomputed
     assert store.stats["trained"] == 2
     same_run(good, again)
     assert store.get(config, 40) is not None
@@ -202,8 +220,7 @@ def test_stale_record_is_refreshed(tmp_path, split, config):
     assert store.records()[0].iterations == 60
 
 
-def test_runs_of_older_numerics_are_neither_served_nor_listed(tmp_path, split, config,
-                                                             monkeypatch):
+def test_runs_of_older_numerics_are_neither_served_nor_listed(tmp_path, split, config, monkeypatch):
     _, train, dev = split
     store = make_store(tmp_path)
     store.train(config, 40, train, dev)
@@ -213,7 +230,7 @@ def test_runs_of_older_numerics_are_neither_served_nor_listed(tmp_path, split, c
     assert config.run_id != old_id
     assert store.get(config, 40) is None
     assert store.records() == []
-    assert store.npz_path(old_id).exists()          # still on disk, until evicted
+    assert store.npz_path(old_id).exists()  # still on disk, until evicted
 
 
 # ---- size bound -------------------------------------------------------------------------------
@@ -259,8 +276,9 @@ def test_concurrent_trainers_in_threads_train_once(tmp_path, split, config, monk
 
 
 def _train_in_process(root, config_dict, iterations):
-    from data import load_dataset, train_dev_split
     from threadpoolctl import threadpool_limits
+
+    from data import load_dataset, train_dev_split
 
     ds = load_dataset("sample")
     small = ds.subset(np.arange(0, ds.n, 5))
@@ -274,8 +292,10 @@ def _train_in_process(root, config_dict, iterations):
 def test_concurrent_trainers_in_processes_train_once(tmp_path, config):
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(3, mp_context=ctx) as pool:
-        futures = [pool.submit(_train_in_process, str(tmp_path / "runs"), config.to_dict(), 120)
-                   for _ in range(3)]
+        futures = [
+            pool.submit(_train_in_process, str(tmp_path / "runs"), config.to_dict(), 120)
+            for _ in range(3)
+        ]
         out = [f.result(timeout=120) for f in futures]
     assert sum(stats.get("trained", 0) for stats, _ in out) == 1
     assert sum(stats.get("served", 0) for stats, _ in out) == 2

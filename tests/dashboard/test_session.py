@@ -1,5 +1,6 @@
 """Training from a page: a click while training (Streamlit's rerun/stop exception raised by the
 next UI update) stops nnmath, keeps the partial run as "stopped", then re-raises."""
+
 from __future__ import annotations
 
 import pytest

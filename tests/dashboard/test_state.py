@@ -1,18 +1,24 @@
 """URL state: settings <-> query parameters, pure functions (no Streamlit)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dashboard.state import (ALPHAS, NOTEBOOK, Settings, format_alpha, parse_filter,
-                             query_string)
+from dashboard.state import ALPHAS, NOTEBOOK, Settings, format_alpha, parse_filter, query_string
 
 
 def test_notebook_defaults_give_the_short_url():
-    assert NOTEBOOK.to_query() == {"data": "sample", "hidden": "10", "alpha": "0.1",
-                                   "iterations": "500", "seed": "0"}
+    assert NOTEBOOK.to_query() == {
+        "data": "sample",
+        "hidden": "10",
+        "alpha": "0.1",
+        "iterations": "500",
+        "seed": "0",
+    }
 
 
 def test_advanced_settings_appear_only_when_not_default():
@@ -22,12 +28,16 @@ def test_advanced_settings_appear_only_when_not_default():
     assert Settings.from_query(q) == (s, [])
 
 
-@given(data=st.sampled_from(["sample", "upload-0123456789abcdef", "digit-recognizer/train.csv"]),
-       hidden=st.integers(1, 512), alpha=st.one_of(st.sampled_from(ALPHAS),
-                                                   st.floats(1e-6, 100, allow_nan=False)),
-       iterations=st.integers(1, 20000), seed=st.integers(0, 2**31),
-       init=st.sampled_from(["uniform", "he"]), dtype=st.sampled_from(["float32", "float64"]),
-       batch=st.sampled_from([None, 32, 1000]))
+@given(
+    data=st.sampled_from(["sample", "upload-0123456789abcdef", "digit-recognizer/train.csv"]),
+    hidden=st.integers(1, 512),
+    alpha=st.one_of(st.sampled_from(ALPHAS), st.floats(1e-6, 100, allow_nan=False)),
+    iterations=st.integers(1, 20000),
+    seed=st.integers(0, 2**31),
+    init=st.sampled_from(["uniform", "he"]),
+    dtype=st.sampled_from(["float32", "float64"]),
+    batch=st.sampled_from([None, 32, 1000]),
+)
 def test_query_round_trip(data, hidden, alpha, iterations, seed, init, dtype, batch):
     s = Settings(data, hidden, alpha, iterations, seed, init, dtype, batch)
     assert Settings.from_query(s.to_query()) == (s, [])
@@ -40,21 +50,25 @@ def test_query_round_trip(data, hidden, alpha, iterations, seed, init, dtype, ba
 
 def test_absent_parameters_keep_the_base_and_bad_ones_are_reported():
     base = Settings(hidden=32, alpha=0.5)
-    s, problems = Settings.from_query({"iterations": "100", "seed": "x", "hidden": ["7", "9"]},
-                                      base=base)
+    s, problems = Settings.from_query(
+        {"iterations": "100", "seed": "x", "hidden": ["7", "9"]}, base=base
+    )
     assert s == Settings(hidden=9, alpha=0.5, iterations=100)
     assert len(problems) == 1 and "seed" in problems[0]
 
 
-@pytest.mark.parametrize("query, message", [
-    ({"alpha": "0"}, "alpha must be > 0, got 0"),
-    ({"alpha": "-0.1"}, "alpha must be > 0, got -0.1"),
-    ({"alpha": "nan"}, "alpha must be > 0"),
-    ({"hidden": "0"}, "hidden must be between 1"),
-    ({"iterations": "0"}, "iterations must be between 1"),
-    ({"init": "zeros"}, "init must be one of"),
-    ({"batch": "-5"}, "batch size must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"alpha": "0"}, "alpha must be > 0, got 0"),
+        ({"alpha": "-0.1"}, "alpha must be > 0, got -0.1"),
+        ({"alpha": "nan"}, "alpha must be > 0"),
+        ({"hidden": "0"}, "hidden must be between 1"),
+        ({"iterations": "0"}, "iterations must be between 1"),
+        ({"init": "zeros"}, "init must be one of"),
+        ({"batch": "-5"}, "batch size must be >= 1"),
+    ],
+)
 def test_bad_values_parse_but_say_what_is_wrong(query, message):
     s, problems = Settings.from_query(query)
     assert problems == []
@@ -68,7 +82,9 @@ def test_alpha_text_is_short_and_exact():
     assert format_alpha(0.1) == "0.1" and format_alpha(2.0) == "2"
 
 
-@pytest.mark.parametrize("raw, expected", [("3", 3), ("0", 0), ("9", 9), ("10", None),
-                                           ("-1", None), ("x", None), (None, None)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("3", 3), ("0", 0), ("9", 9), ("10", None), ("-1", None), ("x", None), (None, None)],
+)
 def test_filter_digits(raw, expected):
     assert parse_filter({} if raw is None else {"true": raw}, "true") == expected

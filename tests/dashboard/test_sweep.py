@@ -1,16 +1,18 @@
 """Sweep logic without Streamlit: grid expansion, cache hits, parallel execution (loky, threads,
 a loopback Dask cluster), stopping, diverged runs and the heatmap data."""
+
 from __future__ import annotations
 
 import dataclasses
 import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard import sweep
 from dashboard.runs import RunConfig, RunStore, compute
-from data import Dataset, train_dev_split
+from data import train_dev_split
 from tests.helpers import tiny_dataset
 
 ITER = 40
@@ -55,11 +57,16 @@ def test_parse_values_reads_lists_and_ranges():
 
 def test_expand_grid_is_the_cartesian_product_in_axis_order():
     base = RunConfig(data="f" * 16)
-    configs = sweep.expand_grid(base, {"hidden": [10, 32], "alpha": [0.1, 0.5, 0.1], "seed": [0, 1]})
+    configs = sweep.expand_grid(
+        base, {"hidden": [10, 32], "alpha": [0.1, 0.5, 0.1], "seed": [0, 1]}
+    )
     assert len(configs) == 2 * 2 * 2
     assert len({c.run_id for c in configs}) == 8
-    assert [(c.hidden, c.alpha, c.seed) for c in configs[:3]] == [(10, 0.1, 0), (10, 0.1, 1),
-                                                                  (10, 0.5, 0)]
+    assert [(c.hidden, c.alpha, c.seed) for c in configs[:3]] == [
+        (10, 0.1, 0),
+        (10, 0.1, 1),
+        (10, 0.5, 0),
+    ]
     assert all(c.data == base.data and c.dev_size == base.dev_size for c in configs)
     with pytest.raises(ValueError, match="axis must be one of"):
         sweep.expand_grid(base, {"data": ["x"]})
@@ -71,8 +78,8 @@ def test_expand_grid_is_the_cartesian_product_in_axis_order():
 def test_plan_skips_cached_combinations_and_extends_shorter_runs(split, store):
     ds, train, dev = split
     configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "alpha": [0.1, 0.5]})
-    store.train(configs[0], 100, train, dev)        # longer: answers 50 and 100
-    store.train(configs[1], 50, train, dev)         # shorter than 100: extended, not retrained
+    store.train(configs[0], 100, train, dev)  # longer: answers 50 and 100
+    store.train(configs[1], 50, train, dev)  # shorter than 100: extended, not retrained
     at_50 = sweep.plan_sweep(store, configs, 50)
     assert set(at_50.cached) == {configs[0], configs[1]}
     assert [t.config for t in at_50.tasks] == configs[2:]
@@ -98,7 +105,7 @@ def test_sweep_trains_only_what_is_missing_and_saves_every_run(split, store):
     assert statuses[configs[0]] == "cached"
     assert all(statuses[c] == "finished" for c in configs[1:])
     assert store.record(configs[0].run_id).updated == cached_updated  # not retrained
-    assert store.stats["saved"] - saved_before == 3                  # one save per new run
+    assert store.stats["saved"] - saved_before == 3  # one save per new run
     assert store.get(configs[0], ITER).dev_accuracy == cached.dev_accuracy
     assert sweep.plan_sweep(store, configs, ITER).tasks == ()  # everything answered now
 
@@ -123,19 +130,28 @@ def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
     configs = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "seed": [0, 1]})
     plan = sweep.plan_sweep(store, configs, ITER)
     # Two worker processes on loopback: tasks, datasets and results really cross a TCP socket.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
-            distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster.scheduler_address, set_as_default=False) as client,
+    ):
         final = run_all(store, plan, train, dev, backend="dask", client=client)
         # A second sweep on the same (cached) client, as the page does.
         more = sweep.expand_grid(base_config(ds), {"hidden": [4, 8], "seed": [2]})
-        again = run_all(store, sweep.plan_sweep(store, more, ITER), train, dev, backend="dask",
-                        client=client)
+        again = run_all(
+            store, sweep.plan_sweep(store, more, ITER), train, dev, backend="dask", client=client
+        )
     assert [r.status for r in final.runs] == ["finished"] * 4
     assert [r.status for r in again.runs] == ["finished"] * 2
     for config in configs:
-        np.testing.assert_array_equal(store.get(config, ITER).params.W2,
-                                      compute(config, ITER, train, dev).params.W2)
+        np.testing.assert_array_equal(
+            store.get(config, ITER).params.W2, compute(config, ITER, train, dev).params.W2
+        )
 
 
 def test_stop_reaches_dask_workers_through_an_event(split):
@@ -143,14 +159,24 @@ def test_stop_reaches_dask_workers_through_an_event(split):
     distributed = pytest.importorskip("distributed")
     ds, train, dev = split
     signals = sweep.WorkerSignals(progress_dir=None, stop_event="nnmath-test-stop")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
         go = client.submit(sweep.train_task, base_config(ds), ITER, train, dev, None, signals)
         assert go.result()[1].status == "finished"
         distributed.Event("nnmath-test-stop", client=client).set()
-        stop = client.submit(sweep.train_task, dataclasses.replace(base_config(ds), seed=1),
-                             ITER, train, dev, None, signals)
+        stop = client.submit(
+            sweep.train_task,
+            dataclasses.replace(base_config(ds), seed=1),
+            ITER,
+            train,
+            dev,
+            None,
+            signals,
+        )
         run_id, result, error = stop.result()
     assert result is None and error == "stopped before it started"
 
@@ -170,8 +196,9 @@ def test_stop_keeps_finished_runs_and_ends_the_runs_in_flight(split, store):
     iterations = 20_000  # far longer than the test runs: only a stop ends these
     plan = sweep.plan_sweep(store, [fast, *slow], iterations)
     first_done = store.train(fast, 50, train, dev)  # a finished run that must survive the stop
-    ex = sweep.SweepExecution(store, plan, train, dev, backend="threading", n_jobs=2,
-                              callback_every=5)
+    ex = sweep.SweepExecution(
+        store, plan, train, dev, backend="threading", n_jobs=2, callback_every=5
+    )
     with ex:
         for snap in ex.updates(interval=0.1):
             if any(r.status == "running" and r.iteration > 0 for r in snap.runs):
@@ -183,14 +210,15 @@ def test_stop_keeps_finished_runs_and_ends_the_runs_in_flight(split, store):
     assert all(r.iteration < iterations for r in final.runs)
     assert store.get(fast, 50).dev_accuracy == first_done.dev_accuracy  # earlier work kept
     assert all(store.get(c, iterations) is None for c in slow)  # partial runs are not passed off
-    assert not os.path.exists(ex.signals.progress_dir)            # no stop/progress files left
+    assert not os.path.exists(ex.signals.progress_dir)  # no stop/progress files left
 
 
 def test_stop_before_start_trains_nothing(split, store):
     ds, train, dev = split
     configs = sweep.expand_grid(base_config(ds), {"seed": [0, 1, 2]})
-    ex = sweep.SweepExecution(store, sweep.plan_sweep(store, configs, ITER), train, dev,
-                              backend="threading", n_jobs=2)
+    ex = sweep.SweepExecution(
+        store, sweep.plan_sweep(store, configs, ITER), train, dev, backend="threading", n_jobs=2
+    )
     ex.stop()
     with ex:
         final = list(ex.updates(interval=0.1))[-1]
@@ -207,8 +235,10 @@ def test_a_diverging_alpha_shows_as_a_diverged_cell(store):
 
     ds = data.load_dataset("sample")
     train, dev = data.train_dev_split(ds)
-    configs = sweep.expand_grid(RunConfig(data=ds.fingerprint, dev_size=dev.n),
-                                {"hidden": [10, 32], "alpha": [0.5, 50.0], "seed": [0, 1, 2]})
+    configs = sweep.expand_grid(
+        RunConfig(data=ds.fingerprint, dev_size=dev.n),
+        {"hidden": [10, 32], "alpha": [0.5, 50.0], "seed": [0, 1, 2]},
+    )
     plan = sweep.plan_sweep(store, configs, ITER)
     final = run_all(store, plan, train, dev, backend="threading", n_jobs=2)
     statuses = {(r.config.hidden, r.config.alpha, r.config.seed): r.status for r in final.runs}
@@ -237,8 +267,9 @@ def test_outcomes_fill_in_runs_the_store_does_not_hold(split, store):
 
 
 def _table(rows):
-    return pd.DataFrame(rows, columns=["hidden", "alpha", "seed", "run_id", "status",
-                                       "dev_accuracy"])
+    return pd.DataFrame(
+        rows, columns=["hidden", "alpha", "seed", "run_id", "status", "dev_accuracy"]
+    )
 
 
 def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
@@ -250,7 +281,9 @@ def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
                 rows.append((h, a, s, f"{h}-{a}-{s}", "finished", float(rng.uniform(0.7, 0.95))))
     table = _table(rows)
     data = sweep.heatmap_data(table, x="alpha", y="hidden")
-    expected = table.groupby(["hidden", "alpha"])["dev_accuracy"].agg(["mean", lambda v: v.std(ddof=0)])
+    expected = table.groupby(["hidden", "alpha"])["dev_accuracy"].agg(
+        ["mean", lambda v: v.std(ddof=0)]
+    )
     for i, h in enumerate(data.y_values):
         for j, a in enumerate(data.x_values):
             m, sd = expected.loc[(h, a)]
@@ -263,12 +296,18 @@ def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
 
 
 def test_heatmap_marks_missing_partial_and_diverged_cells():
-    table = _table([
-        (10, 0.1, 0, "a", "finished", 0.80), (10, 0.1, 1, "b", "finished", 0.90),
-        (10, 50.0, 0, "c", "diverged", np.nan), (10, 50.0, 1, "d", "finished", 0.99),
-        (32, 0.1, 0, "e", "not run", np.nan), (32, 0.1, 1, "f", "finished", 0.85),
-        (32, 50.0, 0, "g", "not run", np.nan), (32, 50.0, 1, "h", "not run", np.nan),
-    ])
+    table = _table(
+        [
+            (10, 0.1, 0, "a", "finished", 0.80),
+            (10, 0.1, 1, "b", "finished", 0.90),
+            (10, 50.0, 0, "c", "diverged", np.nan),
+            (10, 50.0, 1, "d", "finished", 0.99),
+            (32, 0.1, 0, "e", "not run", np.nan),
+            (32, 0.1, 1, "f", "finished", 0.85),
+            (32, 50.0, 0, "g", "not run", np.nan),
+            (32, 50.0, 1, "h", "not run", np.nan),
+        ]
+    )
     data = sweep.heatmap_data(table, x="alpha", y="hidden")
     assert data.text.tolist() == [["0.850 ± 0.050", "diverged (1/2)"], ["0.850 (1/2)", "not run"]]
     assert data.state.tolist() == [["ok", "diverged"], ["partial", "not run"]]

@@ -1,4 +1,5 @@
 """Data tests write every file they load into tmp_path; the compact cache goes there too."""
+
 import pytest
 
 

@@ -1,4 +1,5 @@
 """Small MNIST-shaped files written by the tests themselves."""
+
 import gzip
 import io
 import struct

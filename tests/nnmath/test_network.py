@@ -1,12 +1,26 @@
 """The math: shapes, a gradient check, one update worked by hand, stability, no mutation."""
+
 import math
 
 import numpy as np
 import pytest
 
-from nnmath import (ACTIVATIONS, Params, backward_propagation, cross_entropy, forward_propagation,
-                    get_accuracy, get_predictions, init_params, make_predictions, one_hot,
-                    predict_proba, scale_pixels, softmax, update_params)
+from nnmath import (
+    ACTIVATIONS,
+    Params,
+    backward_propagation,
+    cross_entropy,
+    forward_propagation,
+    get_accuracy,
+    get_predictions,
+    init_params,
+    make_predictions,
+    one_hot,
+    predict_proba,
+    scale_pixels,
+    softmax,
+    update_params,
+)
 
 
 def tiny_problem(hidden=3, m=5, seed=1, dtype=np.float64):
@@ -22,15 +36,23 @@ def loss_of(params, X, Y, activation="relu"):
 
 def test_shapes_follow_the_notation():
     params, X, y = tiny_problem(hidden=7, m=4)
-    assert (params.W1.shape, params.b1.shape, params.W2.shape, params.b2.shape) == \
-        ((784, 7), (7,), (7, 10), (10,))
+    assert (params.W1.shape, params.b1.shape, params.W2.shape, params.b2.shape) == (
+        (784, 7),
+        (7,),
+        (7, 10),
+        (10,),
+    )
     assert params.hidden == 7
     Z1, A1, Z2, A2 = forward_propagation(params, X)
     assert Z1.shape == A1.shape == (4, 7) and Z2.shape == A2.shape == (4, 10)
     np.testing.assert_allclose(A2.sum(axis=1), 1)
     grads = backward_propagation(params, forward_propagation(params, X), X, one_hot(y))
-    assert [g.shape for g in (grads.dW1, grads.db1, grads.dW2, grads.db2)] == \
-        [(784, 7), (7,), (7, 10), (10,)]
+    assert [g.shape for g in (grads.dW1, grads.db1, grads.dW2, grads.db2)] == [
+        (784, 7),
+        (7,),
+        (7, 10),
+        (10,),
+    ]
 
 
 def test_uniform_init_is_the_notebooks_rand_minus_half():
@@ -55,8 +77,9 @@ def test_gradient_check_central_differences(activation):
     """backward_propagation agrees with central differences of the loss, every parameter."""
     params, X, y = tiny_problem()
     Y = one_hot(y, dtype=np.float64)
-    grads = backward_propagation(params, forward_propagation(params, X, activation=activation),
-                                 X, Y, activation=activation)
+    grads = backward_propagation(
+        params, forward_propagation(params, X, activation=activation), X, Y, activation=activation
+    )
     eps = 1e-6
     for name, grad in zip(("W1", "b1", "W2", "b2"), (grads.dW1, grads.db1, grads.dW2, grads.db2)):
         numeric = np.zeros_like(grad)
@@ -64,9 +87,10 @@ def test_gradient_check_central_differences(activation):
             plus, minus = (getattr(params, name).copy() for _ in range(2))
             plus[index] += eps
             minus[index] -= eps
-            numeric[index] = (loss_of(Params(**{**params.arrays(), name: plus}), X, Y, activation)
-                              - loss_of(Params(**{**params.arrays(), name: minus}), X, Y,
-                                        activation)) / (2 * eps)
+            numeric[index] = (
+                loss_of(Params(**{**params.arrays(), name: plus}), X, Y, activation)
+                - loss_of(Params(**{**params.arrays(), name: minus}), X, Y, activation)
+            ) / (2 * eps)
         rel = np.linalg.norm(numeric - grad) / np.linalg.norm(numeric + grad)
         assert rel < 1e-6, (name, rel)
 
@@ -80,8 +104,10 @@ def test_one_update_worked_by_hand():
     ln9 = math.log(9)
     X = np.zeros((2, 784))
     X[0, 0] = 1.0
-    W1 = np.zeros((784, 1)); W1[0, 0] = 0.5
-    W2 = np.zeros((1, 10)); W2[0, 3] = 2 * ln9
+    W1 = np.zeros((784, 1))
+    W1[0, 0] = 0.5
+    W2 = np.zeros((1, 10))
+    W2[0, 3] = 2 * ln9
     params = Params(W1, np.zeros(1), W2, np.zeros(10))
     Y = one_hot([3, 3], dtype=np.float64)
 
@@ -105,7 +131,8 @@ def test_one_update_worked_by_hand():
     # dA1 = dZ2 @ W2.T = dZ2[:, 3] * 2 ln 9 = [[-ln 9 / 2], [-0.9 ln 9]]
     # dZ1 = dA1 * (Z1 > 0) = [[-ln 9 / 2], [0]]   (the blank image's unit is at 0: no gradient)
     # dW1 = X.T @ dZ1: row 0 = 1 * (-ln 9 / 2) = -1.0986, every other row 0; db1 = -ln 9 / 2
-    expected_dW1 = np.zeros((784, 1)); expected_dW1[0, 0] = -ln9 / 2
+    expected_dW1 = np.zeros((784, 1))
+    expected_dW1[0, 0] = -ln9 / 2
     np.testing.assert_allclose(g.dW1, expected_dW1)
     np.testing.assert_allclose(g.db1, [-ln9 / 2])
 
@@ -185,5 +212,6 @@ def test_uint8_pixels_and_scaled_floats_predict_alike():
     np.testing.assert_allclose(p8, pf, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(make_predictions(X8, params), get_predictions(p8))
     # (m, 28, 28) images are accepted too
-    np.testing.assert_array_equal(make_predictions(X8.reshape(50, 28, 28), params),
-                                  make_predictions(X8, params))
+    np.testing.assert_array_equal(
+        make_predictions(X8.reshape(50, 28, 28), params), make_predictions(X8, params)
+    )

@@ -1,4 +1,5 @@
 """save_result / load_result: arrays in .npz, metadata as JSON, no pickle, damage detected."""
+
 import io
 import zipfile
 
@@ -11,8 +12,16 @@ from nnmath import continue_training, gradient_descent, load_result, save_result
 @pytest.fixture
 def run(small):
     X, y, X_dev, y_dev = small
-    return gradient_descent(X[:300], y[:300], iterations=60, X_dev=X_dev, y_dev=y_dev,
-                            snapshot_every=25, batch_size=100, init="he")
+    return gradient_descent(
+        X[:300],
+        y[:300],
+        iterations=60,
+        X_dev=X_dev,
+        y_dev=y_dev,
+        snapshot_every=25,
+        batch_size=100,
+        init="he",
+    )
 
 
 def test_round_trip_keeps_every_number(run, tmp_path):
@@ -27,8 +36,17 @@ def test_round_trip_keeps_every_number(run, tmp_path):
     np.testing.assert_array_equal(back.snapshot_iterations, run.snapshot_iterations)
     for name, a in run.snapshots.items():
         np.testing.assert_array_equal(back.snapshots[name], a)
-    for name in ("iterations", "status", "diverged_at", "message", "loss", "train_accuracy",
-                 "dev_accuracy", "dev_loss", "n_train"):
+    for name in (
+        "iterations",
+        "status",
+        "diverged_at",
+        "message",
+        "loss",
+        "train_accuracy",
+        "dev_accuracy",
+        "dev_loss",
+        "n_train",
+    ):
         assert getattr(back, name) == getattr(run, name), name
 
 

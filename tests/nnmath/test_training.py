@@ -1,4 +1,5 @@
 """Training: deterministic, resumable, stoppable, honest about divergence, checks its input."""
+
 import hashlib
 import json
 import subprocess
@@ -11,8 +12,15 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nnmath
-from nnmath import (History, continue_training, forward_propagation, gradient_descent,
-                    init_params, one_hot, scale_pixels)
+from nnmath import (
+    History,
+    continue_training,
+    forward_propagation,
+    gradient_descent,
+    init_params,
+    one_hot,
+    scale_pixels,
+)
 from nnmath.train import PARAM_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,11 +42,13 @@ def assert_same_run(a, b):
     for name, array in a.params.arrays().items():
         np.testing.assert_array_equal(array, getattr(b.params, name), err_msg=name)
     for name in ("loss", "train_accuracy", "dev_accuracy", "dev_loss"):
-        np.testing.assert_array_equal(getattr(a.history, name), getattr(b.history, name),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(a.history, name), getattr(b.history, name), err_msg=name
+        )
     assert (a.iterations, a.loss, a.train_accuracy) == (b.iterations, b.loss, b.train_accuracy)
-    assert a.dev_accuracy == b.dev_accuracy or (np.isnan(a.dev_accuracy)
-                                                and np.isnan(b.dev_accuracy))
+    assert a.dev_accuracy == b.dev_accuracy or (
+        np.isnan(a.dev_accuracy) and np.isnan(b.dev_accuracy)
+    )
 
 
 def test_result_holds_history_snapshots_and_final_metrics(small):
@@ -92,8 +102,9 @@ SUBPROCESS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("threads, hidden, batch", [(1, 10, None), (2, 10, None), (1, 64, 300),
-                                                   (2, 64, None)])
+@pytest.mark.parametrize(
+    "threads, hidden, batch", [(1, 10, None), (2, 10, None), (1, 64, 300), (2, 64, None)]
+)
 def test_identical_numbers_in_a_new_process(small, tmp_path, threads, hidden, batch):
     """Bit for bit in a fresh interpreter with the same number of BLAS threads.
 
@@ -103,13 +114,20 @@ def test_identical_numbers_in_a_new_process(small, tmp_path, threads, hidden, ba
     X, y, X_dev, y_dev = small
     np.savez(tmp_path / "d.npz", X=X, y=y, Xd=X_dev, yd=y_dev)
     with threadpool_limits(limits=threads, user_api="blas"):
-        here = gradient_descent(X, y, iterations=25, X_dev=X_dev, y_dev=y_dev, seed=4,
-                                hidden=hidden, batch_size=batch)
-    code = SUBPROCESS.format(repo=str(REPO), here=str(Path(__file__).parent),
-                             data=str(tmp_path / "d.npz"), threads=threads, hidden=hidden,
-                             batch=batch)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
+        here = gradient_descent(
+            X, y, iterations=25, X_dev=X_dev, y_dev=y_dev, seed=4, hidden=hidden, batch_size=batch
+        )
+    code = SUBPROCESS.format(
+        repo=str(REPO),
+        here=str(Path(__file__).parent),
+        data=str(tmp_path / "d.npz"),
+        threads=threads,
+        hidden=hidden,
+        batch=batch,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == fingerprint(here)
 
 
@@ -130,8 +148,9 @@ def test_300_then_200_more_equals_500(small):
 def test_mini_batches_resume_exactly(small):
     X, y, _, _ = small
     whole = gradient_descent(X, y, iterations=40, batch_size=96, seed=2)
-    part = continue_training(gradient_descent(X, y, iterations=17, batch_size=96, seed=2),
-                             X, y, iterations=23)
+    part = continue_training(
+        gradient_descent(X, y, iterations=17, batch_size=96, seed=2), X, y, iterations=23
+    )
     assert_same_run(whole, part)
     # mini-batches make a different run from full batches, and learn
     full = gradient_descent(X, y, iterations=40, seed=2)
@@ -163,7 +182,8 @@ def test_too_large_alpha_diverges_and_says_lower_alpha(small):
     assert r.snapshot_iterations[-1] == r.iterations
     # the kept params are the last good ones: those of the run cut one step before
     np.testing.assert_array_equal(
-        r.params.W1, gradient_descent(X, y, alpha=1e4, iterations=r.iterations).params.W1)
+        r.params.W1, gradient_descent(X, y, alpha=1e4, iterations=r.iterations).params.W1
+    )
     # continuing a diverged run changes nothing (the long run stops there too)
     assert continue_training(r, X, y, iterations=10) is r
 
@@ -178,14 +198,17 @@ def test_callback_sees_progress_and_can_stop(small):
         assert np.isfinite(progress.loss) and 0 <= progress.dev_accuracy <= 1
         return progress.iteration >= 30
 
-    r = gradient_descent(X, y, iterations=100, X_dev=X_dev, y_dev=y_dev, callback=callback,
-                         callback_every=10)
+    r = gradient_descent(
+        X, y, iterations=100, X_dev=X_dev, y_dev=y_dev, callback=callback, callback_every=10
+    )
     assert seen == [(10, 100, 10), (20, 100, 20), (30, 100, 30)]
     assert r.status == "stopped" and r.iterations == 30 and len(r.history) == 30
     assert "stopped" in r.message and "30" in r.message
     # a stopped run continues as if it had never stopped
-    assert_same_run(continue_training(r, X, y, iterations=20, X_dev=X_dev, y_dev=y_dev),
-                    gradient_descent(X, y, iterations=50, X_dev=X_dev, y_dev=y_dev))
+    assert_same_run(
+        continue_training(r, X, y, iterations=20, X_dev=X_dev, y_dev=y_dev),
+        gradient_descent(X, y, iterations=50, X_dev=X_dev, y_dev=y_dev),
+    )
 
 
 def test_training_does_not_touch_the_callers_arrays_or_print(small, capsys):
@@ -206,13 +229,14 @@ def test_uint8_and_float_inputs_train_alike(small):
     X, y, _, _ = small
     X = X[:300].copy()
     dead = np.flatnonzero(~X.any(axis=0))
-    assert 50 < len(dead) < 784                          # real digits: an empty border
+    assert 50 < len(dead) < 784  # real digits: an empty border
     for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
         a = gradient_descent(X, y[:300], iterations=20, dtype=dtype)
         b = gradient_descent(scale_pixels(X, dtype), y[:300], iterations=20, dtype=dtype)
         for name in PARAM_NAMES:
-            np.testing.assert_allclose(getattr(a.params, name), getattr(b.params, name),
-                                       rtol=tol, atol=tol)
+            np.testing.assert_allclose(
+                getattr(a.params, name), getattr(b.params, name), rtol=tol, atol=tol
+            )
         np.testing.assert_allclose(a.history.loss, b.history.loss, rtol=tol)
         np.testing.assert_array_equal(a.history.train_accuracy, b.history.train_accuracy)
 
@@ -228,19 +252,22 @@ def test_dead_pixels_keep_their_starting_weights(small):
     assert not np.array_equal(r.params.W1[X.any(axis=0)], start.W1[X.any(axis=0)])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"hidden": 0}, "hidden must be >= 1, got 0"),
-    ({"alpha": -0.1}, "alpha must be > 0, got -0.1"),
-    ({"alpha": 0}, "alpha must be > 0, got 0"),
-    ({"iterations": -1}, "iterations must be >= 0, got -1"),
-    ({"seed": -3}, "seed must be >= 0, got -3"),
-    ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
-    ({"init": "xavier"}, "init must be one of ['uniform', 'he'], got 'xavier'"),
-    ({"dtype": "float16"}, "dtype must be one of ['float32', 'float64'], got 'float16'"),
-    ({"activation": "gelu"}, "activation must be one of"),
-    ({"snapshot_every": 0}, "snapshot_every must be >= 1, got 0"),
-    ({"callback_every": 0}, "callback_every must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hidden": 0}, "hidden must be >= 1, got 0"),
+        ({"alpha": -0.1}, "alpha must be > 0, got -0.1"),
+        ({"alpha": 0}, "alpha must be > 0, got 0"),
+        ({"iterations": -1}, "iterations must be >= 0, got -1"),
+        ({"seed": -3}, "seed must be >= 0, got -3"),
+        ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
+        ({"init": "xavier"}, "init must be one of ['uniform', 'he'], got 'xavier'"),
+        ({"dtype": "float16"}, "dtype must be one of ['float32', 'float64'], got 'float16'"),
+        ({"activation": "gelu"}, "activation must be one of"),
+        ({"snapshot_every": 0}, "snapshot_every must be >= 1, got 0"),
+        ({"callback_every": 0}, "callback_every must be >= 1, got 0"),
+    ],
+)
 def test_bad_settings_name_parameter_rule_and_value(small, kwargs, message):
     X, y, _, _ = small
     with pytest.raises(ValueError) as error:
@@ -253,16 +280,21 @@ def test_bad_data_names_the_problem(small):
     X, y = X[:20], y[:20]
     with pytest.raises(ValueError, match=r"X must have shape \(m, 784\).*got shape \(20, 783\)"):
         gradient_descent(X[:, :783], y, iterations=1)
-    with pytest.raises(ValueError, match=r"y must have one label per image: shape \(20,\), got "
-                                         r"shape \(19,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"y must have one label per image: shape \(20,\), got "
+        r"shape \(19,\)",
+    ):
         gradient_descent(X, y[:19], iterations=1)
-    bad = y.copy(); bad[5] = 10
+    bad = y.copy()
+    bad[5] = 10
     with pytest.raises(ValueError, match="y must hold labels 0..9, got 10 at index 5"):
         gradient_descent(X, bad, iterations=1)
     bad[5] = -1
     with pytest.raises(ValueError, match="y must hold labels 0..9, got -1 at index 5"):
         gradient_descent(X, bad, iterations=1)
-    Xf = X / 255.0; Xf[3, 100] = np.nan
+    Xf = X / 255.0
+    Xf[3, 100] = np.nan
     with pytest.raises(ValueError, match="X must not contain NaN, got NaN in row 3"):
         gradient_descent(Xf, y, iterations=1)
     with pytest.raises(ValueError, match=r"X float pixels must be in \[0, 1\]"):
@@ -288,10 +320,12 @@ def test_zero_iterations_is_the_initial_network(small):
 def test_worker_threads_do_not_change_the_numbers(small, batch):
     """Blocks are added in block order whichever thread computed them."""
     X, y, X_dev, y_dev = small
-    one = gradient_descent(X, y, iterations=8, hidden=16, X_dev=X_dev, y_dev=y_dev,
-                           batch_size=batch)
-    two = gradient_descent(X, y, iterations=8, hidden=16, X_dev=X_dev, y_dev=y_dev,
-                           batch_size=batch, workers=2)
+    one = gradient_descent(
+        X, y, iterations=8, hidden=16, X_dev=X_dev, y_dev=y_dev, batch_size=batch
+    )
+    two = gradient_descent(
+        X, y, iterations=8, hidden=16, X_dev=X_dev, y_dev=y_dev, batch_size=batch, workers=2
+    )
     assert fingerprint(one) == fingerprint(two)
     with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
         gradient_descent(X, y, iterations=1, workers=0)
@@ -310,4 +344,4 @@ def test_blocks_come_back_in_order_and_errors_are_raised(workers):
         assert list(blocks.map(lambda k: k * k, range(9))) == [k * k for k in range(9)]
         with pytest.raises(ArithmeticError, match="no 3"):
             list(blocks.map(square_but_3, range(9)))
-        assert list(blocks.map(lambda k: -k, range(4))) == [0, -1, -2, -3]   # still usable
+        assert list(blocks.map(lambda k: -k, range(4))) == [0, -1, -2, -3]  # still usable

@@ -1,5 +1,6 @@
 """Compare screen through the router (AppTest): metrics, confusion change, galleries, and the
 refusal to compare runs on different datasets."""
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,9 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
     n_fixed = int(((pa != y) & (pb == y)).sum())
     n_broke = int(((pa == y) & (pb != y)).sum())
     assert fixed["layout"]["title"]["text"].startswith(f"Fixed by B — A wrong, B right ({n_fixed})")
-    assert broke["layout"]["title"]["text"].startswith(f"Broken by B — A right, B wrong ({n_broke})")
+    assert broke["layout"]["title"]["text"].startswith(
+        f"Broken by B — A right, B wrong ({n_broke})"
+    )
     first = int(np.flatnonzero((pa != y) & (pb == y))[0])
     assert fixed["layout"]["annotations"][0]["text"] == f"{y[first]}: {pa[first]}→{pb[first]}"
     assert any(f"net {n_fixed - n_broke:+d}" in m.value for m in at.markdown)

@@ -2,6 +2,7 @@
 credentials give a message that says how to set them and lose nothing; with credentials in
 Streamlit secrets the download (a fake client writing Kaggle's layout) becomes the dataset, and
 the key is shown nowhere."""
+
 from __future__ import annotations
 
 import io
@@ -31,6 +32,7 @@ def competition_zip() -> bytes:
 
 class FakeApi:
     """kaggle 2.2.4's KaggleApi, as far as data.kaggle uses it; writes the competition zip."""
+
     downloads: list = []
 
     def authenticate(self):
@@ -66,28 +68,32 @@ def data_page(secrets: dict | None = None) -> AppTest:
 
 
 def all_text(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "info", "error", "success", "warning", "caption")
-             for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    parts = [
+        e.value
+        for kind in ("markdown", "info", "error", "success", "warning", "caption")
+        for e in at.get(kind)
+        if isinstance(getattr(e, "value", None), str)
+    ]
     parts += [s.value for s in at.subheader] + [str(at.query_params)]
     return "\n".join(parts)
 
 
 def test_download_without_credentials_says_how_to_set_them_and_keeps_the_dataset(
-        no_credentials_anywhere):
+    no_credentials_anywhere,
+):
     at = data_page()
     assert any("No Kaggle credentials" in i.value for i in at.info)
     at.button(key="kaggle_download").click().run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "Kaggle download failed, so the previous dataset stays selected" in errors
-    assert "KAGGLE_USERNAME" in errors or "KAGGLE_API_TOKEN" in errors   # says how to set them
-    assert FakeApi.downloads == []                                       # never got to the network
+    assert "KAGGLE_USERNAME" in errors or "KAGGLE_API_TOKEN" in errors  # says how to set them
+    assert FakeApi.downloads == []  # never got to the network
     assert at.query_params["data"] == "sample"
     assert at.subheader[0].value.startswith("MNIST sample")
 
 
-def test_download_with_secrets_becomes_the_dataset_and_never_shows_the_key(
-        no_credentials_anywhere):
+def test_download_with_secrets_becomes_the_dataset_and_never_shows_the_key(no_credentials_anywhere):
     at = data_page({"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": KEY})
     assert not any("No Kaggle credentials" in i.value for i in at.info)
     at.button(key="kaggle_download").click().run()

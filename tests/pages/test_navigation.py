@@ -1,5 +1,6 @@
 """The router lists every page file exactly once, with unique titles and URLs, and each page opens
 through it."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,6 +1,7 @@
 """Home, Data, Train, Evaluate, Mistakes and Weights through the router (AppTest), on the embedded
 sample with few iterations: the right content, and interactions (new settings -> new run, cached run
 -> no training, permalinks, bad settings, failed loads)."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,11 @@ def charts(at) -> list[dict]:
 
 
 def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "success", "info", "warning", "error", "caption")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("markdown", "success", "info", "warning", "error", "caption")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -112,12 +116,12 @@ def test_changing_a_setting_trains_a_new_run_and_updates_the_url(calls):
     assert calls["gradient_descent"] == 1
     at.number_input(key="w_hidden").set_value(14).run()
     assert at.query_params["hidden"] == "14"
-    assert "Not trained yet" in texts(at)          # no surprise training on a widget change
-    assert "hidden=14" in at.code[0].value        # the link to the new settings, before training
+    assert "Not trained yet" in texts(at)  # no surprise training on a widget change
+    assert "hidden=14" in at.code[0].value  # the link to the new settings, before training
     at.button(key="train").click().run()
     assert calls["gradient_descent"] == 2
     assert f"Trained {ITER} iterations" in texts(at)
-    assert [b.key for b in at.button] == ["train"]   # Stop is gone once training is over
+    assert [b.key for b in at.button] == ["train"]  # Stop is gone once training is over
     # more iterations continue the cached run instead of starting again
     at.number_input(key="w_iterations").set_value(90).run()
     at.button(key="train").click().run()
@@ -136,9 +140,14 @@ def test_advanced_settings_reach_the_url_only_when_not_default():
     assert at.query_params["init"] == "he"
 
 
-@pytest.mark.parametrize("query, message", [({"alpha": "0"}, "alpha must be > 0, got 0"),
-                                            ({"hidden": "0"}, "hidden must be between 1"),
-                                            ({"iterations": "-3"}, "iterations must be between 1")])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"alpha": "0"}, "alpha must be > 0, got 0"),
+        ({"hidden": "0"}, "hidden must be between 1"),
+        ({"iterations": "-3"}, "iterations must be between 1"),
+    ],
+)
 def test_bad_settings_say_what_is_wrong_and_train_nothing(calls, query, message):
     at = app("pages/2_train.py", **query)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
@@ -223,8 +232,10 @@ def test_mistakes_filters_and_order_change_the_gallery():
     assert f"**{len(only3):,} mistakes** — true 3" in texts(at)
     assert at.query_params["true"] == "3" and "pred" not in at.query_params
     at.radio(key="sort").set_value("loss").run()
-    assert charts(at)[0]["data"][1]["customdata"] == \
-        metrics.mistakes(ev, true=3, sort="loss")["index"].tolist()[:30]
+    assert (
+        charts(at)[0]["data"][1]["customdata"]
+        == metrics.mistakes(ev, true=3, sort="loss")["index"].tolist()[:30]
+    )
     # paging: 30 per page
     at.selectbox(key="filter_true").set_value(None).run()
     if len(everything) > 30:
@@ -241,7 +252,7 @@ def test_weights_show_units_w2_histograms_and_replay():
     result, _ = reference(int(ITER))
     at = app("pages/5_weights.py", iterations=ITER)
     w1, w2, hist = charts(at)
-    assert len(w1["layout"]["annotations"]) == 10          # one tile per hidden unit
+    assert len(w1["layout"]["annotations"]) == 10  # one tile per hidden unit
     assert w1["data"][0]["zmid"] == 0 and w1["data"][0]["zmin"] == -w1["data"][0]["zmax"]
     np.testing.assert_allclose(np.array(w2["data"][0]["z"]), result.params.W2, rtol=1e-6)
     assert "iteration 60" in hist["data"][1]["name"]
@@ -260,8 +271,9 @@ def test_data_page_explores_the_sample():
     assert metric(at, "Train") == "4,000" and metric(at, "Dev") == "1,000"
     specs = charts(at)
     samples, counts = specs[0], specs[1]
-    assert [a["text"] for a in samples["layout"]["annotations"]] == \
-        [str(d) for d in range(10) for _ in range(4)]
+    assert [a["text"] for a in samples["layout"]["annotations"]] == [
+        str(d) for d in range(10) for _ in range(4)
+    ]
     assert counts["data"][0]["y"] == [500] * 10
     assert "Upload a file (up to 200 MB)" in at.radio(key="data_source").options
 
@@ -280,8 +292,9 @@ def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeyp
     assert at.subheader[0].value.startswith("MNIST sample")
 
 
-@pytest.mark.parametrize("page", [None, "pages/3_evaluate.py", "pages/6_runs.py",
-                                  "pages/7_sweep.py"])
+@pytest.mark.parametrize(
+    "page", [None, "pages/3_evaluate.py", "pages/6_runs.py", "pages/7_sweep.py"]
+)
 def test_an_unknown_dataset_in_a_link_is_a_clear_error(page):
     at = app(page, data="upload-0123456789abcdef")
     assert any("upload the file again" in e.value for e in at.error), [e.value for e in at.error]
@@ -289,14 +302,15 @@ def test_an_unknown_dataset_in_a_link_is_a_clear_error(page):
 
 
 # ---- Permalinks ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("page", ["pages/3_evaluate.py", "pages/4_mistakes.py",
-                                  "pages/5_weights.py"])
+@pytest.mark.parametrize(
+    "page", ["pages/3_evaluate.py", "pages/4_mistakes.py", "pages/5_weights.py"]
+)
 def test_a_permalink_in_a_fresh_session_shows_the_same_run_from_the_cache(calls, page):
     first = app("pages/2_train.py", iterations=ITER, seed=3)
     assert calls["gradient_descent"] == 1
     link = dict(first.query_params)
-    second = app(page, **link)                 # a new session: no shared session state
-    assert calls["gradient_descent"] == 1      # served from the shared cache
+    second = app(page, **link)  # a new session: no shared session state
+    assert calls["gradient_descent"] == 1  # served from the shared cache
     assert dict(second.query_params)["seed"] == "3"
 
 

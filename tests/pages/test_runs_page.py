@@ -1,4 +1,5 @@
 """Runs screen through the router (AppTest): table, filters, links, curves, delete."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ def runs():
     """Three runs on the embedded sample with the app's split (RunStore reads NNMATH_RUNS_DIR)."""
     train, dev, base = app_sample()
     store = RunStore()
-    out = [store.train(replace(base, hidden=h, alpha=a), 30, train, dev, data_key="sample")
-           for h, a in ((10, 0.1), (16, 0.5), (10, 1e12))]
+    out = [
+        store.train(replace(base, hidden=h, alpha=a), 30, train, dev, data_key="sample")
+        for h, a in ((10, 0.1), (16, 0.5), (10, 1e12))
+    ]
     return store, out
 
 
@@ -71,8 +74,12 @@ def select(at, rows):
 def test_selected_runs_overlay_curves_and_two_open_compare(runs):
     at = select(runs_page(), [0, 1])
     assert not at.exception
-    curves = [s for s in specs(at).values() if s["layout"].get("annotations")
-              and s["layout"]["annotations"][0]["text"] == "Training loss"]
+    curves = [
+        s
+        for s in specs(at).values()
+        if s["layout"].get("annotations")
+        and s["layout"]["annotations"][0]["text"] == "Training loss"
+    ]
     assert curves, "no curves chart"
     names = {t["name"] for t in curves[0]["data"] if t.get("showlegend", True)}
     assert len(names) == 2
@@ -89,9 +96,12 @@ def test_one_selected_run_opens_on_evaluate(runs):
     at.button(key="runs_open").click().run()
     assert not at.exception
     assert at.title[0].value != "Runs"
-    settings = at.session_state["settings"]   # what the Evaluate page now shows
+    settings = at.session_state["settings"]  # what the Evaluate page now shows
     assert (settings.hidden, settings.alpha, settings.iterations) == (
-        row["hidden"], row["alpha"], row["iterations"])
+        row["hidden"],
+        row["alpha"],
+        row["iterations"],
+    )
     assert at.query_params["alpha"] == f"{row['alpha']:g}"
 
 

@@ -1,11 +1,12 @@
 """Sweep screen through the router (AppTest): grid, launch, heatmap, diverged cell, cache hits."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
+
 from tests.helpers import decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -23,8 +24,13 @@ def sweep_page():
 
 
 def texts(at):
-    return [m.value for m in at.markdown] + [m.value for m in at.info] + \
-        [m.value for m in at.success] + [m.value for m in at.warning] + [m.value for m in at.error]
+    return (
+        [m.value for m in at.markdown]
+        + [m.value for m in at.info]
+        + [m.value for m in at.success]
+        + [m.value for m in at.warning]
+        + [m.value for m in at.error]
+    )
 
 
 def test_sweep_page_shows_the_default_grid_before_launch():
@@ -45,7 +51,7 @@ def test_bad_grid_values_say_what_is_wrong():
 def test_a_2x2_sweep_with_a_diverging_alpha_draws_the_heatmap_and_is_cached_after():
     at = sweep_page()
     at.text_input(key="sweep_hidden").set_value("10, 32").run()
-    at.text_input(key="sweep_alpha").set_value("0.5, 50").run()   # 50 diverges at once
+    at.text_input(key="sweep_alpha").set_value("0.5, 50").run()  # 50 diverges at once
     at.text_input(key="sweep_seeds").set_value("0").run()
     at.number_input(key="sweep_iterations").set_value(50).run()
     at.button(key="sweep_launch").click().run()
@@ -53,7 +59,7 @@ def test_a_2x2_sweep_with_a_diverging_alpha_draws_the_heatmap_and_is_cached_afte
     assert [s.value for s in at.success] == ["Sweep finished: 2 trained, 2 diverged."]
     # Diverged runs are answers too: nothing is retrained.
     assert any("4 already cached, **0 to train**" in t for t in texts(at))
-    assert at.button(key="sweep_launch").disabled   # nothing left to train
+    assert at.button(key="sweep_launch").disabled  # nothing left to train
     heat = spec(at)
     main = heat["data"][0]
     diverged = heat["data"][1]
@@ -76,8 +82,7 @@ def test_the_iteration_axis_is_free_a_longer_sweep_answers_a_shorter_one():
     at.number_input(key="sweep_iterations").set_value(50).run()
     assert any("4 already cached, **0 to train**" in t for t in texts(at))
     text = spec(at)["data"][0]["text"]
-    assert all(" ± " in cell for row in text for cell in row)   # mean ± spread over two seeds
-
+    assert all(" ± " in cell for row in text for cell in row)  # mean ± spread over two seeds
 
 
 def test_pointing_at_a_dask_scheduler_runs_the_same_sweep_there(monkeypatch):
@@ -86,8 +91,9 @@ def test_pointing_at_a_dask_scheduler_runs_the_same_sweep_there(monkeypatch):
     import distributed
     import streamlit as st
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
         monkeypatch.setenv("NNMATH_DASK_SCHEDULER", cluster.scheduler_address)
         at = sweep_page()
         at.text_input(key="sweep_hidden").set_value("10").run()
@@ -98,5 +104,5 @@ def test_pointing_at_a_dask_scheduler_runs_the_same_sweep_there(monkeypatch):
         at.button(key="sweep_launch").click().run()
         assert not at.exception
         assert [s.value for s in at.success] == ["Sweep finished: 2 trained."]
-        assert cluster.scheduler.transition_counter > 0   # the cluster did the work
-        st.cache_resource.clear()                        # closes the cached client
+        assert cluster.scheduler.transition_counter > 0  # the cluster did the work
+        st.cache_resource.clear()  # closes the cached client

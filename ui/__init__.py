@@ -1,0 +1,1 @@
+"""Streamlit glue: caching, session and URL state, live training with Stop, events."""
