@@ -1,11 +1,11 @@
 """Router and Home page: `streamlit run streamlit_app.py`.
 
-The page list lives in dashboard/navigation.py (one table, checked by tests against pages/).
+The page list and the router live in ui/navigation.py (one table, checked by tests against pages/).
 """
 
 import streamlit as st
 
-from dashboard.navigation import PAGES
+from ui.navigation import PAGES, route
 
 st.set_page_config(
     page_title="nnmath · MNIST from scratch", page_icon=":material/neurology:", layout="wide"
@@ -13,8 +13,11 @@ st.set_page_config(
 
 
 def home() -> None:
-    from dashboard import session
-    from dashboard.state import init_state, set_settings, sync_url
+    from engine.config import run_label
+    from nnmath import Status
+    from ui import session
+    from ui.state import init_state, set_settings, sync_url
+    from views.format import number, pct
 
     settings = init_state()
     st.title("nnmath — watch a neural network learn handwritten digits")
@@ -52,16 +55,13 @@ def home() -> None:
             if run.trained_now
             else f"served from the run cache (trained in {r.elapsed:.1f} s)"
         )
-        st.markdown(
-            f"**Current run:** hidden {settings.hidden}, alpha {settings.alpha:g}, "
-            f"{r.iterations:,} iterations, seed {settings.seed} — {how}."
-        )
+        st.markdown(f"**Current run:** {run_label(settings, r.iterations)} — {how}.")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Dev accuracy", session.pct(r.dev_accuracy))
-        c2.metric("Train accuracy", session.pct(r.train_accuracy))
-        c3.metric("Loss", f"{r.loss:.3f}" if r.loss == r.loss else "—")
+        c1.metric("Dev accuracy", pct(r.dev_accuracy))
+        c2.metric("Train accuracy", pct(r.train_accuracy))
+        c3.metric("Loss", number(r.loss, ".3f"))
         c4.metric("Training time", f"{r.elapsed:.1f} s")
-        if r.status == "diverged":
+        if r.status == Status.DIVERGED:
             st.error(f"This run diverged: {r.message}")
     elif run is not None:
         st.info("No run for the current settings yet: train one above or on the Train page.")
@@ -71,17 +71,4 @@ def home() -> None:
         st.page_link(p.source, label=f"**{p.title}** — {p.question}", icon=p.icon)
 
 
-def _page(p):
-    if p.source == "home":
-        return st.Page(home, title=p.title, icon=p.icon, default=True)
-    return st.Page(p.source, title=p.title, icon=p.icon, url_path=p.url_path)
-
-
-def main() -> None:
-    sections: dict[str, list] = {}
-    for p in PAGES:
-        sections.setdefault(p.section, []).append(_page(p))
-    st.navigation(sections).run()
-
-
-main()
+route(home)

@@ -23,8 +23,9 @@ def grid():
 
 
 def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, client=None):
-    from dashboard import sweep
-    from dashboard.runs import RunConfig, RunStore
+    from engine import sweep
+    from engine.config import RunConfig
+    from engine.store import RunStore
 
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as root:
         store = RunStore(root)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnmath import CLASSES
+
 SIDE = 28
 PIXELS = SIDE * SIDE
-CLASSES = 10
 DEFAULT_DEV_SIZE = 1000
 SMALL_SET = 5000  # below this many images the default dev set is 20 %
 SMALL_DEV_FRACTION = 0.2

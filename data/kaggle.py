@@ -195,10 +195,6 @@ def normalize_ref(ref: str) -> str:
     return text
 
 
-def is_competition(ref: str) -> bool:
-    return "/" not in normalize_ref(ref)
-
-
 def default_dest(ref: str) -> Path:
     from .loading import DOWNLOAD_DIR
 

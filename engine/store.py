@@ -1,8 +1,9 @@
-"""A run's identity and the run store: trained runs on disk, shared by every session of the server.
+"""The run store: trained runs on disk, shared by every session of the server.
 
-A run is identified by :class:`RunConfig` — the dataset fingerprint plus every setting that changes
-the numbers, but not the iteration count. The store keeps, per run id, the *longest* run trained so
-far and serves any shorter request from it exactly:
+A run is identified by :class:`engine.config.RunConfig` (its ``run_id``) — the dataset fingerprint
+plus every setting that changes the numbers, but not the iteration count. The store keeps, per run
+id, the *longest* run trained so far and serves any shorter request from it exactly, as
+:func:`plan` decides (the one rule the pages and sweeps follow too):
 
 - ``n`` equal to a snapshot iteration: the cached run truncated there (no arithmetic at all);
 - ``n`` between snapshots: resume from the nearest snapshot below (< ``snapshot_every`` iterations,
@@ -14,7 +15,7 @@ Layout under the root (env ``NNMATH_RUNS_DIR``, default ``<repo>/.runs``)::
     runs/<run_id>.npz    the TrainResult (nnmath.save_result; loaded with allow_pickle=False)
     runs/<run_id>.json   a small record (config, iterations, status, final metrics) for fast listing
     locks/<run_id>.lock  per-run fcntl.flock lock: a second trainer of the same run waits, then reads
-    uploads/<fp>.npz     datasets uploaded in the app (see dashboard.datasets), so permalinks work
+    uploads/<fp>.npz     datasets uploaded in the app (see engine.datasets), so permalinks work
 
 Every write is atomic (temporary file + ``os.replace``), so readers never take a lock. A damaged or
 unreadable entry is removed and recomputed, never reported. The store is bounded in bytes
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -35,28 +35,29 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 import nnmath
+from nnmath import Status
+
+from .config import RunConfig
+from .values import as_float
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO / ".runs"
 DEFAULT_MAX_MB = 500.0
-SNAPSHOT_EVERY = 50
 RECORD_VERSION = 1
 
 
-def thread_policy(hidden: int) -> tuple[int, int]:
-    """(BLAS threads, nnmath workers) for training a network of ``hidden`` units: the one place
-    that decides it.
+def thread_policy() -> tuple[int, int]:
+    """(BLAS threads, nnmath workers) for a training call: the one place that decides it.
 
     Two OpenBLAS threads on the small matmuls of this network are slow (up to ~50x on the 2-core
     reference machine), so BLAS gets one thread and nnmath's ``workers`` share the fixed row
-    blocks instead (same numbers for any worker count): 500 iterations on the 4,000-image sample
-    take 0.9 s with 2 workers against 1.3 s with one. NNMATH_TRAIN_WORKERS overrides the worker
-    count (e.g. 1 on a server shared by a class).
+    blocks instead (same numbers for any worker count; ``make bench`` prints what each buys).
+    NNMATH_TRAIN_WORKERS overrides the worker count (e.g. 1 on a server shared by a class).
     """
     try:
         workers = int(os.environ.get("NNMATH_TRAIN_WORKERS", ""))
@@ -66,66 +67,13 @@ def thread_policy(hidden: int) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def training_threads(hidden: int) -> Iterator[int]:
+def training_threads() -> Iterator[int]:
     """Limit BLAS threads around a training call; yields the nnmath worker count to use."""
     from threadpoolctl import threadpool_limits
 
-    blas, workers = thread_policy(hidden)
+    blas, workers = thread_policy()
     with threadpool_limits(limits=blas, user_api="blas"):
         yield workers
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that changes the numbers of a run, not the iteration count."""
-
-    data: str  # dataset fingerprint (content hash, 16 hex chars)
-    hidden: int = 10
-    alpha: float = 0.1
-    seed: int = 0
-    init: str = "uniform"
-    dtype: str = "float32"
-    batch_size: int | None = None
-    dev_size: int = 1000
-    split_seed: int = 0
-
-    def __post_init__(self) -> None:
-        # Canonical Python types, so equal settings give equal ids whatever the caller passed.
-        object.__setattr__(self, "hidden", int(self.hidden))
-        object.__setattr__(self, "alpha", float(self.alpha))
-        object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "dtype", str(np.dtype(self.dtype)))
-        if self.batch_size is not None:
-            object.__setattr__(self, "batch_size", int(self.batch_size))
-        object.__setattr__(self, "dev_size", int(self.dev_size))
-        object.__setattr__(self, "split_seed", int(self.split_seed))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    @property
-    def run_id(self) -> str:
-        """Settings plus nnmath's numerics version: runs stored by code that rounded differently
-        get other ids, so they are neither served nor continued (and age out of the cache)."""
-        key = {**self.to_dict(), "numerics": nnmath.NUMERICS_VERSION}
-        canonical = json.dumps(key, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    def train_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of nnmath.gradient_descent for these settings."""
-        return dict(
-            hidden=self.hidden,
-            alpha=self.alpha,
-            seed=self.seed,
-            init=self.init,
-            dtype=self.dtype,
-            batch_size=self.batch_size,
-        )
 
 
 @dataclass(frozen=True)
@@ -165,14 +113,6 @@ class RunRecord:
         return cls(**kw)
 
 
-def _finite(x: Any) -> float:
-    """A Python float (NaN when ``x`` is not a number)."""
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 def training_arrays(train_set, dev_set):
     """The arrays nnmath trains on, from data.Dataset objects: the one conversion used everywhere
     (the store, sweep workers, tests), so cached runs are bit-identical whoever computed them.
@@ -199,7 +139,6 @@ def compute(
     base=None,
     callback: Callable | None = None,
     callback_every: int = 10,
-    snapshot_every: int = SNAPSHOT_EVERY,
     workers: int | None = None,
 ):
     """Train ``config`` to ``iterations`` (total), from scratch or from ``base`` (a TrainResult of the
@@ -210,20 +149,19 @@ def compute(
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     X, y, X_dev, y_dev = training_arrays(train_set, dev_set)
-    with training_threads(config.hidden) as policy_workers:
+    with training_threads() as policy_workers:
         workers = policy_workers if workers is None else int(workers)
         if base is None:
             return nnmath.gradient_descent(
                 X,
                 y,
+                config.train_config(),
                 iterations=iterations,
                 X_dev=X_dev,
                 y_dev=y_dev,
-                snapshot_every=snapshot_every,
                 callback=callback,
                 callback_every=callback_every,
                 workers=workers,
-                **config.train_kwargs(),
             )
         more = iterations - base.iterations
         if more <= 0:
@@ -239,6 +177,43 @@ def compute(
             callback_every=callback_every,
             workers=workers,
         )
+
+
+class Step(NamedTuple):
+    """What it takes to get a run to some length, given the longest cached run of its config."""
+
+    kind: str  # SERVE | RESUME | EXTEND | TRAIN
+    run: Any  # SERVE: the answer; RESUME/EXTEND: the run to continue; TRAIN: None
+
+
+SERVE = "serve"  # the cache answers exactly, no arithmetic (that length, a snapshot, or diverged)
+RESUME = (
+    "resume"  # shorter than the cached run: a few iterations from the snapshot below (not saved)
+)
+EXTEND = "extend"  # longer than the cached run: continue_training from its end (saved)
+TRAIN = "train"  # nothing usable cached: from scratch (saved)
+
+
+def plan(cached, iterations: int) -> Step:
+    """The least work that gives ``cached``'s config at ``iterations``: the one rule the store,
+    the pages and sweeps all follow. ``cached`` is the longest stored run of the config, or None.
+
+    Exact in every case: training is deterministic and resumable bit for bit, so a snapshot below
+    plus a few iterations, or the cached run plus more, equals one run of that length.
+    """
+    if cached is None:
+        return Step(TRAIN, None)
+    if cached.iterations == iterations:
+        return Step(SERVE, cached)
+    if cached.iterations < iterations:
+        if cached.status == Status.DIVERGED:
+            return Step(SERVE, cached)  # it cannot go further: what it has is the answer
+        return Step(EXTEND, cached) if cached.iterations > 0 else Step(TRAIN, None)
+    snaps = np.asarray(cached.snapshot_iterations)
+    if np.any(snaps == iterations):
+        return Step(SERVE, cached.truncated(iterations))
+    below = int(snaps[snaps <= iterations].max())
+    return Step(RESUME, cached.truncated(below) if below > 0 else None)
 
 
 def record_of(
@@ -258,10 +233,10 @@ def record_of(
         status=str(result.status),
         diverged_at=None if result.diverged_at is None else int(result.diverged_at),
         message=str(result.message or ""),
-        loss=_finite(result.loss),
-        train_accuracy=_finite(result.train_accuracy),
-        dev_accuracy=_finite(result.dev_accuracy),
-        elapsed=_finite(result.elapsed),
+        loss=as_float(result.loss),
+        train_accuracy=as_float(result.train_accuracy),
+        dev_accuracy=as_float(result.dev_accuracy),
+        elapsed=as_float(result.elapsed),
         created=now if created is None else created,
         updated=now,
         nbytes=int(nbytes),
@@ -282,7 +257,6 @@ class RunStore:
         self,
         root: str | os.PathLike | None = None,
         max_mb: float | None = None,
-        snapshot_every: int = SNAPSHOT_EVERY,
     ):
         if root is None:
             root = os.environ.get("NNMATH_RUNS_DIR") or DEFAULT_ROOT
@@ -293,7 +267,6 @@ class RunStore:
                 max_mb = DEFAULT_MAX_MB
         self.root = Path(root)
         self.max_bytes = int(max_mb * 1024 * 1024)
-        self.snapshot_every = int(snapshot_every)
         self.stats: dict[str, int] = {}
         for sub in ("runs", "locks", "uploads"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -361,13 +334,9 @@ class RunStore:
         return result
 
     def _valid_for(self, result, config: RunConfig) -> bool:
-        c = result.config
         try:
-            return (
-                int(c.hidden) == config.hidden
-                and float(c.alpha) == config.alpha
-                and int(c.seed) == config.seed
-                and int(result.params.W1.shape[1]) == config.hidden
+            return result.config == config.train_config() and (
+                int(result.params.W1.shape[1]) == config.hidden
             )
         except Exception:
             return False
@@ -383,27 +352,17 @@ class RunStore:
         """The longest cached run of ``config`` whatever its length (e.g. a stopped one), or None."""
         return self._cached(config)
 
-    @staticmethod
-    def _serve(cached, iterations: int):
-        """Exact answer from a cached run without arithmetic, or None."""
-        if cached is None:
-            return None
-        if cached.iterations == iterations:
-            return cached
-        if cached.iterations < iterations:
-            # A diverged run cannot go further: what it has is the answer.
-            return cached if cached.status == "diverged" else None
-        snaps = np.asarray(cached.snapshot_iterations)
-        if np.any(snaps == iterations):
-            return cached.truncated(iterations)
-        return None
+    def plan(self, config: RunConfig, iterations: int) -> Step:
+        """:func:`plan` for ``config`` against what this store holds now."""
+        return plan(self._cached(config), int(iterations))
 
     def get(self, config: RunConfig, iterations: int):
         """The run at ``iterations`` if the cache answers it exactly without training, else None."""
-        served = self._serve(self._cached(config), int(iterations))
-        if served is not None:
-            self._count("served")
-        return served
+        step = self.plan(config, iterations)
+        if step.kind != SERVE:
+            return None
+        self._count("served")
+        return step.run
 
     def records(self, data: str | None = None) -> list[RunRecord]:
         """Summaries of the cached runs (optionally of one dataset fingerprint), newest first."""
@@ -514,7 +473,7 @@ class RunStore:
         """Worth saving over ``cached``: more iterations, or a diverged run (possibly of 0
         iterations: it blew up at once) where nothing is cached."""
         if cached is None:
-            return result.iterations > 0 or result.status == "diverged"
+            return result.iterations > 0 or result.status == Status.DIVERGED
         return result.iterations > cached.iterations
 
     def train(
@@ -534,7 +493,7 @@ class RunStore:
         is longer than what the cache had. Safe across threads and processes: a second trainer of
         the same run waits on the lock, then reads the first one's result.
 
-        A run stopped by ``callback`` (status "stopped") is saved too, so nothing computed is lost.
+        A run stopped by ``callback`` (Status.STOPPED) is saved too, so nothing computed is lost.
         """
         iterations = int(iterations)
         if iterations < 1:
@@ -546,26 +505,23 @@ class RunStore:
             data_name = getattr(train_set, "name", None)
         with self.lock(config.run_id):
             cached = self._cached(config)  # someone may have trained it while we waited
-            served = self._serve(cached, iterations)
-            if served is not None:
-                self._count("served")
-                return served
-            kw = dict(
-                callback=callback, callback_every=callback_every, snapshot_every=self.snapshot_every
+            step = plan(cached, iterations)
+            self._count(
+                {SERVE: "served", RESUME: "resumed", EXTEND: "extended"}.get(step.kind, "trained")
             )
-            if cached is not None and cached.iterations > iterations:
-                snaps = np.asarray(cached.snapshot_iterations)
-                below = int(snaps[snaps <= iterations].max())
-                base = cached.truncated(below) if below > 0 else None
-                self._count("resumed")
-                # Shorter than the cached run: returned, not saved.
-                return compute(config, iterations, train_set, dev_set, base=base, **kw)
-            if cached is not None and cached.iterations > 0 and cached.status != "diverged":
-                result = compute(config, iterations, train_set, dev_set, base=cached, **kw)
-                self._count("extended")
-            else:
-                result = compute(config, iterations, train_set, dev_set, **kw)
-                self._count("trained")
+            if step.kind == SERVE:
+                return step.run
+            result = compute(
+                config,
+                iterations,
+                train_set,
+                dev_set,
+                base=step.run,
+                callback=callback,
+                callback_every=callback_every,
+            )
+            if step.kind == RESUME:
+                return result  # shorter than the cached run: returned, not saved
             if self._longer(result, cached):
                 self._save(config, result, data_name=data_name, data_key=data_key)
             return result

@@ -33,21 +33,42 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-#: Settings a sweep may vary (fields of RunConfig that change the numbers; ``data`` and the split
-#: are fixed so every run of a sweep is comparable).
-SWEEPABLE = ("hidden", "alpha", "seed", "init", "dtype", "batch_size")
+from nnmath import Status
+
+from .config import SETTINGS, optional, setting_type
+from .store import SERVE, compute
+from .values import finite_or_none
+
+#: Settings a sweep may vary: the training settings (``data`` and the split are fixed so every
+#: run of a sweep is comparable).
+SWEEPABLE = SETTINGS
 
 #: Environment variable naming a Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
 DASK_ENV = "NNMATH_DASK_SCHEDULER"
 
-_INT_SETTINGS = {"hidden", "seed", "batch_size"}
-_FLOAT_SETTINGS = {"alpha"}
+
+class RunStatus(StrEnum):
+    """Where one run of a sweep is: nnmath's outcomes (finished, diverged, stopped) plus the
+    sweep's own states."""
+
+    CACHED = "cached"  # the store answered it: nothing to compute
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = Status.FINISHED.value
+    DIVERGED = Status.DIVERGED.value
+    STOPPED = Status.STOPPED.value
+    FAILED = "failed"  # an error, reported with the run; the sweep goes on
+    NOT_RUN = "not run"  # in the grid, nothing stored yet
+
+
+DONE = {RunStatus.CACHED, RunStatus.FINISHED, RunStatus.DIVERGED}
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,9 +87,10 @@ def parse_values(text: str, setting: str) -> tuple:
     if not tokens:
         raise ValueError(f"{setting} needs at least one value, got {text!r}")
     values: list = []
+    kind = setting_type(setting)
     for token in tokens:
-        if setting in _INT_SETTINGS:
-            if token.lower() in {"none", "full"} and setting == "batch_size":
+        if kind is int:
+            if token.lower() in {"none", "full"} and optional(setting):
                 values.append(None)
                 continue
             span = re.fullmatch(r"(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)", token)
@@ -82,7 +104,7 @@ def parse_values(text: str, setting: str) -> tuple:
                 values.append(int(token))
             except ValueError:
                 raise ValueError(f"{setting} values must be whole numbers, got {token!r}") from None
-        elif setting in _FLOAT_SETTINGS:
+        elif kind is float:
             try:
                 value = float(token)
             except ValueError:
@@ -140,11 +162,9 @@ class SweepPlan:
 
 
 def plan_sweep(store, configs: Sequence, iterations: int) -> SweepPlan:
-    """Split ``configs`` into those the store answers and the work left.
-
-    The iteration axis is free: a stored run to 1,000 iterations answers 100 or 500 (``get``
-    serves any snapshot iteration, every 50 by default), a stored diverged run answers any length
-    (it diverged), a stored shorter run is extended rather than retrained, and a longer run whose
+    """Split ``configs`` into those the store answers and the work left, by the store's own rule
+    (:func:`engine.store.plan`): the iteration axis is free — a stored run to 1,000 iterations
+    answers 500, a diverged run answers any length, a shorter run is extended, a longer one whose
     snapshots miss ``iterations`` is resumed from the snapshot below.
     """
     if int(iterations) < 1:
@@ -153,34 +173,18 @@ def plan_sweep(store, configs: Sequence, iterations: int) -> SweepPlan:
     configs = tuple(dict.fromkeys(configs))
     cached, tasks = [], []
     for config in configs:
-        if store.get(config, iterations) is not None:
+        step = store.plan(config, iterations)
+        if step.kind == SERVE:
             cached.append(config)
-            continue
-        existing = store.latest(config)
-        if existing is None or existing.iterations < 1:
-            tasks.append(Task(config, iterations))
-        elif existing.status == "diverged":
-            cached.append(config)
-        elif existing.iterations < iterations:
-            tasks.append(Task(config, iterations, start=existing))
         else:
-            snaps = np.asarray(existing.snapshot_iterations)
-            below = int(snaps[snaps <= iterations].max())
-            tasks.append(
-                Task(config, iterations, start=existing.truncated(below) if below > 0 else None)
-            )
+            tasks.append(Task(config, iterations, start=step.run))
     return SweepPlan(iterations, configs, tuple(cached), tuple(tasks))
 
 
 def result_for(store, config, iterations: int):
-    """The stored result that answers ``config`` at ``iterations`` (a diverged run answers any
-    length), or None."""
-    result = store.get(config, iterations)
-    if result is None:
-        existing = store.latest(config)
-        if existing is not None and existing.status == "diverged":
-            result = existing
-    return result
+    """The stored result that answers ``config`` at ``iterations`` exactly, or None."""
+    step = store.plan(config, iterations)
+    return step.run if step.kind == SERVE else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,8 +243,8 @@ class WorkerSignals:
                 {
                     "iteration": int(progress.iteration),  # absolute, also when extending
                     "total": int(progress.total),
-                    "loss": _finite_or_none(progress.loss),
-                    "dev_accuracy": _finite_or_none(progress.dev_accuracy),
+                    "loss": finite_or_none(progress.loss),
+                    "dev_accuracy": finite_or_none(progress.dev_accuracy),
                 },
             )
             stop_file = signals.stop_file
@@ -255,14 +259,6 @@ class WorkerSignals:
         return on_progress
 
 
-def _finite_or_none(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 def train_task(
     config,
     iterations: int,
@@ -270,16 +266,13 @@ def train_task(
     dev_set,
     start=None,
     signals: WorkerSignals | None = None,
-    snapshot_every: int | None = None,
 ):
-    """Train one run (pure): ``dashboard.runs.compute`` — the same call the run store makes, so a
+    """Train one run (pure): :func:`engine.store.compute` — the same call the run store makes, so a
     run computed by a sweep worker is bit-identical to the one the Train page would compute —
     with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start``
     is a shorter run of the same config to extend. Returns ``(run_id, result, error)``; exactly
     one of result/error is None. Errors come back as text so one bad setting does not abort the
     whole sweep."""
-    from dashboard.runs import SNAPSHOT_EVERY, compute
-
     run_id = config.run_id
     try:
         if signals is not None and signals.stop_requested():
@@ -292,7 +285,6 @@ def train_task(
             base=start,
             callback=signals.callback(run_id) if signals else None,
             callback_every=signals.callback_every if signals else 10,
-            snapshot_every=snapshot_every or SNAPSHOT_EVERY,
             workers=1,
         )  # one core per run: a sweep's parallelism is across runs
         return run_id, result, None
@@ -306,7 +298,7 @@ def train_task(
 @dataclasses.dataclass
 class RunState:
     config: Any
-    status: str = "queued"  # cached | queued | running | finished | diverged | failed | stopped
+    status: RunStatus = RunStatus.QUEUED
     iteration: int = 0
     total: int = 0
     dev_accuracy: float | None = None
@@ -314,7 +306,7 @@ class RunState:
 
     @property
     def fraction(self) -> float:
-        if self.status in {"cached", "finished", "diverged"}:
+        if self.status in DONE:
             return 1.0
         return min(1.0, self.iteration / self.total) if self.total else 0.0
 
@@ -342,7 +334,7 @@ class SweepSnapshot:
                     "seed": c.seed,
                     "status": r.status,
                     "progress": r.fraction,
-                    "iteration": r.iteration if r.status not in {"cached"} else None,
+                    "iteration": r.iteration if r.status != RunStatus.CACHED else None,
                     "dev accuracy": r.dev_accuracy,
                     "message": r.message.split("\n")[0],
                 }
@@ -397,7 +389,7 @@ class SweepExecution:
         )
         self._states = {c.run_id: RunState(c, total=plan.iterations) for c in plan.configs}
         for c in plan.cached:
-            self._states[c.run_id].status = "cached"
+            self._states[c.run_id].status = RunStatus.CACHED
             self._states[c.run_id].iteration = plan.iterations
         for t in plan.tasks:
             self._states[t.config.run_id].iteration = t.start.iterations if t.start else 0
@@ -463,7 +455,7 @@ class SweepExecution:
         self._read_progress_files()
         with self._lock:
             runs = tuple(dataclasses.replace(s) for s in self._states.values())
-        done = sum(r.status in {"cached", "finished", "diverged", "failed"} for r in runs)
+        done = sum(r.status in {*DONE, RunStatus.FAILED} for r in runs)
         return SweepSnapshot(runs, done, len(runs), finished=not self.running, stopped=self.stopped)
 
     def updates(self, interval: float = 0.5) -> Iterator[SweepSnapshot]:
@@ -487,8 +479,8 @@ class SweepExecution:
                 continue
             with self._lock:
                 state = self._states.get(path.stem)
-                if state is not None and state.status in {"queued", "running"}:
-                    state.status = "running"
+                if state is not None and state.status in {RunStatus.QUEUED, RunStatus.RUNNING}:
+                    state.status = RunStatus.RUNNING
                     state.iteration = payload.get("iteration", state.iteration)
                     state.total = payload.get("total", state.total) or state.total
                     state.dev_accuracy = payload.get("dev_accuracy")
@@ -527,7 +519,6 @@ class SweepExecution:
                         self.dev_set,
                         t.start,
                         self.signals,
-                        self.store.snapshot_every,
                     )
                     for t in tasks
                 )
@@ -540,16 +531,16 @@ class SweepExecution:
             self.error = f"{type(exc).__name__}: {exc}"
             with self._lock:
                 for state in self._states.values():
-                    if state.status in {"queued", "running"}:
-                        state.status, state.message = "failed", self.error
+                    if state.status in {RunStatus.QUEUED, RunStatus.RUNNING}:
+                        state.status, state.message = RunStatus.FAILED, self.error
         finally:
             self._cleanup()  # every task has returned: nobody writes progress any more
             self._events.put(None)
 
     def _record(self, run_id: str, result, error: str | None) -> None:
         config = self._configs[run_id]
-        status = "failed" if result is None else result.status
-        if result is not None and status in {"finished", "diverged"}:
+        status = RunStatus.FAILED if result is None else RunStatus(result.status)
+        if result is not None and status in {RunStatus.FINISHED, RunStatus.DIVERGED}:
             # Saved the moment it arrives, in the main process (workers never touch the store).
             self.store.put(
                 config,
@@ -560,12 +551,14 @@ class SweepExecution:
         with self._lock:
             state = self._states[run_id]
             if result is None:
-                state.status = "stopped" if error and error.startswith("stopped") else "failed"
+                state.status = (
+                    RunStatus.STOPPED if error and error.startswith("stopped") else RunStatus.FAILED
+                )
                 state.message = error or ""
             else:
                 state.status = status
                 state.iteration = int(result.iterations)
-                state.dev_accuracy = _finite_or_none(result.dev_accuracy)
+                state.dev_accuracy = finite_or_none(result.dev_accuracy)
                 state.message = result.message or ""
         self._events.put(run_id)
 
@@ -641,9 +634,9 @@ def sweep_table(
         row = {name: getattr(config, name) for name in SWEEPABLE}
         row["run_id"] = config.run_id
         known = (outcomes or {}).get(config.run_id)
-        if result is None and known is not None and known.status == "diverged":
+        if result is None and known is not None and known.status == RunStatus.DIVERGED:
             row.update(
-                status="diverged",
+                status=RunStatus.DIVERGED,
                 dev_accuracy=np.nan,
                 train_accuracy=np.nan,
                 loss=np.nan,
@@ -652,7 +645,7 @@ def sweep_table(
             )
         elif result is None:
             row.update(
-                status="not run",
+                status=RunStatus.NOT_RUN,
                 dev_accuracy=np.nan,
                 train_accuracy=np.nan,
                 loss=np.nan,
@@ -729,9 +722,9 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = No
                 cell = cell.sort_values("seed")
             run_ids[i, j] = tuple(cell["run_id"])
             expected[i, j] = len(cell)
-            ok = cell[(cell["status"] != "diverged") & np.isfinite(cell["dev_accuracy"])]
+            ok = cell[(cell["status"] != RunStatus.DIVERGED) & np.isfinite(cell["dev_accuracy"])]
             acc = ok["dev_accuracy"].to_numpy(dtype=float)
-            diverged[i, j] = int((cell["status"] == "diverged").sum())
+            diverged[i, j] = int((cell["status"] == RunStatus.DIVERGED).sum())
             count[i, j] = acc.size
             if acc.size:
                 mean[i, j] = acc.mean()
@@ -788,7 +781,7 @@ def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
     if counts.get("stopped"):
         parts.append(f"{counts['stopped']} stopped")
     text = ("Sweep stopped: " if snapshot.stopped else "Sweep finished: ") + ", ".join(parts) + "."
-    failed = [r for r in snapshot.runs if r.status == "failed"]
+    failed = [r for r in snapshot.runs if r.status == RunStatus.FAILED]
     if failed:
         first = failed[0]
         why = (first.message or error or "unknown error").splitlines()[0]

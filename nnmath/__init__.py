@@ -28,6 +28,8 @@ prints: it returns a TrainResult (params, per-iteration history, snapshots, stat
 This package imports numpy only.
 """
 
+from ._checks import DTYPES, INITS
+from ._checks import N_CLASSES as CLASSES
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
 from .network import (
     Cache,
@@ -51,6 +53,7 @@ from .train import (
     NUMERICS_VERSION,
     History,
     Progress,
+    Status,
     TrainConfig,
     TrainResult,
     continue_training,
@@ -61,12 +64,16 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "BLOCK_ROWS",
+    "CLASSES",
     "Cache",
+    "DTYPES",
+    "INITS",
     "Grads",
     "History",
     "NUMERICS_VERSION",
     "Params",
     "Progress",
+    "Status",
     "TrainConfig",
     "TrainResult",
     "backward_propagation",

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 
 from .network import Params
-from .train import PARAM_NAMES, History, TrainConfig, TrainResult
+from .train import PARAM_NAMES, History, Status, TrainConfig, TrainResult
 
 FORMAT = "nnmath.TrainResult"
 VERSION = 1
@@ -33,7 +33,7 @@ def save_result(result: TrainResult, path) -> None:
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "config": vars(result.config),
+        "config": vars(result.config.train_config()),
         **{name: getattr(result, name) for name in _SCALARS},
     }
     arrays = {f"params/{k}": v for k, v in result.params.arrays().items()}
@@ -61,7 +61,8 @@ def load_result(path) -> TrainResult:
             history=History(**{k: arrays[f"history/{k}"] for k in History.FIELDS}),
             snapshot_iterations=arrays["snapshot_iterations"],
             snapshots={k: arrays[f"snapshots/{k}"] for k in PARAM_NAMES},
-            **{k: meta[k] for k in _SCALARS},
+            **{k: meta[k] for k in _SCALARS if k != "status"},
+            status=Status(meta["status"]),
         )
         _check_consistent(result)
     except ValueError as error:
@@ -96,5 +97,5 @@ def _check_consistent(r: TrainResult) -> None:
     for k, v in r.history.arrays().items():
         if v.shape != (n,):
             raise ValueError(f"history {k} must have shape ({n},), got {v.shape}")
-    if r.status not in ("finished", "diverged", "stopped"):
-        raise ValueError(f"status must be finished, diverged or stopped, got {r.status!r}")
+    if r.status not in tuple(Status):
+        raise ValueError(f"status must be one of {[str(s) for s in Status]}, got {r.status!r}")

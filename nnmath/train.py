@@ -10,10 +10,11 @@ import itertools
 import math
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import NamedTuple
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -61,9 +62,21 @@ NUMERICS_VERSION = 2
 DIVERGENCE_FACTOR = 10.0
 
 
+class Status(StrEnum):
+    """How a run ended. A StrEnum: it compares equal to (and is stored as) its plain string."""
+
+    FINISHED = "finished"  # did every iteration asked for
+    DIVERGED = "diverged"  # loss not finite or > DIVERGENCE_FACTOR x its start: stopped there
+    STOPPED = "stopped"  # the callback asked to stop
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides the numbers of a run, apart from the data and iteration count."""
+    """Everything that decides the numbers of a run, apart from the data and iteration count.
+
+    The one declaration of the training settings: the app's run identity, URL, sweeps, ledger and
+    comparisons derive their field lists from ``dataclasses.fields(TrainConfig)``.
+    """
 
     hidden: int = 10
     alpha: float = 0.1
@@ -73,6 +86,32 @@ class TrainConfig:
     batch_size: int | None = None
     snapshot_every: int = 50
     activation: str = "relu"
+
+    def validated(self) -> TrainConfig:
+        """The same settings with canonical Python types; ValueError naming the first bad one."""
+        return TrainConfig(
+            hidden=check_int("hidden", self.hidden, 1),
+            alpha=check_alpha(self.alpha),
+            seed=check_int("seed", self.seed, 0),
+            init=check_choice("init", self.init, INITS),
+            dtype=dtype_name(self.dtype),
+            batch_size=check_int("batch_size", self.batch_size, 1, allow_none=True),
+            snapshot_every=check_int("snapshot_every", self.snapshot_every, 1),
+            activation=check_choice("activation", self.activation, tuple(ACTIVATIONS)),
+        )
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> TrainConfig:
+        """A TrainConfig from keyword settings, naming any key that is not a training setting."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}: the settings are {', '.join(names)}")
+        return cls(**settings)
+
+    def train_config(self) -> TrainConfig:
+        """Just the training settings (of a subclass that adds, e.g., a dataset identity)."""
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
 
 
 @dataclass(frozen=True)
@@ -129,7 +168,7 @@ class TrainResult:
     snapshots: dict[
         str, np.ndarray
     ]  # "W1": (k, 784, h), "b1": (k, h), "W2": (k, h, 10), "b2": (k, 10)
-    status: str  # "finished" | "diverged" | "stopped"
+    status: Status
     diverged_at: int | None  # iteration whose loss was not finite
     message: str
     loss: float  # metrics of the final params on the whole training set
@@ -168,7 +207,7 @@ class TrainResult:
             iterations=n,
             snapshot_iterations=self.snapshot_iterations[keep],
             snapshots={k: v[keep] for k, v in self.snapshots.items()},
-            status="finished",
+            status=Status.FINISHED,
             diverged_at=None,
             message=f"finished {n} iterations",
             # row n of the history is the forward pass of the params after n updates
@@ -185,24 +224,20 @@ Callback = Callable[[Progress], "bool | None"]
 def gradient_descent(
     X,
     y,
+    config: TrainConfig | None = None,
     *,
-    hidden=10,
-    alpha=0.1,
     iterations=500,
-    seed=0,
     X_dev=None,
     y_dev=None,
-    init="uniform",
-    dtype="float32",
-    batch_size=None,
-    snapshot_every=50,
-    activation="relu",
     callback: Callback | None = None,
     callback_every=10,
     workers=1,
+    **settings,
 ) -> TrainResult:
     """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
 
+    Settings come as a TrainConfig or as its fields by keyword, as in the notebook:
+    ``gradient_descent(X, y, hidden=10, alpha=0.1, iterations=500)`` (not both).
     X: images one per row, (m, 784) or (m, 28, 28), uint8 pixels (scaled by 1/255 here) or
     floats already in [0, 1]; y: labels 0..9. Full-batch gradient descent unless
     ``batch_size`` is set (then batch order is a pure function of seed and iteration).
@@ -212,16 +247,12 @@ def gradient_descent(
     Never prints. Stops early with status "diverged" when the loss is not finite or more than
     DIVERGENCE_FACTOR times the starting loss, keeping the last parameters before that.
     """
-    config = TrainConfig(
-        hidden=check_int("hidden", hidden, 1),
-        alpha=check_alpha(alpha),
-        seed=check_int("seed", seed, 0),
-        init=check_choice("init", init, INITS),
-        dtype=dtype_name(dtype),
-        batch_size=check_int("batch_size", batch_size, 1, allow_none=True),
-        snapshot_every=check_int("snapshot_every", snapshot_every, 1),
-        activation=check_choice("activation", activation, tuple(ACTIVATIONS)),
-    )
+    if config is not None and settings:
+        raise ValueError(
+            f"give the settings as config or as keywords, not both (got config and "
+            f"{', '.join(sorted(settings))})"
+        )
+    config = (config.train_config() if config is not None else TrainConfig.of(settings)).validated()
     iterations = check_int("iterations", iterations, 0)
     data = _Data.checked(X, y, X_dev, y_dev, config.dtype)
     params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
@@ -232,7 +263,7 @@ def gradient_descent(
         iterations=0,
         snapshot_iterations=np.zeros(0, np.int64),
         snapshots={},
-        status="finished",
+        status=Status.FINISHED,
         diverged_at=None,
         message="",
         loss=math.nan,
@@ -274,7 +305,7 @@ def continue_training(
         raise ValueError(
             f"X must be the run's training set of {result.n_train} rows, got {data.m} rows"
         )
-    if result.status == "diverged":
+    if result.status == Status.DIVERGED:
         return result
     return _run(
         result,
@@ -521,7 +552,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     snaps = {name: list(result.snapshots.get(name, ())) for name in PARAM_NAMES}
     elapsed0 = result.elapsed
     params = prev_params = result.params
-    status, diverged_at, message = "finished", None, f"finished {total} iterations"
+    status, diverged_at, message = Status.FINISHED, None, f"finished {total} iterations"
     t0 = time.perf_counter()
     i = done
     while i < total:
@@ -541,7 +572,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         elif len(result.history) and i == done:
             start_loss = float(result.history.loss[0])
         if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * start_loss:
-            status, diverged_at = "diverged", i
+            status, diverged_at = Status.DIVERGED, i
             why = (
                 f"loss is {loss}"
                 if not math.isfinite(loss)
@@ -578,7 +609,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
                 params=params,
             )
             if callback(progress) and i < total:
-                status, message = "stopped", f"stopped by the caller at iteration {i}"
+                status, message = Status.STOPPED, f"stopped by the caller at iteration {i}"
                 break
     n_new = i - done
     history = _joined(result.history, rows_hist, n_new)
@@ -589,7 +620,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         dev_loss, dev_acc, _ = _pass(params, data.dev, blocks, backward=False, activation=act)
     if not snap_iters or snap_iters[-1] != i:
         _add_snapshot(snap_iters, snaps, i, params)
-    if status == "finished" and diverged_at is None:
+    if status == Status.FINISHED and diverged_at is None:
         message = f"finished {i} iterations"
     return TrainResult(
         config=config,

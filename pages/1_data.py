@@ -2,9 +2,12 @@
 
 import streamlit as st
 
-from dashboard import datasets, figures, session
-from dashboard.explore import sample_grid
-from dashboard.state import init_state
+import data
+from engine import datasets
+from ui import session
+from ui.state import init_state
+from views import figures
+from views.explore import sample_grid
 
 settings = init_state()
 st.title("Data")
@@ -13,7 +16,7 @@ st.caption(
     "out as the dev set (20 % for sets under 5,000 images), the rest to train on."
 )
 
-MAX_MB = 200
+MAX_MB = data.MAX_UPLOAD_BYTES // 2**20
 SOURCES = {
     "sample": "Embedded sample (5,000 MNIST digits, offline)",
     "file": "A file under data/downloads",
@@ -112,7 +115,7 @@ else:
 settings = session.state_settings()
 try:
     ds, train, dev = session.split(settings.data)
-    info = session.summary(settings.data)
+    info = session.dataset_summary(settings.data)
 except Exception as e:
     st.error(f"Cannot load dataset {settings.data!r}: {e}")
     st.stop()

@@ -1,14 +1,13 @@
 """Train: choose the settings, train with live curves (stoppable), read the outcome."""
 
+from dataclasses import replace
+
 import streamlit as st
 
-from dashboard import figures, session
-from dashboard.state import (
-    ALPHAS,
-    BATCH_SIZES,
-    DTYPES,
-    INITS,
-    Settings,
+from engine.config import ALPHAS, BATCH_SIZES, CHOICES
+from nnmath import Status
+from ui import session
+from ui.state import (
     consume_link,
     init_state,
     opened_from_link,
@@ -16,6 +15,8 @@ from dashboard.state import (
     sync_url,
     widget_key,
 )
+from views import figures
+from views.format import number, pct
 
 settings = init_state()
 st.title("Train")
@@ -30,7 +31,7 @@ hidden = c1.number_input(
     "Hidden units",
     step=1,
     key=widget_key("hidden", settings),
-    help="Size of the hidden ReLU layer (the notebook uses 10).",
+    help="Size of the hidden layer (the notebook uses 10 ReLU units).",
 )
 alphas = sorted(set(ALPHAS) | {settings.alpha})
 alpha = c2.select_slider(
@@ -52,9 +53,9 @@ seed = c4.number_input(
     key=widget_key("seed", settings),
     help="Seed of the initial weights: same seed, same numbers.",
 )
-with st.expander("Advanced: initialisation, precision, mini-batches"):
-    a1, a2, a3 = st.columns(3)
-    inits = list(dict.fromkeys([*INITS, settings.init]))
+with st.expander("Advanced: initialisation, precision, mini-batches, activation"):
+    a1, a2, a3, a4 = st.columns(4)
+    inits = list(dict.fromkeys([*CHOICES["init"], settings.init]))
     init = a1.selectbox(
         "Initialisation",
         inits,
@@ -62,7 +63,7 @@ with st.expander("Advanced: initialisation, precision, mini-batches"):
         help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
         "he: Gaussian scaled by sqrt(2 / fan-in).",
     )
-    dtypes = list(dict.fromkeys([*DTYPES, settings.dtype]))
+    dtypes = list(dict.fromkeys([*CHOICES["dtype"], settings.dtype]))
     dtype = a2.selectbox("Precision", dtypes, key=widget_key("dtype", settings))
     batches = list(dict.fromkeys([*BATCH_SIZES, settings.batch_size]))
     batch = a3.selectbox(
@@ -71,9 +72,16 @@ with st.expander("Advanced: initialisation, precision, mini-batches"):
         key=widget_key("batch_size", settings),
         format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
     )
+    activations = list(dict.fromkeys([*CHOICES["activation"], settings.activation]))
+    activation = a4.selectbox(
+        "Hidden activation",
+        activations,
+        key=widget_key("activation", settings),
+        help="g in A1 = g(Z1): ReLU in the notebook. Every page evaluates the run with its own.",
+    )
 
-new = Settings(
-    data=settings.data,
+new = replace(
+    settings,
     hidden=int(hidden),
     alpha=float(alpha),
     iterations=int(iterations),
@@ -81,6 +89,7 @@ new = Settings(
     init=init,
     dtype=dtype,
     batch_size=batch,
+    activation=activation,
 )
 if new != settings:
     settings = new
@@ -138,14 +147,14 @@ if result is None:
     st.code(session.permalink(settings), language=None)
     st.stop()
 
-if result.status == "diverged":
+if result.status == Status.DIVERGED:
     st.error(
         f"**Diverged at iteration {result.diverged_at}**: the loss blew up (not finite, or "
         f"over 10× its starting value), so training stopped there and kept the last good "
         f"parameters. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
         f"{settings.alpha / 10:g}), or the 'he' initialisation under Advanced."
     )
-elif result.status == "stopped":
+elif result.status == Status.STOPPED:
     st.warning(
         f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "
         "What was computed is kept: press Train to continue from there."
@@ -159,9 +168,9 @@ else:
     )
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Dev accuracy", session.pct(result.dev_accuracy), help="On the held-out dev images.")
-m2.metric("Train accuracy", session.pct(result.train_accuracy))
-m3.metric("Loss", f"{result.loss:.3f}" if result.loss == result.loss else "—")
+m1.metric("Dev accuracy", pct(result.dev_accuracy), help="On the held-out dev images.")
+m2.metric("Train accuracy", pct(result.train_accuracy))
+m3.metric("Loss", number(result.loss, ".3f"))
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
 st.plotly_chart(
     figures.training_curves(

@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from dashboard import figures, metrics, session
-from dashboard.state import init_state
+from engine.config import run_label
+from nnmath import Status
+from ui import events, session
+from ui.state import init_state
+from views import figures, metrics
 
 settings = init_state()
 st.title("Evaluate")
@@ -16,11 +19,10 @@ r = run.result
 ev = session.evaluation(run)
 cm = metrics.confusion_matrix(ev.y, ev.pred)
 st.markdown(
-    f"**Run:** hidden {settings.hidden}, alpha {settings.alpha:g}, {r.iterations:,} "
-    f"iterations, seed {settings.seed} · dev accuracy **{ev.accuracy:.1%}** "
+    f"**Run:** {run_label(settings, r.iterations)} · dev accuracy **{ev.accuracy:.1%}** "
     f"({int(ev.correct.sum()):,} of {len(ev.y):,} right)"
 )
-if r.status == "diverged":
+if r.status == Status.DIVERGED:
     st.error(f"This run diverged: {r.message}")
 
 left, right = st.columns([3, 2])
@@ -39,7 +41,7 @@ with left:
         key="cm",
         config={"displayModeBar": False},
     )
-    pair = session.selected_cell(event)
+    pair = events.selected_cell(event)
     if pair is not None:
         true, pred = pair
         if true == pred:

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard import figures, session
-from dashboard.metrics import SORTS
-from dashboard.session import tile_index_of
-from dashboard.state import filter_from_url, init_state, remember_filters
+from ui import events, session
+from ui.state import filter_from_url, init_state, remember_filters
+from views import figures
+from views.metrics import SORTS
 
 settings = init_state()
 st.title("Mistakes")
@@ -67,7 +67,7 @@ if pages > 1:
 choices = rows["index"].tolist()
 # A new click on the gallery (its selection, kept in the widget state) picks that image; the
 # selection persists, so it is applied once, and the selectbox can pick another image after it.
-clicked = tile_index_of(st.session_state.get("gallery"), COLS, len(rows))
+clicked = events.selected_tile(st.session_state.get("gallery"), COLS, len(rows))
 if clicked is not None and clicked != st.session_state.get("_gallery_clicked"):
     st.session_state["_gallery_clicked"] = clicked
     if clicked in choices:

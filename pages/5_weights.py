@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import figures, session
-from dashboard.state import init_state
+from ui import session
+from ui.state import init_state
+from views import figures
 
 settings = init_state()
 st.title("Weights")

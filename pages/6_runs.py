@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from dashboard import compare, session
-from dashboard.compare_figures import (
+from engine.config import run_label
+from ui import session
+from ui.state import init_state
+from views import compare
+from views.compare_figures import (
     accuracy_vs_time_figure,
     curves_figure,
     parallel_coordinates_figure,
 )
-from dashboard.state import init_state
 
 settings = init_state()
 st.title("Runs")
@@ -114,7 +116,7 @@ else:
     for row in selected.head(MAX_CURVES).itertuples():
         result = store.load(row.run_id)
         if result is not None:
-            label = f"hidden {row.hidden} · alpha {row.alpha:g} · seed {row.seed}"
+            label = run_label(row)
             histories[label] = result.history
     if len(selected) > MAX_CURVES:
         st.caption(f"Curves of the first {MAX_CURVES} selected runs.")

@@ -5,9 +5,12 @@ import os
 
 import streamlit as st
 
-from dashboard import compare, session, sweep
-from dashboard.compare_figures import heatmap_figure
-from dashboard.state import init_state
+from engine import sweep
+from engine.config import run_label
+from ui import events, session
+from ui.state import init_state
+from views import compare
+from views.compare_figures import heatmap_figure
 
 settings = init_state()
 st.title("Sweep")
@@ -43,13 +46,6 @@ def _stopped() -> None:
         "Sweep stopped. Finished runs are saved; the runs in flight "
         "stopped within a few iterations."
     )
-
-
-def secrets():
-    try:
-        return st.secrets
-    except Exception:  # no secrets file: fine, there is nothing to read
-        return None
 
 
 ds, train, dev = session.split_or_stop(settings.data)
@@ -109,7 +105,7 @@ with st.expander("Where the sweep runs"):
         help=f"Empty: this machine's cores. Also read from the {sweep.DASK_ENV} "
         "environment variable or st.secrets['dask_scheduler'].",
     )
-    address = sweep.resolve_scheduler(typed, secrets())
+    address = sweep.resolve_scheduler(typed, session.secrets_mapping())
     if address:
         st.caption(
             f"Runs go to the Dask cluster at `{address}` (each worker must have this "
@@ -223,8 +219,7 @@ st.caption(
     "10× its start — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate."
 )
 
-points = event.selection.points if event and event.selection else []
-chosen = next((p.get("customdata") for p in points if p.get("customdata") in by_id), None)
+chosen = events.selected_key(event, by_id)
 if chosen:
     st.switch_page(
         "pages/3_evaluate.py",
@@ -237,14 +232,13 @@ if data.best is not None:
     st.page_link(
         "pages/3_evaluate.py",
         icon=":material/star:",
-        label=f"Open the best run on Evaluate: hidden {best.hidden}, alpha "
-        f"{best.alpha:g}, seed {best.seed}",
+        label=f"Open the best run on Evaluate: {run_label(best)}",
         query_params=compare.permalink_params(best, iterations, settings.data),
     )
 
 with st.expander("Every run of this grid"):
     st.dataframe(
-        table.drop(columns=["init", "dtype", "batch_size"]),
+        table.drop(columns=["init", "dtype", "batch_size", "activation"]),
         hide_index=True,
         width="stretch",
         column_config={

@@ -3,9 +3,10 @@ images one gets right and the other wrong ("what this change fixed, what it brok
 
 import streamlit as st
 
-from dashboard import compare, session
-from dashboard.compare_figures import confusion_change_figure, gallery_figure
-from dashboard.state import init_state
+from ui import session
+from ui.state import init_state
+from views import compare
+from views.compare_figures import confusion_change_figure, gallery_figure
 
 settings = init_state()
 st.title("Compare two runs")
@@ -44,7 +45,7 @@ def default(param: str, fallback: int) -> int:
 def label(run_id: str) -> str:
     r = by_id[run_id]
     other = "" if r.config.data == here else f" · {r.data_name or r.config.data}"
-    return compare.run_label(r) + other
+    return compare.record_label(r) + other
 
 
 c1, c2 = st.columns(2)

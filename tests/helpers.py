@@ -40,8 +40,8 @@ def tiny_dataset(n: int = 200, seed: int = 0) -> Dataset:
 def app_sample():
     """(train, dev, base) as the app has them for the embedded sample: its fixed split (seed 0)
     and the RunConfig of a run with default settings (vary it with dataclasses.replace)."""
-    from dashboard.runs import RunConfig
     from data import load_dataset, train_dev_split
+    from engine.config import RunConfig
 
     ds = load_dataset("sample")
     train, dev = train_dev_split(ds, seed=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"nnmath", "data", "dashboard", "pages", "bench", "tests"}
+OURS = {"nnmath", "data", "engine", "views", "ui", "pages", "bench", "tests", "streamlit_app"}
 # import name -> distribution name in requirements.txt
 DISTRIBUTION = {
     "threadpoolctl": "threadpoolctl",
@@ -25,17 +25,25 @@ DISTRIBUTION = {
     "dask": "dask",
     "distributed": "distributed",
 }
+# The layers, bottom up: each may import the ones before it, never the ones after.
+LAYERS = ("nnmath", "data", "engine", "views", "ui", "pages")
+UI = {"streamlit", "plotly"}
 
 
-def top_level_imports(path: Path) -> set[str]:
-    """Every module a file imports, anywhere in it (lazy imports inside functions included)."""
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, anywhere in it (lazy imports inside functions included),
+    as full dotted names."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def top_level_imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imports_of(path)}
 
 
 def files(package: str) -> list[Path]:
@@ -46,6 +54,10 @@ def third_party(names: set[str]) -> set[str]:
     return {n for n in names if n not in sys.stdlib_module_names and n not in OURS}
 
 
+def project_files() -> list[Path]:
+    return [ROOT / "streamlit_app.py", *(p for layer in LAYERS for p in files(layer))]
+
+
 def test_nnmath_imports_numpy_only():
     assert files("nnmath"), "nnmath/ has no modules"
     for path in files("nnmath"):
@@ -53,29 +65,37 @@ def test_nnmath_imports_numpy_only():
         assert third_party(imports) <= {"numpy"}, (
             f"{path.relative_to(ROOT)} imports {third_party(imports)}"
         )
-        assert not imports & {"data", "dashboard", "pages"}, (
-            f"{path.relative_to(ROOT)} imports upward"
-        )
 
 
-def test_data_does_not_import_the_ui_layers():
-    for path in files("data"):
-        imports = top_level_imports(path)
-        assert not imports & {"streamlit", "plotly", "dashboard", "pages"}, (
-            f"{path.relative_to(ROOT)} imports {imports & {'streamlit', 'plotly', 'dashboard', 'pages'}}"
-        )
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layers_import_only_the_layers_below(layer):
+    above = set(LAYERS[LAYERS.index(layer) + 1 :])
+    assert files(layer), f"{layer}/ has no modules"
+    for path in files(layer):
+        upward = top_level_imports(path) & above
+        assert not upward, f"{path.relative_to(ROOT)} imports {sorted(upward)}, a layer above it"
 
 
-def test_dashboard_does_not_import_pages():
-    for path in files("dashboard"):
-        assert "pages" not in top_level_imports(path), path
+@pytest.mark.parametrize("layer", ["nnmath", "data", "engine", "views"])
+def test_only_the_glue_and_the_pages_import_streamlit(layer):
+    for path in files(layer):
+        found = top_level_imports(path) & {"streamlit"}
+        assert not found, f"{path.relative_to(ROOT)} imports streamlit: only ui/ and pages/ may"
 
 
-def test_figure_builders_do_not_import_streamlit():
-    builders = [p for p in files("dashboard") if "figures" in p.name]
-    assert builders, "no figure-builder modules in dashboard/"
-    for path in builders:
-        assert "streamlit" not in top_level_imports(path), path
+@pytest.mark.parametrize("layer", ["nnmath", "data", "engine"])
+def test_the_engine_and_below_draw_nothing(layer):
+    for path in files(layer):
+        found = top_level_imports(path) & UI
+        assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)}"
+
+
+def test_no_private_streamlit_api():
+    for path in [*project_files(), *files("tests"), *files("bench")]:
+        text = path.read_text()
+        private = [n for n in imports_of(path) if n.startswith("streamlit.runtime")]
+        assert not private, f"{path.relative_to(ROOT)} imports {private}"
+        assert "PagesManager" not in text or path.name == "test_project.py", path
 
 
 def requirements() -> dict[str, str]:
@@ -93,13 +113,7 @@ def requirements() -> dict[str, str]:
 def test_requirements_are_pinned_and_cover_what_the_app_imports():
     pins = requirements()
     assert "six" in pins, "kaggle imports six without declaring it"
-    app_files = [
-        ROOT / "streamlit_app.py",
-        *files("nnmath"),
-        *files("data"),
-        *files("dashboard"),
-        *files("pages"),
-    ]
+    app_files = project_files()
     needed = set()
     for path in app_files:
         needed |= third_party(top_level_imports(path))

@@ -1,10 +1,30 @@
-"""The app's pages, in order: one table that the router (streamlit_app.py) builds st.navigation
-from and that tests check against the files in pages/ (each listed once, titles and URLs unique).
+"""The app's pages and the router.
+
+:data:`PAGES` is one table: :func:`route` builds ``st.navigation`` from it (streamlit_app.py calls
+it), and tests check it against the files in pages/ (each listed once, titles and URLs unique).
+
+Why :func:`ensure_routed` exists: until some script run of the server has called
+``st.navigation``, Streamlit treats an app with a ``pages/`` folder the legacy way, so the first
+visit of a fresh server on a page URL (``/evaluate?...``, a shared permalink) runs that page file
+on its own, without our router. Every page therefore starts by checking that the router is running
+it; if not, it hands the run to the router (whose ``st.navigation`` call ends the legacy mode and
+runs this same page) and stops. Only public API: ``st.navigation``, ``st.Page``, ``st.stop``.
 """
 
 from __future__ import annotations
 
+import contextvars
+import runpy
+from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
+
+import streamlit as st
+
+REPO = Path(__file__).resolve().parents[1]
+ROUTER = REPO / "streamlit_app.py"
+# Set while the router runs a page, in this script run's context only (not shared by sessions).
+_ROUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("nnmath_routed", default=False)
 
 
 class PageSpec(NamedTuple):
@@ -97,3 +117,31 @@ def spec(source: str) -> PageSpec:
         if p.source == source:
             return p
     raise KeyError(source)
+
+
+def route(home: Callable[[], None]) -> None:
+    """Build the navigation from :data:`PAGES` and run the page the URL names (``home`` is the
+    Home page's function)."""
+    sections: dict[str, list] = {}
+    for p in PAGES:
+        if p.source == "home":
+            page = st.Page(home, title=p.title, icon=p.icon, default=True)
+        else:
+            page = st.Page(REPO / p.source, title=p.title, icon=p.icon, url_path=p.url_path)
+        sections.setdefault(p.section, []).append(page)
+    selected = st.navigation(sections)
+    token = _ROUTED.set(True)
+    try:
+        selected.run()
+    finally:
+        _ROUTED.reset(token)
+
+
+def ensure_routed() -> None:
+    """Call first on every page: when Streamlit started this page without the router (see the
+    module docstring), run the router instead — it runs this same page, in this same script run,
+    so a click is not lost — and end the outer run."""
+    if _ROUTED.get():
+        return
+    runpy.run_path(str(ROUTER), run_name="__main__")
+    st.stop()

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
-from . import datasets, figures, metrics
-from .runs import RunConfig, RunStore
-from .state import Settings
+from engine import datasets
+from engine.config import RunConfig, Settings, query_string, run_label
+from engine.store import RunStore
+from nnmath import Status
+from views import figures, metrics
 
-# Live updates while training. Each update is a message the browser must draw, on the same few
-# cores that train: a chart redraw costs ~0.1 s of browser CPU, so updates are throttled by
-# iterations AND by time (measured with bench/bench_browser.py: 20 chart + 100 bar updates made a
-# 2 s run take 6.5 s).
+# Live updates while training. Each update is a message the browser must draw on the same few
+# cores that train, so updates are throttled by iterations AND by time (bench/bench_browser.py
+# measures what they cost).
 CHART_EVERY = 25  # at least this many iterations between live chart updates ...
 CHART_SECONDS = 0.8  # ... and at least this many seconds (see train())
 PROGRESS_EVERY = 5  # iterations between callbacks (each one a chance to stop)
@@ -98,17 +98,8 @@ def split_or_stop(key: str):
 
 
 def run_config(settings: Settings, ds, dev) -> RunConfig:
-    return RunConfig(
-        data=ds.fingerprint,
-        hidden=settings.hidden,
-        alpha=settings.alpha,
-        seed=settings.seed,
-        init=settings.init,
-        dtype=settings.dtype,
-        batch_size=settings.batch_size,
-        dev_size=dev.n,
-        split_seed=0,
-    )
+    """The run the settings name on this dataset's fixed split (split seed 0)."""
+    return settings.run_config(ds.fingerprint, dev.n)
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -196,23 +187,20 @@ def train(run: Run) -> Run:
 
     Stopping: any click while training makes Streamlit raise a rerun/stop exception from the next
     UI update. The callback catches it and returns True, so nnmath stops; the partial run is saved
-    with status "stopped" by the store, then the exception is re-raised for Streamlit to rerun.
+    with Status.STOPPED by the store, then the exception is re-raised for Streamlit to rerun.
     """
     s = run.settings
-    label = f"Training {s.hidden} hidden units, alpha {s.alpha:g}, {s.iterations:,} iterations" + (
+    label = f"Training {run_label(s, s.iterations)}" + (
         f" (continuing from {run.latest.iterations:,})"
         if run.latest is not None
         and run.latest.iterations < s.iterations
-        and run.latest.status != "diverged"
+        and run.latest.status != Status.DIVERGED
         else ""
     )
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
     # The first callback draws the chart at once (axes up to `total`, and the history so far when
-    # continuing a cached run); later redraws are throttled: each costs the browser CPU that the
-    # training threads need on a small machine (bench_browser, click -> final chart at the
-    # notebook's settings, alternating runs: 1.84 / 1.84 s with redraws every 0.4 s and the bar
-    # every 0.15 s, 1.62 / 1.73 s with 0.8 s and 0.3 s).
+    # continuing a cached run); later redraws are throttled (see CHART_SECONDS).
     state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
 
     def callback(p) -> bool | None:
@@ -240,7 +228,9 @@ def train(run: Run) -> Run:
                     width="stretch",
                     config={"displayModeBar": False},
                 )
-        except (RerunException, StopException) as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised once the run is saved
+            # A click while training makes Streamlit raise its rerun/stop exception from the next
+            # UI call: stop nnmath, let the store save the partial run, then re-raise it.
             state["exc"] = exc
             return True
         return None
@@ -310,7 +300,7 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _evaluation(run_id: str, iterations: int, stamp: int | None, key: str, _result, _dev):
-    return metrics.evaluate(_result.params, _dev)
+    return metrics.evaluate(_result.params, _dev, activation=_result.config.activation)
 
 
 def evaluation(run: Run) -> metrics.Evaluation:
@@ -320,15 +310,8 @@ def evaluation(run: Run) -> metrics.Evaluation:
     )
 
 
-def pct(x: float) -> str:
-    """A share as '85.0%', or '—' when there is none (NaN: no dev set, diverged at once)."""
-    return "—" if x != x else f"{x:.1%}"
-
-
 def permalink(settings: Settings, **extra) -> str:
     """Absolute link to the current page with these settings (relative if the URL is unknown)."""
-    from .state import query_string
-
     base = ""
     try:
         url = st.context.url or ""
@@ -340,22 +323,22 @@ def permalink(settings: Settings, **extra) -> str:
 
 # ---- data page ----------------------------------------------------------------------------------
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _summary(key: str, stamp: float, uploads: str):
-    from .explore import summarise
+def _dataset_summary(key: str, stamp: float, uploads: str):
+    from views.explore import summarise
 
     ds, train, dev = _split(key, stamp, uploads)
     return summarise(ds, train, dev)
 
 
-def summary(key: str):
+def dataset_summary(key: str):
     """Counts per digit, average images and split sizes of a ``data`` value (cached)."""
     uploads = store().uploads_dir
-    return _summary(key, datasets.stamp(key, uploads), str(uploads))
+    return _dataset_summary(key, datasets.stamp(key, uploads), str(uploads))
 
 
 def secrets_mapping() -> dict:
-    """st.secrets as a plain mapping for data.kaggle (empty when there is no secrets file).
-    Passed on, never displayed."""
+    """st.secrets as a plain mapping (empty when there is no secrets file): the one way the app
+    reads secrets (Kaggle credentials, the Dask scheduler). Passed on, never displayed."""
     try:
         return st.secrets.to_dict()
     except Exception:  # no secrets.toml: Streamlit raises on access
@@ -417,61 +400,19 @@ def kaggle_download(ref: str, progress, secrets) -> str:
         return path.name
 
 
-def selected_cell(event) -> tuple[int, int] | None:
-    """(true, predicted) of the confusion-matrix cell clicked in an st.plotly_chart event."""
-    try:
-        points = event.selection.points
-    except AttributeError:
-        try:
-            points = event["selection"]["points"]
-        except (KeyError, TypeError):
-            return None
-    for p in points or []:
-        cd = p.get("customdata")
-        if isinstance(cd, (list, tuple)) and len(cd) >= 2:
-            return int(cd[0]), int(cd[1])
-        if p.get("x") is not None and p.get("y") is not None:
-            return int(round(float(p["y"]))), int(round(float(p["x"])))
-    return None
-
-
 def mistakes_page(
     run: Run, true: int | None, pred: int | None, sort: str, page: int, per_page: int
-):
-    """One page of the Mistakes gallery: (table of all matching mistakes, rows of this page,
-    images of this page, captions, hover texts, number of pages)."""
-    ev = evaluation(run)
-    table = metrics.mistakes(ev, true=true, pred=pred, sort=sort)
-    pages = max(1, -(-len(table) // per_page))
-    page = min(max(page, 1), pages)
-    rows = table.iloc[(page - 1) * per_page : page * per_page]
-    images = run.dev.images[rows["index"].to_numpy()]
-    captions = [
-        f"{t}→{p} {c:.0%}" for t, p, c in zip(rows["true"], rows["pred"], rows["confidence"])
-    ]
-    hover = [
-        f"dev image {i}: true {t}, predicted {p} with {c:.1%} (p(true) {pt:.1%}, loss {loss:.2f})"
-        for i, t, p, c, pt, loss in zip(
-            rows["index"],
-            rows["true"],
-            rows["pred"],
-            rows["confidence"],
-            rows["p_true"],
-            rows["loss"],
-        )
-    ]
-    return table, rows, images, captions, hover, pages
-
-
-def tile_index_of(event, cols: int, k: int) -> int | None:
-    """The tile picked in a gallery's st.plotly_chart selection (widget state or return value)."""
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        points = getattr(getattr(event, "selection", None), "points", None)
-    for point in points or []:
-        return figures.tile_index(point, cols, k)
-    return None
+) -> metrics.MistakesPage:
+    """One page of the Mistakes gallery of the current run (see views.metrics.mistakes_page)."""
+    return metrics.mistakes_page(
+        evaluation(run),
+        run.dev.images,
+        true=true,
+        pred=pred,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def dev_image(run: Run, index: int):

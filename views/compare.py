@@ -13,47 +13,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 
-from dashboard.metrics import confusion_matrix
-
-#: Settings shown in tables (RunConfig fields besides ``data``).
-SETTINGS = ("hidden", "alpha", "seed", "init", "dtype", "batch_size")
-#: Fields that must match for two runs to share a dev set.
-SPLIT_FIELDS = ("data", "dev_size", "split_seed")
+from engine.config import SETTINGS, SPLIT_FIELDS, RunConfig, Settings, run_label
+from engine.values import as_float
+from views.metrics import confusion_matrix
 
 
 # --------------------------------------------------------------------------------------------
-# Permalinks (adapter over dashboard.state)
+# Permalinks
 # --------------------------------------------------------------------------------------------
-def permalink_params(config, iterations: int, data_key: str) -> dict[str, str]:
-    """The query parameters that open ``config`` at ``iterations`` on the Train/Evaluate pages
-    (dashboard.state's names: data, hidden, alpha, iterations, seed, and init/dtype/batch when not
-    default). ``data_key`` is the dataset's URL value ("sample", a file name, "upload-<fp>"): the
-    config only knows the fingerprint."""
-    from dashboard.state import Settings
-
-    settings = Settings(
-        data=data_key,
-        hidden=config.hidden,
-        alpha=config.alpha,
-        iterations=int(iterations),
-        seed=config.seed,
-        init=config.init,
-        dtype=config.dtype,
-        batch_size=config.batch_size,
-    )
-    return settings.to_query()
-
-
-def permalink(config, iterations: int, data_key: str, page: str = "Evaluate") -> str:
-    """Relative URL of ``page`` showing ``config`` (e.g. ``Evaluate?data=sample&hidden=32&…``)."""
-    return f"{page}?{urlencode(permalink_params(config, iterations, data_key))}"
+def permalink_params(config: RunConfig, iterations: int, data_key: str) -> dict[str, str]:
+    """The query parameters that open ``config`` at ``iterations`` on the Train/Evaluate pages.
+    ``data_key`` is the dataset's URL value ("sample", a file name, "upload-<fp>"): the config
+    only knows the fingerprint."""
+    return config.settings(data_key, iterations).to_query()
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,15 +60,15 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
         rows.append(
             {
                 "run_id": c.run_id,
-                **{name: getattr(c, name, None) for name in SETTINGS},
-                "iterations": int(_field(r, "iterations", 0)),
-                "status": _field(r, "status", ""),
-                "train_accuracy": _float(_field(r, "train_accuracy")),
-                "dev_accuracy": _float(_field(r, "dev_accuracy")),
-                "loss": _float(_field(r, "loss")),
-                "seconds": _float(_field(r, "elapsed", _field(r, "seconds"))),
-                "created": _when(_field(r, "created")),
-                "updated": _when(_field(r, "updated")),
+                **{name: getattr(c, name) for name in SETTINGS},
+                "iterations": int(r.iterations),
+                "status": str(r.status),
+                "train_accuracy": as_float(r.train_accuracy),
+                "dev_accuracy": as_float(r.dev_accuracy),
+                "loss": as_float(r.loss),
+                "seconds": as_float(r.elapsed),
+                "created": _when(r.created),
+                "updated": _when(r.updated),
             }
         )
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
@@ -100,52 +79,23 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
 
 def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> list[str]:
     """Per row of :func:`runs_frame`: the relative permalink opening that run on ``page``."""
-    from dashboard.state import Settings
-
     links = []
     for row in frame.itertuples(index=False):
-        batch = None if pd.isna(row.batch_size) else int(row.batch_size)
+        chosen = {name: getattr(row, name) for name in SETTINGS}
         settings = Settings(
+            **{name: None if pd.isna(value) else value for name, value in chosen.items()},
             data=data_key,
-            hidden=int(row.hidden),
-            alpha=float(row.alpha),
             iterations=max(1, int(row.iterations)),
-            seed=int(row.seed),
-            init=row.init,
-            dtype=row.dtype,
-            batch_size=batch,
         )
         links.append(f"{page}?{urlencode(settings.to_query())}")
     return links
 
 
-def run_label(record) -> str:
-    """Short human label of a run: settings, length, dev accuracy."""
-    c = record.config
-    dev = _float(_field(record, "dev_accuracy"))
-    acc = f"dev {dev:.3f}" if math.isfinite(dev) else _field(record, "status", "")
-    return (
-        f"hidden {c.hidden} · alpha {c.alpha:g} · seed {c.seed} · "
-        f"{int(_field(record, 'iterations', 0)):,} it · {acc}"
-    )
-
-
-def _field(record, name: str, default=None):
-    if isinstance(record, Mapping):
-        return record.get(name, default)
-    value = getattr(record, name, default)
-    if value is None:
-        metrics = getattr(record, "metrics", None)
-        if isinstance(metrics, Mapping):
-            value = metrics.get(name, default)
-    return value
-
-
-def _float(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+def record_label(record) -> str:
+    """A stored run in a list: its settings, length and dev accuracy (or its status)."""
+    dev = as_float(record.dev_accuracy)
+    acc = f"dev {dev:.3f}" if math.isfinite(dev) else str(record.status)
+    return f"{run_label(record.config, record.iterations)} · {acc}"
 
 
 def _when(value):
@@ -261,8 +211,8 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     from nnmath import make_predictions
 
     X, y = dev_set.X, np.asarray(dev_set.labels)
-    pred_a = np.asarray(make_predictions(X, result_a.params))
-    pred_b = np.asarray(make_predictions(X, result_b.params))
+    pred_a = np.asarray(make_predictions(X, result_a.params, activation=result_a.config.activation))
+    pred_b = np.asarray(make_predictions(X, result_b.params, activation=result_b.config.activation))
     cm_a, cm_b = confusion_matrix(y, pred_a), confusion_matrix(y, pred_b)
     fb = fixed_and_broke(y, pred_a, pred_b)
     return RunComparison(
@@ -309,7 +259,7 @@ def metrics_table(result_a, result_b) -> pd.DataFrame:
         ("dev_accuracy", "dev accuracy", "{:+.4f}"),
         ("loss", "loss", "{:+.4f}"),
     ):
-        va, vb = _float(getattr(result_a, name)), _float(getattr(result_b, name))
+        va, vb = as_float(getattr(result_a, name)), as_float(getattr(result_b, name))
         rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
     seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
     rows.append(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CLASSES = 10
+from nnmath import CLASSES
 
 
 @dataclass(frozen=True)

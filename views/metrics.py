@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-CLASSES = 10
+from nnmath import CLASSES
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,12 @@ def evaluation_from_probs(probs: np.ndarray, y: np.ndarray) -> Evaluation:
     return Evaluation(**arrays)
 
 
-def evaluate(params, dataset) -> Evaluation:
-    """Run ``params`` (nnmath.Params) on a labelled data.Dataset."""
+def evaluate(params, dataset, *, activation: str = "relu") -> Evaluation:
+    """Run ``params`` (nnmath.Params) on a labelled data.Dataset, with the run's own activation."""
     import nnmath
 
-    return evaluation_from_probs(nnmath.predict_proba(params, dataset.X), dataset.labels)
+    probs = nnmath.predict_proba(params, dataset.X, activation=activation)
+    return evaluation_from_probs(probs, dataset.labels)
 
 
 def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int = CLASSES) -> np.ndarray:
@@ -146,3 +148,47 @@ def mistakes(
 def confidence_split(ev: Evaluation) -> tuple[np.ndarray, np.ndarray]:
     """Confidence of the right answers and of the wrong ones."""
     return ev.confidence[ev.correct], ev.confidence[~ev.correct]
+
+
+class MistakesPage(NamedTuple):
+    """One page of the Mistakes gallery."""
+
+    table: pd.DataFrame  # every matching mistake (see mistakes())
+    rows: pd.DataFrame  # the rows of this page
+    images: np.ndarray  # (k, 28, 28) their images
+    captions: list[str]  # "true→pred confidence" under each tile
+    hover: list[str]  # the full story of each tile
+    pages: int  # number of pages
+
+
+def mistakes_page(
+    ev: Evaluation,
+    images: np.ndarray,
+    *,
+    true: int | None,
+    pred: int | None,
+    sort: str,
+    page: int,
+    per_page: int,
+) -> MistakesPage:
+    """Page ``page`` (from 1, clamped) of the mistakes of ``ev``; ``images`` are the evaluated
+    set's images, in the same order."""
+    table = mistakes(ev, true=true, pred=pred, sort=sort)
+    pages = max(1, -(-len(table) // per_page))
+    page = min(max(page, 1), pages)
+    rows = table.iloc[(page - 1) * per_page : page * per_page]
+    captions = [
+        f"{t}→{p} {c:.0%}" for t, p, c in zip(rows["true"], rows["pred"], rows["confidence"])
+    ]
+    hover = [
+        f"dev image {i}: true {t}, predicted {p} with {c:.1%} (p(true) {pt:.1%}, loss {loss:.2f})"
+        for i, t, p, c, pt, loss in zip(
+            rows["index"],
+            rows["true"],
+            rows["pred"],
+            rows["confidence"],
+            rows["p_true"],
+            rows["loss"],
+        )
+    ]
+    return MistakesPage(table, rows, images[rows["index"].to_numpy()], captions, hover, pages)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.runs import RunConfig
+from engine.config import RunConfig
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser

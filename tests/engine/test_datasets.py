@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import data
-from dashboard import datasets
+from engine import datasets
 
 
 def test_sample():

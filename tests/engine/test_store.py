@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import nnmath
-from dashboard.runs import RunConfig, RunStore, compute, default_store
+from engine.config import RunConfig
+from engine.store import RunStore, compute, default_store
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +27,10 @@ def split():
 @pytest.fixture
 def config(split):
     small, _, dev = split
-    return RunConfig(data=small.fingerprint, dev_size=dev.n)
+    return RunConfig(data=small.fingerprint, dev_size=dev.n, snapshot_every=20)
 
 
 def make_store(tmp_path, **kw):
-    kw.setdefault("snapshot_every", 20)
     return RunStore(tmp_path / "runs", **kw)
 
 
@@ -58,11 +58,12 @@ def test_run_id_depends_on_every_setting_but_not_on_types():
         dict(init="he"),
         dict(dtype="float64"),
         dict(batch_size=64),
+        dict(activation="tanh"),
         dict(dev_size=500),
         dict(split_seed=1),
     ):
         ids.add(RunConfig(**{**base.to_dict(), **change}).run_id)
-    assert len(ids) == 10
+    assert len(ids) == 11
     assert (
         RunConfig(data="ab" * 8, hidden=np.int64(10), alpha=np.float32(0.5)).run_id
         == RunConfig(data="ab" * 8, hidden=10, alpha=0.5).run_id
@@ -85,7 +86,7 @@ def test_second_ask_is_served_without_training(tmp_path, split, config, monkeypa
     first = store.train(config, 40, train, dev)
     assert store.stats == {"trained": 1, "saved": 1}
     monkeypatch.setattr(nnmath, "gradient_descent", None)  # any call would fail
-    again = RunStore(store.root, snapshot_every=20).train(config, 40, train, dev)
+    again = RunStore(store.root).train(config, 40, train, dev)
     same_run(first, again)
     # survives a "restart": a new store object on the same folder reads it
     assert RunStore(store.root).get(config, 40) is not None
@@ -109,13 +110,13 @@ def test_truncation_is_exact(tmp_path, split, config):
     store = make_store(tmp_path)
     store.train(config, 60, train, dev)
     at_snapshot = store.get(config, 40)
-    same_run(at_snapshot, compute(config, 40, train, dev, snapshot_every=20))
+    same_run(at_snapshot, compute(config, 40, train, dev))
     # between snapshots: no exact answer without arithmetic ...
     assert store.get(config, 33) is None
     # ... so train() resumes from snapshot 20 and gets the same bits as a fresh 33-iteration run
     resumed = store.train(config, 33, train, dev)
     assert store.stats.get("resumed") == 1
-    same_run(resumed, compute(config, 33, train, dev, snapshot_every=20))
+    same_run(resumed, compute(config, 33, train, dev))
     assert store.latest(config).iterations == 60  # the shorter answer does not replace the cache
 
 
@@ -133,7 +134,7 @@ def test_more_iterations_continue_and_equal_one_long_run(tmp_path, split, config
     longer = store.train(config, 75, train, dev)
     assert calls == [30], "the extension must start from the cached 30 iterations"
     assert store.stats["extended"] == 1
-    same_run(longer, compute(config, 75, train, dev, snapshot_every=20))
+    same_run(longer, compute(config, 75, train, dev))
     assert store.latest(config).iterations == 75
 
 
@@ -149,12 +150,12 @@ def test_stopped_run_is_kept_and_continued(tmp_path, split, config):
     assert store.get(config, 100) is None
     done = store.train(config, 100, train, dev)
     assert store.stats["extended"] == 1 and done.status == "finished"
-    same_run(done, compute(config, 100, train, dev, snapshot_every=20))
+    same_run(done, compute(config, 100, train, dev))
 
 
 def test_diverged_run_is_served_as_is(tmp_path, split):
     small, train, dev = split
-    config = RunConfig(data=small.fingerprint, alpha=1000.0, dev_size=dev.n)
+    config = RunConfig(data=small.fingerprint, alpha=1000.0, dev_size=dev.n, snapshot_every=20)
     store = make_store(tmp_path)
     r = store.train(config, 200, train, dev)
     assert r.status == "diverged" and r.diverged_at is not None
@@ -166,17 +167,24 @@ def test_bad_settings_raise_and_save_nothing(tmp_path, split):
     small, train, dev = split
     store = make_store(tmp_path)
     with pytest.raises(ValueError, match="alpha"):
-        store.train(RunConfig(data=small.fingerprint, alpha=0.0, dev_size=dev.n), 10, train, dev)
+        store.train(
+            RunConfig(data=small.fingerprint, alpha=0.0, dev_size=dev.n, snapshot_every=20),
+            10,
+            train,
+            dev,
+        )
     with pytest.raises(ValueError, match="iterations"):
-        store.train(RunConfig(data=small.fingerprint, dev_size=dev.n), 0, train, dev)
+        store.train(
+            RunConfig(data=small.fingerprint, dev_size=dev.n, snapshot_every=20), 0, train, dev
+        )
     assert store.records() == []
 
 
 def test_put_keeps_the_longer_run(tmp_path, split, config):
     _, train, dev = split
     store = make_store(tmp_path)
-    long = compute(config, 60, train, dev, snapshot_every=20)
-    short = compute(config, 20, train, dev, snapshot_every=20)
+    long = compute(config, 60, train, dev)
+    short = compute(config, 20, train, dev)
     assert store.put(config, long, data_key="sample") is True
     assert store.put(config, short) is False
     assert store.latest(config).iterations == 60
@@ -216,7 +224,7 @@ def test_stale_record_is_refreshed(tmp_path, split, config):
     store = make_store(tmp_path)
     store.train(config, 40, train, dev)
     other = make_store(tmp_path)
-    other.put(config, compute(config, 60, train, dev, snapshot_every=20))
+    other.put(config, compute(config, 60, train, dev))
     assert store.records()[0].iterations == 60
 
 
@@ -237,10 +245,13 @@ def test_runs_of_older_numerics_are_neither_served_nor_listed(tmp_path, split, c
 def test_least_recently_used_runs_are_evicted(tmp_path, split):
     small, train, dev = split
     store = make_store(tmp_path)
-    configs = [RunConfig(data=small.fingerprint, seed=s, dev_size=dev.n) for s in range(4)]
+    configs = [
+        RunConfig(data=small.fingerprint, seed=s, dev_size=dev.n, snapshot_every=20)
+        for s in range(4)
+    ]
     store.train(configs[0], 40, train, dev)
     one_run = store.total_bytes()
-    bounded = RunStore(store.root, max_mb=2.5 * one_run / 2**20, snapshot_every=20)
+    bounded = RunStore(store.root, max_mb=2.5 * one_run / 2**20)
     for c in configs[1:]:
         bounded.train(c, 40, train, dev)
         assert bounded.total_bytes() <= bounded.max_bytes
@@ -249,7 +260,9 @@ def test_least_recently_used_runs_are_evicted(tmp_path, split):
     assert bounded.stats["evicted"] == 2
     # reading a run makes it recent: it survives the next eviction
     bounded.get(configs[2], 40)
-    bounded.train(RunConfig(data=small.fingerprint, seed=9, dev_size=dev.n), 40, train, dev)
+    bounded.train(
+        RunConfig(data=small.fingerprint, seed=9, dev_size=dev.n, snapshot_every=20), 40, train, dev
+    )
     assert {r.config.seed for r in bounded.records()} == {2, 9}
 
 
@@ -283,7 +296,7 @@ def _train_in_process(root, config_dict, iterations):
     ds = load_dataset("sample")
     small = ds.subset(np.arange(0, ds.n, 5))
     train, dev = train_dev_split(small, dev_size=200, seed=0)
-    store = RunStore(root, snapshot_every=20)
+    store = RunStore(root)
     with threadpool_limits(limits=1, user_api="blas"):
         r = store.train(RunConfig.from_dict(config_dict), iterations, train, dev)
     return store.stats, r.params.W1.tobytes()

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import sweep
-from dashboard.runs import RunConfig, RunStore, compute
 from data import train_dev_split
+from engine import sweep
+from engine.config import RunConfig
+from engine.store import RunStore, compute
 from tests.helpers import tiny_dataset
 
 ITER = 40

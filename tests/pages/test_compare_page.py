@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 import data
 import nnmath
-from dashboard.runs import RunConfig, RunStore
+from engine.config import RunConfig
+from engine.store import RunStore
 from tests.helpers import app_sample, decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")

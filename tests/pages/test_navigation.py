@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.navigation import PAGES
+from ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -30,10 +30,30 @@ def test_titles_and_url_paths_are_unique_and_home_is_default():
     assert [p.title for p in PAGES if p.section == "Compare"] == ["Runs", "Sweep", "Compare"]
 
 
-def test_the_router_builds_its_navigation_from_the_table():
-    source = (ROOT / "streamlit_app.py").read_text()
-    assert "st.navigation(" in source and "PAGES" in source
-    assert "def home(" in source and "default=True" in source
+def test_the_router_builds_its_navigation_from_the_table(monkeypatch):
+    from ui import navigation
+
+    seen = {}
+
+    class Selected:
+        def run(self):
+            seen["routed while running"] = navigation._ROUTED.get()
+
+    def fake_navigation(sections):
+        seen["sections"] = sections
+        return Selected()
+
+    monkeypatch.setattr(navigation.st, "navigation", fake_navigation)
+    monkeypatch.setattr(navigation.st, "Page", lambda page, **kw: {"page": page, **kw})
+    home = lambda: None  # noqa: E731
+    navigation.route(home)
+    pages = [page for section in seen["sections"].values() for page in section]
+    assert [page["title"] for page in pages] == [p.title for p in PAGES]
+    assert pages[0]["page"] is home and pages[0]["default"] is True
+    assert [page.get("url_path", "") for page in pages] == [p.url_path for p in PAGES]
+    assert all(Path(page["page"]).is_file() for page in pages[1:])
+    assert seen["routed while running"] is True
+    assert navigation._ROUTED.get() is False  # only while the router runs the page
 
 
 @pytest.mark.parametrize("page", [p.source for p in PAGES if p.source != "home"])

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 import data
 import nnmath
-from dashboard import metrics
-from dashboard.runs import RunStore
+from engine.store import RunStore
 from tests.helpers import app_sample, decode
+from views import metrics
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 ITER = "60"
@@ -197,7 +197,7 @@ def test_normalised_confusion_matrix():
 
 
 def test_clicked_cell_is_read_from_the_chart_event():
-    from dashboard.session import selected_cell
+    from ui.events import selected_cell
 
     event = {"selection": {"points": [{"x": 9, "y": 4, "customdata": [4, 9]}]}}
     assert selected_cell(event) == (4, 9)

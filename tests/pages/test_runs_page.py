@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.runs import RunStore
+from engine.store import RunStore
 from tests.helpers import app_sample, decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")

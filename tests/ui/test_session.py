@@ -4,11 +4,15 @@ next UI update) stops nnmath, keeps the partial run as "stopped", then re-raises
 from __future__ import annotations
 
 import pytest
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from dashboard import session
-from dashboard.runs import RunStore
-from dashboard.state import Settings
+from engine.config import Settings
+from engine.store import RunStore
+from ui import session
+
+
+class StopException(BaseException):
+    """Stands for Streamlit's own rerun/stop exceptions: raised by the next UI call after a click,
+    and, like them, a BaseException (the glue must not rely on their private module)."""
 
 
 class FakeBar:
@@ -18,7 +22,7 @@ class FakeBar:
     def progress(self, *a, **k):
         self.calls += 1
         if self.calls > self.fail_after:
-            raise StopException()  # what Streamlit raises when the user clicked Stop
+            raise StopException()  # what a UI call raises when the user clicked Stop
 
     plotly_chart = progress  # the live chart placeholder: also a UI update that can raise
 

@@ -8,12 +8,14 @@ import json
 import numpy as np
 import pandas as pd
 
-from dashboard import compare, sweep
-from dashboard import compare_figures as cf
-from dashboard.runs import RunConfig, RunStore
 from data import train_dev_split
+from engine import sweep
+from engine.config import RunConfig
+from engine.store import RunStore
 from tests.helpers import decode as _decode
 from tests.helpers import tiny_dataset
+from views import compare
+from views import compare_figures as cf
 
 
 # ---- brute force -------------------------------------------------------------------------------

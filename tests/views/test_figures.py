@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import figures, metrics
-from dashboard.figures import CAPTION_GAP, SIDE, TILE
+from views import figures, metrics
+from views.figures import CAPTION_GAP, SIDE, TILE
 
 
 class FakeHistory:

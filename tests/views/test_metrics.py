@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import metrics
+from views import metrics
 
 
 def random_probs(rng, m):

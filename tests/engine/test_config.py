@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.state import ALPHAS, NOTEBOOK, Settings, format_alpha, parse_filter, query_string
+from engine.config import ALPHAS, NOTEBOOK, Settings, format_alpha, parse_filter, query_string
 
 
 def test_notebook_defaults_give_the_short_url():
@@ -39,7 +39,16 @@ def test_advanced_settings_appear_only_when_not_default():
     batch=st.sampled_from([None, 32, 1000]),
 )
 def test_query_round_trip(data, hidden, alpha, iterations, seed, init, dtype, batch):
-    s = Settings(data, hidden, alpha, iterations, seed, init, dtype, batch)
+    s = Settings(
+        data=data,
+        hidden=hidden,
+        alpha=alpha,
+        iterations=iterations,
+        seed=seed,
+        init=init,
+        dtype=dtype,
+        batch_size=batch,
+    )
     assert Settings.from_query(s.to_query()) == (s, [])
     # through a real URL too (what a browser sends back)
     url = "http://host/train" + query_string(s, true=3, pred=None)

@@ -1,0 +1,281 @@
+"""What a run is, and what a user chose: both built on nnmath.TrainConfig.
+
+nnmath.TrainConfig declares the training settings once (hidden, alpha, seed, init, dtype,
+batch_size, snapshot_every, activation). Here:
+
+- :class:`RunConfig` = those settings + the dataset identity (fingerprint, dev size, split seed):
+  everything that decides a run's numbers except its length. Its :attr:`~RunConfig.run_id` keys
+  the run store, sweeps, the ledger and exports.
+- :class:`Settings` = those settings + the ``data`` key and the iteration count: what a page shows,
+  kept in the session and in the URL (:meth:`Settings.to_query` / :meth:`Settings.from_query`).
+
+Field lists (URL parameters, sweep axes, ledger columns, comparison rows) come from
+``dataclasses.fields(TrainConfig)`` through :data:`SETTINGS`; nothing retypes them.
+No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+
+import nnmath
+from nnmath import ACTIVATIONS, DTYPES, INITS, TrainConfig
+
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
+#: The training settings a user picks (URL, sweep axes, ledger, comparisons): every TrainConfig
+#: field but ``snapshot_every``, which the run store fixes (it decides what is kept, not numbers).
+SETTINGS = tuple(name for name in TRAIN_FIELDS if name != "snapshot_every")
+#: The store keeps parameters every this many iterations (any snapshot length is served exactly).
+SNAPSHOT_EVERY = TrainConfig.snapshot_every
+#: Fields that must match for two runs to share a dev set.
+SPLIT_FIELDS = ("data", "dev_size", "split_seed")
+
+# What the app offers (the Train page's choices and the URL's bounds).
+ALPHAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+BATCH_SIZES = (None, 32, 64, 128, 256, 512, 1000)
+CHOICES = {"init": INITS, "dtype": DTYPES, "activation": tuple(ACTIVATIONS)}
+MAX_HIDDEN = 512
+MAX_ITERATIONS = 20_000
+
+
+def setting_type(name: str) -> type:
+    """int, float or str: the type of training setting ``name`` (from its annotation)."""
+    annotation = {f.name: f.type for f in fields(TrainConfig)}[name]
+    return {"int": int, "int | None": int, "float": float}.get(str(annotation), str)
+
+
+def optional(name: str) -> bool:
+    """Whether training setting ``name`` may be None (batch_size: None = full batch)."""
+    return "None" in str({f.name: f.type for f in fields(TrainConfig)}[name])
+
+
+def _canonical(value: Any, name: str) -> Any:
+    """Plain Python values, so equal settings give equal ids whatever the caller passed."""
+    if value is None:
+        return None
+    kind = setting_type(name)
+    if kind is int and isinstance(value, (int, float, np.integer, np.floating)):
+        return int(value) if float(value).is_integer() else value
+    if kind is float and isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if name == "dtype":
+        try:
+            return str(np.dtype(value))
+        except TypeError:
+            return value
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig(TrainConfig):
+    """A run's identity: the training settings, plus the dataset fingerprint (16 hex chars) and
+    the dev split they were evaluated on. The iteration count is not part of it: the store keeps
+    the longest run of each identity and serves shorter ones from it."""
+
+    data: str
+    dev_size: int = 1000
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _canonicalize(self)
+        object.__setattr__(self, "dev_size", int(self.dev_size))
+        object.__setattr__(self, "split_seed", int(self.split_seed))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    @property
+    def run_id(self) -> str:
+        """Settings plus nnmath's numerics version: runs stored by code that rounded differently
+        get other ids, so they are neither served nor continued (and age out of the cache)."""
+        key = {**self.to_dict(), "numerics": nnmath.NUMERICS_VERSION}
+        canonical = json.dumps(key, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def settings(self, data_key: str, iterations: int) -> Settings:
+        """The page settings that show this run at ``iterations`` (``data_key``: the dataset's URL
+        value; the config only knows its fingerprint)."""
+        return Settings(**_training(self), data=data_key, iterations=int(iterations))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(TrainConfig):
+    """What the user chose: the dataset (``data``: "sample", a file under data/downloads,
+    "upload-<fingerprint>"), the training settings and how far to train."""
+
+    data: str = "sample"
+    iterations: int = 500
+
+    def __post_init__(self) -> None:
+        _canonicalize(self)
+
+    def run_config(self, fingerprint: str, dev_size: int, split_seed: int = 0) -> RunConfig:
+        """The run these settings name, on the dataset with ``fingerprint`` split this way."""
+        return RunConfig(
+            **_training(self), data=fingerprint, dev_size=dev_size, split_seed=split_seed
+        )
+
+    # ---- URL --------------------------------------------------------------------------------
+    def to_query(self) -> dict[str, str]:
+        """The query parameters of these settings: data, hidden, alpha, iterations and seed
+        always; the other training settings only when they are not the notebook's."""
+        default = Settings()
+        q = {"data": self.data}
+        for name in (*SETTINGS[:2], "iterations", *SETTINGS[2:]):
+            value = getattr(self, name)
+            if name in ALWAYS_IN_URL or value != getattr(default, name):
+                q[URL_NAMES.get(name, name)] = _format(name, value)
+        return q
+
+    @classmethod
+    def from_query(
+        cls, params: Mapping[str, Any], base: Settings | None = None
+    ) -> tuple[Settings, list[str]]:
+        """Settings from query parameters over ``base`` (default: the notebook's settings).
+        Returns the settings and a list of messages for values that could not be read (those
+        keep the base value). Values that parse but are out of range are kept: training then
+        says what is wrong with them (see :meth:`problems`)."""
+        s = base or cls()
+        problems: list[str] = []
+        changes: dict[str, Any] = {}
+        for name in ("data", "iterations", *SETTINGS):
+            key = URL_NAMES.get(name, name)
+            raw = _last(params.get(key))
+            if raw is None or raw == "":
+                continue
+            if name == "batch_size" and raw.lower() in ("none", "full", "0"):
+                changes[name] = None
+                continue
+            kind = int if name == "iterations" else str if name == "data" else setting_type(name)
+            try:
+                changes[name] = _int(raw) if kind is int else float(raw) if kind is float else raw
+            except (TypeError, ValueError, OverflowError):
+                problems.append(
+                    f"URL parameter {key}={raw!r} is not a number; kept {getattr(s, name)}"
+                )
+        return replace(s, **changes), problems
+
+    # ---- validation -------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, in words (empty when they can be trained)."""
+        out = []
+        if not 1 <= self.hidden <= MAX_HIDDEN:
+            out.append(f"hidden must be between 1 and {MAX_HIDDEN}, got {self.hidden}")
+        if not (math.isfinite(self.alpha) and self.alpha > 0):
+            out.append(f"alpha must be > 0, got {self.alpha:g}")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            out.append(f"iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}")
+        if self.seed < 0:
+            out.append(f"seed must be >= 0, got {self.seed}")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                out.append(
+                    f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}"
+                )
+        if self.batch_size is not None and self.batch_size < 1:
+            out.append(f"batch size must be >= 1 (or full batch), got {self.batch_size}")
+        return out
+
+    def is_notebook(self) -> bool:
+        return replace(self, data="sample") == NOTEBOOK
+
+    def notebook(self) -> Settings:
+        """The notebook's settings on the same dataset."""
+        return replace(NOTEBOOK, data=self.data)
+
+
+#: Query parameter names that differ from the field name (kept for existing links).
+URL_NAMES = {"batch_size": "batch"}
+#: Always written, so every link spells out the notebook's knobs.
+ALWAYS_IN_URL = ("hidden", "alpha", "iterations", "seed")
+#: Every query parameter a Settings reads and writes (the page is the URL path, not a parameter).
+SETTING_PARAMS = (
+    "data",
+    *(URL_NAMES.get(n, n) for n in (*SETTINGS[:2], "iterations", *SETTINGS[2:])),
+)
+
+
+def run_label(config: TrainConfig, iterations: int | None = None) -> str:
+    """How every screen names a run: "hidden 10 · alpha 0.1 · seed 0", then the settings that
+    are not the notebook's ("he init", "float64", "batch 128", …) and the length when given."""
+    parts = [f"hidden {config.hidden}", f"alpha {config.alpha:g}", f"seed {config.seed}"]
+    default = TrainConfig()
+    for name, text in (
+        ("init", f"{config.init} init"),
+        ("dtype", str(config.dtype)),
+        ("batch_size", f"batch {config.batch_size}"),
+        ("activation", str(config.activation)),
+    ):
+        if getattr(config, name) != getattr(default, name):
+            parts.append(text)
+    if iterations is not None:
+        parts.append(f"{int(iterations):,} iterations")
+    return " · ".join(parts)
+
+
+def _canonicalize(config: TrainConfig) -> None:
+    """Plain Python values in a frozen config, so equal settings compare and hash equal."""
+    for name in TRAIN_FIELDS:
+        object.__setattr__(config, name, _canonical(getattr(config, name), name))
+
+
+def _training(config: TrainConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in TRAIN_FIELDS}
+
+
+def _last(value: Any) -> str | None:
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    return None if value is None else str(value).strip()
+
+
+def _int(raw: str) -> int:
+    value = float(raw)
+    if not value.is_integer():
+        raise ValueError(raw)
+    return int(value)
+
+
+def _format(name: str, value: Any) -> str:
+    return format_alpha(value) if name == "alpha" else str(value)
+
+
+def format_alpha(alpha: float) -> str:
+    """Shortest text that reads back as the same float (0.1 -> '0.1', 1e-05 -> '1e-05')."""
+    return repr(float(alpha)) if not float(alpha).is_integer() else f"{alpha:g}"
+
+
+def parse_filter(params: Mapping[str, Any], name: str) -> int | None:
+    """A digit 0..9 from the query parameter ``name`` (Mistakes' true/pred), or None."""
+    raw = _last(params.get(name))
+    if raw is None:
+        return None
+    try:
+        d = int(raw)
+    except ValueError:
+        return None
+    return d if 0 <= d < nnmath.CLASSES else None
+
+
+def query_string(settings: Settings, **extra: Any) -> str:
+    """``?data=...&hidden=...`` for a permalink (extra parameters appended, None skipped)."""
+    q = settings.to_query()
+    q.update({k: str(v) for k, v in extra.items() if v is not None})
+    return "?" + urlencode(q)
+
+
+#: The notebook's settings on the embedded sample.
+NOTEBOOK = Settings()
