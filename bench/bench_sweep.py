@@ -39,7 +39,7 @@ def one_sweep(train, dev, fingerprint, axes, iterations, *, backend, n_jobs=1, c
             for _ in ex.updates(interval=1.0):
                 pass
         seconds = time.perf_counter() - t0
-        final = ex.snapshot()
+        final = ex.progress()
         statuses = sorted({r.status for r in final.runs})
         best = max((r.dev_accuracy or 0.0) for r in final.runs)
         assert ex.error is None, ex.error

@@ -312,7 +312,7 @@ class RunState:
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepSnapshot:
+class SweepProgress:
     runs: tuple  # RunState copies, grid order
     done: int  # cached + finished + diverged + failed
     total: int
@@ -449,16 +449,16 @@ class SweepExecution:
     # -- progress ----------------------------------------------------------------------------
     def outcomes(self) -> dict[str, RunState]:
         """run_id -> final state of every run of this sweep (see :func:`sweep_table`)."""
-        return {r.config.run_id: r for r in self.snapshot().runs}
+        return {r.config.run_id: r for r in self.progress().runs}
 
-    def snapshot(self) -> SweepSnapshot:
+    def progress(self) -> SweepProgress:
         self._read_progress_files()
         with self._lock:
             runs = tuple(dataclasses.replace(s) for s in self._states.values())
         done = sum(r.status in {*DONE, RunStatus.FAILED} for r in runs)
-        return SweepSnapshot(runs, done, len(runs), finished=not self.running, stopped=self.stopped)
+        return SweepProgress(runs, done, len(runs), finished=not self.running, stopped=self.stopped)
 
-    def updates(self, interval: float = 0.5) -> Iterator[SweepSnapshot]:
+    def updates(self, interval: float = 0.5) -> Iterator[SweepProgress]:
         """Snapshots while the sweep runs: one per finished run and at least every ``interval``
         seconds (a progress poll for the display, not a synchronisation); the last one is final."""
         while self.running:
@@ -466,8 +466,8 @@ class SweepExecution:
                 self._events.get(timeout=interval)
             except queue.Empty:
                 pass
-            yield self.snapshot()
-        yield self.snapshot()
+            yield self.progress()
+        yield self.progress()
 
     def _read_progress_files(self) -> None:
         if not self._progress_dir.is_dir():
@@ -767,11 +767,11 @@ def cell_run_ids(
     return out
 
 
-def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
+def outcome_text(progress: SweepProgress, error: str | None = None) -> str:
     """One line on how a sweep ended, e.g. "Sweep finished: 12 trained, 4 were cached,
     1 diverged." Failures name their first error."""
     counts: dict[str, int] = {}
-    for r in snapshot.runs:
+    for r in progress.runs:
         counts[r.status] = counts.get(r.status, 0) + 1
     parts = [f"{counts.get('finished', 0)} trained"]
     if counts.get("cached"):
@@ -780,8 +780,8 @@ def summary(snapshot: SweepSnapshot, error: str | None = None) -> str:
         parts.append(f"{counts['diverged']} diverged")
     if counts.get("stopped"):
         parts.append(f"{counts['stopped']} stopped")
-    text = ("Sweep stopped: " if snapshot.stopped else "Sweep finished: ") + ", ".join(parts) + "."
-    failed = [r for r in snapshot.runs if r.status == RunStatus.FAILED]
+    text = ("Sweep stopped: " if progress.stopped else "Sweep finished: ") + ", ".join(parts) + "."
+    failed = [r for r in progress.runs if r.status == RunStatus.FAILED]
     if failed:
         first = failed[0]
         why = (first.message or error or "unknown error").splitlines()[0]

@@ -172,11 +172,13 @@ if launch:
     # interrupt this script run — tells the workers to stop. Finished runs are already saved, and
     # nothing below relies on code running after an interruption.
     with execution:
-        for snap in execution.updates(interval=0.5):
-            st.session_state[OUTCOMES_KEY] = {r.config.run_id: r for r in snap.runs}
-            overall.progress(snap.fraction, text=f"{snap.done} of {snap.total} runs done")
+        for progress in execution.updates(interval=0.5):
+            st.session_state[OUTCOMES_KEY] = {r.config.run_id: r for r in progress.runs}
+            overall.progress(
+                progress.fraction, text=f"{progress.done} of {progress.total} runs done"
+            )
             per_run.dataframe(
-                snap.table(),
+                progress.table(),
                 hide_index=True,
                 width="stretch",
                 column_config={
@@ -188,7 +190,7 @@ if launch:
                 },
             )
     st.session_state[OUTCOMES_KEY] = execution.outcomes()
-    st.session_state[NOTICE_KEY] = sweep.summary(execution.snapshot(), execution.error)
+    st.session_state[NOTICE_KEY] = sweep.outcome_text(execution.progress(), execution.error)
     st.rerun()  # draw the page again from the store: every new run is cached now
 
 # ---- results ------------------------------------------------------------------------------------

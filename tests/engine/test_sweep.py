@@ -35,7 +35,7 @@ def base_config(ds) -> RunConfig:
     return RunConfig(data=ds.fingerprint, dev_size=50)
 
 
-def run_all(store, plan, train, dev, **kw) -> sweep.SweepSnapshot:
+def run_all(store, plan, train, dev, **kw) -> sweep.SweepProgress:
     with sweep.SweepExecution(store, plan, train, dev, **kw) as ex:
         snaps = list(ex.updates(interval=0.2))
     assert ex.error is None
@@ -206,7 +206,7 @@ def test_stop_keeps_finished_runs_and_ends_the_runs_in_flight(split, store):
                 break  # leaving the block stops the sweep, as a Streamlit rerun would
     assert ex.stopped
     assert ex.wait(timeout=30), "workers kept running after stop"
-    final = ex.snapshot()
+    final = ex.progress()
     assert {r.status for r in final.runs} <= {"stopped", "finished"}
     assert all(r.iteration < iterations for r in final.runs)
     assert store.get(fast, 50).dev_accuracy == first_done.dev_accuracy  # earlier work kept
