@@ -75,7 +75,7 @@ def log_softmax(Z):
 
 
 # Z.max(axis=1) over 10 columns is numpy's slow case (one tiny reduction per row); reducing the
-# transposed copy runs down 10 long rows instead. Same result, about 5x faster (see the bench).
+# transposed copy runs down 10 long rows instead. Same result; the bench prints what it buys.
 def row_max(Z):
     return np.ascontiguousarray(Z.T).max(axis=0)[:, None]  # (m, 1)
 
@@ -86,6 +86,6 @@ def row_sum(Z):
 
 # The same slow case the other way round: Z.sum(axis=0) of a (m, 10) array (the bias gradients)
 # adds m short rows one ufunc call at a time. A vector of ones times Z is one BLAS call over the
-# whole array: the same sum over samples, about 8x faster (see the bench).
+# whole array: the same sum over samples (the bench prints what it buys).
 def col_sum(Z):
     return np.ones(Z.shape[0], Z.dtype) @ Z  # (10,) or (h,)

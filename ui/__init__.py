@@ -1,1 +1,7 @@
-"""Streamlit glue: caching, session and URL state, live training with Stop, events."""
+"""Streamlit glue: the only Streamlit code outside ``pages/`` and ``streamlit_app.py``.
+
+- ``navigation``: the page table and the router (``st.navigation``).
+- ``state``: the session's settings, mirrored in the URL.
+- ``session``: cached datasets and results, the current run, live training with Stop.
+- ``events``: what was clicked in a plotly chart.
+"""
