@@ -123,7 +123,7 @@ try:
 except ValueError as e:
     st.error(str(e))
     st.stop()
-configs = sweep.expand_grid(session.run_config(settings, ds, dev), axes)
+configs = sweep.expand_grid(settings.run_config(ds.fingerprint, dev.n), axes)
 plan = sweep.plan_sweep(store, configs, iterations)
 st.markdown(
     f"**{len(configs)} runs** ({' × '.join(str(len(v)) for v in axes.values())}): "

@@ -1,26 +1,24 @@
-"""Streamlit side of the dashboard: cached datasets, the current run (served or trained with live
-progress), cached evaluations. Pages call these; figures and metrics stay Streamlit-free.
+"""Streamlit side of the runs: the server's engine, the current run (served, or trained with a
+progress bar, a live chart and Stop), and cached evaluations. Pages call these; the engine below
+(engine.runs.Runs) does the work, and figures and metrics stay Streamlit-free.
 
-Caching (all st.cache_resource: immutable shared objects, never widgets inside):
-- datasets and their fixed train/dev split, keyed by the ``data`` value and the file's mtime;
-- results served by the run store, keyed by run id, iteration count and the npz's mtime (a run
-  extended by anyone changes the mtime, so nobody reads a stale copy);
-- evaluations (probabilities on the dev set), keyed like results.
+Caching (st.cache_resource: immutable shared objects, never widgets inside): one engine per
+server — it caches datasets and served results itself, bounded in entries and bytes — and the
+evaluations and summaries the pages draw, keyed by run id and length (training is deterministic,
+so those name the numbers).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from engine import datasets
-from engine.config import RunConfig, Settings, query_string, run_label
+from engine.config import Settings, query_string, run_label
+from engine.runs import Run, Runs
 from engine.store import RunStore
-from nnmath import Status
 from views import figures, metrics
 
 # Live updates while training. Each update is a message the browser must draw on the same few
@@ -33,10 +31,11 @@ PROGRESS_SECONDS = 0.3  # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
 
 
-# ---- store and datasets -------------------------------------------------------------------------
+# ---- the engine ---------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
-def _store(root: str | None, max_mb: str | None) -> RunStore:
-    return RunStore(root, None if max_mb is None else _float(max_mb))
+def _runs(root: str | None, max_mb: str | None) -> Runs:
+    """One engine per server and run-store location: its caches are shared by every session."""
+    return Runs(RunStore(root, None if max_mb is None else _float(max_mb)))
 
 
 def _float(s: str) -> float | None:
@@ -46,40 +45,26 @@ def _float(s: str) -> float | None:
         return None
 
 
-def store() -> RunStore:
-    """The server's run store (env NNMATH_RUNS_DIR / NNMATH_RUNS_MAX_MB, read on every call so
+def runs() -> Runs:
+    """The server's engine (env NNMATH_RUNS_DIR / NNMATH_RUNS_MAX_MB, read on every call so
     tests can point it elsewhere)."""
     import os
 
-    return _store(os.environ.get("NNMATH_RUNS_DIR"), os.environ.get("NNMATH_RUNS_MAX_MB"))
+    return _runs(os.environ.get("NNMATH_RUNS_DIR"), os.environ.get("NNMATH_RUNS_MAX_MB"))
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the dataset…")
-def _dataset(key: str, stamp: float, uploads: str):
-    return datasets.load(key, Path(uploads))
-
-
-@st.cache_resource(max_entries=6, show_spinner=False)
-def _split(key: str, stamp: float, uploads: str):
-    from data import train_dev_split
-
-    ds = _dataset(key, stamp, uploads)
-    if not ds.has_labels:
-        return ds, None, None
-    train, dev = train_dev_split(ds, seed=0)
-    return ds, train, dev
-
-
-def dataset(key: str):
-    """The Dataset of a ``data`` value (cached). Raises datasets.UnknownDataset / data.DataError."""
-    uploads = store().uploads_dir
-    return _dataset(key, datasets.stamp(key, uploads), str(uploads))
+def store() -> RunStore:
+    """The server's run store."""
+    return runs().store
 
 
 def split(key: str):
     """(dataset, train, dev) of a ``data`` value; train/dev are None for an unlabelled set."""
-    uploads = store().uploads_dir
-    return _split(key, datasets.stamp(key, uploads), str(uploads))
+    engine = runs()
+    if engine.is_loaded(key):
+        return engine.split(key)
+    with st.spinner("Loading the dataset…"):
+        return engine.split(key)
 
 
 def split_or_stop(key: str):
@@ -97,52 +82,6 @@ def split_or_stop(key: str):
         st.stop()
 
 
-def run_config(settings: Settings, ds, dev) -> RunConfig:
-    """The run the settings name on this dataset's fixed split (split seed 0)."""
-    return settings.run_config(ds.fingerprint, dev.n)
-
-
-# ---- results ------------------------------------------------------------------------------------
-def _stamp(s: RunStore, run_id: str) -> int | None:
-    try:
-        return s.npz_path(run_id).stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _served(root: str, run_id: str, iterations: int, stamp: int, _config: RunConfig, _key: str):
-    """The store's exact answer (or None) — cached per file version."""
-    return store().get(_config, iterations)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Replaying from the nearest snapshot…")
-def _resumed(root: str, run_id: str, iterations: int, stamp: int, _config: RunConfig, _key: str):
-    """A shorter run than the cached one, between two snapshots: a few iterations from the
-    snapshot below (no widgets here; quick)."""
-    _, train, dev = split(_key)
-    return store().train(_config, iterations, train, dev)
-
-
-@dataclass(frozen=True)
-class Run:
-    """Everything a page needs about the current run."""
-
-    settings: Settings
-    dataset: Any
-    train: Any
-    dev: Any
-    config: RunConfig
-    result: Any  # nnmath.TrainResult or None (not trained yet)
-    latest: Any = None  # the longest cached run of this config (e.g. stopped earlier)
-    trained_now: bool = False  # computed in this script run (not served from the cache)
-    seconds: float = 0.0  # wall time of this call when it trained
-
-    @property
-    def stamp(self) -> int | None:
-        return _stamp(store(), self.config.run_id)
-
-
 def settle() -> None:
     """Wait for this session's interrupted training to save its partial run.
 
@@ -156,30 +95,10 @@ def settle() -> None:
 
 
 def lookup(settings: Settings) -> Run:
-    """The current run if the cache can answer it (exactly, or by a short replay), else a Run
-    with ``result`` None and ``latest`` the longest cached run of the config (if any)."""
+    """The current run if the store can answer it (exactly, or by a short replay), else a Run
+    with ``result`` None and ``latest`` the longest stored run of the config (if any)."""
     settle()
-    ds, train, dev = split(settings.data)
-    if train is None:
-        raise ValueError(
-            f"{ds.name} has no labels (a test set?): pick a labelled dataset on the "
-            "Data page to train"
-        )
-    config = run_config(settings, ds, dev)
-    s = store()
-    stamp = _stamp(s, config.run_id)
-    result = latest = None
-    if stamp is not None:
-        result = _served(
-            str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
-        )
-        if result is None:
-            latest = s.latest(config)
-            if latest is not None and latest.iterations > settings.iterations:
-                result = _resumed(
-                    str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
-                )
-    return Run(settings, ds, train, dev, config, result, latest)
+    return runs().open(settings)
 
 
 def train(run: Run) -> Run:
@@ -191,11 +110,7 @@ def train(run: Run) -> Run:
     """
     s = run.settings
     label = f"Training {run_label(s, s.iterations)}" + (
-        f" (continuing from {run.latest.iterations:,})"
-        if run.latest is not None
-        and run.latest.iterations < s.iterations
-        and run.latest.status != Status.DIVERGED
-        else ""
+        f" (continuing from {run.latest.iterations:,})" if run.continues else ""
     )
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
@@ -235,38 +150,17 @@ def train(run: Run) -> Run:
             return True
         return None
 
-    t0 = time.perf_counter()
     st.session_state[TRAINING_KEY] = run.config.run_id
     try:
-        result = store().train(
-            run.config,
-            s.iterations,
-            run.train,
-            run.dev,
-            callback=callback,
-            callback_every=PROGRESS_EVERY,
-            data_name=run.dataset.name,
-            data_key=s.data,
-        )
+        trained = runs().train(run, callback, callback_every=PROGRESS_EVERY)
     finally:
         if st.session_state.get(TRAINING_KEY) == run.config.run_id:
             st.session_state.pop(TRAINING_KEY, None)
-    seconds = time.perf_counter() - t0
     if "exc" in state:
         raise state["exc"]
     bar.empty()
     chart.empty()
-    return Run(
-        run.settings,
-        run.dataset,
-        run.train,
-        run.dev,
-        run.config,
-        result,
-        run.latest,
-        trained_now=True,
-        seconds=seconds,
-    )
+    return trained
 
 
 def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | None:
@@ -299,15 +193,15 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _evaluation(run_id: str, iterations: int, stamp: int | None, key: str, _result, _dev):
+def _evaluation(run_id: str, iterations: int, status: str, _result, _dev):
     return metrics.evaluate(_result.params, _dev, activation=_result.config.activation)
 
 
 def evaluation(run: Run) -> metrics.Evaluation:
-    """Predictions of the run on its dev set (cached per run version)."""
-    return _evaluation(
-        run.config.run_id, run.result.iterations, run.stamp, run.settings.data, run.result, run.dev
-    )
+    """Predictions of the run on its dev set, cached per run id and length: training is
+    deterministic, so those name the numbers (the dev set is part of the run id)."""
+    r = run.result
+    return _evaluation(run.config.run_id, r.iterations, str(r.status), r, run.dev)
 
 
 def permalink(settings: Settings, **extra) -> str:
@@ -323,17 +217,16 @@ def permalink(settings: Settings, **extra) -> str:
 
 # ---- data page ----------------------------------------------------------------------------------
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _dataset_summary(key: str, stamp: float, uploads: str):
+def _dataset_summary(fingerprint: str, _split):
     from views.explore import summarise
 
-    ds, train, dev = _split(key, stamp, uploads)
-    return summarise(ds, train, dev)
+    return summarise(*_split)
 
 
 def dataset_summary(key: str):
-    """Counts per digit, average images and split sizes of a ``data`` value (cached)."""
-    uploads = store().uploads_dir
-    return _dataset_summary(key, datasets.stamp(key, uploads), str(uploads))
+    """Counts per digit, average images and split sizes of a ``data`` value (cached by content)."""
+    ds, train, dev = split(key)
+    return _dataset_summary(ds.fingerprint, (ds, train, dev))
 
 
 def secrets_mapping() -> dict:
@@ -422,7 +315,7 @@ def dev_image(run: Run, index: int):
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _weight_limits(run_id: str, iterations: int, stamp: int | None, _result) -> dict[str, float]:
+def _weight_limits(run_id: str, iterations: int, status: str, _result) -> dict[str, float]:
     snaps = _result.snapshots
     limits = {name: figures.symmetric_limit(snaps[name]) for name in ("W1", "W2")}
     limits["dW1"] = figures.symmetric_limit(snaps["W1"] - snaps["W1"][:1])
@@ -433,7 +326,7 @@ def weights_at(run: Run, iteration: int):
     """(params at ``iteration`` (a snapshot), params at 0, colour limits over the whole run —
     so replayed frames share one scale)."""
     r = run.result
-    limits = _weight_limits(run.config.run_id, r.iterations, run.stamp, r)
+    limits = _weight_limits(run.config.run_id, r.iterations, str(r.status), r)
     return r.snapshot(int(iteration)), r.snapshot(0), limits
 
 
