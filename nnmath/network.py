@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import INITS, N_CLASSES, N_PIXELS, check_choice, check_images, check_int, dtype_name
+from ._threads import Blocks, one_blas_thread, resolve_workers
 from .activations import ACTIVATIONS, col_sum, log_softmax, row_sum, softmax
 
 
@@ -182,16 +183,27 @@ def get_accuracy(predictions, y) -> float:
     return float(np.mean(np.asarray(predictions) == np.asarray(y)))
 
 
-def predict_proba(params: Params, X, *, activation="relu", block_rows=4096) -> np.ndarray:
+def predict_proba(
+    params: Params, X, *, activation="relu", block_rows=4096, workers=None
+) -> np.ndarray:
     """Class probabilities (m, 10) for images one per row (uint8 0..255 or floats in [0, 1]).
 
-    Rows are processed in blocks so a large uint8 X is never converted to floats all at once.
+    Rows are processed in fixed blocks so a large uint8 X is never converted to floats all at
+    once; ``workers`` threads share the blocks, with one BLAS thread each, as in training
+    (None: min(2, cores) or NNMATH_TRAIN_WORKERS). The numbers do not depend on ``workers``.
     """
     X = check_images(X)
     out = np.empty((X.shape[0], N_CLASSES), params.dtype)  # (m, 10)
-    for start in range(0, X.shape[0], block_rows):
+    block_rows = check_int("block_rows", block_rows, 1)
+    workers = min(resolve_workers(workers), -(-X.shape[0] // block_rows) or 1)
+
+    def one_block(start):
         Xb = scale_pixels(X[start : start + block_rows], params.dtype)  # (block, 784)
         out[start : start + block_rows] = forward_propagation(params, Xb, activation=activation).A2
+
+    with one_blas_thread(), Blocks(workers, params.dtype, 0) as blocks:
+        for _ in blocks.map(one_block, range(0, X.shape[0], block_rows)):
+            pass
     return out
 
 

@@ -6,12 +6,9 @@ inside a block is the textbook forward_propagation / backward_propagation of net
 
 from __future__ import annotations
 
-import itertools
 import math
-import queue
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -27,6 +24,7 @@ from ._checks import (
     check_labels,
     dtype_name,
 )
+from ._threads import Blocks, one_blas_thread, resolve_workers
 from .activations import ACTIVATIONS
 from .network import (
     Params,
@@ -199,7 +197,7 @@ def gradient_descent(
     activation="relu",
     callback: Callback | None = None,
     callback_every=10,
-    workers=1,
+    workers=None,
 ) -> TrainResult:
     """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
 
@@ -207,8 +205,10 @@ def gradient_descent(
     floats already in [0, 1]; y: labels 0..9. Full-batch gradient descent unless
     ``batch_size`` is set (then batch order is a pure function of seed and iteration).
     ``callback(progress)`` runs every ``callback_every`` updates; returning True stops training.
-    ``workers`` threads share the blocks of rows (numpy and BLAS release the GIL); the numbers
-    do not depend on it. Give each worker one BLAS thread (threadpool_limits(1, "blas")).
+    Fast by default: ``workers`` threads share the blocks of rows (numpy and BLAS release the
+    GIL), None meaning min(2, cores) or NNMATH_TRAIN_WORKERS, and BLAS is limited to one thread
+    for the duration of the call (nnmath._threads; a caller inside threadpool_limits keeps its
+    own choice). The numbers do not depend on ``workers``.
     Never prints. Stops early with status "diverged" when the loss is not finite or more than
     DIVERGENCE_FACTOR times the starting loss, keeping the last parameters before that.
     """
@@ -247,7 +247,7 @@ def gradient_descent(
         iterations,
         callback,
         check_int("callback_every", callback_every, 1),
-        check_int("workers", workers, 1),
+        resolve_workers(workers),
     )
 
 
@@ -261,11 +261,12 @@ def continue_training(
     y_dev=None,
     callback: Callback | None = None,
     callback_every=10,
-    workers=1,
+    workers=None,
 ) -> TrainResult:
     """``iterations`` more updates of a run, on the same training data.
 
     Gives the same numbers, bit for bit, as one run of the total length (elapsed aside).
+    ``workers`` and BLAS threads as in :func:`gradient_descent`.
     A diverged run is returned unchanged: the long run would have stopped there too.
     """
     iterations = check_int("iterations", iterations, 0)
@@ -282,7 +283,7 @@ def continue_training(
         iterations,
         callback,
         check_int("callback_every", callback_every, 1),
-        check_int("workers", workers, 1),
+        resolve_workers(workers),
     )
 
 
@@ -364,56 +365,6 @@ class _Data:
         return _Data(train, dev, dtype)
 
 
-class _Blocks:
-    """Runs a function over blocks of rows on ``workers`` threads, the caller's included, and
-    hands the results back in block order. Each running block borrows one of ``workers`` reused
-    buffers of BLOCK_ROWS x 784 floats, so no iteration allocates an X-sized array."""
-
-    def __init__(self, workers, dtype):
-        self.workers = workers
-        self.buffers = queue.SimpleQueue()
-        for _ in range(workers):
-            self.buffers.put(np.empty(BLOCK_ROWS * 784, dtype))
-        self.pool = ThreadPoolExecutor(workers - 1, "nnmath") if workers > 1 else None
-
-    def map(self, function, items):
-        """Lazy results of function(item), in the order of items.
-
-        ``workers - 1`` pool threads start on the items at once, and the caller joins in when
-        it asks for the first result instead of sleeping until they are done. Each thread takes
-        the next item nobody has taken yet; an item's exception is raised when it is read.
-        """
-        if self.pool is None:
-            return map(function, items)
-        items = list(items)
-        done = [Future() for _ in items]
-        taken = itertools.count()  # next() on a count is atomic
-
-        def work():
-            while (k := next(taken)) < len(items):
-                try:
-                    done[k].set_result(function(items[k]))
-                except BaseException as e:  # handed to whoever reads item k
-                    done[k].set_exception(e)
-
-        for _ in range(min(self.workers - 1, len(items))):
-            self.pool.submit(work)
-
-        def results():
-            work()
-            for future in done:
-                yield future.result()
-
-        return results()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
 def _block(X, rows, start, stop, buffer):
     """Rows start:stop of X (or of X[rows]) as floats, converted into ``buffer``.
 
@@ -434,7 +385,7 @@ class _Pass(NamedTuple):
     results: Iterator  # (loss, correct, grads or None) per block, in block order
 
 
-def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"):
+def _pass(params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"):
     """Loss, accuracy and (optionally) full-batch gradients of params on the images[rows]."""
     return _collect(
         _start_pass(params, images, blocks, rows=rows, backward=backward, activation=activation)
@@ -442,7 +393,7 @@ def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True,
 
 
 def _start_pass(
-    params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"
+    params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"
 ) -> _Pass:
     """Hands the blocks of one pass to the workers (all at once, so a second pass started before
     this one is collected keeps both threads busy).
@@ -507,7 +458,7 @@ def _batch_rows(seed, iteration, m, batch_size):
 def _run(
     result: TrainResult, data: _Data, more: int, callback, callback_every, workers
 ) -> TrainResult:
-    with _Blocks(workers, data.dtype) as blocks:
+    with one_blas_thread(), Blocks(workers, data.dtype, BLOCK_ROWS * N_PIXELS) as blocks:
         return _iterate(result, data, more, callback, callback_every, blocks)
 
 

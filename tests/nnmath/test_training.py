@@ -333,14 +333,14 @@ def test_worker_threads_do_not_change_the_numbers(small, batch):
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_blocks_come_back_in_order_and_errors_are_raised(workers):
-    from nnmath.train import _Blocks
+    from nnmath._threads import Blocks
 
     def square_but_3(k):
         if k == 3:
             raise ArithmeticError("no 3")
         return k * k
 
-    with _Blocks(workers, np.float32) as blocks:
+    with Blocks(workers, np.float32, 16) as blocks:
         assert list(blocks.map(lambda k: k * k, range(9))) == [k * k for k in range(9)]
         with pytest.raises(ArithmeticError, match="no 3"):
             list(blocks.map(square_but_3, range(9)))
