@@ -131,7 +131,9 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activati
     db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
     dA1 = dZ2 @ params.W2.T  # (m, hidden)
     dZ1 = dA1 * g_deriv(Z1)  # (m, hidden)
-    dW1 = X.T @ dZ1  # (784, hidden)
+    # X.T @ dZ1 computed as the transpose of dZ1.T @ X: the same sums over samples, which
+    # OpenBLAS's SkylakeX kernel runs ~20% faster at 10 hidden units (the bench's tricks table)
+    dW1 = (dZ1.T @ X).T  # (784, hidden)
     db1 = col_sum(dZ1)  # (hidden,)     summed over samples (rows) only
     return Grads(dW1, db1, dW2, db2)
 
