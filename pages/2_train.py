@@ -16,6 +16,7 @@ from dashboard.state import (
     sync_url,
     widget_key,
 )
+from nnmath import History
 
 settings = init_state()
 st.title("Train")
@@ -131,6 +132,13 @@ if result is None:
         )
     else:
         st.info("Not trained yet with these settings: press Train.")
+        # The empty axes the curves will fill; drawn now, they also have the browser load its
+        # chart library (4.7 MB) with the page instead of on the first Train click.
+        st.plotly_chart(
+            figures.training_curves(History.empty(), total=settings.iterations),
+            width="stretch",
+            key="curves",
+        )
     st.markdown(
         "**Link to these settings** (whoever opens it on this server sees this run, "
         "trained for them if it is not cached yet):"
