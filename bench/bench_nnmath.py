@@ -241,7 +241,9 @@ def tricks(m=41_000):
     the cost of the plain form and of the trick, both timed on the same arrays (1 BLAS thread,
     CPU time of one block of BLOCK_ROWS rows, times the number of blocks). Rows marked "no" were
     measured and not shipped."""
+    from nnmath._threads import small_products
     from nnmath.activations import col_sum
+    from nnmath.network import SMALL_PRODUCT, times, transposed_times
 
     rng = np.random.default_rng(0)
     B = nnmath.BLOCK_ROWS
@@ -320,6 +322,14 @@ def tricks(m=41_000):
             "(dZ1.T @ X).T, same sums",
             lambda: Xf.T @ D10,
             lambda: (D10.T @ Xf).T,
+        ),
+        (
+            "Z1 and dW1 at hidden 10, AVX-512 kernels"
+            + ("" if small_products() else " (not this one: no pieces)"),
+            "X @ W1, dZ1.T @ X whole",
+            f"in pieces of <= {SMALL_PRODUCT:,} mult-adds",
+            lambda: (Xf @ W10, D10.T @ Xf),
+            lambda: (times(Xf, W10), transposed_times(D10, Xf)),
         ),
         (
             "hidden 10 padded to 16 (Z1 and dW1), no",

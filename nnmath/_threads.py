@@ -91,6 +91,24 @@ def _blas_controller():
     return threadpoolctl.ThreadpoolController().select(user_api="blas")
 
 
+# OpenBLAS kernels (AVX-512) that run products of at most SMALL_PRODUCT multiply-adds down a
+# separate "small matrix" path; see network.py's products.
+SMALL_PRODUCT_KERNELS = ("SkylakeX", "Cooperlake", "SapphireRapids")
+
+
+@functools.cache
+def small_products() -> bool:
+    """True when numpy's BLAS is OpenBLAS with one of SMALL_PRODUCT_KERNELS (threadpoolctl's
+    "architecture"). Fixed for the life of the process, as the numbers depend on it."""
+    controller = _blas_controller()
+    if controller is None:
+        return False
+    return any(
+        getattr(lib, "architecture", None) in SMALL_PRODUCT_KERNELS
+        for lib in controller.lib_controllers
+    )
+
+
 def _limit_blas_to_one():
     """Set BLAS to one thread; returns how to undo it, or None if nothing was changed."""
     controller = _blas_controller()

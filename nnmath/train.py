@@ -49,9 +49,9 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 # Raised whenever training computes different bits from the same data, settings and seed (2: the
 # block loop leaves out all-zero pixel columns and moves 1/255 onto W1; 3: dW1 is computed as
-# (dZ1.T @ X).T, the same bits on OpenBLAS's SkylakeX kernel but not on its Haswell one). A cache
-# of runs keys on it, so that no stored run is continued, or served, by code that rounds
-# differently.
+# (dZ1.T @ X).T, and on OpenBLAS's AVX-512 kernels X @ W1 and dZ1.T @ X are taken in pieces of
+# rows, see network.py). A cache of runs keys on it, so that no stored run is continued, or
+# served, by code that rounds differently.
 NUMERICS_VERSION = 3
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
