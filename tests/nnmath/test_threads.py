@@ -18,6 +18,20 @@ from nnmath import gradient_descent, predict_proba
 from nnmath._threads import default_workers
 
 REPO = Path(__file__).resolve().parents[2]
+# Variables that start BLAS with fewer threads (some libraries of the suite, e.g. Dask's nanny,
+# set them in this process): the fresh interpreters must start with BLAS's own default.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+)
+
+
+def fresh_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    return {**env, **extra}
+
 
 PROBE = textwrap.dedent("""
     import json, sys, threading
@@ -70,7 +84,7 @@ def run_probe(small, tmp_path, env=None):
         text=True,
         check=True,
         cwd=tmp_path,
-        env={**os.environ, **(env or {})},
+        env=fresh_env(**(env or {})),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -158,6 +172,7 @@ def test_concurrent_calls_keep_one_blas_thread_until_the_last_one_ends(tmp_path)
         text=True,
         check=True,
         cwd=tmp_path,
+        env=fresh_env(),
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["seen"] == [1, 1, 1, 1]
