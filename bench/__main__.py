@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each in a fresh process, printed as tables.
 
-Run one alone with `python -m bench.bench_nnmath` (or bench_data, bench_browser, bench_sweep).
-BENCH_QUICK=1 makes each one smaller, for a smoke test.
+Run one alone with `python -m bench nnmath` (or data, browser, sweep), or
+`python -m bench.bench_nnmath targets` for the issue's targets only (a few minutes).
+BENCH_QUICK=1 makes each one smaller, for a smoke test. The CPU model and BLAS kernel come first.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ import time
 
 import numpy as np
 
+from bench.machine import describe
+
 MODULES = ["bench.bench_nnmath", "bench.bench_data", "bench.bench_browser", "bench.bench_sweep"]
 
 
 def machine() -> str:
-    import os
-
     return (
-        f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
+        f"{platform.node()} · {platform.machine()} · "
         f"Python {platform.python_version()} · numpy {np.__version__}"
     )
 
 
 def main(argv: list[str]) -> int:
     wanted = [m for m in MODULES if not argv or any(a in m for a in argv)]
-    print(f"# nnmath benchmarks — {machine()} — {time.strftime('%Y-%m-%d %H:%M')}\n", flush=True)
+    print(f"# nnmath benchmarks — {machine()} — {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+    print(f"{describe()}\n", flush=True)
     failed = []
     for module in wanted:
         print(f"## {module}\n", flush=True)

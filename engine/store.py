@@ -51,31 +51,6 @@ DEFAULT_MAX_MB = 500.0
 RECORD_VERSION = 1
 
 
-def thread_policy() -> tuple[int, int]:
-    """(BLAS threads, nnmath workers) for a training call: the one place that decides it.
-
-    Two OpenBLAS threads on the small matmuls of this network are slow (up to ~50x on the 2-core
-    reference machine), so BLAS gets one thread and nnmath's ``workers`` share the fixed row
-    blocks instead (same numbers for any worker count; ``make bench`` prints what each buys).
-    NNMATH_TRAIN_WORKERS overrides the worker count (e.g. 1 on a server shared by a class).
-    """
-    try:
-        workers = int(os.environ.get("NNMATH_TRAIN_WORKERS", ""))
-    except ValueError:
-        workers = min(2, os.cpu_count() or 1)
-    return 1, max(1, workers)
-
-
-@contextlib.contextmanager
-def training_threads() -> Iterator[int]:
-    """Limit BLAS threads around a training call; yields the nnmath worker count to use."""
-    from threadpoolctl import threadpool_limits
-
-    blas, workers = thread_policy()
-    with threadpool_limits(limits=blas, user_api="blas"):
-        yield workers
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """What the store knows about one cached run without loading its arrays."""
@@ -144,39 +119,37 @@ def compute(
     """Train ``config`` to ``iterations`` (total), from scratch or from ``base`` (a TrainResult of the
     same config with fewer iterations). Pure: no store. Sweep workers can call this directly
     (pass ``workers=1`` when several processes already share the cores; the numbers do not depend
-    on it). ``workers`` None: :func:`thread_policy`."""
+    on it). ``workers`` None: nnmath chooses, and limits BLAS threads for the call."""
 
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     X, y, X_dev, y_dev = training_arrays(train_set, dev_set)
-    with training_threads() as policy_workers:
-        workers = policy_workers if workers is None else int(workers)
-        if base is None:
-            return nnmath.gradient_descent(
-                X,
-                y,
-                config.train_config(),
-                iterations=iterations,
-                X_dev=X_dev,
-                y_dev=y_dev,
-                callback=callback,
-                callback_every=callback_every,
-                workers=workers,
-            )
-        more = iterations - base.iterations
-        if more <= 0:
-            raise ValueError(f"base run has {base.iterations} iterations, asked for {iterations}")
-        return nnmath.continue_training(
-            base,
+    if base is None:
+        return nnmath.gradient_descent(
             X,
             y,
-            iterations=more,
+            config.train_config(),
+            iterations=iterations,
             X_dev=X_dev,
             y_dev=y_dev,
             callback=callback,
             callback_every=callback_every,
             workers=workers,
         )
+    more = iterations - base.iterations
+    if more <= 0:
+        raise ValueError(f"base run has {base.iterations} iterations, asked for {iterations}")
+    return nnmath.continue_training(
+        base,
+        X,
+        y,
+        iterations=more,
+        X_dev=X_dev,
+        y_dev=y_dev,
+        callback=callback,
+        callback_every=callback_every,
+        workers=workers,
+    )
 
 
 class Step(NamedTuple):
@@ -187,9 +160,7 @@ class Step(NamedTuple):
 
 
 SERVE = "serve"  # the cache answers exactly, no arithmetic (that length, a snapshot, or diverged)
-RESUME = (
-    "resume"  # shorter than the cached run: a few iterations from the snapshot below (not saved)
-)
+RESUME = "resume"  # shorter than the cached run: replayed from the snapshot below (not saved)
 EXTEND = "extend"  # longer than the cached run: continue_training from its end (saved)
 TRAIN = "train"  # nothing usable cached: from scratch (saved)
 

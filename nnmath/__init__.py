@@ -25,7 +25,14 @@ samples axis only, softmax subtracts the row maximum before exp, and the loss is
 
 Functions never write into their arguments; update_params returns new Params. Training never
 prints: it returns a TrainResult (params, per-iteration history, snapshots, status).
-This package imports numpy only.
+
+Fast by default: ``gradient_descent``, ``continue_training`` and ``predict_proba`` share their
+row blocks over ``workers`` threads (None: min(2, cores), or the environment variable
+NNMATH_TRAIN_WORKERS) and limit BLAS to one thread for the duration of the call, unless the
+caller already limits it (inside ``threadpool_limits``). Same numbers for any worker count.
+
+This package imports numpy only, plus threadpoolctl lazily inside the call that limits BLAS
+threads (nnmath/_threads.py); without threadpoolctl it runs anyway, on the BLAS threads it finds.
 """
 
 from ._checks import DTYPES, INITS

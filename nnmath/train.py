@@ -6,12 +6,9 @@ inside a block is the textbook forward_propagation / backward_propagation of net
 
 from __future__ import annotations
 
-import itertools
 import math
-import queue
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -28,6 +25,7 @@ from ._checks import (
     check_labels,
     dtype_name,
 )
+from ._threads import Blocks, one_blas_thread, resolve_workers
 from .activations import ACTIVATIONS
 from .network import (
     Params,
@@ -51,9 +49,11 @@ BLOCK_ROWS = 1536
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 # Raised whenever training computes different bits from the same data, settings and seed (2: the
-# block loop leaves out all-zero pixel columns and moves 1/255 onto W1). A cache of runs keys on
-# it, so that no stored run is continued, or served, by code that rounds differently.
-NUMERICS_VERSION = 2
+# block loop leaves out all-zero pixel columns and moves 1/255 onto W1; 3: dW1 is computed as
+# (dZ1.T @ X).T, and on OpenBLAS's AVX-512 kernels X @ W1 and dZ1.T @ X are taken in pieces of
+# rows, see network.py). A cache of runs keys on it, so that no stored run is continued, or
+# served, by code that rounds differently.
+NUMERICS_VERSION = 3
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
 # started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and
@@ -231,7 +231,7 @@ def gradient_descent(
     y_dev=None,
     callback: Callback | None = None,
     callback_every=10,
-    workers=1,
+    workers=None,
     **settings,
 ) -> TrainResult:
     """Train the network from ``init_params(hidden, seed)`` for ``iterations`` updates.
@@ -242,8 +242,10 @@ def gradient_descent(
     floats already in [0, 1]; y: labels 0..9. Full-batch gradient descent unless
     ``batch_size`` is set (then batch order is a pure function of seed and iteration).
     ``callback(progress)`` runs every ``callback_every`` updates; returning True stops training.
-    ``workers`` threads share the blocks of rows (numpy and BLAS release the GIL); the numbers
-    do not depend on it. Give each worker one BLAS thread (threadpool_limits(1, "blas")).
+    Fast by default: ``workers`` threads share the blocks of rows (numpy and BLAS release the
+    GIL), None meaning min(2, cores) or NNMATH_TRAIN_WORKERS, and BLAS is limited to one thread
+    for the duration of the call (nnmath._threads; a caller inside threadpool_limits keeps its
+    own choice). The numbers do not depend on ``workers``.
     Never prints. Stops early with status "diverged" when the loss is not finite or more than
     DIVERGENCE_FACTOR times the starting loss, keeping the last parameters before that.
     """
@@ -278,7 +280,7 @@ def gradient_descent(
         iterations,
         callback,
         check_int("callback_every", callback_every, 1),
-        check_int("workers", workers, 1),
+        resolve_workers(workers),
     )
 
 
@@ -292,11 +294,12 @@ def continue_training(
     y_dev=None,
     callback: Callback | None = None,
     callback_every=10,
-    workers=1,
+    workers=None,
 ) -> TrainResult:
     """``iterations`` more updates of a run, on the same training data.
 
     Gives the same numbers, bit for bit, as one run of the total length (elapsed aside).
+    ``workers`` and BLAS threads as in :func:`gradient_descent`.
     A diverged run is returned unchanged: the long run would have stopped there too.
     """
     iterations = check_int("iterations", iterations, 0)
@@ -313,7 +316,7 @@ def continue_training(
         iterations,
         callback,
         check_int("callback_every", callback_every, 1),
-        check_int("workers", workers, 1),
+        resolve_workers(workers),
     )
 
 
@@ -395,56 +398,6 @@ class _Data:
         return _Data(train, dev, dtype)
 
 
-class _Blocks:
-    """Runs a function over blocks of rows on ``workers`` threads, the caller's included, and
-    hands the results back in block order. Each running block borrows one of ``workers`` reused
-    buffers of BLOCK_ROWS x 784 floats, so no iteration allocates an X-sized array."""
-
-    def __init__(self, workers, dtype):
-        self.workers = workers
-        self.buffers = queue.SimpleQueue()
-        for _ in range(workers):
-            self.buffers.put(np.empty(BLOCK_ROWS * 784, dtype))
-        self.pool = ThreadPoolExecutor(workers - 1, "nnmath") if workers > 1 else None
-
-    def map(self, function, items):
-        """Lazy results of function(item), in the order of items.
-
-        ``workers - 1`` pool threads start on the items at once, and the caller joins in when
-        it asks for the first result instead of sleeping until they are done. Each thread takes
-        the next item nobody has taken yet; an item's exception is raised when it is read.
-        """
-        if self.pool is None:
-            return map(function, items)
-        items = list(items)
-        done = [Future() for _ in items]
-        taken = itertools.count()  # next() on a count is atomic
-
-        def work():
-            while (k := next(taken)) < len(items):
-                try:
-                    done[k].set_result(function(items[k]))
-                except BaseException as e:  # handed to whoever reads item k
-                    done[k].set_exception(e)
-
-        for _ in range(min(self.workers - 1, len(items))):
-            self.pool.submit(work)
-
-        def results():
-            work()
-            for future in done:
-                yield future.result()
-
-        return results()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
 def _block(X, rows, start, stop, buffer):
     """Rows start:stop of X (or of X[rows]) as floats, converted into ``buffer``.
 
@@ -465,7 +418,7 @@ class _Pass(NamedTuple):
     results: Iterator  # (loss, correct, grads or None) per block, in block order
 
 
-def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"):
+def _pass(params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"):
     """Loss, accuracy and (optionally) full-batch gradients of params on the images[rows]."""
     return _collect(
         _start_pass(params, images, blocks, rows=rows, backward=backward, activation=activation)
@@ -473,7 +426,7 @@ def _pass(params, images: _Images, blocks: _Blocks, *, rows=None, backward=True,
 
 
 def _start_pass(
-    params, images: _Images, blocks: _Blocks, *, rows=None, backward=True, activation="relu"
+    params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"
 ) -> _Pass:
     """Hands the blocks of one pass to the workers (all at once, so a second pass started before
     this one is collected keeps both threads busy).
@@ -538,7 +491,7 @@ def _batch_rows(seed, iteration, m, batch_size):
 def _run(
     result: TrainResult, data: _Data, more: int, callback, callback_every, workers
 ) -> TrainResult:
-    with _Blocks(workers, data.dtype) as blocks:
+    with one_blas_thread(), Blocks(workers, data.dtype, BLOCK_ROWS * N_PIXELS) as blocks:
         return _iterate(result, data, more, callback, callback_every, blocks)
 
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from engine.config import ALPHAS, BATCH_SIZES, CHOICES
-from nnmath import Status
+from nnmath import History, Status
 from ui import session
 from ui.state import (
     consume_link,
@@ -140,6 +140,13 @@ if result is None:
         )
     else:
         st.info("Not trained yet with these settings: press Train.")
+        # The empty axes the curves will fill; drawn now, they also have the browser load its
+        # chart library (4.7 MB) with the page instead of on the first Train click.
+        st.plotly_chart(
+            figures.training_curves(History.empty(), total=settings.iterations),
+            width="stretch",
+            key="curves",
+        )
     st.markdown(
         "**Link to these settings** (whoever opens it on this server sees this run, "
         "trained for them if it is not cached yet):"

@@ -58,12 +58,64 @@ def project_files() -> list[Path]:
     return [ROOT / "streamlit_app.py", *(p for layer in LAYERS for p in files(layer))]
 
 
+def module_level_imports(path: Path) -> set[str]:
+    """The modules a file imports when it is imported: statements outside functions."""
+    names = set()
+    stack = list(ast.parse(path.read_text(), filename=str(path)).body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+        stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+# nnmath needs numpy only. threadpoolctl (a requirement of the app) may be imported lazily,
+# inside a function, to limit BLAS threads during a call: without it nnmath still runs.
+NNMATH_LAZY = {"threadpoolctl"}
+
+
 def test_nnmath_imports_numpy_only():
     assert files("nnmath"), "nnmath/ has no modules"
     for path in files("nnmath"):
         imports = top_level_imports(path)
-        assert third_party(imports) <= {"numpy"}, (
+        assert third_party(imports) <= {"numpy"} | NNMATH_LAZY, (
             f"{path.relative_to(ROOT)} imports {third_party(imports)}"
+        )
+        assert third_party(module_level_imports(path)) <= {"numpy"}, (
+            f"{path.relative_to(ROOT)} imports {third_party(module_level_imports(path))} "
+            "when it is imported (only numpy may be; threadpoolctl only inside a function)"
+        )
+
+
+def test_nnmath_runs_without_threadpoolctl(tmp_path):
+    """The lazy import really is optional: with threadpoolctl hidden, training still runs."""
+    import subprocess
+
+    code = (
+        "import sys; sys.modules['threadpoolctl'] = None\n"  # makes `import threadpoolctl` fail
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import numpy as np, nnmath\n"
+        "X = np.random.default_rng(0).integers(0, 256, (50, 784), dtype=np.uint8)\n"
+        "r = nnmath.gradient_descent(X, np.arange(50) % 10, iterations=3)\n"
+        "p = nnmath.predict_proba(r.params, X)\n"
+        "print(r.iterations, p.shape, 'threadpoolctl' in sys.modules and sys.modules['threadpoolctl'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.split() == ["3", "(50,", "10)", "None"]
+
+
+def test_data_does_not_import_the_ui_layers():
+    for path in files("data"):
+        imports = top_level_imports(path)
+        assert not imports & {"streamlit", "plotly", "dashboard", "pages"}, (
+            f"{path.relative_to(ROOT)} imports {imports & {'streamlit', 'plotly', 'dashboard', 'pages'}}"
         )
 
 

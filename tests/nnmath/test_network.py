@@ -215,3 +215,26 @@ def test_uint8_pixels_and_scaled_floats_predict_alike():
     np.testing.assert_array_equal(
         make_predictions(X8.reshape(50, 28, 28), params), make_predictions(X8, params)
     )
+
+
+@pytest.mark.parametrize("hidden, pieces", [(10, 11), (16, 17), (64, 1)])
+def test_products_in_pieces_are_the_products(monkeypatch, hidden, pieces):
+    """Where the BLAS has a small-product path, X @ W1 and dZ1.T @ X are taken in pieces of rows
+    of at most SMALL_PRODUCT multiply-adds: the same products to rounding; elsewhere (and when
+    pieces would be too narrow, as at 64 units) the plain product, bit for bit."""
+    from nnmath import network
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((1536, 661)) < 0.2).astype(np.float32) * rng.integers(1, 256, (1536, 661))
+    W = rng.standard_normal((661, hidden)).astype(np.float32)
+    D = rng.standard_normal((1536, hidden)).astype(np.float32)
+    monkeypatch.setattr(network, "small_products", lambda: True)
+    rows = network._piece_rows(X, hidden)
+    assert (rows is None) == (pieces == 1)
+    if rows is not None:
+        assert rows * hidden * 661 <= network.SMALL_PRODUCT and -(-1536 // rows) == pieces
+    np.testing.assert_allclose(network.times(X, W), X @ W, rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(network.transposed_times(D, X), D.T @ X, rtol=1e-5, atol=1e-1)
+    monkeypatch.setattr(network, "small_products", lambda: False)
+    np.testing.assert_array_equal(network.times(X, W), X @ W)
+    np.testing.assert_array_equal(network.transposed_times(D, X), D.T @ X)

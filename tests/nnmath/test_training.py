@@ -333,15 +333,43 @@ def test_worker_threads_do_not_change_the_numbers(small, batch):
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_blocks_come_back_in_order_and_errors_are_raised(workers):
-    from nnmath.train import _Blocks
+    from nnmath._threads import Blocks
 
     def square_but_3(k):
         if k == 3:
             raise ArithmeticError("no 3")
         return k * k
 
-    with _Blocks(workers, np.float32) as blocks:
+    with Blocks(workers, np.float32, 16) as blocks:
         assert list(blocks.map(lambda k: k * k, range(9))) == [k * k for k in range(9)]
         with pytest.raises(ArithmeticError, match="no 3"):
             list(blocks.map(square_but_3, range(9)))
         assert list(blocks.map(lambda k: -k, range(4))) == [0, -1, -2, -3]  # still usable
+
+
+def test_float64_training_matches_an_independent_oracle(small):
+    """The block loop's rewrites (row blocks, all-zero pixel columns left out, 1/255 on W1, dW1
+    as (dZ1.T @ X).T, 2 workers) against the notebook's layout written out plainly: samples as
+    columns, one full-batch matrix per step, every derivative by hand, float64."""
+    X, y, _, _ = small
+    m = X.shape[0]
+    r = gradient_descent(X, y, iterations=5, dtype="float64", workers=2)
+
+    A0 = X.T / 255.0  # (784, m)
+    Y = np.eye(10)[y].T  # (10, m)
+    start = init_params(10, 0, dtype="float64")
+    W1, b1 = start.W1.T.copy(), start.b1[:, None]  # (h, 784), (h, 1)
+    W2, b2 = start.W2.T.copy(), start.b2[:, None]  # (10, h), (10, 1)
+    for _ in range(5):
+        Z1 = W1 @ A0 + b1
+        A1 = np.maximum(Z1, 0)
+        Z2 = W2 @ A1 + b2
+        E = np.exp(Z2 - Z2.max(axis=0))
+        A2 = E / E.sum(axis=0)
+        dZ2 = (A2 - Y) / m
+        dZ1 = (W2.T @ dZ2) * (Z1 > 0)
+        W2, b2 = W2 - 0.1 * dZ2 @ A1.T, b2 - 0.1 * dZ2.sum(axis=1, keepdims=True)
+        W1, b1 = W1 - 0.1 * dZ1 @ A0.T, b1 - 0.1 * dZ1.sum(axis=1, keepdims=True)
+    for ours, oracle in ((r.params.W1, W1.T), (r.params.b1, b1[:, 0]), (r.params.W2, W2.T)):
+        np.testing.assert_allclose(ours, oracle, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(r.params.b2, b2[:, 0], rtol=1e-5, atol=1e-9)

@@ -117,6 +117,9 @@ def test_changing_a_setting_trains_a_new_run_and_updates_the_url(calls):
     at.number_input(key="w_hidden").set_value(14).run()
     assert at.query_params["hidden"] == "14"
     assert "Not trained yet" in texts(at)  # no surprise training on a widget change
+    empty = charts(at)[-1]  # the axes the curves will grow in, up to the chosen iterations
+    assert [len(trace["x"]) for trace in empty["data"]] == [0, 0]
+    assert empty["layout"]["xaxis2"]["range"][1] >= int(ITER)
     assert "hidden=14" in at.code[0].value  # the link to the new settings, before training
     at.button(key="train").click().run()
     assert calls["gradient_descent"] == 2
