@@ -28,6 +28,7 @@ prints: it returns a TrainResult (params, per-iteration history, snapshots, stat
 This package imports numpy only.
 """
 
+from ._version import __version__
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
 from .network import (
     Cache,
@@ -45,7 +46,7 @@ from .network import (
     scale_pixels,
     update_params,
 )
-from .persist import load_result, save_result
+from .persist import Model, load_model, load_result, save_model, save_result
 from .train import (
     BLOCK_ROWS,
     NUMERICS_VERSION,
@@ -58,12 +59,14 @@ from .train import (
 )
 
 __all__ = [
+    "__version__",
     "ACTIVATIONS",
     "Activation",
     "BLOCK_ROWS",
     "Cache",
     "Grads",
     "History",
+    "Model",
     "NUMERICS_VERSION",
     "Params",
     "Progress",
@@ -77,11 +80,13 @@ __all__ = [
     "get_predictions",
     "gradient_descent",
     "init_params",
+    "load_model",
     "load_result",
     "log_softmax",
     "make_predictions",
     "one_hot",
     "predict_proba",
+    "save_model",
     "save_result",
     "scale_pixels",
     "softmax",
