@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import figures, metrics, session
 from dashboard.state import init_state
+from ui import downloads
 
 settings = init_state()
 st.title("Evaluate")
@@ -101,3 +102,10 @@ st.plotly_chart(
     key="confidence",
     config={"displayModeBar": False},
 )
+
+st.subheader("Take it with you")
+st.caption(
+    "This run's model (for numpy, the notebook, or predict.py on Kaggle's test.csv), a report "
+    "to hand out that opens without a network, and the numbers behind the charts."
+)
+downloads.buttons(run, ev)
