@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import figures, metrics, session
 from dashboard.state import init_state
-from ui import downloads
+from ui import downloads, submission
 
 settings = init_state()
 st.title("Evaluate")
@@ -109,3 +109,10 @@ st.caption(
     "to hand out that opens without a network, and the numbers behind the charts."
 )
 downloads.buttons(run, ev)
+
+st.subheader("Make a Kaggle submission")
+st.caption(
+    "Kaggle's digit-recognizer scores predictions for its test.csv (28,000 images without "
+    "labels): this run predicts them, you download submission.csv or submit it from here."
+)
+submission.section(run)
