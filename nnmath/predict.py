@@ -41,7 +41,10 @@ class PredictError(ValueError):
 def load_model(path):
     """(W1, b1, W2, b2, activation) in nnmath's layout from an .npz model file."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not hasattr(npz, "files"):  # a single .npy array
+            raise PredictError(f"{path}: not a model .npz file (one array, not W1 b1 W2 b2)")
+        with npz:
             missing = [k for k in PARAM_NAMES if k not in npz.files]
             if missing:
                 raise PredictError(f"{path}: missing array {', '.join(missing)}")
@@ -51,6 +54,13 @@ def load_model(path):
         raise
     except (OSError, ValueError, EOFError) as error:
         raise PredictError(f"{path}: not a model .npz file ({error})") from error
+    if not isinstance(meta, dict):
+        raise PredictError(f"{path}: array meta must be a JSON object")
+    return _params(path, arrays, meta)
+
+
+def _params(path, arrays, meta):
+    """The four arrays checked, in nnmath's layout and one dtype, and the activation."""
     for k, a in arrays.items():
         if a.dtype.name not in ("float32", "float64") or not np.isfinite(a).all():
             raise PredictError(f"{path}: array {k} must hold finite float32/float64 numbers")

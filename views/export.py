@@ -205,7 +205,7 @@ def load_run(run_id: str, store=None, *, data_key: str | None = None, iterations
         raise ExportError(f"run {run_id} does not say which dataset it used: pass --data KEY")
     try:
         dataset = datasets.load(key, store.uploads_dir)
-    except ValueError as error:  # UnknownDataset, data.DataError
+    except (ValueError, OSError) as error:  # UnknownDataset, data.DataError, unreadable file
         raise ExportError(f"dataset {key!r} of run {run_id}: {error}") from error
     config = record.config
     if dataset.fingerprint != config.data:

@@ -178,3 +178,11 @@ def test_imports_only_numpy_and_the_standard_library():
         for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert modules <= {"__future__", "argparse", "json", "sys", "numpy"}
+
+
+def test_a_single_npy_array_is_not_a_model(alone, tmp_path, split5k):
+    np.save(tmp_path / "W1.npy", np.zeros((784, 10), np.float32))
+    write_csv(tmp_path / "test.csv", split5k[2][:2])
+    result = run(alone, tmp_path / "W1.npy", tmp_path / "test.csv")
+    assert result.returncode == 1
+    assert "not a model .npz file (one array, not W1 b1 W2 b2)" in result.stderr
