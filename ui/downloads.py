@@ -43,7 +43,7 @@ def buttons(run, ev) -> None:
         disabled=not finite,
         key="dl_model",
         help="W1, b1, W2, b2 and the settings as JSON: numpy.load(..., allow_pickle=False) "
-        "reads it; so does the Data page's model upload.",
+        "or nnmath.load_model reads it.",
     )
     top[1].download_button(
         "Model + predict.py (.zip)",

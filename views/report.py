@@ -159,6 +159,20 @@ def initial_W1(result) -> np.ndarray | None:
     return result.snapshots["W1"][0]
 
 
+def units_caption(h: int, shown: int, change: bool) -> str:
+    which = "" if shown == h else f" (the first {shown} of {h} units)"
+    if change:
+        return (
+            f"Each tile shows how training changed one hidden unit's 784 input weights, as a "
+            f"28×28 image{which}: red where a pixel's weight grew, blue where it fell: the "
+            f"change since the random start, because the start itself would hide the pattern."
+        )
+    return (
+        f"Each tile is one hidden unit's 784 input weights drawn as a 28×28 image{which}: red "
+        f"pixels push the unit on, blue ones off."
+    )
+
+
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em;
        color: #222; }
@@ -227,12 +241,7 @@ F1: their harmonic mean.</p>
 <h2>Most confident mistakes</h2>
 {_mistakes(run, ev)}
 <h2>Hidden units</h2>
-<p>Each tile is one hidden unit's 784 input weights drawn as a 28×28 image: red pixels push the
-unit on, blue ones off{"" if shown == h else f" (the first {shown} of {h} units)"}.{
-        " Drawn as the change since the random start, which would hide the learned pattern."
-        if start is not None
-        else ""
-    }</p>
+<p>{units_caption(h, shown, start is not None)}</p>
 {chart(figures.hidden_units(r.params.W1, count=shown, start=start), "hidden-units")}
 <footer>Made {created} with nnmath {nnmath.__version__} (numerics version
 {nnmath.NUMERICS_VERSION}). Dataset fingerprint {esc(run.dataset.fingerprint)}.</footer>

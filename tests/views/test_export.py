@@ -164,6 +164,7 @@ def test_png_bytes_decode_to_the_pixels():
 def test_uniform_start_draws_the_change_and_big_networks_are_cut(sample_run):
     run, store = sample_run
     assert report.initial_W1(run.result) is not None
+    assert "change since the random start" in report.report_html(run)
     he = replace(run.config, init="he", hidden=120)
     result = store.train(he, 3, *app_sample()[:2])
     page = report.report_html(export.RunExport(he, result, run.dataset, run.dev))
