@@ -1,12 +1,13 @@
 """Command line: ``python -m data download <ref>``, ``python -m data info <path|sample>``,
-``python -m data list``. On failure: the message on stderr and exit code 1."""
+``python -m data list``, ``python -m data submission MODEL TEST_CSV -o OUT``. On failure: the
+message on stderr and exit code 1."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import kaggle
+from . import kaggle, submission
 from .errors import DataError
 from .formats import human_bytes
 from .loading import DOWNLOAD_DIR, list_local_files, load_dataset
@@ -63,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     i.add_argument("--part", choices=("train", "test"), default="train")
     sub.add_parser("list", help=f"list loadable files under {DOWNLOAD_DIR}")
+    s = sub.add_parser(
+        "submission",
+        help="write Kaggle's submission.csv from a model file and test.csv",
+        description="Predict every image of TEST_CSV with MODEL (an .npz from the app, "
+        "nnmath.save_model or the notebook's W1 b1 W2 b2) and write ImageId,Label.",
+    )
+    s.add_argument("model", help="model .npz")
+    s.add_argument("test_csv", help="Kaggle's test.csv (or any file 'info' can read)")
+    s.add_argument("-o", "--output", default="submission.csv", help="default: %(default)s")
     args = parser.parse_args(argv)
     try:
         if args.command == "download":
@@ -72,10 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             print(_describe(ds))
         elif args.command == "info":
             print(_describe(load_dataset(args.source, part=args.part, progress=_progress)))
+        elif args.command == "submission":
+            text, n = submission.make_submission(args.model, args.test_csv)
+            with open(args.output, "w", newline="") as f:
+                f.write(text)
+            print(f"wrote {n:,} predictions to {args.output}")
         else:
             files = list_local_files()
             print("\n".join(str(f) for f in files) if files else f"no files under {DOWNLOAD_DIR}")
-    except DataError as e:
+    except (DataError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

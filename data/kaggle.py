@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -450,3 +451,107 @@ def _run_with_progress(work: Callable[[], None], folder: Path, progress: Progres
         raise outcome[0]
     done = _folder_bytes(folder)
     progress(done, done)
+
+
+# ---------------------------------------------------------------- submit
+
+COMPETITION_TEST_ROWS = {COMPETITION: 28_000}
+UPLOAD_FAILED = (
+    "Could not submit to competition"  # KaggleApi.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE
+)
+Step = Callable[[str], object]
+
+
+def submit(
+    submission: str,
+    message: str,
+    competition: str = COMPETITION,
+    secrets: Mapping | None = None,
+    step: Step | None = None,
+) -> str:
+    """Submit a submission.csv text to a Kaggle competition; returns Kaggle's answer.
+
+    The file is checked first (header ``ImageId,Label``, ids 1..n, digits, and 28,000 rows for
+    digit-recognizer), so a malformed file is refused here with its line, not by Kaggle.
+    ``step(text)`` is told each stage (checking, uploading, waiting). Raises DataError with
+    what to do: no credentials, rules not accepted (403), malformed file (400), no network.
+    Credentials never appear in a message.
+    """
+    from .submission import check_submission
+
+    step = step or (lambda text: None)
+    competition = normalize_ref(competition)
+    if "/" in competition:
+        raise DataError(f"competition must be a competition name, got dataset '{competition}'")
+    message = (message or "").strip()
+    if not message:
+        raise DataError("message must describe the submission, got an empty message")
+    step("Checking the file")
+    rows = check_submission(submission, COMPETITION_TEST_ROWS.get(competition))
+    creds = find_credentials(secrets)
+    if creds is None:
+        raise DataError(
+            f"no Kaggle credentials found, so nothing was submitted to '{competition}': "
+            f"{HOW_TO_SET}. Or download submission.csv and upload it at "
+            f"https://www.kaggle.com/competitions/{competition}/submit"
+        )
+    api = _api(creds)
+    with tempfile.TemporaryDirectory(prefix="nnmath-submit-") as folder:
+        path = Path(folder) / "submission.csv"
+        path.write_text(submission)
+        step(f"Uploading submission.csv ({rows:,} rows) to '{competition}'")
+        try:
+            with _quiet():
+                response = api.competition_submit(str(path), message[:500], competition, quiet=True)
+        except (Exception, SystemExit) as e:  # exit() in the client, HTTP and network errors
+            raise DataError(
+                scrub(str(_explain_submit(e, competition, creds)), creds, secrets)
+            ) from None
+    answer = str(getattr(response, "message", "") or "").strip()
+    if not answer or answer.startswith(UPLOAD_FAILED):
+        raise DataError(
+            f"Kaggle did not take the upload of submission.csv to '{competition}'"
+            + (f" ({scrub(answer, creds, secrets)})" if answer else "")
+            + "; try again later"
+        )
+    return scrub(answer, creds, secrets)[:1000]
+
+
+def _explain_submit(error: BaseException, competition: str, creds: Credentials) -> DataError:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status == 400:
+        text = (
+            f"Kaggle refused submission.csv for '{competition}' as malformed (HTTP 400): it "
+            f"expects ImageId,Label with one row per image of the competition's test.csv"
+        )
+    elif status == 403:
+        text = (
+            f"Kaggle refused the submission to '{competition}' (HTTP 403): accept the "
+            f"competition rules at {RULES_URL.format(name=competition)} while logged in as "
+            f"the account of your credentials, then submit again"
+        )
+    elif status == 429:
+        text = (
+            f"Kaggle refused the submission to '{competition}' (HTTP 429): the daily "
+            f"submission limit is reached; try again tomorrow"
+        )
+    elif status is None and _is_network(error):
+        text = (
+            f"cannot reach Kaggle to submit to '{competition}' (no network? "
+            f"{type(error).__name__}). Download submission.csv and upload it at "
+            f"https://www.kaggle.com/competitions/{competition}/submit from a connected machine"
+        )
+    elif status in (401, 404):
+        return _explain(error, competition, creds)
+    elif status is not None:
+        text = (
+            f"Kaggle answered HTTP {status} to the submission to '{competition}'; try again later"
+        )
+    elif isinstance(error, SystemExit):
+        text = (
+            f"the Kaggle client stopped while submitting to '{competition}' (credentials from "
+            f"{creds.where} not usable?): {HOW_TO_SET}"
+        )
+    else:
+        text = f"the submission to '{competition}' failed ({type(error).__name__}: {error})"
+    return DataError(text[:1000])

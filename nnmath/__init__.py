@@ -37,6 +37,7 @@ threads (nnmath/_threads.py); without threadpoolctl it runs anyway, on the BLAS 
 
 from ._checks import DTYPES, INITS
 from ._checks import N_CLASSES as CLASSES
+from ._version import __version__
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
 from .network import (
     Cache,
@@ -54,7 +55,7 @@ from .network import (
     scale_pixels,
     update_params,
 )
-from .persist import load_result, save_result
+from .persist import Model, load_model, load_result, save_model, save_result
 from .train import (
     BLOCK_ROWS,
     NUMERICS_VERSION,
@@ -68,6 +69,7 @@ from .train import (
 )
 
 __all__ = [
+    "__version__",
     "ACTIVATIONS",
     "Activation",
     "BLOCK_ROWS",
@@ -77,6 +79,7 @@ __all__ = [
     "INITS",
     "Grads",
     "History",
+    "Model",
     "NUMERICS_VERSION",
     "Params",
     "Progress",
@@ -91,11 +94,13 @@ __all__ = [
     "get_predictions",
     "gradient_descent",
     "init_params",
+    "load_model",
     "load_result",
     "log_softmax",
     "make_predictions",
     "one_hot",
     "predict_proba",
+    "save_model",
     "save_result",
     "scale_pixels",
     "softmax",

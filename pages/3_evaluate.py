@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.config import run_label
 from nnmath import Status
-from ui import events, session
+from ui import downloads, events, session, submission
 from ui.state import init_state
 from views import figures, metrics
 
@@ -103,3 +103,17 @@ st.plotly_chart(
     key="confidence",
     config={"displayModeBar": False},
 )
+
+st.subheader("Take it with you")
+st.caption(
+    "This run's model (for numpy, the notebook, or predict.py on Kaggle's test.csv), a report "
+    "to hand out that opens without a network, and the numbers behind the charts."
+)
+downloads.buttons(run, ev)
+
+st.subheader("Make a Kaggle submission")
+st.caption(
+    "Kaggle's digit-recognizer scores predictions for its test.csv (28,000 images without "
+    "labels): this run predicts them, you download submission.csv or submit it from here."
+)
+submission.section(run)

@@ -214,7 +214,7 @@ _AXIS_TITLES = {
 
 
 def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = None) -> go.Figure:
-    """Mean dev accuracy over two settings (``dashboard.sweep.HeatmapData``). Cells show
+    """Mean dev accuracy over two settings (``engine.sweep.HeatmapData``). Cells show
     "mean ± spread"; diverged cells are dark red with the text "diverged"; cells with no run are
     grey; the best cell is outlined and starred. An invisible marker sits at each cell centre with
     ``customdata`` = the cell's link (``links[row, col]``) so a click can open that run."""

@@ -1,0 +1,3 @@
+"""The package version, written into every model file (kept equal to pyproject.toml)."""
+
+__version__ = "0.1.0"
