@@ -46,6 +46,7 @@ from .network import (
     update_params,
 )
 from .persist import load_result, save_result
+from .trace import StepTrace, equation_line, trace_step
 from .train import (
     BLOCK_ROWS,
     NUMERICS_VERSION,
@@ -67,11 +68,13 @@ __all__ = [
     "NUMERICS_VERSION",
     "Params",
     "Progress",
+    "StepTrace",
     "TrainConfig",
     "TrainResult",
     "backward_propagation",
     "continue_training",
     "cross_entropy",
+    "equation_line",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",
@@ -85,5 +88,6 @@ __all__ = [
     "save_result",
     "scale_pixels",
     "softmax",
+    "trace_step",
     "update_params",
 ]
