@@ -65,6 +65,28 @@ def parse_scales(text: str | None, hidden: int) -> dict[int, float]:
     return dict(sorted(out.items()))
 
 
+def parse_corruption(text: str) -> str:
+    """A corruption name from the URL (``corrupt=noise``)."""
+    if text not in corrupt.CORRUPTIONS:
+        raise ValueError(f"corrupt must be one of {', '.join(corrupt.CORRUPTIONS)}, got {text!r}")
+    return text
+
+
+def parse_level(text: str, kind: str) -> float:
+    """A level of corruption ``kind`` from the URL: one of corrupt.LEVELS[kind]."""
+    levels = corrupt.LEVELS[kind]
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    for lv in levels:
+        if np.isclose(value, lv):
+            return lv
+    raise ValueError(
+        f"level for {kind} must be one of {', '.join(f'{lv:g}' for lv in levels)}, got {text!r}"
+    )
+
+
 def format_units(units) -> str | None:
     return ",".join(str(u) for u in sorted(units)) or None
 

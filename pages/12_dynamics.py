@@ -1,0 +1,119 @@
+"""Learning dynamics: when each digit was learned, the confusion at any snapshot, dead hidden
+units over training, and a map of the dev images' hidden layer."""
+
+import streamlit as st
+
+from dashboard import figures, session
+from dashboard.state import init_state
+from ui import inside
+from views import dynamics as dv
+
+settings = init_state()
+st.title("Learning dynamics")
+st.caption(
+    "The run replayed from its snapshots (the parameters saved every 50 iterations) on the "
+    "dev images: what it got right when, and what happened inside."
+)
+
+run = session.current_run(settings)
+if run is None or run.result is None:
+    st.stop()
+r = run.result
+dyn = inside.dynamics(run)
+frames = [int(i) for i in dyn.iterations]
+
+
+def chart(fig, key: str, **kw):
+    return st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False}, **kw)
+
+
+st.subheader("When was each digit learned?")
+threshold = st.select_slider(
+    "Threshold",
+    options=[0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+    value=0.8,
+    format_func="{:.0%}".format,
+    key="dyn_threshold",
+)
+left, right = st.columns([3, 2])
+with left:
+    chart(dv.per_digit_figure(dyn, threshold), "per_digit")
+with right:
+    st.caption(
+        f"First snapshot at which each digit's dev accuracy reaches {threshold:.0%} "
+        f"(snapshots at {', '.join(f'{i:,}' for i in frames[:6])}{'…' if len(frames) > 6 else ''})."
+    )
+    st.markdown("\n".join(f"- {s}" for s in dv.passing_sentences(dyn, threshold)))
+
+
+def _at(v: str) -> int:
+    i = int(v)
+    if i not in frames:
+        raise ValueError(f"at must be a snapshot iteration {frames}, got {i}")
+    return i
+
+
+at = st.select_slider(
+    "Iteration (snapshot) for the confusion matrix and the map",
+    options=frames,
+    key=inside.url_value("at", "dyn_at", _at, frames[-1]),
+)
+inside.remember(at=int(at))
+k = dyn.index(int(at))
+
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader(f"Confusion matrix at iteration {int(at):,}")
+    st.caption(
+        f"dev accuracy {dyn.accuracy[k]:.1%} ({int(round(dyn.accuracy[k] * len(dyn.dev_y))):,} "
+        f"of {len(dyn.dev_y):,}). Rows: true digit; columns: the answer."
+    )
+    chart(dv.confusion_figure(dyn, int(at)), "cm_at")
+with c2:
+    st.subheader("Dead hidden units")
+    dead_now = dyn.dead[k].nonzero()[0]
+    st.caption(
+        "A unit is dead when its ReLU outputs 0 for every training image: it passes nothing on "
+        "and gets no gradient, so it never learns again. At iteration "
+        f"{int(at):,}: {len(dead_now)} of {dyn.dead.shape[1]} "
+        f"({', '.join(map(str, dead_now)) or 'none'})."
+    )
+    chart(dv.dead_units_figure(dyn), "dead")
+
+st.subheader(f"The hidden layer as a map (iteration {int(at):,})")
+st.caption(
+    "Each dev image's hidden activations A1 (one number per unit), projected on their two "
+    "principal components (PCA by SVD). Digits the network tells apart form separate clouds. "
+    "Hover a point for its image index; click one to see the image."
+)
+coords, share = inside.hidden_map(run, int(at))
+m1, m2 = st.columns([3, 1])
+with m1:
+    event = chart(
+        dv.map_figure(coords, share, dyn.dev_y, pred=dyn.dev_pred[k]),
+        "map",
+        on_select="rerun",
+        selection_mode="points",
+    )
+picked = dv.selected_index(event)
+with m2:
+    if picked is None:
+        st.info("Click a point to see its image here.")
+    else:
+        st.plotly_chart(
+            figures.digit_image(
+                run.dev.images[picked],
+                title=f"dev image {picked}: digit {int(dyn.dev_y[picked])}, "
+                f"said {int(dyn.dev_pred[k][picked])}",
+                height=300,
+            ),
+            width="stretch",
+            key="map_image",
+            config={"displayModeBar": False},
+        )
+        st.page_link(
+            "pages/11_math.py",
+            label="See this image go through the equations",
+            query_params={**settings.to_query(), "image": str(picked), "at": str(int(at))},
+            icon=":material/functions:",
+        )

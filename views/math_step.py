@@ -1,0 +1,239 @@
+"""The Math page's content: one image through one training step, equation by equation, in the
+notebook's order, each with its LaTeX (the notation of nnmath's package docstring), the line of
+nnmath/network.py that computes it (read from the source), its shape and its real numbers.
+
+The numbers are nnmath.trace_step's, which calls the library's own functions. No Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard import figures
+from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str  # the quantity, as in nnmath's notation (also the key of equation_line)
+    latex: str
+    meaning: str
+
+
+# In the order of forward_propagation, cross_entropy, backward_propagation and update_params.
+FORWARD = (
+    Equation(
+        "Z1",
+        r"Z_1 = X\,W_1 + b_1",
+        "Each hidden unit adds up the pixels, each times its weight, plus its bias.",
+    ),
+    Equation(
+        "A1",
+        r"A_1 = g(Z_1) = \max(Z_1, 0)",
+        "ReLU: a unit with a negative sum outputs 0 (it is silent for this image).",
+    ),
+    Equation(
+        "Z2",
+        r"Z_2 = A_1\,W_2 + b_2",
+        "Each digit's score: the hidden outputs, each times its vote for that digit, plus a bias.",
+    ),
+    Equation(
+        "A2",
+        r"A_2 = \mathrm{softmax}(Z_2),\quad A_{2,k} = \frac{e^{Z_{2,k}}}{\sum_j e^{Z_{2,j}}}",
+        "Scores become probabilities that add up to 1.",
+    ),
+    Equation(
+        "L",
+        r"L = -\frac{1}{m}\sum Y \odot \log A_2 = -\log A_{2,y}\quad(m = 1)",
+        "The loss: minus the log of the probability given to the true digit.",
+    ),
+)
+BACKWARD = (
+    Equation(
+        "dZ2",
+        r"dZ_2 = \frac{1}{m}(A_2 - Y)",
+        "How the loss changes with each score: the probabilities minus the one-hot answer.",
+    ),
+    Equation(
+        "dW2",
+        r"dW_2 = A_1^\top dZ_2",
+        "Each hidden→digit weight's gradient: the unit's output times the digit's error.",
+    ),
+    Equation("db2", r"db_2 = \sum_{\text{rows}} dZ_2", "Summed over the images (here one)."),
+    Equation(
+        "dZ1",
+        r"dZ_1 = (dZ_2\,W_2^\top) \odot g'(Z_1),\quad g'(z) = [z > 0]",
+        "The error sent back to each hidden unit; silent units (Z1 ≤ 0) get none.",
+    ),
+    Equation(
+        "dW1",
+        r"dW_1 = X^\top dZ_1",
+        "Each pixel→unit weight's gradient: the pixel times the unit's error, so one 28×28 "
+        "image per unit (the digit itself, scaled by that unit's dZ1).",
+    ),
+    Equation("db1", r"db_1 = \sum_{\text{rows}} dZ_1", "Summed over the images (here one)."),
+)
+UPDATE = Equation(
+    "W1",
+    r"W \leftarrow W - \alpha\, dW\quad\text{for } W_1, b_1, W_2, b_2",
+    "One step downhill, alpha times the gradient.",
+)
+
+# Lines of network.py shown with an equation: dZ1 is computed in two lines (dA1, then times
+# g'(Z1)), the update in four.
+LINES = {"dZ1": ("dA1", "dZ1"), "W1": ("W1", "b1", "W2", "b2")}
+
+
+def source_lines(name: str) -> list[SourceLine]:
+    """The lines of nnmath/network.py that compute ``name``, read from the source."""
+    return [equation_line(n) for n in LINES.get(name, (name,))]
+
+
+def shape(a) -> str:
+    return "(" + ", ".join(str(n) for n in np.shape(a)) + ")"
+
+
+@dataclass(frozen=True)
+class MathStep:
+    trace: StepTrace
+    iteration: int
+    dead: np.ndarray  # (h,) bool: zero for every training image at this snapshot
+    full_before: float | None  # whole-training-set loss at this iteration (history)
+    full_after: float | None  # ... after the full-batch step (None: the run ends here)
+
+
+def math_step(result, x, y, iteration: int, dead=None, *, activation: str = "relu") -> MathStep:
+    """The step of the snapshot ``iteration`` of ``result`` (nnmath.TrainResult) on image ``x``
+    with label ``y``, at the run's alpha, and the same step's full-batch effect from the history
+    (row i of the history is the loss of the params after i updates)."""
+    params = result.snapshot(int(iteration))
+    t = trace_step(params, x, y, result.config.alpha, activation=activation)
+    loss = np.asarray(result.history.loss)
+    before = float(loss[iteration]) if iteration < len(loss) else float(result.loss)
+    if iteration + 1 < len(loss):
+        after: float | None = float(loss[iteration + 1])
+    elif iteration + 1 == result.iterations:
+        after = float(result.loss)
+    else:
+        after = None
+    h = params.hidden
+    dead = np.zeros(h, bool) if dead is None else np.asarray(dead, bool)
+    return MathStep(t, int(iteration), dead, before, after)
+
+
+def loss_sentence(ms: MathStep) -> str:
+    t = ms.trace
+    change = "down" if t.loss_after < t.loss else "up"
+    return (
+        f"After this one step (alpha {t.alpha:g}, on this image alone) the loss on this image "
+        f"goes from {t.loss:.4f} to {t.loss_after:.4f} ({change} {abs(t.loss - t.loss_after):.4f}); "
+        f"its probability of the true digit {t.y} from {t.A2[0, t.y]:.4f} to "
+        f"{t.A2_after[0, t.y]:.4f}."
+    )
+
+
+def full_batch_sentence(ms: MathStep, n_train: int) -> str:
+    if ms.full_after is None:
+        return (
+            f"Training stopped at iteration {ms.iteration:,}: the whole training loss is "
+            f"{ms.full_before:.4f}, and no full-batch step was taken from here."
+        )
+    return (
+        f"The run's own step at iteration {ms.iteration:,} averages the gradient over all "
+        f"{n_train:,} training images: it took the whole training loss from "
+        f"{ms.full_before:.4f} to {ms.full_after:.4f} "
+        f"({'down' if ms.full_after < ms.full_before else 'up'} "
+        f"{abs(ms.full_before - ms.full_after):.4f})."
+    )
+
+
+def loss_equation(t: StepTrace) -> str:
+    """The loss with its number: -log(A2[y]) = -log(0.6123) = 0.4906 (LaTeX)."""
+    return rf"L = -\log A_{{2,{t.y}}} = -\log({t.A2[0, t.y]:.4f}) = {t.loss:.4f}"
+
+
+# ---- figures ----------------------------------------------------------------------------------
+def vector_figure(
+    values,
+    labels,
+    title: str,
+    *,
+    marked=None,
+    mark_text: str = "",
+    grey=None,
+    highlight: int | None = None,
+    fmt: str = ".3f",
+) -> go.Figure:
+    """One bar per entry of a (1, n) or (n,) vector, its value written on it. ``marked`` (bool,
+    n): entries labelled ``mark_text`` (e.g. dead units); ``grey``: entries drawn grey (zero for
+    this image); ``highlight``: one entry drawn in the 'true' colour."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = len(v)
+    colors = [figures.COLORS["now"]] * n
+    for i in range(n):
+        if grey is not None and grey[i]:
+            colors[i] = "#bdbdbd"
+        if highlight is not None and i == highlight:
+            colors[i] = figures.COLORS["right"]
+    names = [
+        f"{lab}{' ' + mark_text if marked is not None and marked[i] else ''}"
+        for i, lab in enumerate(labels)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=v,
+            marker_color=colors,
+            text=[format(x, fmt) for x in v],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:.6g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    fig = figures._layout(fig, height=300, title=title)
+    fig.update_layout(margin=dict(l=50, r=20, t=50, b=60))
+    return fig
+
+
+def matrix_figure(M, title: str, *, x_title: str, y_title: str) -> go.Figure:
+    """A diverging heatmap of a gradient matrix (e.g. dW2, hidden × digit)."""
+    M = np.asarray(M, dtype=np.float64)
+    lim = figures.symmetric_limit(M)
+    fig = go.Figure(
+        go.Heatmap(
+            z=M,
+            x=np.arange(M.shape[1]),
+            y=np.arange(M.shape[0]),
+            zmin=-lim,
+            zmax=lim,
+            zmid=0,
+            colorscale=figures.WEIGHT_SCALE,
+            text=np.vectorize(lambda a: f"{a:.3f}")(M) if M.size <= 400 else None,
+            texttemplate="%{text}" if M.size <= 400 else None,
+            colorbar=dict(title=dict(text="gradient"), thickness=14),
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.5f}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title=x_title, dtick=1, side="top"),
+        yaxis=dict(title=y_title, autorange="reversed", dtick=1 if M.shape[0] <= 20 else None),
+    )
+    fig = figures._layout(fig, height=int(min(700, max(280, 90 + 26 * M.shape[0]))), title=title)
+    fig.update_layout(margin=dict(l=60, r=20, t=80, b=20))
+    return fig
+
+
+def dW1_figure(dW1, dZ1, max_units: int = 100) -> go.Figure:
+    """dW1 (784, h): one 28×28 image per hidden unit (the first ``max_units``), each the image
+    times that unit's dZ1, on one diverging scale."""
+    dW1 = np.asarray(dW1)
+    dz = np.asarray(dZ1).reshape(-1)
+    count = min(dW1.shape[1], max_units)
+    fig = figures.hidden_units(dW1, cols=10, count=count)
+    fig.data[1].text = [f"unit {u}: dW1 = X × dZ1[{u}] = X × {dz[u]:.5f}" for u in range(count)]
+    fig.data[0].colorbar.title.text = "gradient"
+    return fig
