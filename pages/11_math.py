@@ -59,6 +59,8 @@ else:
         step=1,
         key=inside.url_value("image", "math_image", _index, 0),
     )
+    if drawn is None:
+        c1.caption("Draw a digit on the Draw page to follow it here.")
     x, y = run.dev.images[int(index)], int(run.dev.labels[int(index)])
     what = f"dev image {int(index)} (true digit {y})"
     inside.remember(source=None, image=int(index))
@@ -91,75 +93,79 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False})
 
 
+def section(eq: mv.Equation, value, fig, *, wide: bool = False) -> None:
+    """The equation, its line of nnmath and its shape on the left, its numbers on the right
+    (under it when ``wide``)."""
+    st.subheader(eq.name)
+    left, right = st.columns([2, 3]) if not wide else (st.container(), None)
+    with left:
+        st.latex(eq.latex)
+        st.caption(eq.meaning)
+        code(eq.name)
+        st.markdown(f"shape **{mv.shape(value)}**")
+    with right or st.container():
+        chart(fig, eq.name)
+
+
 units = [str(u) for u in range(h)]
 digits = [str(d) for d in range(10)]
 silent = (t.Z1 <= 0).reshape(-1)
 
+
+def unit_bars(name: str, fmt: str = ".3f"):
+    return mv.vector_figure(
+        getattr(t, name),
+        units,
+        f"{name} per hidden unit (grey: Z1 ≤ 0, silent for this image; †: dead)",
+        marked=ms.dead,
+        mark_text="†",
+        grey=silent,
+        fmt=fmt,
+    )
+
+
 st.header("Forward propagation")
 st.subheader("X: the image")
-st.latex(r"X = \text{pixels} / 255 \in [0, 1]^{1 \times 784}")
-a, b = st.columns([1, 3])
+a, b = st.columns([2, 3])
 with a:
-    chart(figures.digit_image(x, height=260), "x")
-with b:
+    st.latex(r"X = \text{pixels} / 255 \in [0, 1]^{1 \times 784}")
     st.markdown(
         f"shape **{mv.shape(t.X)}** · {int((t.X > 0).sum())} of 784 pixels are not 0 · "
         f"largest {t.X.max():.3f}"
     )
+with b:
+    chart(figures.digit_image(x, height=260), "x")
 
-for eq in mv.FORWARD:
-    st.subheader(eq.name if eq.name != "L" else "L: the loss for this image")
-    st.latex(eq.latex)
-    st.caption(eq.meaning)
-    code(eq.name)
-    if eq.name == "L":
-        st.latex(mv.loss_equation(t))
-        st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
-        continue
-    value = getattr(t, eq.name)
-    st.markdown(f"shape **{mv.shape(value)}**")
-    if eq.name in ("Z1", "A1"):
-        fig = mv.vector_figure(
-            value,
-            units,
-            f"{eq.name} per hidden unit (grey: Z1 ≤ 0, silent for this image; †: dead)",
-            marked=ms.dead,
-            mark_text="†",
-            grey=silent,
-        )
-    elif eq.name == "A2":
-        fig = mv.vector_figure(
-            value, digits, "A2: probability of each digit (green: the true one)", highlight=y
-        )
-    else:
-        fig = mv.vector_figure(value, digits, "Z2: score of each digit", highlight=y)
-    chart(fig, eq.name)
+Z1, A1, Z2, A2, L = mv.FORWARD
+section(Z1, t.Z1, unit_bars("Z1"))
+section(A1, t.A1, unit_bars("A1"))
+section(Z2, t.Z2, mv.vector_figure(t.Z2, digits, "Z2: score of each digit", highlight=y))
+section(
+    A2,
+    t.A2,
+    mv.vector_figure(
+        t.A2, digits, "A2: probability of each digit (green: the true one)", highlight=y
+    ),
+)
+st.subheader("L: the loss for this image")
+st.latex(L.latex)
+st.caption(L.meaning)
+code("L")
+st.latex(mv.loss_equation(t))
+st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
 
 st.header("Backward propagation")
-for eq in mv.BACKWARD:
-    st.subheader(eq.name)
-    st.latex(eq.latex)
-    st.caption(eq.meaning)
-    code(eq.name)
-    value = getattr(t, eq.name)
-    st.markdown(f"shape **{mv.shape(value)}**")
-    if eq.name == "dW2":
-        fig = mv.matrix_figure(value, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit")
-    elif eq.name == "dW1":
-        fig = mv.dW1_figure(value, t.dZ1)
-    elif eq.name in ("dZ2", "db2"):
-        fig = mv.vector_figure(value, digits, f"{eq.name} per digit", highlight=y, fmt=".4f")
-    else:
-        fig = mv.vector_figure(
-            value,
-            units,
-            f"{eq.name} per hidden unit (grey: silent for this image)",
-            marked=ms.dead,
-            mark_text="†",
-            grey=silent,
-            fmt=".4f",
-        )
-    chart(fig, eq.name)
+dZ2, dW2, db2, dZ1, dW1, db1 = mv.BACKWARD
+section(dZ2, t.dZ2, mv.vector_figure(t.dZ2, digits, "dZ2 per digit", highlight=y, fmt=".4f"))
+section(
+    dW2,
+    t.dW2,
+    mv.matrix_figure(t.dW2, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit"),
+)
+section(db2, t.db2, mv.vector_figure(t.db2, digits, "db2 per digit", highlight=y, fmt=".4f"))
+section(dZ1, t.dZ1, unit_bars("dZ1", ".4f"))
+section(dW1, t.dW1, mv.dW1_figure(t.dW1, t.dZ1), wide=True)
+section(db1, t.db1, unit_bars("db1", ".4f"))
 
 st.header("The update")
 st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")

@@ -37,18 +37,18 @@ off = c1.multiselect(
 inside.scale_from_url(h, "lab_scale_unit", "lab_scale_factor")
 unit = c2.selectbox(
     "Scale one unit",
-    [None, *range(h)],
+    [inside.NO_UNIT, *range(h)],
     key="lab_scale_unit",
-    format_func=lambda u: "none" if u is None else f"unit {u}",
+    format_func=lambda u: "none" if u == inside.NO_UNIT else f"unit {u}",
 )
 factor = c3.number_input("by the factor", step=0.25, key="lab_scale_factor")
-scales = {} if unit is None else {int(unit): float(factor)}
+scales = {} if unit == inside.NO_UNIT else {int(unit): float(factor)}
 inside.remember(off=lab.format_units(off), scale=lab.format_scales(scales))
 
 scale = lab.unit_scale(h, off=off, scales=scales)
 ab = inside.ablation(run, scale)
 st.markdown(f"**{lab.describe(ab)}**")
-a, b = st.columns([2, 3])
+a, b = st.columns([1, 1])
 with a:
     chart(lab.change_figure(ab), "lab_change")
 with b:

@@ -16,6 +16,7 @@ from dashboard.session import Run
 from views import dynamics as dv
 from views import lab
 
+NO_UNIT = -1  # the Lab's "scale one unit" select box: no unit scaled
 DRAWN_KEY = "drawn_digit"  # st.session_state: (28, 28) uint8 array drawn on the Draw page
 
 
@@ -118,8 +119,8 @@ def scale_from_url(hidden: int, unit_key: str, factor_key: str) -> None:
         except ValueError as e:
             st.warning(f"URL parameter scale={qp['scale']!r}: {e}")
             scales = {}
-        unit, factor = next(iter(scales.items()), (None, 0.5))
+        unit, factor = next(iter(scales.items()), (NO_UNIT, 0.5))
         ss[unit_key], ss[factor_key] = unit, factor
         ss["_url_scale"] = qp["scale"]
-    ss.setdefault(unit_key, None)
+    ss.setdefault(unit_key, NO_UNIT)
     ss.setdefault(factor_key, 0.5)

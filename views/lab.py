@@ -164,8 +164,16 @@ def describe(ab: Ablation) -> str:
 def change_figure(ab: Ablation) -> go.Figure:
     """The Compare page's confusion-change heatmap, A = intact, B = with units off."""
     fig = confusion_change_figure(ab.improvement, ab.cm_before, ab.cm_after)
-    fig.update_layout(
-        title="Confusion change: with the units changed − intact (blue = better, red = worse)"
+    fig.update_layout(title="Confusion change, changed − intact (blue: better, red: worse)")
+    heat = fig.data[0]
+    heat.colorbar.title.text = "vs intact"
+    # Compare's hover reads "A 12, B 9": here A is the intact network, B the changed one
+    heat.customdata = np.array(
+        [
+            [c.replace(": A ", ": intact ").replace(", B ", ", changed ") for c in row]
+            for row in heat.customdata
+        ],
+        dtype=object,
     )
     return fig
 

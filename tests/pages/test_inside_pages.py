@@ -149,7 +149,7 @@ def test_lab_switches_the_units_of_the_url_off(reference):
     change = charts(at)[0]
     np.testing.assert_array_equal(np.array(change["data"][0]["z"]), ab.improvement)
     at.multiselect(key="lab_off").set_value([]).run()
-    at.selectbox(key="lab_scale_unit").set_value(None).run()
+    at.selectbox(key="lab_scale_unit").set_value(-1).run()
     assert "off" not in at.query_params and "scale" not in at.query_params
     assert "Dev accuracy " + f"{result.dev_accuracy:.1%} → {result.dev_accuracy:.1%}" in texts(at)
     assert "0 images changed answer" in texts(at)

@@ -61,6 +61,12 @@ def test_change_and_changed_figures(run):
     ab = lab.ablation(result.params, dev.X, dev.labels, lab.unit_scale(10, off=(0, 1, 2)))
     fig = lab.change_figure(ab)
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), ab.improvement)
+    t, p = 3, 3
+    assert (
+        fig.data[0]
+        .customdata[t][p]
+        .startswith(f"correct: intact {ab.cm_before[t, p]}, changed {ab.cm_after[t, p]}")
+    )
     g = lab.changed_figure(ab, dev.images, limit=12)
     assert len(g.layout.annotations) == min(12, len(ab.changed))
     i = ab.changed[0]
