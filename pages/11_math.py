@@ -72,7 +72,14 @@ at = c3.select_slider(
 inside.remember(at=int(at))
 
 dyn = inside.dynamics(run)
-ms = mv.math_step(r, x, y, int(at), dyn.dead[dyn.index(int(at))])
+ms = mv.math_step(
+    r,
+    x,
+    y,
+    int(at),
+    dyn.dead[dyn.index(int(at))],
+    next_loss=inside.next_loss(run) if int(at) == r.iterations else None,
+)
 t = ms.trace
 h = t.A1.shape[1]
 st.markdown(
@@ -172,4 +179,4 @@ st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")
 st.caption(mv.UPDATE.meaning)
 code("W1")
 st.success(mv.loss_sentence(ms))
-st.info(mv.full_batch_sentence(ms, run.train.n))
+st.info(mv.full_batch_sentence(ms, run.train.n, r.config.batch_size))

@@ -58,6 +58,22 @@ def robustness(run: Run):
     return _robustness(run.config.run_id, run.result.iterations, run.stamp, run)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _next_loss(run_id: str, iterations: int, stamp: int | None, _run: Run) -> float | None:
+    import nnmath
+
+    r = _run.result
+    if r.status == "diverged":
+        return None
+    return nnmath.continue_training(r, _run.train.X, _run.train.labels, iterations=1).loss
+
+
+def next_loss(run: Run) -> float | None:
+    """The whole training loss after one more update than the run has (one iteration of
+    nnmath.continue_training, the same numbers as a longer run); None for a diverged run."""
+    return _next_loss(run.config.run_id, run.result.iterations, run.stamp, run)
+
+
 def ablation(run: Run, scale):
     return lab.ablation(
         run.result.params, run.dev.X, run.dev.labels, scale, activation=_activation(run)

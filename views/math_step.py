@@ -105,10 +105,14 @@ class MathStep:
     full_after: float | None  # ... after the full-batch step (None: the run ends here)
 
 
-def math_step(result, x, y, iteration: int, dead=None, *, activation: str = "relu") -> MathStep:
+def math_step(
+    result, x, y, iteration: int, dead=None, *, activation: str = "relu", next_loss=None
+) -> MathStep:
     """The step of the snapshot ``iteration`` of ``result`` (nnmath.TrainResult) on image ``x``
     with label ``y``, at the run's alpha, and the same step's full-batch effect from the history
-    (row i of the history is the loss of the params after i updates)."""
+    (row i of the history is the loss of the params after i updates). At the run's last
+    iteration the history has no next row: ``next_loss`` (the training loss after one more
+    update, e.g. from nnmath.continue_training) fills it, else the step is reported missing."""
     params = result.snapshot(int(iteration))
     t = trace_step(params, x, y, result.config.alpha, activation=activation)
     loss = np.asarray(result.history.loss)
@@ -117,6 +121,8 @@ def math_step(result, x, y, iteration: int, dead=None, *, activation: str = "rel
         after: float | None = float(loss[iteration + 1])
     elif iteration + 1 == result.iterations:
         after = float(result.loss)
+    elif next_loss is not None:
+        after = float(next_loss)
     else:
         after = None
     h = params.hidden
@@ -135,11 +141,18 @@ def loss_sentence(ms: MathStep) -> str:
     )
 
 
-def full_batch_sentence(ms: MathStep, n_train: int) -> str:
+def full_batch_sentence(ms: MathStep, n_train: int, batch_size: int | None = None) -> str:
+    """What the run's own step did at this iteration to the loss of the whole training set."""
+    if batch_size is not None:
+        return (
+            f"This run steps on mini-batches of {batch_size:,} images: its history holds each "
+            "iteration's loss on its own batch, so the whole training loss before and after "
+            "its step at this iteration is not recorded."
+        )
     if ms.full_after is None:
         return (
-            f"Training stopped at iteration {ms.iteration:,}: the whole training loss is "
-            f"{ms.full_before:.4f}, and no full-batch step was taken from here."
+            f"The run ends at iteration {ms.iteration:,} (it diverged): the whole training loss "
+            f"is {ms.full_before:.4f}, and no full-batch step follows."
         )
     return (
         f"The run's own step at iteration {ms.iteration:,} averages the gradient over all "

@@ -84,6 +84,9 @@ def test_math_page_marks_dead_units_and_follows_the_widgets(reference):
     result, train, dev = reference
     at = app("pages/11_math.py")
     assert at.query_params["at"] == str(ITER) and at.query_params["image"] == "0"
+    # at the run's last iteration, the full-batch step is one more update (continue_training)
+    more = nnmath.continue_training(result, train.X, train.labels, iterations=1)
+    assert f"from {result.loss:.4f} to {more.loss:.4f}" in at.info[-1].value
     at.number_input(key="math_image").set_value(12).run()
     at.select_slider(key="math_at").set_value(0).run()
     assert at.query_params["image"] == "12" and at.query_params["at"] == "0"

@@ -28,7 +28,14 @@ def test_math_step_is_trace_step_at_the_snapshot_with_the_runs_alpha(run):
     assert ms.full_before == result.history.loss[50] and ms.full_after == result.history.loss[51]
     last = mv.math_step(result, dev.images[3], dev.labels[3], 100)
     assert last.full_before == result.loss and last.full_after is None
-    assert "no full-batch step was taken" in mv.full_batch_sentence(last, 4000)
+    assert "no full-batch step follows" in mv.full_batch_sentence(last, 4000)
+    # one more update than the run has: the same numbers as a run of 101 iterations
+    train, _, base = app_sample()
+    more = nnmath.continue_training(result, train.X, train.labels, iterations=1)
+    last = mv.math_step(result, dev.images[3], dev.labels[3], 100, next_loss=more.loss)
+    longer = RunStore().train(base, 102, train, dev)
+    assert last.full_after == pytest.approx(longer.history.loss[101], rel=1e-6)
+    assert "not recorded" in mv.full_batch_sentence(last, 4000, batch_size=64)
 
 
 def test_sentences_show_the_numbers(run):
