@@ -164,7 +164,7 @@ def describe(ab: Ablation) -> str:
 def change_figure(ab: Ablation) -> go.Figure:
     """The Compare page's confusion-change heatmap, A = intact, B = with units off."""
     fig = confusion_change_figure(ab.improvement, ab.cm_before, ab.cm_after)
-    fig.update_layout(title="Confusion change, changed − intact (blue: better, red: worse)")
+    fig.update_layout(title="Confusion change, changed − intact (blue: better)")
     heat = fig.data[0]
     heat.colorbar.title.text = "vs intact"
     # Compare's hover reads "A 12, B 9": here A is the intact network, B the changed one
@@ -187,9 +187,9 @@ def changed_figure(ab: Ablation, images: np.ndarray, limit: int = 30) -> go.Figu
         for i in idx
     ]
     title = (
-        f"Images that changed answer ({len(ab.changed):,}"
+        f"Changed answers ({len(ab.changed):,}"
         + (f", first {limit}" if len(ab.changed) > limit else "")
-        + "), true digit: intact → changed"
+        + "): true digit: intact→changed"
     )
     return gallery_figure(np.asarray(images)[idx], captions, title)
 
