@@ -113,7 +113,7 @@ with m2:
         )
         st.page_link(
             "pages/11_math.py",
-            label="See this image go through the equations",
+            label="Open it on the Math page",
             query_params={**settings.to_query(), "image": str(picked), "at": str(int(at))},
             icon=":material/functions:",
         )

@@ -227,7 +227,7 @@ def map_figure(coords: np.ndarray, share: np.ndarray, y: np.ndarray, pred=None) 
             else [f", predicted {int(p)}" for p in np.asarray(pred)[idx]]
         )
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=coords[idx, 0],
                 y=coords[idx, 1],
                 mode="markers",
@@ -243,7 +243,7 @@ def map_figure(coords: np.ndarray, share: np.ndarray, y: np.ndarray, pred=None) 
         yaxis_title=f"component 2 ({share[1]:.0%} of the variance)",
         legend_title_text="digit",
         clickmode="event+select",
-        dragmode="pan",
+        dragmode=False,
     )
     return figures._layout(fig, height=520)
 

@@ -38,7 +38,35 @@ def test_inside_the_network_tour(page, app_url):
     go(page, "Learning dynamics", "When was each digit learned?")
     page.get_by_text(re.compile(r"\d passes 80% at iteration [\d,]+")).first.wait_for()
     page.locator('[data-testid="stPlotlyChart"] .main-svg').nth(3).wait_for()
+    # Click a point of the PCA map (the 4th chart): its image is shown beside the map. The
+    # point's pixel position comes from the chart's own axes (plotly's l2p), not from guessing;
+    # the chart is scrolled into the viewport first (a mouse click does not scroll).
+    page.locator('[data-testid="stPlotlyChart"]').nth(3).scroll_into_view_if_needed()
+    where = page.evaluate(
+        """() => {
+            const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[3];
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])];
+        }"""
+    )
+    page.mouse.move(*where)
+    page.mouse.click(*where)
+    page.get_by_text("Open it on the Math page").first.wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    title = page.evaluate("() => document.querySelector('.st-key-map_image .gtitle')?.textContent")
+    assert re.fullmatch(r"dev image \d+: digit \d, said \d", title or ""), title
+    page.mouse.move(0, 0)
     screenshot(page, "dynamics")
+    # ... and its link opens that image on the Math page at the same iteration
+    index = re.match(r"dev image (\d+)", title).group(1)
+    page.get_by_text("Open it on the Math page").first.click()
+    page.get_by_text(f"dev image {index} (true digit").first.wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["image"] == [index] and query["at"] == ["500"], page.url
 
     go(page, "Lab", "Switch hidden units off")
     # a link with units off and a corruption, as someone would share it
