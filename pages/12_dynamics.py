@@ -46,17 +46,10 @@ with right:
     st.markdown("\n".join(f"- {s}" for s in dv.passing_sentences(dyn, threshold)))
 
 
-def _at(v: str) -> int:
-    i = int(v)
-    if i not in frames:
-        raise ValueError(f"at must be a snapshot iteration {frames}, got {i}")
-    return i
-
-
 at = st.select_slider(
     "Iteration (snapshot) for the confusion matrix and the map",
     options=frames,
-    key=inside.url_value("at", "dyn_at", _at, frames[-1]),
+    key=inside.url_value("at", "dyn_at", lambda v: dv.parse_snapshot(v, frames), frames[-1]),
 )
 inside.remember(at=int(at))
 k = dyn.index(int(at))

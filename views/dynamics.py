@@ -66,6 +66,18 @@ class Dynamics:
         return confusion_matrix(self.dev_y, self.dev_pred[self.index(iteration)])
 
 
+def parse_snapshot(text: str, iterations) -> int:
+    """A snapshot iteration from the URL (``at=250``): one of ``iterations``."""
+    choices = [int(i) for i in iterations]
+    try:
+        i = int(str(text).strip())
+    except ValueError:
+        i = None
+    if i not in choices:
+        raise ValueError(f"at must be a snapshot iteration {choices}, got {text!r}")
+    return i
+
+
 def dynamics(result, train_X, dev_X, dev_y, *, activation: str = "relu") -> Dynamics:
     """The dynamics of ``result`` (nnmath.TrainResult): its snapshots on the dev images (answers)
     and on the training images (which hidden units fire at all)."""

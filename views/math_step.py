@@ -92,6 +92,27 @@ def source_lines(name: str) -> list[SourceLine]:
     return [equation_line(n) for n in LINES.get(name, (name,))]
 
 
+def parse_source(text: str, sources) -> str:
+    """Where the image comes from (``source=drawn``): one of ``sources`` (``drawn`` only when a
+    drawing is in this session)."""
+    if text not in sources:
+        if text == "drawn":
+            raise ValueError("no drawing in this session (draw one on the Draw page)")
+        raise ValueError(f"source must be one of {', '.join(sources)}, got {text!r}")
+    return text
+
+
+def parse_dev_index(text: str, n: int) -> int:
+    """A dev image index from the URL (``image=7``): a whole number in 0..n-1."""
+    try:
+        i = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"image must be a whole number (a dev index), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"image must be a dev index between 0 and {n - 1}, got {i}")
+    return i
+
+
 def shape(a) -> str:
     return "(" + ", ".join(str(n) for n in np.shape(a)) + ")"
 
@@ -128,6 +149,24 @@ def math_step(
     h = params.hidden
     dead = np.zeros(h, bool) if dead is None else np.asarray(dead, bool)
     return MathStep(t, int(iteration), dead, before, after)
+
+
+def header_text(what: str, ms: MathStep, iterations: int) -> str:
+    """What is shown: the image, the iteration, and the dead units (listed)."""
+    t = ms.trace
+    dead = ", ".join(str(u) for u in np.flatnonzero(ms.dead)) or "none"
+    return (
+        f"**{what}**, parameters after **{ms.iteration:,}** of the run's {iterations:,} updates "
+        f"(hidden {t.A1.shape[1]}, alpha {t.alpha:g}). Dead units (zero for every training "
+        f"image at this iteration) are marked †: {dead}."
+    )
+
+
+def pixels_text(t: StepTrace) -> str:
+    return (
+        f"shape **{shape(t.X)}** · {int((t.X > 0).sum())} of 784 pixels are not 0 · "
+        f"largest {float(t.X.max()):.3f}"
+    )
 
 
 def loss_sentence(ms: MathStep) -> str:
@@ -169,6 +208,42 @@ def loss_equation(t: StepTrace) -> str:
 
 
 # ---- figures ----------------------------------------------------------------------------------
+def step_figures(ms: MathStep) -> dict[str, go.Figure]:
+    """The numbers of every quantity of the step, keyed by its name (Z1 … db1)."""
+    t = ms.trace
+    h = t.A1.shape[1]
+    units = [str(u) for u in range(h)]
+    digits = [str(d) for d in range(10)]
+    silent = (t.Z1 <= 0).reshape(-1)
+
+    def unit_bars(name: str, fmt: str):
+        return vector_figure(
+            getattr(t, name),
+            units,
+            f"{name} per hidden unit (grey: Z1 ≤ 0, silent for this image; †: dead)",
+            marked=ms.dead,
+            mark_text="†",
+            grey=silent,
+            fmt=fmt,
+        )
+
+    def digit_bars(name: str, title: str, fmt: str):
+        return vector_figure(getattr(t, name), digits, title, highlight=t.y, fmt=fmt)
+
+    return {
+        "Z1": unit_bars("Z1", ".3f"),
+        "A1": unit_bars("A1", ".3f"),
+        "Z2": digit_bars("Z2", "Z2: score of each digit (green: the true one)", ".3f"),
+        "A2": digit_bars("A2", "A2: probability of each digit (green: the true one)", ".3f"),
+        "dZ2": digit_bars("dZ2", "dZ2 per digit", ".4f"),
+        "dW2": matrix_figure(t.dW2, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit"),
+        "db2": digit_bars("db2", "db2 per digit", ".4f"),
+        "dZ1": unit_bars("dZ1", ".4f"),
+        "dW1": dW1_figure(t.dW1, t.dZ1),
+        "db1": unit_bars("db1", ".4f"),
+    }
+
+
 def vector_figure(
     values,
     labels,

@@ -113,10 +113,11 @@ def test_math_page_offers_the_drawing_with_the_label_the_user_gives(reference):
 
 
 def test_math_page_says_what_is_wrong_with_a_bad_link():
-    at = app("pages/11_math.py", image=5000, at=70)
+    at = app("pages/11_math.py", image=5000, at=70, source="drawn")
     warnings = " ".join(w.value for w in at.warning)
+    assert "source='drawn': no drawing in this session" in warnings
     assert "image must be a dev index between 0 and 999, got 5000" in warnings
-    assert "at must be a snapshot iteration [0, 50, 100], got 70" in warnings
+    assert "at must be a snapshot iteration [0, 50, 100], got '70'" in warnings
 
 
 # ---- Learning dynamics --------------------------------------------------------------------------

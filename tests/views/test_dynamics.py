@@ -106,3 +106,10 @@ def test_figures_carry_the_numbers(run, dyn):
     assert dev.labels[i] == 3 and m.data[3].text[0].startswith(f"dev image {i}: digit 3")
     assert dv.selected_index({"selection": {"points": [{"customdata": i}]}}) == i
     assert dv.selected_index({"selection": {"points": []}}) is None
+
+
+def test_snapshot_in_the_url_must_be_one_of_the_runs():
+    assert dv.parse_snapshot("50", np.array([0, 50, 100])) == 50
+    for bad in ("70", "x", ""):
+        with pytest.raises(ValueError, match=r"at must be a snapshot iteration \[0, 50, 100\]"):
+            dv.parse_snapshot(bad, [0, 50, 100])

@@ -81,3 +81,16 @@ def test_figures_carry_the_values_and_marks(run):
     assert w.data[1].text[0].startswith(f"unit 0: dW1 = X × dZ1[0] = X × {t.dZ1[0, 0]:.5f}")
     m = mv.matrix_figure(t.dW2, "dW2", x_title="digit", y_title="hidden unit")
     np.testing.assert_allclose(np.asarray(m.data[0].z), t.dW2)
+
+
+def test_url_values_are_checked_with_the_rule_in_the_message():
+    assert mv.parse_dev_index(" 7", 1000) == 7
+    with pytest.raises(ValueError, match="image must be a dev index between 0 and 999, got 1000"):
+        mv.parse_dev_index("1000", 1000)
+    with pytest.raises(ValueError, match="image must be a whole number .*, got 'x'"):
+        mv.parse_dev_index("x", 1000)
+    assert mv.parse_source("drawn", ["dev", "drawn"]) == "drawn"
+    with pytest.raises(ValueError, match="no drawing in this session"):
+        mv.parse_source("drawn", ["dev"])
+    with pytest.raises(ValueError, match="source must be one of dev, got 'file'"):
+        mv.parse_source("file", ["dev"])
