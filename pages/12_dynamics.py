@@ -57,19 +57,14 @@ k = dyn.index(int(at))
 c1, c2 = st.columns(2)
 with c1:
     st.subheader(f"Confusion matrix at iteration {int(at):,}")
-    st.caption(
-        f"dev accuracy {dyn.accuracy[k]:.1%} ({int(round(dyn.accuracy[k] * len(dyn.dev_y))):,} "
-        f"of {len(dyn.dev_y):,}). Rows: true digit; columns: the answer."
-    )
+    st.caption(f"{dv.accuracy_text(dyn, int(at))}. Rows: true digit; columns: the answer.")
     chart(dv.confusion_figure(dyn, int(at)), "cm_at")
 with c2:
     st.subheader("Dead hidden units")
-    dead_now = dyn.dead[k].nonzero()[0]
     st.caption(
         "A unit is dead when its ReLU outputs 0 for every training image: it passes nothing on "
-        "and gets no gradient, so it never learns again. At iteration "
-        f"{int(at):,}: {len(dead_now)} of {dyn.dead.shape[1]} "
-        f"({', '.join(map(str, dead_now)) or 'none'})."
+        f"and gets no gradient, so it never learns again. At iteration {int(at):,}: "
+        f"{dv.dead_text(dyn, int(at))}."
     )
     chart(dv.dead_units_figure(dyn), "dead")
 

@@ -62,7 +62,7 @@ st.caption(
 table = inside.robustness(run)
 d1, d2 = st.columns([1, 1])
 kind = d1.selectbox(
-    "Show examples of",
+    "Corruption (examples below, marked on its curve)",
     list(corrupt.CORRUPTIONS),
     key=inside.url_value("corrupt", "lab_corrupt", lab.parse_corruption, "noise"),
 )
@@ -76,6 +76,5 @@ level = d2.select_slider(
 )
 inside.remember(corrupt=kind, level=f"{level:g}")
 chart(lab.robustness_figure(table, highlight=(kind, level)), "robust")
-row = table[(table.corruption == kind) & (table.level == level)]
-st.markdown(f"{kind} at {level:g}: dev accuracy **{row['accuracy'].item():.1%}**")
+st.markdown(lab.accuracy_text(table, kind, level))
 chart(lab.examples_figure(run.dev.images, kind), "examples")

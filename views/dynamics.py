@@ -100,6 +100,18 @@ def dynamics(result, train_X, dev_X, dev_y, *, activation: str = "relu") -> Dyna
     )
 
 
+def accuracy_text(dyn: Dynamics, iteration: int) -> str:
+    k = dyn.index(iteration)
+    right = int((dyn.dev_pred[k] == dyn.dev_y).sum())
+    return f"dev accuracy {dyn.accuracy[k]:.1%} ({right:,} of {len(dyn.dev_y):,})"
+
+
+def dead_text(dyn: Dynamics, iteration: int) -> str:
+    """ "3 of 10 (1, 4, 7)": the dead units at a snapshot."""
+    units = np.flatnonzero(dyn.dead[dyn.index(iteration)])
+    return f"{len(units)} of {dyn.dead.shape[1]} ({', '.join(map(str, units)) or 'none'})"
+
+
 def first_passing(dyn: Dynamics, threshold: float = 0.8) -> list[int | None]:
     """For each digit, the first snapshot iteration whose dev accuracy on it is >= threshold
     (None: never)."""

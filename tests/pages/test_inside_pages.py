@@ -168,7 +168,7 @@ def test_lab_robustness_curves_and_the_corruption_of_the_url(reference):
     for tr, kind in zip(curves, corrupt.CORRUPTIONS):
         np.testing.assert_allclose(tr["y"], table[table.corruption == kind]["accuracy"])
     acc = table[(table.corruption == "rotate") & (table.level == 30)]["accuracy"].item()
-    assert f"rotate at 30: dev accuracy **{acc:.1%}**" in texts(at)
+    assert f"rotate at 30: dev accuracy **{acc:.1%}** (clean images: " in texts(at)
     at.selectbox(key="lab_corrupt").set_value("noise").run()
     assert at.query_params["corrupt"] == "noise" and at.query_params["level"] == "0.5"
 

@@ -48,6 +48,16 @@ def test_dead_units_are_those_zero_on_every_training_image(run, dyn):
         A1 = nnmath.forward_propagation(result.snapshot(int(it)), nnmath.scale_pixels(train.X)).A1
         np.testing.assert_array_equal(dyn.dead[j], ~(A1 > 0).any(axis=0))
     assert dyn.dead_count.shape == (4,)
+    fake = dv.Dynamics(
+        iterations=np.array([0, 50]),
+        dev_pred=np.array([[1, 2, 3], [1, 1, 3]], np.int8),
+        dev_y=np.array([1, 2, 3]),
+        active=np.array([[True, True, True], [True, False, False]]),
+        per_digit=np.zeros((2, 10)),
+        accuracy=np.array([1.0, 2 / 3]),
+    )
+    assert dv.dead_text(fake, 50) == "2 of 3 (1, 2)" and dv.dead_text(fake, 0) == "0 of 3 (none)"
+    assert dv.accuracy_text(fake, 50) == "dev accuracy 66.7% (2 of 3)"
 
 
 def _fake(per_digit, iterations=(0, 50, 100)):

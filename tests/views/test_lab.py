@@ -86,6 +86,12 @@ def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
         )
     rot = table[table.corruption == "rotate"].set_index("level")["accuracy"]
     assert rot[60.0] < rot[0.0] - 0.2
+    text = lab.accuracy_text(table, "rotate", 30.0)
+    assert text == (
+        f"rotate at 30: dev accuracy **{rot[30.0]:.1%}** (clean images: {rot[0.0]:.1%})"
+    )
+    with pytest.raises(ValueError, match="level must be one of"):
+        lab.accuracy_text(table, "rotate", 31.0)
     fig = lab.robustness_figure(table, highlight=("rotate", 30.0))
     assert len([t for t in fig.data if t.mode == "lines+markers"]) == 4
     ex = lab.examples_figure(dev.images, "rotate", count=2)
