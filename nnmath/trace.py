@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import N_PIXELS, check_alpha
+from ._checks import N_PIXELS, check_alpha, check_images
 from .network import (
     Params,
     backward_propagation,
@@ -64,7 +64,7 @@ def trace_step(params: Params, x, y, alpha, *, activation="relu") -> StepTrace:
     y = int(y)
     if not 0 <= y <= 9:
         raise ValueError(f"y must be a digit 0..9, got {y}")
-    X = scale_pixels(x.reshape(1, N_PIXELS), params.dtype)  # (1, 784)
+    X = scale_pixels(check_images(x.reshape(1, N_PIXELS), "x"), params.dtype)  # (1, 784)
     Y = one_hot([y], dtype=params.dtype)  # (1, 10)
     cache = forward_propagation(params, X, activation=activation)
     loss = cross_entropy(cache.Z2, Y)

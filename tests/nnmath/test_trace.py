@@ -57,6 +57,8 @@ def test_inputs_are_checked_and_not_written(setup):
         trace_step(params, x, y, -1)
     with pytest.raises(ValueError, match="x must have 784 pixels"):
         trace_step(params, x[:10], y, 0.1)
+    with pytest.raises(ValueError, match=r"x float pixels must be in \[0, 1\]"):
+        trace_step(params, x.astype(float), y, 0.1)
     with pytest.raises(ValueError, match="y must be a digit 0..9, got 12"):
         trace_step(params, x, 12, 0.1)
 
