@@ -16,7 +16,13 @@ import numpy as np
 
 from bench.machine import describe
 
-MODULES = ["bench.bench_nnmath", "bench.bench_data", "bench.bench_browser", "bench.bench_sweep"]
+MODULES = [
+    "bench.bench_nnmath",
+    "bench.bench_data",
+    "bench.bench_browser",
+    "bench.bench_sweep",
+    "bench.bench_inside",
+]
 
 
 def machine() -> str:

@@ -56,6 +56,7 @@ from .network import (
     update_params,
 )
 from .persist import Model, load_model, load_result, save_model, save_result
+from .trace import StepTrace, equation_line, trace_step
 from .train import (
     BLOCK_ROWS,
     NUMERICS_VERSION,
@@ -84,11 +85,13 @@ __all__ = [
     "Params",
     "Progress",
     "Status",
+    "StepTrace",
     "TrainConfig",
     "TrainResult",
     "backward_propagation",
     "continue_training",
     "cross_entropy",
+    "equation_line",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",
@@ -104,5 +107,6 @@ __all__ = [
     "save_result",
     "scale_pixels",
     "softmax",
+    "trace_step",
     "update_params",
 ]

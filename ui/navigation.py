@@ -109,6 +109,30 @@ PAGES: tuple[PageSpec, ...] = (
         "Compare",
         "How do two or more runs differ?",
     ),
+    PageSpec(
+        "pages/11_math.py",
+        "Math",
+        ":material/functions:",
+        "math",
+        "Inside the network",
+        "What does each equation compute for one image, with its real numbers?",
+    ),
+    PageSpec(
+        "pages/12_dynamics.py",
+        "Learning dynamics",
+        ":material/timeline:",
+        "dynamics",
+        "Inside the network",
+        "When was each digit learned, and which hidden units died?",
+    ),
+    PageSpec(
+        "pages/13_lab.py",
+        "Lab",
+        ":material/science:",
+        "lab",
+        "Inside the network",
+        "What if some hidden units were off, or the images were noisy, rotated or shifted?",
+    ),
 )
 
 

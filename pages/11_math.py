@@ -1,0 +1,129 @@
+"""Math: one image through one training step, each equation with nnmath's line and the numbers."""
+
+import streamlit as st
+
+from ui import inside, session
+from ui.state import init_state
+from views import dynamics as dv
+from views import figures
+from views import math_step as mv
+
+settings = init_state()
+st.title("Math: one image, one step")
+st.caption(
+    "The network's equations in the notebook's order, for one image at one moment of training: "
+    "each equation, the line of nnmath that computes it (read from its source), the shape, "
+    "and the real numbers. Samples are rows; m = 1 here (one image)."
+)
+
+run = session.current_run(settings)
+if run is None or run.result is None:
+    st.stop()
+r = run.result
+frames = session.snapshot_iterations(run)
+drawn = inside.drawn_digit()
+
+c1, c2, c3 = st.columns([2, 2, 3])
+SOURCES = ["dev", "drawn"] if drawn is not None else ["dev"]
+if st.session_state.get("math_source") not in (None, *SOURCES):  # the drawing is gone
+    st.session_state["math_source"] = "dev"
+source = c1.radio(
+    "Image",
+    SOURCES,
+    format_func={"dev": "a dev image", "drawn": "your drawing"}.get,
+    horizontal=True,
+    key=inside.url_value("source", "math_source", lambda v: mv.parse_source(v, SOURCES), "dev"),
+)
+
+if source == "drawn":
+    label = c2.selectbox("Its true digit (you say)", list(range(10)), key="math_label")
+    x, y, what = drawn, int(label), f"your drawing (true digit {label}, as you say)"
+    inside.remember(source="drawn", image=None)
+else:
+    index = c2.number_input(
+        f"Dev image (0–{run.dev.n - 1:,})",
+        min_value=0,
+        max_value=run.dev.n - 1,
+        step=1,
+        key=inside.url_value("image", "math_image", lambda v: mv.parse_dev_index(v, run.dev.n), 0),
+    )
+    if drawn is None:
+        c1.caption("Draw a digit on the Draw page to follow it here.")
+    x, y = run.dev.images[int(index)], int(run.dev.labels[int(index)])
+    what = f"dev image {int(index)} (true digit {y})"
+    inside.remember(source=None, image=int(index))
+at = c3.select_slider(
+    "Iteration (a snapshot of the run)",
+    options=frames,
+    key=inside.url_value("at", "math_at", lambda v: dv.parse_snapshot(v, frames), frames[-1]),
+)
+inside.remember(at=int(at))
+
+dyn = inside.dynamics(run)
+ms = mv.math_step(
+    r,
+    x,
+    y,
+    int(at),
+    dyn.dead[dyn.index(int(at))],
+    next_loss=inside.next_loss(run) if int(at) == r.iterations else None,
+)
+t = ms.trace
+figs = mv.step_figures(ms)
+st.markdown(mv.header_text(what, ms, r.iterations))
+
+
+def code(name: str) -> None:
+    lines = mv.source_lines(name)
+    st.code("\n".join(line.text for line in lines), language="python")
+    where = ", ".join(str(line.lineno) for line in lines)
+    st.caption(f"{lines[0].file}, line{'s' if len(lines) > 1 else ''} {where}")
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False})
+
+
+def section(eq: mv.Equation, value, fig, *, wide: bool = False) -> None:
+    """The equation, its line of nnmath and its shape on the left, its numbers on the right
+    (under it when ``wide``)."""
+    st.subheader(eq.name)
+    left, right = st.columns([2, 3]) if not wide else (st.container(), None)
+    with left:
+        st.latex(eq.latex)
+        st.caption(eq.meaning)
+        code(eq.name)
+        st.markdown(f"shape **{mv.shape(value)}**")
+    with right or st.container():
+        chart(fig, eq.name)
+
+
+st.header("Forward propagation")
+st.subheader("X: the image")
+a, b = st.columns([2, 3])
+with a:
+    st.latex(r"X = \text{pixels} / 255 \in [0, 1]^{1 \times 784}")
+    st.markdown(mv.pixels_text(t))
+with b:
+    chart(figures.digit_image(x, height=260), "x")
+
+*forward, L = mv.FORWARD
+for eq in forward:
+    section(eq, getattr(t, eq.name), figs[eq.name])
+st.subheader("L: the loss for this image")
+st.latex(L.latex)
+st.caption(L.meaning)
+code("L")
+st.latex(mv.loss_equation(t))
+st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
+
+st.header("Backward propagation")
+for eq in mv.BACKWARD:
+    section(eq, getattr(t, eq.name), figs[eq.name], wide=eq.name == "dW1")
+
+st.header("The update")
+st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")
+st.caption(mv.UPDATE.meaning)
+code("W1")
+st.success(mv.loss_sentence(ms))
+st.info(mv.full_batch_sentence(ms, run.train.n, r.config.batch_size))

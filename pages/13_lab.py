@@ -1,0 +1,79 @@
+"""Lab: switch hidden units off (or scale them), and corrupt the dev images, and see what the
+network then gets right."""
+
+import streamlit as st
+
+from data import corrupt
+from ui import inside, session
+from ui.state import init_state
+from views import lab
+
+settings = init_state()
+st.title("Lab")
+st.caption(
+    "Experiments on the trained network. Switching a unit off multiplies its activation by 0 in "
+    "an exact forward pass: the network without that unit, nothing retrained."
+)
+
+run = session.current_run(settings)
+if run is None or run.result is None:
+    st.stop()
+r = run.result
+h = r.params.hidden
+
+
+def chart(fig, key: str):
+    st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False})
+
+
+st.header("Switch hidden units off")
+c1, c2, c3 = st.columns([3, 1, 1])
+off = c1.multiselect(
+    f"Hidden units off (of {h})",
+    list(range(h)),
+    key=inside.url_value("off", "lab_off", lambda v: list(lab.parse_units(v, h)), []),
+)
+inside.scale_from_url(h, "lab_scale_unit", "lab_scale_factor")
+unit = c2.selectbox(
+    "Scale one unit",
+    [inside.NO_UNIT, *range(h)],
+    key="lab_scale_unit",
+    format_func=lambda u: "none" if u == inside.NO_UNIT else f"unit {u}",
+)
+factor = c3.number_input("by the factor", step=0.25, key="lab_scale_factor")
+scales = {} if unit == inside.NO_UNIT else {int(unit): float(factor)}
+inside.remember(off=lab.format_units(off), scale=lab.format_scales(scales))
+
+scale = lab.unit_scale(h, off=off, scales=scales)
+ab = inside.ablation(run, scale)
+st.markdown(f"**{lab.describe(ab)}**")
+a, b = st.columns([1, 1])
+with a:
+    chart(lab.change_figure(ab), "lab_change")
+with b:
+    chart(lab.changed_figure(ab, run.dev.images), "lab_changed")
+
+st.header("Robustness: corrupted dev images")
+st.caption(
+    "Dev accuracy of the trained network as the images get noisier, rotated, shifted or "
+    "their strokes thicker/thinner (level 0 = the clean images)."
+)
+table = inside.robustness(run)
+d1, d2 = st.columns([1, 1])
+kind = d1.selectbox(
+    "Corruption (examples below, marked on its curve)",
+    list(corrupt.CORRUPTIONS),
+    key=inside.url_value("corrupt", "lab_corrupt", lab.parse_corruption, "noise"),
+)
+levels = list(corrupt.LEVELS[kind])
+if st.session_state.get("lab_level") not in levels:
+    st.session_state.pop("lab_level", None)
+level = d2.select_slider(
+    corrupt.UNITS[kind],
+    options=levels,
+    key=inside.url_value("level", "lab_level", lambda v: lab.parse_level(v, kind), levels[-1]),
+)
+inside.remember(corrupt=kind, level=f"{level:g}")
+chart(lab.robustness_figure(table, highlight=(kind, level)), "robust")
+st.markdown(lab.accuracy_text(table, kind, level))
+chart(lab.examples_figure(run.dev.images, kind), "examples")

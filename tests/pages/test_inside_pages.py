@@ -1,0 +1,180 @@
+"""Math, Learning dynamics and Lab through the router (AppTest) on the embedded sample: their
+numbers equal nnmath's and the views' own, and their parameters live in the URL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import nnmath
+from data import corrupt
+from engine.store import RunStore
+from nnmath.trace import equation_line
+from tests.helpers import app_sample, decode
+from views import dynamics as dv
+from views import lab
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+ITER = 100
+
+
+def charts(at) -> list[dict]:
+    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def texts(at) -> str:
+    kinds = ("markdown", "success", "info", "warning", "error", "caption")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def app(page: str, state: dict | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["iterations"] = str(ITER)
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def reference():
+    train, dev, base = app_sample()
+    result = RunStore().train(replace(base), ITER, train, dev)
+    return result, train, dev
+
+
+# ---- Math ---------------------------------------------------------------------------------------
+def test_math_page_shows_nnmaths_numbers_for_the_image_and_iteration_of_the_url(reference):
+    result, train, dev = reference
+    at = app("pages/11_math.py", image=7, at=50)
+    t = nnmath.trace_step(result.snapshot(50), dev.images[7], dev.labels[7], 0.1)
+    page = texts(at)
+    assert f"dev image 7 (true digit {dev.labels[7]})" in page
+    assert f"loss for this image: **{t.loss:.4f}**" in page
+    assert f"goes from {t.loss:.4f} to {t.loss_after:.4f}" in at.success[0].value
+    info = at.info[-1].value
+    assert f"from {result.history.loss[50]:.4f} to {result.history.loss[51]:.4f}" in info
+    # the charts, in the notebook's order: X, Z1, A1, Z2, A2, dZ2, dW2, db2, dZ1, dW1, db1
+    figs = charts(at)
+    assert len(figs) == 11
+    np.testing.assert_array_equal(np.array(figs[0]["data"][0]["z"]), dev.images[7])
+    for pos, name in [(1, "Z1"), (2, "A1"), (3, "Z2"), (4, "A2"), (5, "dZ2"), (8, "dZ1")]:
+        np.testing.assert_allclose(figs[pos]["data"][0]["y"], getattr(t, name)[0], rtol=1e-6)
+    np.testing.assert_allclose(np.array(figs[6]["data"][0]["z"]), t.dW2, rtol=1e-6)
+    np.testing.assert_allclose(figs[10]["data"][0]["y"], t.db1, rtol=1e-6)
+    # each equation with the line of network.py that computes it, and LaTeX
+    code = "\n".join(c.value for c in at.code)
+    for name in ("Z1", "A1", "Z2", "A2", "L", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"):
+        assert equation_line(name).text in code, name
+    assert "W1=params.W1 - alpha * grads.dW1," in code
+    assert len(at.latex) >= 13
+    assert at.query_params["image"] == "7" and at.query_params["at"] == "50"
+
+
+def test_math_page_marks_dead_units_and_follows_the_widgets(reference):
+    result, train, dev = reference
+    at = app("pages/11_math.py")
+    assert at.query_params["at"] == str(ITER) and at.query_params["image"] == "0"
+    # at the run's last iteration, the full-batch step is one more update (continue_training)
+    more = nnmath.continue_training(result, train.X, train.labels, iterations=1)
+    assert f"from {result.loss:.4f} to {more.loss:.4f}" in at.info[-1].value
+    at.number_input(key="math_image").set_value(12).run()
+    at.select_slider(key="math_at").set_value(0).run()
+    assert at.query_params["image"] == "12" and at.query_params["at"] == "0"
+    t = nnmath.trace_step(result.snapshot(0), dev.images[12], dev.labels[12], 0.1)
+    assert f"loss for this image: **{t.loss:.4f}**" in texts(at)
+    dyn = dv.dynamics(result, train.X, dev.X, dev.labels)
+    dead = np.flatnonzero(dyn.dead[0])
+    z1 = charts(at)[1]["data"][0]["x"]
+    assert [u for u, label in enumerate(z1) if label.endswith("†")] == dead.tolist()
+
+
+def test_math_page_offers_the_drawing_with_the_label_the_user_gives(reference):
+    result, _, _ = reference
+    drawn = np.zeros((28, 28), np.uint8)
+    drawn[4:24, 13:16] = 255  # a "1"
+    at = app("pages/11_math.py", state={"drawn_digit": drawn})
+    assert at.radio(key="math_source").options == ["a dev image", "your drawing"]
+    at.radio(key="math_source").set_value("drawn").run()
+    at.selectbox(key="math_label").set_value(1).run()
+    t = nnmath.trace_step(result.params, drawn, 1, 0.1)
+    assert "your drawing (true digit 1, as you say)" in texts(at)
+    assert f"loss for this image: **{t.loss:.4f}**" in texts(at)
+    assert at.query_params["source"] == "drawn" and "image" not in at.query_params
+
+
+def test_math_page_says_what_is_wrong_with_a_bad_link():
+    at = app("pages/11_math.py", image=5000, at=70, source="drawn")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "source='drawn': no drawing in this session" in warnings
+    assert "image must be a dev index between 0 and 999, got 5000" in warnings
+    assert "at must be a snapshot iteration [0, 50, 100], got '70'" in warnings
+
+
+# ---- Learning dynamics --------------------------------------------------------------------------
+def test_dynamics_page_shows_each_digits_learning_and_the_snapshot_of_the_url(reference):
+    result, train, dev = reference
+    dyn = dv.dynamics(result, train.X, dev.X, dev.labels)
+    at = app("pages/12_dynamics.py", at=50)
+    page = texts(at)
+    for sentence in dv.passing_sentences(dyn, 0.8):
+        assert sentence in page
+    per_digit, cm, dead, pca = charts(at)
+    for d in range(10):
+        np.testing.assert_allclose(per_digit["data"][d]["y"], dyn.per_digit[:, d])
+    np.testing.assert_array_equal(np.array(cm["data"][0]["z"]), dyn.confusion(50))
+    np.testing.assert_array_equal(dead["data"][0]["y"], dyn.dead_count)
+    assert sum(len(tr["x"]) for tr in pca["data"]) == dev.n
+    assert f"dev accuracy {dyn.accuracy[1]:.1%}" in page
+    at.select_slider(key="dyn_at").set_value(100).run()
+    assert at.query_params["at"] == "100"
+    np.testing.assert_array_equal(np.array(charts(at)[1]["data"][0]["z"]), dyn.confusion(100))
+    at.select_slider(key="dyn_threshold").set_value(0.5).run()
+    assert dv.passing_sentences(dyn, 0.5)[0] in texts(at)
+
+
+# ---- Lab ----------------------------------------------------------------------------------------
+def test_lab_switches_the_units_of_the_url_off(reference):
+    result, _, dev = reference
+    at = app("pages/13_lab.py", off="1,4", scale="3:0.5")
+    assert at.multiselect(key="lab_off").value == [1, 4]
+    assert at.selectbox(key="lab_scale_unit").value == 3
+    ab = lab.ablation(result.params, dev.X, dev.labels, lab.unit_scale(10, (1, 4), {3: 0.5}))
+    assert lab.describe(ab) in texts(at)
+    change = charts(at)[0]
+    np.testing.assert_array_equal(np.array(change["data"][0]["z"]), ab.improvement)
+    at.multiselect(key="lab_off").set_value([]).run()
+    at.selectbox(key="lab_scale_unit").set_value(-1).run()
+    assert "off" not in at.query_params and "scale" not in at.query_params
+    assert "Dev accuracy " + f"{result.dev_accuracy:.1%} → {result.dev_accuracy:.1%}" in texts(at)
+    assert "0 images changed answer" in texts(at)
+
+
+def test_lab_robustness_curves_and_the_corruption_of_the_url(reference):
+    result, _, dev = reference
+    at = app("pages/13_lab.py", corrupt="rotate", level=30)
+    table = lab.robustness(result.params, dev.images, dev.labels)
+    robust = charts(at)[2]
+    curves = [tr for tr in robust["data"] if tr.get("mode") == "lines+markers"]
+    for tr, kind in zip(curves, corrupt.CORRUPTIONS):
+        np.testing.assert_allclose(tr["y"], table[table.corruption == kind]["accuracy"])
+    acc = table[(table.corruption == "rotate") & (table.level == 30)]["accuracy"].item()
+    assert f"rotate at 30: dev accuracy **{acc:.1%}** (clean images: " in texts(at)
+    at.selectbox(key="lab_corrupt").set_value("noise").run()
+    assert at.query_params["corrupt"] == "noise" and at.query_params["level"] == "0.5"
+
+
+def test_lab_bad_link_values_are_named():
+    at = app("pages/13_lab.py", off="12", corrupt="blur")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "off: a hidden unit must be between 0 and 9, got 12" in warnings
+    assert "corrupt must be one of noise, rotate, shift, thickness, got 'blur'" in warnings

@@ -1,0 +1,98 @@
+"""The lab: URL parsing, switching units off (exact), robustness curves and their figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnmath
+from data import corrupt
+from engine.store import RunStore
+from tests.helpers import app_sample
+from views import lab
+from views.metrics import confusion_matrix
+
+
+@pytest.fixture(scope="module")
+def run():
+    train, dev, base = app_sample()
+    return RunStore().train(base, 100, train, dev), dev
+
+
+def test_url_values_parse_and_format_back():
+    assert lab.parse_units("7, 1,4,4", 10) == (1, 4, 7)
+    assert lab.parse_units("", 10) == () and lab.parse_units(None, 10) == ()
+    assert lab.format_units((4, 1)) == "1,4" and lab.format_units(()) is None
+    assert lab.parse_scales("3:0.5,1:2", 10) == {1: 2.0, 3: 0.5}
+    assert lab.format_scales({3: 0.5, 1: 2.0}) == "1:2,3:0.5"
+    with pytest.raises(ValueError, match="off: a hidden unit must be between 0 and 9, got 10"):
+        lab.parse_units("10", 10)
+    with pytest.raises(ValueError, match="off must list hidden units as whole numbers, got 'x'"):
+        lab.parse_units("1,x", 10)
+    with pytest.raises(ValueError, match=r"scale must read unit:factor \(e.g. 3:0.5\), got '3'"):
+        lab.parse_scales("3", 10)
+    s = lab.unit_scale(5, off=(1,), scales={1: 3.0, 2: 0.5})
+    np.testing.assert_array_equal(s, [1, 0, 0.5, 1, 1])  # off wins over a scale
+
+
+def test_switching_units_off_is_the_network_without_them(run):
+    result, dev = run
+    p = result.params
+    ab = lab.ablation(p, dev.X, dev.labels, lab.unit_scale(10, off=(2, 5)))
+    keep = [u for u in range(10) if u not in (2, 5)]
+    smaller = nnmath.Params(p.W1[:, keep], p.b1[keep], p.W2[keep], p.b2)
+    expected = nnmath.make_predictions(dev.X, smaller)
+    assert np.mean(ab.pred_after == expected) > 0.998  # float32 ties aside, the same answers
+    assert ab.accuracy_before == pytest.approx(result.dev_accuracy)
+    np.testing.assert_array_equal(ab.cm_after, confusion_matrix(dev.labels, ab.pred_after))
+    np.testing.assert_array_equal(ab.changed, np.flatnonzero(ab.pred_before != ab.pred_after))
+    assert len(ab.changed) > 0
+    text = lab.describe(ab)
+    right_b = int((ab.pred_before == ab.y).sum())
+    assert f"{ab.accuracy_before:.1%} → {ab.accuracy_after:.1%}" in text
+    assert f"({right_b:,} → " in text and f"{len(ab.changed):,} images changed answer" in text
+    # nothing switched off: nothing changes
+    same = lab.ablation(p, dev.X, dev.labels, np.ones(10))
+    assert len(same.changed) == 0 and not same.improvement.any()
+
+
+def test_change_and_changed_figures(run):
+    result, dev = run
+    ab = lab.ablation(result.params, dev.X, dev.labels, lab.unit_scale(10, off=(0, 1, 2)))
+    fig = lab.change_figure(ab)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), ab.improvement)
+    t, p = 3, 3
+    assert (
+        fig.data[0]
+        .customdata[t][p]
+        .startswith(f"correct: intact {ab.cm_before[t, p]}, changed {ab.cm_after[t, p]}")
+    )
+    g = lab.changed_figure(ab, dev.images, limit=12)
+    assert len(g.layout.annotations) == min(12, len(ab.changed))
+    i = ab.changed[0]
+    assert g.layout.annotations[0].text.startswith(
+        f"{ab.y[i]}: {ab.pred_before[i]}→{ab.pred_after[i]}"
+    )
+
+
+def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
+    result, dev = run
+    table = lab.robustness(result.params, dev.images, dev.labels)
+    assert list(dict.fromkeys(table["corruption"])) == list(corrupt.CORRUPTIONS)
+    clean = table[table["level"] == 0]
+    for kind in ("noise", "rotate", "shift", "thickness"):
+        assert clean[clean.corruption == kind]["accuracy"].item() == pytest.approx(
+            result.dev_accuracy
+        )
+    rot = table[table.corruption == "rotate"].set_index("level")["accuracy"]
+    assert rot[60.0] < rot[0.0] - 0.2
+    text = lab.accuracy_text(table, "rotate", 30.0)
+    assert text == (
+        f"rotate at 30: dev accuracy **{rot[30.0]:.1%}** (clean images: {rot[0.0]:.1%})"
+    )
+    with pytest.raises(ValueError, match="level must be one of"):
+        lab.accuracy_text(table, "rotate", 31.0)
+    fig = lab.robustness_figure(table, highlight=("rotate", 30.0))
+    assert len([t for t in fig.data if t.mode == "lines+markers"]) == 4
+    ex = lab.examples_figure(dev.images, "rotate", count=2)
+    assert len(ex.layout.annotations) == 2 * len(corrupt.LEVELS["rotate"])

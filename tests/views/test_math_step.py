@@ -1,0 +1,96 @@
+"""The Math page's content: the step's numbers, the full-batch comparison from the history, the
+source lines shown and the figures' values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnmath
+from engine.store import RunStore
+from tests.helpers import app_sample
+from views import math_step as mv
+
+
+@pytest.fixture(scope="module")
+def run():
+    train, dev, base = app_sample()
+    return RunStore().train(base, 100, train, dev), dev
+
+
+def test_math_step_is_trace_step_at_the_snapshot_with_the_runs_alpha(run):
+    result, dev = run
+    ms = mv.math_step(result, dev.images[3], dev.labels[3], 50)
+    direct = nnmath.trace_step(result.snapshot(50), dev.images[3], dev.labels[3], 0.1)
+    assert ms.trace.loss == direct.loss and ms.trace.loss_after == direct.loss_after
+    np.testing.assert_array_equal(ms.trace.dW1, direct.dW1)
+    # the run's full-batch step 50 -> 51, from its history
+    assert ms.full_before == result.history.loss[50] and ms.full_after == result.history.loss[51]
+    last = mv.math_step(result, dev.images[3], dev.labels[3], 100)
+    assert last.full_before == result.loss and last.full_after is None
+    assert "no full-batch step follows" in mv.full_batch_sentence(last, 4000)
+    # one more update than the run has: the same numbers as a run of 101 iterations
+    train, _, base = app_sample()
+    more = nnmath.continue_training(result, train.X, train.labels, iterations=1)
+    last = mv.math_step(result, dev.images[3], dev.labels[3], 100, next_loss=more.loss)
+    longer = RunStore().train(base, 102, train, dev)
+    assert last.full_after == pytest.approx(longer.history.loss[101], rel=1e-6)
+    assert "not recorded" in mv.full_batch_sentence(last, 4000, batch_size=64)
+
+
+def test_sentences_show_the_numbers(run):
+    result, dev = run
+    ms = mv.math_step(result, dev.images[0], dev.labels[0], 0)
+    t = ms.trace
+    s = mv.loss_sentence(ms)
+    assert f"goes from {t.loss:.4f} to {t.loss_after:.4f}" in s
+    assert f"{t.A2[0, t.y]:.4f} to {t.A2_after[0, t.y]:.4f}" in s
+    f = mv.full_batch_sentence(ms, 4000)
+    assert f"from {ms.full_before:.4f} to {ms.full_after:.4f}" in f and "4,000" in f
+    assert mv.loss_equation(t).endswith(f"= {t.loss:.4f}")
+    assert float(mv.loss_equation(t).split("log(")[1].split(")")[0]) == pytest.approx(
+        t.A2[0, t.y], abs=5e-5
+    )
+
+
+def test_every_equation_has_source_lines_that_compute_it():
+    for eq in (*mv.FORWARD, *mv.BACKWARD, mv.UPDATE):
+        lines = mv.source_lines(eq.name)
+        assert lines and all(line.file == "nnmath/network.py" for line in lines)
+    assert [line.text.split("=")[0].strip() for line in mv.source_lines("dZ1")] == ["dA1", "dZ1"]
+    assert len(mv.source_lines("W1")) == 4
+    assert mv.shape(np.zeros((1, 10))) == "(1, 10)"
+
+
+def test_figures_carry_the_values_and_marks(run):
+    result, dev = run
+    ms = mv.math_step(result, dev.images[1], dev.labels[1], 100, dead=np.eye(10, dtype=bool)[2])
+    t = ms.trace
+    fig = mv.vector_figure(
+        t.Z1, [str(u) for u in range(10)], "Z1", marked=ms.dead, mark_text="†", grey=t.Z1[0] <= 0
+    )
+    np.testing.assert_allclose(fig.data[0].y, t.Z1[0])
+    assert fig.data[0].x[2] == "2 †" and fig.data[0].x[1] == "1"
+    silent = np.flatnonzero(t.Z1[0] <= 0)
+    if silent.size:
+        assert fig.data[0].marker.color[silent[0]] == "#bdbdbd"
+    w = mv.dW1_figure(t.dW1, t.dZ1)
+    tile = np.asarray(w.data[0].z, dtype=float)[:28, :28]
+    expected = (t.X[0] * t.dZ1[0, 0]).reshape(28, 28)
+    np.testing.assert_allclose(tile, expected, atol=1e-4)
+    assert w.data[1].text[0].startswith(f"unit 0: dW1 = X × dZ1[0] = X × {t.dZ1[0, 0]:.5f}")
+    m = mv.matrix_figure(t.dW2, "dW2", x_title="digit", y_title="hidden unit")
+    np.testing.assert_allclose(np.asarray(m.data[0].z), t.dW2)
+
+
+def test_url_values_are_checked_with_the_rule_in_the_message():
+    assert mv.parse_dev_index(" 7", 1000) == 7
+    with pytest.raises(ValueError, match="image must be a dev index between 0 and 999, got 1000"):
+        mv.parse_dev_index("1000", 1000)
+    with pytest.raises(ValueError, match="image must be a whole number .*, got 'x'"):
+        mv.parse_dev_index("x", 1000)
+    assert mv.parse_source("drawn", ["dev", "drawn"]) == "drawn"
+    with pytest.raises(ValueError, match="no drawing in this session"):
+        mv.parse_source("drawn", ["dev"])
+    with pytest.raises(ValueError, match="source must be one of dev, got 'file'"):
+        mv.parse_source("file", ["dev"])

@@ -1,0 +1,327 @@
+"""The Math page's content: one image through one training step, equation by equation, in the
+notebook's order, each with its LaTeX (the notation of nnmath's package docstring), the line of
+nnmath/network.py that computes it (read from the source), its shape and its real numbers.
+
+The numbers are nnmath.trace_step's, which calls the library's own functions. No Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
+from views import figures
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str  # the quantity, as in nnmath's notation (also the key of equation_line)
+    latex: str
+    meaning: str
+
+
+# In the order of forward_propagation, cross_entropy, backward_propagation and update_params.
+FORWARD = (
+    Equation(
+        "Z1",
+        r"Z_1 = X\,W_1 + b_1",
+        "Each hidden unit adds up the pixels, each times its weight, plus its bias.",
+    ),
+    Equation(
+        "A1",
+        r"A_1 = g(Z_1) = \max(Z_1, 0)",
+        "ReLU: a unit with a negative sum outputs 0 (it is silent for this image).",
+    ),
+    Equation(
+        "Z2",
+        r"Z_2 = A_1\,W_2 + b_2",
+        "Each digit's score: the hidden outputs, each times its vote for that digit, plus a bias.",
+    ),
+    Equation(
+        "A2",
+        r"A_2 = \mathrm{softmax}(Z_2),\quad A_{2,k} = \frac{e^{Z_{2,k}}}{\sum_j e^{Z_{2,j}}}",
+        "Scores become probabilities that add up to 1.",
+    ),
+    Equation(
+        "L",
+        r"L = -\frac{1}{m}\sum Y \odot \log A_2 = -\log A_{2,y}\quad(m = 1)",
+        "The loss: minus the log of the probability given to the true digit.",
+    ),
+)
+BACKWARD = (
+    Equation(
+        "dZ2",
+        r"dZ_2 = \frac{1}{m}(A_2 - Y)",
+        "How the loss changes with each score: the probabilities minus the one-hot answer.",
+    ),
+    Equation(
+        "dW2",
+        r"dW_2 = A_1^\top dZ_2",
+        "Each hidden→digit weight's gradient: the unit's output times the digit's error.",
+    ),
+    Equation("db2", r"db_2 = \sum_{\text{rows}} dZ_2", "Summed over the images (here one)."),
+    Equation(
+        "dZ1",
+        r"dZ_1 = (dZ_2\,W_2^\top) \odot g'(Z_1),\quad g'(z) = [z > 0]",
+        "The error sent back to each hidden unit; silent units (Z1 ≤ 0) get none.",
+    ),
+    Equation(
+        "dW1",
+        r"dW_1 = X^\top dZ_1",
+        "Each pixel→unit weight's gradient: the pixel times the unit's error, so one 28×28 "
+        "image per unit (the digit itself, scaled by that unit's dZ1).",
+    ),
+    Equation("db1", r"db_1 = \sum_{\text{rows}} dZ_1", "Summed over the images (here one)."),
+)
+UPDATE = Equation(
+    "W1",
+    r"W \leftarrow W - \alpha\, dW\quad\text{for } W_1, b_1, W_2, b_2",
+    "One step downhill, alpha times the gradient.",
+)
+
+# Lines of network.py shown with an equation: dZ1 is computed in two lines (dA1, then times
+# g'(Z1)), the update in four.
+LINES = {"dZ1": ("dA1", "dZ1"), "W1": ("W1", "b1", "W2", "b2")}
+
+
+def source_lines(name: str) -> list[SourceLine]:
+    """The lines of nnmath/network.py that compute ``name``, read from the source."""
+    return [equation_line(n) for n in LINES.get(name, (name,))]
+
+
+def parse_source(text: str, sources) -> str:
+    """Where the image comes from (``source=drawn``): one of ``sources`` (``drawn`` only when a
+    drawing is in this session)."""
+    if text not in sources:
+        if text == "drawn":
+            raise ValueError("no drawing in this session (draw one on the Draw page)")
+        raise ValueError(f"source must be one of {', '.join(sources)}, got {text!r}")
+    return text
+
+
+def parse_dev_index(text: str, n: int) -> int:
+    """A dev image index from the URL (``image=7``): a whole number in 0..n-1."""
+    try:
+        i = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"image must be a whole number (a dev index), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"image must be a dev index between 0 and {n - 1}, got {i}")
+    return i
+
+
+def shape(a) -> str:
+    return "(" + ", ".join(str(n) for n in np.shape(a)) + ")"
+
+
+@dataclass(frozen=True)
+class MathStep:
+    trace: StepTrace
+    iteration: int
+    dead: np.ndarray  # (h,) bool: zero for every training image at this snapshot
+    full_before: float | None  # whole-training-set loss at this iteration (history)
+    full_after: float | None  # ... after the full-batch step (None: the run ends here)
+
+
+def math_step(
+    result, x, y, iteration: int, dead=None, *, activation: str = "relu", next_loss=None
+) -> MathStep:
+    """The step of the snapshot ``iteration`` of ``result`` (nnmath.TrainResult) on image ``x``
+    with label ``y``, at the run's alpha, and the same step's full-batch effect from the history
+    (row i of the history is the loss of the params after i updates). At the run's last
+    iteration the history has no next row: ``next_loss`` (the training loss after one more
+    update, e.g. from nnmath.continue_training) fills it, else the step is reported missing."""
+    params = result.snapshot(int(iteration))
+    t = trace_step(params, x, y, result.config.alpha, activation=activation)
+    loss = np.asarray(result.history.loss)
+    before = float(loss[iteration]) if iteration < len(loss) else float(result.loss)
+    if iteration + 1 < len(loss):
+        after: float | None = float(loss[iteration + 1])
+    elif iteration + 1 == result.iterations:
+        after = float(result.loss)
+    elif next_loss is not None:
+        after = float(next_loss)
+    else:
+        after = None
+    h = params.hidden
+    dead = np.zeros(h, bool) if dead is None else np.asarray(dead, bool)
+    return MathStep(t, int(iteration), dead, before, after)
+
+
+def header_text(what: str, ms: MathStep, iterations: int) -> str:
+    """What is shown: the image, the iteration, and the dead units (listed)."""
+    t = ms.trace
+    dead = ", ".join(str(u) for u in np.flatnonzero(ms.dead)) or "none"
+    return (
+        f"**{what}**, parameters after **{ms.iteration:,}** of the run's {iterations:,} updates "
+        f"(hidden {t.A1.shape[1]}, alpha {t.alpha:g}). Dead units (zero for every training "
+        f"image at this iteration) are marked †: {dead}."
+    )
+
+
+def pixels_text(t: StepTrace) -> str:
+    return (
+        f"shape **{shape(t.X)}** · {int((t.X > 0).sum())} of 784 pixels are not 0 · "
+        f"largest {float(t.X.max()):.3f}"
+    )
+
+
+def loss_sentence(ms: MathStep) -> str:
+    t = ms.trace
+    change = "down" if t.loss_after < t.loss else "up"
+    return (
+        f"After this one step (alpha {t.alpha:g}, on this image alone) the loss on this image "
+        f"goes from {t.loss:.4f} to {t.loss_after:.4f} ({change} {abs(t.loss - t.loss_after):.4f}); "
+        f"its probability of the true digit {t.y} from {t.A2[0, t.y]:.4f} to "
+        f"{t.A2_after[0, t.y]:.4f}."
+    )
+
+
+def full_batch_sentence(ms: MathStep, n_train: int, batch_size: int | None = None) -> str:
+    """What the run's own step did at this iteration to the loss of the whole training set."""
+    if batch_size is not None:
+        return (
+            f"This run steps on mini-batches of {batch_size:,} images: its history holds each "
+            "iteration's loss on its own batch, so the whole training loss before and after "
+            "its step at this iteration is not recorded."
+        )
+    if ms.full_after is None:
+        return (
+            f"The run ends at iteration {ms.iteration:,} (it diverged): the whole training loss "
+            f"is {ms.full_before:.4f}, and no full-batch step follows."
+        )
+    return (
+        f"The run's own step at iteration {ms.iteration:,} averages the gradient over all "
+        f"{n_train:,} training images: it took the whole training loss from "
+        f"{ms.full_before:.4f} to {ms.full_after:.4f} "
+        f"({'down' if ms.full_after < ms.full_before else 'up'} "
+        f"{abs(ms.full_before - ms.full_after):.4f})."
+    )
+
+
+def loss_equation(t: StepTrace) -> str:
+    """The loss with its number: -log(A2[y]) = -log(0.6123) = 0.4906 (LaTeX)."""
+    return rf"L = -\log A_{{2,{t.y}}} = -\log({t.A2[0, t.y]:.4f}) = {t.loss:.4f}"
+
+
+# ---- figures ----------------------------------------------------------------------------------
+def step_figures(ms: MathStep) -> dict[str, go.Figure]:
+    """The numbers of every quantity of the step, keyed by its name (Z1 … db1)."""
+    t = ms.trace
+    h = t.A1.shape[1]
+    units = [str(u) for u in range(h)]
+    digits = [str(d) for d in range(10)]
+    silent = (t.Z1 <= 0).reshape(-1)
+
+    def unit_bars(name: str, fmt: str):
+        return vector_figure(
+            getattr(t, name),
+            units,
+            f"{name} per hidden unit (grey: Z1 ≤ 0, silent for this image; †: dead)",
+            marked=ms.dead,
+            mark_text="†",
+            grey=silent,
+            fmt=fmt,
+        )
+
+    def digit_bars(name: str, title: str, fmt: str):
+        return vector_figure(getattr(t, name), digits, title, highlight=t.y, fmt=fmt)
+
+    return {
+        "Z1": unit_bars("Z1", ".3f"),
+        "A1": unit_bars("A1", ".3f"),
+        "Z2": digit_bars("Z2", "Z2: score of each digit (green: the true one)", ".3f"),
+        "A2": digit_bars("A2", "A2: probability of each digit (green: the true one)", ".3f"),
+        "dZ2": digit_bars("dZ2", "dZ2 per digit", ".4f"),
+        "dW2": matrix_figure(t.dW2, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit"),
+        "db2": digit_bars("db2", "db2 per digit", ".4f"),
+        "dZ1": unit_bars("dZ1", ".4f"),
+        "dW1": dW1_figure(t.dW1, t.dZ1),
+        "db1": unit_bars("db1", ".4f"),
+    }
+
+
+def vector_figure(
+    values,
+    labels,
+    title: str,
+    *,
+    marked=None,
+    mark_text: str = "",
+    grey=None,
+    highlight: int | None = None,
+    fmt: str = ".3f",
+) -> go.Figure:
+    """One bar per entry of a (1, n) or (n,) vector, its value written on it. ``marked`` (bool,
+    n): entries labelled ``mark_text`` (e.g. dead units); ``grey``: entries drawn grey (zero for
+    this image); ``highlight``: one entry drawn in the 'true' colour."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = len(v)
+    colors = [figures.COLORS["now"]] * n
+    for i in range(n):
+        if grey is not None and grey[i]:
+            colors[i] = "#bdbdbd"
+        if highlight is not None and i == highlight:
+            colors[i] = figures.COLORS["right"]
+    names = [
+        f"{lab}{' ' + mark_text if marked is not None and marked[i] else ''}"
+        for i, lab in enumerate(labels)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=v,
+            marker_color=colors,
+            text=[format(x, fmt) for x in v],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:.6g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    fig = figures._layout(fig, height=300, title=title)
+    fig.update_layout(margin=dict(l=50, r=20, t=50, b=60))
+    return fig
+
+
+def matrix_figure(M, title: str, *, x_title: str, y_title: str) -> go.Figure:
+    """A diverging heatmap of a gradient matrix (e.g. dW2, hidden × digit)."""
+    M = np.asarray(M, dtype=np.float64)
+    lim = figures.symmetric_limit(M)
+    fig = go.Figure(
+        go.Heatmap(
+            z=M,
+            x=np.arange(M.shape[1]),
+            y=np.arange(M.shape[0]),
+            zmin=-lim,
+            zmax=lim,
+            zmid=0,
+            colorscale=figures.WEIGHT_SCALE,
+            text=np.vectorize(lambda a: f"{a:.3f}")(M) if M.size <= 400 else None,
+            texttemplate="%{text}" if M.size <= 400 else None,
+            colorbar=dict(title=dict(text="gradient"), thickness=14),
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.5f}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title=x_title, dtick=1, side="top"),
+        yaxis=dict(title=y_title, autorange="reversed", dtick=1 if M.shape[0] <= 20 else None),
+    )
+    fig = figures._layout(fig, height=int(min(700, max(280, 90 + 26 * M.shape[0]))), title=title)
+    fig.update_layout(margin=dict(l=60, r=20, t=80, b=20))
+    return fig
+
+
+def dW1_figure(dW1, dZ1, max_units: int = 100) -> go.Figure:
+    """dW1 (784, h): one 28×28 image per hidden unit (the first ``max_units``), each the image
+    times that unit's dZ1, on one diverging scale."""
+    dW1 = np.asarray(dW1)
+    dz = np.asarray(dZ1).reshape(-1)
+    count = min(dW1.shape[1], max_units)
+    fig = figures.hidden_units(dW1, cols=10, count=count)
+    fig.data[1].text = [f"unit {u}: dW1 = X × dZ1[{u}] = X × {dz[u]:.5f}" for u in range(count)]
+    fig.data[0].colorbar.title.text = "gradient"
+    return fig
