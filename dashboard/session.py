@@ -1,15 +1,19 @@
 """Streamlit side of the dashboard: cached datasets, the current run (served or trained with live
 progress), cached evaluations. Pages call these; figures and metrics stay Streamlit-free.
 
-Caching (all st.cache_resource: immutable shared objects, never widgets inside):
-- datasets and their fixed train/dev split, keyed by the ``data`` value and the file's mtime;
+Caching: immutable objects shared by every session, in one :class:`ui.cache.ByteLRU` per server
+whose total size stays under ``NNMATH_CACHE_MB`` (default 256; entry counts alone let a few large
+runs or datasets fill the memory of a small instance):
+- datasets with their fixed train/dev split, keyed by the ``data`` value and the file's mtime;
 - results served by the run store, keyed by run id, iteration count and the npz's mtime (a run
   extended by anyone changes the mtime, so nobody reads a stale copy);
 - evaluations (probabilities on the dev set), keyed like results.
+Small derived things (dataset summaries, weight colour limits) stay in st.cache_resource.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +21,8 @@ from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
+
+from ui.cache import MB, ByteLRU
 
 from . import datasets, figures, metrics
 from .runs import RunConfig, RunStore
@@ -31,6 +37,7 @@ CHART_SECONDS = 0.8  # ... and at least this many seconds (see train())
 PROGRESS_EVERY = 5  # iterations between callbacks (each one a chance to stop)
 PROGRESS_SECONDS = 0.3  # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
+DEFAULT_CACHE_MB = 256  # datasets + runs + evaluations kept in memory (NNMATH_CACHE_MB)
 
 
 # ---- store and datasets -------------------------------------------------------------------------
@@ -54,26 +61,34 @@ def store() -> RunStore:
     return _store(os.environ.get("NNMATH_RUNS_DIR"), os.environ.get("NNMATH_RUNS_MAX_MB"))
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the dataset…")
-def _dataset(key: str, stamp: float, uploads: str):
-    return datasets.load(key, Path(uploads))
+@st.cache_resource(show_spinner=False)
+def _memory_for(max_mb: str | None) -> ByteLRU:
+    mb = _float(max_mb) if max_mb is not None else None
+    return ByteLRU(int((DEFAULT_CACHE_MB if mb is None or mb < 0 else mb) * MB))
 
 
-@st.cache_resource(max_entries=6, show_spinner=False)
+def memory() -> ByteLRU:
+    """The server's byte-bounded cache (env NNMATH_CACHE_MB, read on every call like store())."""
+    return _memory_for(os.environ.get("NNMATH_CACHE_MB"))
+
+
 def _split(key: str, stamp: float, uploads: str):
-    from data import train_dev_split
+    def load():
+        from data import train_dev_split
 
-    ds = _dataset(key, stamp, uploads)
-    if not ds.has_labels:
-        return ds, None, None
-    train, dev = train_dev_split(ds, seed=0)
-    return ds, train, dev
+        with st.spinner("Loading the dataset…"):
+            ds = datasets.load(key, Path(uploads))
+            if not ds.has_labels:
+                return ds, None, None
+            train, dev = train_dev_split(ds, seed=0)
+            return ds, train, dev
+
+    return memory().get(("split", key, stamp, uploads), load)
 
 
 def dataset(key: str):
     """The Dataset of a ``data`` value (cached). Raises datasets.UnknownDataset / data.DataError."""
-    uploads = store().uploads_dir
-    return _dataset(key, datasets.stamp(key, uploads), str(uploads))
+    return split(key)[0]
 
 
 def split(key: str):
@@ -119,18 +134,23 @@ def _stamp(s: RunStore, run_id: str) -> int | None:
         return None
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def _served(root: str, run_id: str, iterations: int, stamp: int, _config: RunConfig, _key: str):
     """The store's exact answer (or None) — cached per file version."""
-    return store().get(_config, iterations)
+    return memory().get(
+        ("served", root, run_id, iterations, stamp), lambda: store().get(_config, iterations)
+    )
 
 
-@st.cache_resource(max_entries=16, show_spinner="Replaying from the nearest snapshot…")
 def _resumed(root: str, run_id: str, iterations: int, stamp: int, _config: RunConfig, _key: str):
     """A shorter run than the cached one, between two snapshots: a few iterations from the
-    snapshot below (no widgets here; quick)."""
-    _, train, dev = split(_key)
-    return store().train(_config, iterations, train, dev)
+    snapshot below (quick)."""
+
+    def replay():
+        _, train, dev = split(_key)
+        with st.spinner("Replaying from the nearest snapshot…"):
+            return store().train(_config, iterations, train, dev)
+
+    return memory().get(("resumed", root, run_id, iterations, stamp), replay)
 
 
 @dataclass(frozen=True)
@@ -308,9 +328,11 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         return run
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def _evaluation(run_id: str, iterations: int, stamp: int | None, key: str, _result, _dev):
-    return metrics.evaluate(_result.params, _dev)
+    return memory().get(
+        ("evaluation", run_id, iterations, stamp, key),
+        lambda: metrics.evaluate(_result.params, _dev),
+    )
 
 
 def evaluation(run: Run) -> metrics.Evaluation:

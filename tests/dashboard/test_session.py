@@ -3,6 +3,8 @@ next UI update) stops nnmath, keeps the partial run as "stopped", then re-raises
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
@@ -36,6 +38,9 @@ class FakeSt:
 
     def empty(self):
         return FakeBar(10**9)
+
+    def spinner(self, text):
+        return contextlib.nullcontext()
 
 
 def test_stop_keeps_the_partial_run_and_reraises(monkeypatch):
