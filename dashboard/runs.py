@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -65,14 +66,35 @@ def thread_policy(hidden: int) -> tuple[int, int]:
     return 1, max(1, workers)
 
 
+# The BLAS thread limit is process-wide, and a server trains for several sessions at once: the
+# limit is set when the first training starts and restored when the last one ends. (A plain
+# `with threadpool_limits(...)` per training restored the default, 2 threads on 2 cores, when the
+# first of two concurrent trainings finished, so the other one went on with 2 BLAS threads: other
+# bits than the same run trained alone, and slower. Found by bench/bench_class.py.)
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
 @contextlib.contextmanager
 def training_threads(hidden: int) -> Iterator[int]:
     """Limit BLAS threads around a training call; yields the nnmath worker count to use."""
     from threadpoolctl import threadpool_limits
 
+    global _blas_users, _blas_limiter
     blas, workers = thread_policy(hidden)
-    with threadpool_limits(limits=blas, user_api="blas"):
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = threadpool_limits(limits=blas, user_api="blas")
+        _blas_users += 1
+    try:
         yield workers
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 @dataclass(frozen=True)

@@ -318,3 +318,26 @@ def test_wait_unlocked_waits_for_a_trainer_to_finish(tmp_path):
     threading.Timer(0.1, release.set).start()
     assert store.wait_unlocked("abc", timeout=5) is True
     t.join()
+
+
+def test_blas_stays_at_one_thread_until_the_last_concurrent_training_ends():
+    """Two sessions training at once: the first to finish must not give the other one back the
+    default BLAS threads (other bits than the same run alone, and slower)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from dashboard.runs import training_threads
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):  # a 2-core server's default
+        before = blas_threads()
+        assert before == {2}, "this test needs a BLAS that can run 2 threads"
+        first, second = training_threads(10), training_threads(64)
+        first.__enter__()
+        second.__enter__()
+        assert blas_threads() == {1}
+        first.__exit__(None, None, None)  # the first training ends while the second runs
+        assert blas_threads() == {1}
+        second.__exit__(None, None, None)
+        assert blas_threads() == before
