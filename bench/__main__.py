@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each in a fresh process, printed as tables.
 
-Run one alone with `python -m bench.bench_nnmath` (or bench_data, bench_browser, bench_sweep).
+Run one alone with `python -m bench.bench_nnmath` (or bench_data, bench_browser, bench_sweep,
+bench_class).
 BENCH_QUICK=1 makes each one smaller, for a smoke test.
 """
 
@@ -13,7 +14,13 @@ import time
 
 import numpy as np
 
-MODULES = ["bench.bench_nnmath", "bench.bench_data", "bench.bench_browser", "bench.bench_sweep"]
+MODULES = [
+    "bench.bench_nnmath",
+    "bench.bench_data",
+    "bench.bench_browser",
+    "bench.bench_sweep",
+    "bench.bench_class",
+]
 
 
 def machine() -> str:

@@ -3,7 +3,7 @@ train/dev split, served runs, evaluations) fits one budget, whatever the sizes o
 
 ``st.cache_resource(max_entries=...)`` counts entries, and entries differ by orders of magnitude: a
 run of hidden 10 to 500 iterations is ~0.4 MB, a run of hidden 512 to 20,000 iterations keeps 401
-snapshots of W1 (~640 MB), the embedded sample with its split is 8 MB, full MNIST 94 MB. Here each
+snapshots of 1.6 MB (~650 MB), the embedded sample with its split is 8 MB, full MNIST 94 MB. Here each
 entry is weighed (:func:`nbytes`) when it is stored, and the least recently used entries are dropped
 until the total fits ``max_bytes``; an entry larger than the whole budget is returned but not kept.
 
