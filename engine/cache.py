@@ -1,12 +1,22 @@
-"""A small thread-safe LRU cache bounded by entry count and by bytes.
+"""A cache bounded by bytes: what the app keeps in memory for all sessions (datasets with their
+train/dev split, served runs, evaluations) fits one budget, whatever the sizes of the entries.
 
-The app keeps one of each per server (datasets, results): shared by every session, so it must be
-safe across threads, and bounded by what the entries weigh, not only by how many there are (a
-60,000-image dataset weighs 47 MB, the sample 4 MB).
+``st.cache_resource(max_entries=...)`` counts entries, and entries differ by orders of magnitude: a
+run of hidden 10 to 500 iterations is ~0.4 MB, a run of hidden 512 to 20,000 iterations keeps 401
+snapshots of 1.6 MB (~650 MB), the embedded sample with its split is 8 MB, full MNIST 94 MB. Here each
+entry is weighed (:func:`nbytes`) when it is stored, and the least recently used entries are dropped
+until the total fits ``max_bytes``; an entry larger than the whole budget is returned but not kept.
+
+Thread-safe (Streamlit sessions are threads of one process), and single-flight: when several
+sessions ask for the same missing key at once, one computes it and the others wait for that value.
+No Streamlit here: the engine (engine.runs.Runs) holds one :class:`ByteLRU` per server, shared with
+``st.cache_resource``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -14,100 +24,159 @@ from typing import Any
 
 import numpy as np
 
-
-def nbytes(value: Any, _seen: set[int] | None = None) -> int:
-    """What ``value`` holds in numpy arrays, counted once each (through tuples, lists, dicts and
-    the attributes of dataclass-like objects). Small Python objects count as 0."""
-    seen = set() if _seen is None else _seen
-    if id(value) in seen:
-        return 0
-    seen.add(id(value))
-    if isinstance(value, np.ndarray):
-        base = value if value.base is None else value.base
-        if isinstance(base, np.ndarray) and base is not value:
-            return nbytes(base, seen)  # a view weighs what its base weighs, once
-        return int(value.nbytes)
-    if isinstance(value, dict):
-        return sum(nbytes(v, seen) for v in value.values())
-    if isinstance(value, (tuple, list)):
-        return sum(nbytes(v, seen) for v in value)
-    if hasattr(value, "__dict__"):
-        return sum(nbytes(v, seen) for v in vars(value).values())
-    if hasattr(value, "__slots__") or hasattr(value, "_fields"):
-        return sum(nbytes(getattr(value, name), seen) for name in _names(value))
-    return 0
+MB = 1024 * 1024
 
 
-def _names(value: Any) -> tuple[str, ...]:
-    return tuple(getattr(value, "_fields", ())) or tuple(getattr(value, "__slots__", ()))
+def nbytes(obj: Any) -> int:
+    """Bytes held by the numpy arrays reachable from ``obj`` (through dataclasses, objects'
+    attributes, dicts, lists, tuples, sets), each buffer counted once however many views of it
+    are reachable, plus ``sys.getsizeof`` of small Python objects. An estimate of what keeping
+    ``obj`` costs, dominated by the arrays."""
+    seen_objects: set[int] = set()
+    seen_buffers: dict[int, int] = {}
+    other = 0
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if o is None or id(o) in seen_objects:
+            continue
+        seen_objects.add(id(o))
+        if isinstance(o, np.ndarray):
+            root = o  # views (reshape, X of a Dataset) weigh what their root array holds
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            seen_buffers[id(root)] = root.nbytes
+            continue
+        if isinstance(o, (str, bytes, bytearray, int, float, complex, bool)):
+            other += sys.getsizeof(o)
+            continue
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            stack.extend(o)
+        elif dataclasses.is_dataclass(o) and not isinstance(o, type):
+            stack.extend(getattr(o, f.name, None) for f in dataclasses.fields(o))
+        elif hasattr(o, "__dict__") and not isinstance(o, type):
+            stack.extend(vars(o).values())
+        other += sys.getsizeof(o)
+    return sum(seen_buffers.values()) + other
 
 
-class LRU:
-    """Least recently used entries go first when either bound is passed. An entry heavier than
-    ``max_bytes`` on its own is returned by :meth:`get_or_make` but not kept."""
+@dataclasses.dataclass(frozen=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+    evictions: int
+    too_large: int  # values returned without being kept (bigger than the whole budget)
 
-    def __init__(self, max_entries: int, max_bytes: int | None = None):
-        if max_entries < 1:
-            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
-        self.max_entries = int(max_entries)
-        self.max_bytes = None if max_bytes is None else int(max_bytes)
-        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+
+class ByteLRU:
+    """Least-recently-used cache whose total :func:`nbytes` stays <= ``max_bytes``.
+
+    ``get(key, compute)`` returns the cached value of ``key`` or ``compute()``'s, storing it.
+    Values must be treated as read-only: every caller gets the same object.
+    """
+
+    def __init__(self, max_bytes: int, *, weigh: Callable[[Any], int] = nbytes):
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(f"max_bytes must be an integer >= 0, got {max_bytes!r}")
+        self.max_bytes = max_bytes
+        self._weigh = weigh
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
-        self._making: dict[Hashable, threading.Lock] = {}
+        self._computing: dict[Hashable, threading.Lock] = {}
+        self._hits = self._misses = self._evictions = self._too_large = 0
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._items
-
-    @property
-    def bytes(self) -> int:
-        with self._lock:
-            return sum(size for _, size in self._items.values())
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return default
-            self._items.move_to_end(key)
-            return self._items[key][0]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        size = nbytes(value)
-        with self._lock:
-            self._items.pop(key, None)
-            if self.max_bytes is not None and size > self.max_bytes:
-                return
-            self._items[key] = (value, size)
-            self._shrink()
-
-    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        """The cached value, or ``make()``'s, made once even when several threads ask at once."""
-        missing = object()
-        value = self.get(key, missing)
-        if value is not missing:
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        found, value = self._lookup(key)
+        if found:
             return value
         with self._lock:
-            making = self._making.setdefault(key, threading.Lock())
-        with making:
-            value = self.get(key, missing)
-            if value is missing:
-                value = make()
-                self.put(key, value)
+            flight = self._computing.setdefault(key, threading.Lock())
+        with flight:  # one computation per key; latecomers wait here, then find the value
+            found, value = self._lookup(key, count_miss=False)
+            if found:
+                return value
+            try:
+                value = compute()
+                self._store(key, value, self._weigh(value))
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+            return value
+
+    def find(self, key: Hashable) -> tuple[bool, Any]:
+        """(True, value) when ``key`` is cached (it becomes the most recently used), else
+        (False, None)."""
+        return self._lookup(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` under ``key`` (weighed now), replacing what was there."""
+        self._store(key, value, self._weigh(value))
+
+    def _lookup(self, key, count_miss: bool = True):
         with self._lock:
-            self._making.pop(key, None)
-        return value
+            entry = self._entries.get(key)
+            if entry is None:
+                self._misses += count_miss
+                return False, None
+            self._entries.move_to_end(key)
+            self._hits += 1
+            return True, entry[0]
+
+    def _store(self, key, value, size: int) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.max_bytes:
+                self._too_large += 1
+                return
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+                self._evictions += 1
+
+    def discard(self, predicate: Callable[[Hashable], bool]) -> int:
+        """Drop the entries whose key satisfies ``predicate``; returns how many."""
+        with self._lock:
+            keys = [k for k in self._entries if predicate(k)]
+            for k in keys:
+                self._bytes -= self._entries.pop(k)[1]
+            return len(keys)
 
     def clear(self) -> None:
         with self._lock:
-            self._items.clear()
+            self._entries.clear()
+            self._bytes = 0
 
-    def _shrink(self) -> None:
-        total = sum(size for _, size in self._items.values())
-        while self._items and (
-            len(self._items) > self.max_entries
-            or (self.max_bytes is not None and total > self.max_bytes)
-        ):
-            _, (_, size) = self._items.popitem(last=False)
-            total -= size
+    def sizes(self) -> dict[Hashable, int]:
+        """Bytes of each entry, least recently used first."""
+        with self._lock:
+            return {key: size for key, (_, size) in self._entries.items()}
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(
+                len(self._entries),
+                self._bytes,
+                self.max_bytes,
+                self._hits,
+                self._misses,
+                self._evictions,
+                self._too_large,
+            )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries

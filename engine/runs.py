@@ -19,11 +19,13 @@ from typing import Any
 from nnmath import Status
 
 from . import datasets
-from .cache import LRU
+from .cache import MB, ByteLRU
 from .config import RunConfig, Settings
 from .store import EXTEND, RESUME, SERVE, RunStore
 
-MB = 1024 * 1024
+#: What the engine keeps in memory for every session together (datasets with their split, served
+#: runs, and whatever the glue caches with them), unless NNMATH_CACHE_MB says otherwise.
+DEFAULT_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,15 @@ class Run:
 
 
 class Runs:
-    """Datasets by ``data`` key and runs by settings, through one run store."""
+    """Datasets by ``data`` key and runs by settings, through one run store.
 
-    def __init__(
-        self,
-        store: RunStore,
-        *,
-        max_datasets: int = 6,
-        dataset_mb: float = 300.0,
-        max_results: int = 16,
-        result_mb: float = 200.0,
-    ):
+    ``cache`` (default: DEFAULT_CACHE_MB) holds datasets with their split and served runs, one
+    budget in bytes for all of them; the glue may keep its own derived objects in it too.
+    """
+
+    def __init__(self, store: RunStore, cache: ByteLRU | None = None):
         self.store = store
-        self._splits = LRU(max_datasets, int(dataset_mb * MB))
-        self._results = LRU(max_results, int(result_mb * MB))
+        self.cache = ByteLRU(DEFAULT_CACHE_MB * MB) if cache is None else cache
 
     # ---- datasets ----------------------------------------------------------------------------
     def split(self, key: str):
@@ -72,10 +69,10 @@ class Runs:
         loaded once per version of the file. Raises UnknownDataset / data.DataError."""
         uploads = self.store.uploads_dir
         stamp = datasets.stamp(key, uploads)
-        return self._splits.get_or_make((key, stamp), lambda: _load_split(key, uploads))
+        return self.cache.get(("split", key, stamp), lambda: _load_split(key, uploads))
 
     def is_loaded(self, key: str) -> bool:
-        return (key, datasets.stamp(key, self.store.uploads_dir)) in self._splits
+        return ("split", key, datasets.stamp(key, self.store.uploads_dir)) in self.cache
 
     # ---- runs --------------------------------------------------------------------------------
     def open(self, settings: Settings) -> Run:
@@ -88,10 +85,10 @@ class Runs:
                 f"{ds.name} has no labels (a test set?): pick a labelled dataset on the Data page"
             )
         config = settings.run_config(ds.fingerprint, dev.n)
-        key = (config.run_id, settings.iterations, self._version(config))
-        result = self._results.get(key)
+        key = ("run", config.run_id, settings.iterations, self._version(config))
+        found, result = self.cache.find(key)
         latest = None
-        if result is None:
+        if not found:
             step = self.store.plan(config, settings.iterations)
             if step.kind == SERVE:
                 result = step.run
@@ -99,8 +96,8 @@ class Runs:
                 result = self.store.train(config, settings.iterations, train, dev)
             else:
                 latest = step.run if step.kind == EXTEND else self.store.latest(config)
-            if result is not None:
-                self._results.put(key, result)
+            if result is not None:  # only answers are kept: "not trained yet" may change
+                self.cache.put(key, result)
         return Run(settings, ds, train, dev, config, result, latest)
 
     def train(self, run: Run, callback: Callable | None = None, *, callback_every: int = 10) -> Run:

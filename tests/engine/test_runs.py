@@ -1,14 +1,10 @@
-"""The engine's front door: settings -> run (served, replayed or not yet trained) -> trained, and
-the bounded caches it keeps."""
+"""The engine's front door: settings -> run (served, replayed or not yet trained) -> trained."""
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 import pytest
 
-from engine.cache import LRU, nbytes
 from engine.config import Settings
 from engine.runs import Runs
 from engine.store import RunStore, compute
@@ -49,40 +45,3 @@ def test_a_stored_run_extended_elsewhere_is_not_served_stale(runs, tmp_path):
     other = Runs(RunStore(tmp_path / "store"))  # another server process on the same store
     other.train(other.open(Settings(iterations=100)))
     assert runs.open(Settings(iterations=100)).result.iterations == 100
-
-
-def test_lru_is_bounded_by_entries_and_by_bytes():
-    cache = LRU(max_entries=3, max_bytes=3_000)
-    for i in range(4):
-        cache.put(i, np.zeros(100, np.uint8))
-    assert 0 not in cache and len(cache) == 3  # by entries: the oldest went
-    cache.get(1)  # 1 is now the most recently used
-    cache.put("big", np.zeros(2_500, np.uint8))
-    assert 1 in cache and "big" in cache and 2 not in cache and cache.bytes <= 3_000
-    cache.put("huge", np.zeros(10_000, np.uint8))
-    assert "huge" not in cache  # heavier than the bound on its own: not kept
-
-
-def test_nbytes_counts_a_shared_array_once():
-    a = np.zeros((1000, 784), np.uint8)
-    assert nbytes((a, a[:10], {"x": a})) == a.nbytes
-    assert nbytes(Settings()) == 0
-
-
-def test_get_or_make_makes_once_for_concurrent_callers():
-    cache, made, barrier = LRU(4), [], threading.Barrier(4)
-
-    def make():
-        made.append(1)
-        return np.ones(10)
-
-    def ask():
-        barrier.wait()
-        cache.get_or_make("k", make)
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(made) == 1

