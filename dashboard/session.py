@@ -113,8 +113,12 @@ def run_config(settings: Settings, ds, dev) -> RunConfig:
 
 # ---- results ------------------------------------------------------------------------------------
 def _stamp(s: RunStore, run_id: str) -> int | None:
+    return _stamp_of(s.npz_path(run_id))
+
+
+def _stamp_of(path: Path) -> int | None:
     try:
-        return s.npz_path(run_id).stat().st_mtime_ns
+        return path.stat().st_mtime_ns
     except FileNotFoundError:
         return None
 
@@ -182,12 +186,13 @@ def lookup(settings: Settings) -> Run:
         result = _served(
             str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
         )
-        if result is None:
-            latest = s.latest(config)
-            if latest is not None and latest.iterations > settings.iterations:
-                result = _resumed(
-                    str(s.root), config.run_id, settings.iterations, stamp, config, settings.data
-                )
+    if result is None:
+        latest = s.latest(config)  # a shorter finished/stopped run, or a checkpoint ("partial")
+        if latest is not None and latest.iterations > settings.iterations:
+            version = hash((stamp, _stamp_of(s.checkpoint_path(config.run_id))))
+            result = _resumed(
+                str(s.root), config.run_id, settings.iterations, version, config, settings.data
+            )
     return Run(settings, ds, train, dev, config, result, latest)
 
 

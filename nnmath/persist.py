@@ -96,5 +96,5 @@ def _check_consistent(r: TrainResult) -> None:
     for k, v in r.history.arrays().items():
         if v.shape != (n,):
             raise ValueError(f"history {k} must have shape ({n},), got {v.shape}")
-    if r.status not in ("finished", "diverged", "stopped"):
-        raise ValueError(f"status must be finished, diverged or stopped, got {r.status!r}")
+    if r.status not in ("finished", "diverged", "stopped", "partial"):
+        raise ValueError(f"status must be finished, diverged, stopped or partial, got {r.status!r}")

@@ -120,9 +120,15 @@ if result is None:
     latest = run.latest
     if latest is not None and latest.iterations < settings.iterations:
         st.warning(
-            f"A run with these settings was {latest.status} at iteration "
-            f"{latest.iterations:,} of {settings.iterations:,}. Press Train to continue "
-            "from there (it is not trained again from scratch)."
+            (
+                f"A run with these settings was interrupted at iteration {latest.iterations:,} "
+                f"of {settings.iterations:,} (its last checkpoint: the server restarted, or "
+                "another session is training it right now)."
+                if latest.status == "partial"
+                else f"A run with these settings was {latest.status} at iteration "
+                f"{latest.iterations:,} of {settings.iterations:,}."
+            )
+            + " Press Train to continue from there (it is not trained again from scratch)."
         )
         st.plotly_chart(
             figures.training_curves(latest.history, total=settings.iterations),
