@@ -619,6 +619,8 @@ class RunStore:
         callback_every: int = 10,
         data_name: str | None = None,
         data_key: str | None = None,
+        slots=None,
+        waiting: Callable | None = None,
     ):
         """The run at ``iterations``: served from the cache, resumed from a snapshot, extended with
         continue_training, or trained from scratch — whichever is least work — and saved when it
@@ -629,6 +631,11 @@ class RunStore:
         While it trains, a checkpoint is saved every ``checkpoint_seconds`` (see the module
         docstring); a checkpoint left by a crash is where the next call continues from. A
         checkpoint is never an answer for more iterations than it holds.
+
+        ``slots`` (an engine.slots.TrainingSlots) bounds the trainings computing at once: this
+        one waits in its queue (holding the run's lock), calling ``waiting(ahead, busy)``, which
+        may return True to give up (engine.slots.Cancelled is raised). Short replays from a
+        snapshot (< snapshot_every iterations) do not queue.
         """
         iterations = int(iterations)
         if iterations < 1:
@@ -665,17 +672,18 @@ class RunStore:
                     config, iterations, train_set, dev_set, base=base, callback=callback, **kw
                 )
             else:
-                callback = self._checkpointing(config, callback)
-                if source is not None and source.iterations > 0 and source.status != "diverged":
+                slot = contextlib.nullcontext() if slots is None else slots.acquire(waiting)
+                with slot:
+                    base = None
+                    if source is not None and source.iterations > 0 and source.status != "diverged":
+                        base = source
+                    callback = self._checkpointing(config, callback)
                     result = compute(
-                        config, iterations, train_set, dev_set, base=source, callback=callback, **kw
+                        config, iterations, train_set, dev_set, base=base, callback=callback, **kw
                     )
-                    self._count("extended" if source is cached else "continued")
-                else:
-                    result = compute(
-                        config, iterations, train_set, dev_set, callback=callback, **kw
-                    )
-                    self._count("trained")
+                self._count(
+                    "trained" if base is None else "extended" if base is cached else "continued"
+                )
             if self._longer(result, cached):
                 self._save(config, result, data_name=data_name, data_key=data_key)
             return result

@@ -18,6 +18,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
+from engine.slots import Cancelled
+from ui import host
+
 from . import datasets, figures, metrics
 from .runs import RunConfig, RunStore
 from .state import Settings
@@ -219,6 +222,16 @@ def train(run: Run) -> Run:
     # notebook's settings, alternating runs: 1.84 / 1.84 s with redraws every 0.4 s and the bar
     # every 0.15 s, 1.62 / 1.73 s with 0.8 s and 0.3 s).
     state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
+    lim = host.limits()
+
+    def waiting(ahead: int, busy: int) -> bool | None:
+        """While queued for a training slot: say where we are; a click (Stop) leaves."""
+        try:
+            bar.progress(0.0, text=f"{label}: {host.queue_text(ahead, busy, lim.max_trainings)}")
+        except (RerunException, StopException) as exc:
+            state["exc"] = exc
+            return True
+        return None
 
     def callback(p) -> bool | None:
         now = time.perf_counter()
@@ -262,7 +275,13 @@ def train(run: Run) -> Run:
             callback_every=PROGRESS_EVERY,
             data_name=run.dataset.name,
             data_key=s.data,
+            slots=host.slots(store().root, lim),
+            waiting=waiting,
         )
+    except Cancelled:
+        if "exc" in state:
+            raise state["exc"] from None
+        raise
     finally:
         if st.session_state.get(TRAINING_KEY) == run.config.run_id:
             st.session_state.pop(TRAINING_KEY, None)
@@ -298,7 +317,8 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         return None
     if run.result is not None or not train_if_missing:
         return run
-    problems = settings.problems()
+    lim = host.limits()
+    problems = settings.problems(**host.bounds(lim))
     if problems:
         st.error(
             "These settings cannot be trained: "
@@ -306,6 +326,15 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
             + ". Change them on the Train page."
         )
         return run
+    wait = host.seconds_until_allowed(lim)
+    if wait > 0:
+        st.error(
+            f"You started {lim.runs_per_minute} trainings in the last minute, the most a session "
+            f"may start per minute on this server (NNMATH_RUNS_PER_MINUTE): try again in "
+            f"{wait:.0f} s. Runs already trained by anyone open at once."
+        )
+        return run
+    host.note_start()
     try:
         return train(run)
     except ValueError as e:  # nnmath's parameter validation
@@ -393,7 +422,15 @@ def keep_upload(uploaded) -> str:
     returns its ``data`` key. Raises data.DataError with a clear message."""
     import data
 
-    ds = data.load_dataset(uploaded.getvalue(), name=uploaded.name)
+    limit_mb = host.upload_limit_mb()
+    if uploaded.size > limit_mb * 1024 * 1024:
+        raise data.DataError(
+            f"{uploaded.name} is {uploaded.size / 1024 / 1024:.1f} MB; the limit on this server "
+            f"is {limit_mb:g} MB (NNMATH_MAX_UPLOAD_MB)"
+        )
+    ds = data.load_dataset(
+        uploaded.getvalue(), name=uploaded.name, max_bytes=int(limit_mb * 1024 * 1024)
+    )
     return datasets.save_upload(ds, store().uploads_dir)
 
 

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import datasets, figures, session
 from dashboard.explore import sample_grid
 from dashboard.state import init_state
+from ui import host
 
 settings = init_state()
 st.title("Data")
@@ -13,11 +14,11 @@ st.caption(
     "out as the dev set (20 % for sets under 5,000 images), the rest to train on."
 )
 
-MAX_MB = 200
+MAX_MB = host.upload_limit_mb()  # NNMATH_MAX_UPLOAD_MB, at most Streamlit's maxUploadSize
 SOURCES = {
     "sample": "Embedded sample (5,000 MNIST digits, offline)",
     "file": "A file under data/downloads",
-    "upload": f"Upload a file (up to {MAX_MB} MB)",
+    "upload": f"Upload a file (up to {MAX_MB:g} MB)",
     "kaggle": "Download from Kaggle",
 }
 current_kind = (
@@ -58,7 +59,7 @@ elif kind == "file":
 elif kind == "upload":
     uploaded = st.file_uploader(
         f"Digits as CSV (label + 784 pixels, or Kaggle's train.csv), IDX, npz or zip — "
-        f"up to {MAX_MB} MB",
+        f"up to {MAX_MB:g} MB",
         type=None,
         key="data_upload",
     )

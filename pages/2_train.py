@@ -16,6 +16,7 @@ from dashboard.state import (
     sync_url,
     widget_key,
 )
+from ui import host
 
 settings = init_state()
 st.title("Train")
@@ -89,7 +90,7 @@ if new != settings:
 
 b1, b2, _ = st.columns([1, 1, 4])
 clicked = b1.button("Train", type="primary", key="train", icon=":material/play_arrow:")
-problems = settings.problems()
+problems = settings.problems(**host.bounds())
 if problems:
     st.error(
         "Cannot train with these settings: "

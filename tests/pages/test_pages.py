@@ -275,7 +275,7 @@ def test_data_page_explores_the_sample():
         str(d) for d in range(10) for _ in range(4)
     ]
     assert counts["data"][0]["y"] == [500] * 10
-    assert "Upload a file (up to 200 MB)" in at.radio(key="data_source").options
+    assert "Upload a file (up to 100 MB)" in at.radio(key="data_source").options
 
 
 def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeypatch):
