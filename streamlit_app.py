@@ -15,6 +15,7 @@ st.set_page_config(
 def home() -> None:
     from dashboard import session
     from dashboard.state import init_state, set_settings, sync_url
+    from ui import teacher
 
     settings = init_state()
     st.title("nnmath — watch a neural network learn handwritten digits")
@@ -39,6 +40,7 @@ def home() -> None:
         type="primary",
         key="home_train",
         icon=":material/play_arrow:",
+        disabled=bool(teacher.exercise().locked),  # a teacher's link set the settings
     )
     if clicked:
         settings = nb
@@ -81,7 +83,10 @@ def main() -> None:
     sections: dict[str, list] = {}
     for p in PAGES:
         sections.setdefault(p.section, []).append(_page(p))
-    st.navigation(sections).run()
+    from ui.teacher import embedded
+
+    # Embedded in another page (?embed=true): one exercise, no sidebar of pages.
+    st.navigation(sections, position="hidden" if embedded() else "sidebar").run()
 
 
 main()

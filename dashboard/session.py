@@ -363,13 +363,15 @@ def permalink(settings: Settings, **extra) -> str:
     """Absolute link to the current page with these settings (relative if the URL is unknown)."""
     from .state import query_string
 
-    base = ""
+    return page_url() + query_string(settings, **extra)
+
+
+def page_url() -> str:
+    """The current page's address without its query ("" when unknown)."""
     try:
-        url = st.context.url or ""
-        base = url.split("?")[0]
+        return (st.context.url or "").split("?")[0]
     except Exception:
-        pass
-    return base + query_string(settings, **extra)
+        return ""
 
 
 # ---- data page ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import datasets, figures, session
 from dashboard.explore import sample_grid
 from dashboard.state import init_state
-from ui import host
+from ui import host, teacher
 
 settings = init_state()
 st.title("Data")
@@ -35,9 +35,12 @@ kind = st.radio(
     horizontal=True,
     index=list(SOURCES).index(current_kind),
     key="data_source",
+    disabled=teacher.exercise().is_locked("data"),
 )
 
-if kind == "sample":
+if teacher.exercise().is_locked("data"):
+    st.caption("The dataset is set for this exercise.")
+elif kind == "sample":
     if settings.data != datasets.SAMPLE and st.button("Use the embedded sample", type="primary"):
         session.try_select(datasets.SAMPLE, settings)
 elif kind == "file":

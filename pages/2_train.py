@@ -16,62 +16,115 @@ from dashboard.state import (
     sync_url,
     widget_key,
 )
-from ui import host
+from ui import host, teacher
 
 settings = init_state()
+exercise = teacher.exercise()  # a teacher's link: locked and hidden controls
+compact = teacher.embedded()
 st.title("Train")
-st.caption(
-    "Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
-    "the same settings later (by anyone on this server) come back instantly, fewer iterations "
-    "are cut from the cached run and more iterations continue it."
-)
+if not compact:
+    st.caption(
+        "Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
+        "the same settings later (by anyone on this server) come back instantly, fewer "
+        "iterations are cut from the cached run and more iterations continue it."
+    )
+if exercise.locked:
+    st.caption(teacher.set_for_exercise(settings, exercise))
+
+
+def shown(name: str) -> bool:
+    return not exercise.is_hidden(name)
+
 
 c1, c2, c3, c4 = st.columns(4)
-hidden = c1.number_input(
-    "Hidden units",
-    step=1,
-    key=widget_key("hidden", settings),
-    help="Size of the hidden ReLU layer (the notebook uses 10).",
-)
-alphas = sorted(set(ALPHAS) | {settings.alpha})
-alpha = c2.select_slider(
-    "Learning rate alpha (log scale)",
-    options=alphas,
-    key=widget_key("alpha", settings),
-    format_func=lambda a: f"{a:g}",
-    help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss blows up.",
-)
-iterations = c3.number_input(
-    "Iterations",
-    step=50,
-    key=widget_key("iterations", settings),
-    help="Gradient-descent updates (the notebook uses 500).",
-)
-seed = c4.number_input(
-    "Seed",
-    step=1,
-    key=widget_key("seed", settings),
-    help="Seed of the initial weights: same seed, same numbers.",
-)
-with st.expander("Advanced: initialisation, precision, mini-batches"):
-    a1, a2, a3 = st.columns(3)
-    inits = list(dict.fromkeys([*INITS, settings.init]))
-    init = a1.selectbox(
-        "Initialisation",
-        inits,
-        key=widget_key("init", settings),
-        help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
-        "he: Gaussian scaled by sqrt(2 / fan-in).",
+hidden = settings.hidden
+if shown("hidden"):
+    hidden = c1.number_input(
+        "Hidden units",
+        step=1,
+        key=widget_key("hidden", settings),
+        disabled=exercise.is_locked("hidden"),
+        help="Size of the hidden ReLU layer (the notebook uses 10).",
     )
-    dtypes = list(dict.fromkeys([*DTYPES, settings.dtype]))
-    dtype = a2.selectbox("Precision", dtypes, key=widget_key("dtype", settings))
-    batches = list(dict.fromkeys([*BATCH_SIZES, settings.batch_size]))
-    batch = a3.selectbox(
-        "Batch size",
-        batches,
-        key=widget_key("batch_size", settings),
-        format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+alpha = settings.alpha
+if shown("alpha"):
+    alpha = c2.select_slider(
+        "Learning rate alpha (log scale)",
+        options=sorted(set(ALPHAS) | {settings.alpha}),
+        key=widget_key("alpha", settings),
+        disabled=exercise.is_locked("alpha"),
+        format_func=lambda a: f"{a:g}",
+        help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss "
+        "blows up.",
     )
+iterations = settings.iterations
+if shown("iterations"):
+    iterations = c3.number_input(
+        "Iterations",
+        step=50,
+        key=widget_key("iterations", settings),
+        disabled=exercise.is_locked("iterations"),
+        help="Gradient-descent updates (the notebook uses 500).",
+    )
+seed = settings.seed
+if shown("seed"):
+    seed = c4.number_input(
+        "Seed",
+        step=1,
+        key=widget_key("seed", settings),
+        disabled=exercise.is_locked("seed"),
+        help="Seed of the initial weights: same seed, same numbers.",
+    )
+init, dtype, batch = settings.init, settings.dtype, settings.batch_size
+if shown("advanced"):
+    with st.expander("Advanced: initialisation, precision, mini-batches"):
+        a1, a2, a3 = st.columns(3)
+        init = a1.selectbox(
+            "Initialisation",
+            list(dict.fromkeys([*INITS, settings.init])),
+            key=widget_key("init", settings),
+            disabled=exercise.is_locked("init"),
+            help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
+            "he: Gaussian scaled by sqrt(2 / fan-in).",
+        )
+        dtype = a2.selectbox(
+            "Precision",
+            list(dict.fromkeys([*DTYPES, settings.dtype])),
+            key=widget_key("dtype", settings),
+            disabled=exercise.is_locked("dtype"),
+        )
+        batch = a3.selectbox(
+            "Batch size",
+            list(dict.fromkeys([*BATCH_SIZES, settings.batch_size])),
+            key=widget_key("batch_size", settings),
+            disabled=exercise.is_locked("batch"),
+            format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+        )
+
+
+def teacher_link_maker(settings: Settings) -> None:
+    """The link a teacher sends a class: these settings, some controls locked or hidden."""
+    if exercise:
+        return  # students of an exercise get no way to make another one here
+    with st.expander("Make a teacher's link: these settings, with controls locked or hidden"):
+        t1, t2 = st.columns(2)
+        locked = t1.multiselect(
+            "Lock (shown, cannot be changed)",
+            teacher.LOCKABLE,
+            default=["hidden", "iterations", "seed"],
+            key="teacher_lock",
+        )
+        hidden = t2.multiselect("Hide", teacher.HIDEABLE, default=["advanced"], key="teacher_hide")
+        st.code(
+            teacher.link(session.page_url(), settings.to_query(), locked, hidden),
+            language=None,
+        )
+        st.caption(
+            "Students who open it get these settings, can change only what is neither locked "
+            "nor hidden, and keep the exercise as they move between pages. Add &embed=true to "
+            "embed the page in another site (compact layout)."
+        )
+
 
 new = Settings(
     data=settings.data,
@@ -138,11 +191,13 @@ if result is None:
         )
     else:
         st.info("Not trained yet with these settings: press Train.")
-    st.markdown(
-        "**Link to these settings** (whoever opens it on this server sees this run, "
-        "trained for them if it is not cached yet):"
-    )
-    st.code(session.permalink(settings), language=None)
+    if not (compact or exercise.is_hidden("links")):
+        st.markdown(
+            "**Link to these settings** (whoever opens it on this server sees this run, "
+            "trained for them if it is not cached yet):"
+        )
+        st.code(session.permalink(settings), language=None)
+        teacher_link_maker(settings)
     st.stop()
 
 if result.status == "diverged":
@@ -177,5 +232,7 @@ st.plotly_chart(
     width="stretch",
     key="curves",
 )
-st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
-st.code(session.permalink(settings), language=None)
+if not (compact or exercise.is_hidden("links")):
+    st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
+    st.code(session.permalink(settings), language=None)
+    teacher_link_maker(settings)
