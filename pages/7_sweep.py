@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import compare, session, sweep
 from dashboard.compare_figures import heatmap_figure
 from dashboard.state import init_state
+from ui import host
 
 settings = init_state()
 st.title("Sweep")
@@ -81,7 +82,7 @@ iterations = int(
     c4.number_input(
         "iterations",
         min_value=50,
-        max_value=20_000,
+        max_value=max(50, host.limits().max_iterations),  # NNMATH_MAX_ITERATIONS
         value=500,
         step=50,
         key="sweep_iterations",
@@ -126,6 +127,12 @@ try:
     }
 except ValueError as e:
     st.error(str(e))
+    st.stop()
+if max(axes["hidden"]) > host.limits().max_hidden:
+    st.error(
+        f"hidden must be at most {host.limits().max_hidden} on this server "
+        f"(NNMATH_MAX_HIDDEN), got {max(axes['hidden'])}"
+    )
     st.stop()
 configs = sweep.expand_grid(session.run_config(settings, ds, dev), axes)
 plan = sweep.plan_sweep(store, configs, iterations)

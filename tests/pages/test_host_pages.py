@@ -215,3 +215,14 @@ def test_an_interrupted_run_waits_for_a_click_when_not_opened_by_link(calls):
     assert "interrupted at iteration 35 of 500 (its last checkpoint" in texts(at)
     assert "continue from there" in texts(at)
     assert calls["gradient_descent"] == 0 and calls["continue_training"] == 0
+
+
+def test_a_sweep_obeys_the_hidden_and_iteration_limits(monkeypatch):
+    monkeypatch.setenv("NNMATH_MAX_HIDDEN", "64")
+    monkeypatch.setenv("NNMATH_MAX_ITERATIONS", "1000")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/7_sweep.py").run()
+    assert "hidden must be at most 64 on this server (NNMATH_MAX_HIDDEN), got 128" in errors(at)
+    assert at.number_input(key="sweep_iterations").max == 1000
+    at.text_input(key="sweep_hidden").set_value("10, 64").run()
+    assert not at.error
