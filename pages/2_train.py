@@ -156,6 +156,7 @@ run = session.current_run(settings, train_if_missing=False)
 if run is None:
     st.stop()
 if run.result is None and (clicked or opened_from_link()):
+    consume_link()  # started: Stop (which reruns the page) must not start the link's run again
     stop = b2.empty()  # shown while training only
     stop.button(
         "Stop",
