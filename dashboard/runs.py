@@ -368,18 +368,26 @@ class RunStore:
         """The cached run (its full length), or None. A damaged entry is discarded."""
 
         path = self.npz_path(run_id)
-        if not path.exists():
-            return None
-        try:
-            result = nnmath.load_result(path)
-        except FileNotFoundError:
-            return None
-        except Exception:  # damaged, truncated, foreign: forget it, it will be recomputed
+        result, damaged = self._read(path)
+        if damaged:  # forget it, it will be recomputed
             self._discard(run_id)
+        if result is None:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # least recently *used* is evicted first
         return result
+
+    @staticmethod
+    def _read(path: Path):
+        """(the TrainResult in ``path`` or None, whether the file is damaged/truncated/foreign)."""
+        if not path.exists():
+            return None, False
+        try:
+            return nnmath.load_result(path), False
+        except FileNotFoundError:  # removed meanwhile
+            return None, False
+        except Exception:
+            return None, True
 
     def _valid_for(self, result, config: RunConfig) -> bool:
         c = result.config
@@ -413,15 +421,10 @@ class RunStore:
         """The checkpoint of ``config`` (a TrainResult with status "partial"), or None. A
         damaged or foreign one is removed."""
         path = self.checkpoint_path(config.run_id)
-        if not path.exists():
+        result, damaged = self._read(path)
+        if result is None and not damaged:
             return None
-        try:
-            result = nnmath.load_result(path)
-        except FileNotFoundError:
-            return None
-        except Exception:
-            result = None
-        if result is None or result.status != "partial" or not self._valid_for(result, config):
+        if damaged or result.status != "partial" or not self._valid_for(result, config):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             return None

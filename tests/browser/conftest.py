@@ -125,15 +125,8 @@ def _command(port: int) -> list[str]:
 @contextlib.contextmanager
 def serve_app(runs_dir: Path, log_path: Path):
     """`streamlit run streamlit_app.py` on a free loopback port; yields its URL."""
-    port = _free_port()
-    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            _command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
+    url, proc = spawn_app(runs_dir, log_path)
     try:
-        _wait_healthy(url, proc)
         yield url
     finally:
         proc.terminate()

@@ -24,21 +24,6 @@ from .test_pages import APP, app, metric, texts
 ITER = 60
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Counts nnmath training calls made by the app (it runs in this process)."""
-    counted = {"gradient_descent": 0, "continue_training": 0}
-    for name in counted:
-        real = getattr(nnmath, name)
-
-        def spy(*a, _real=real, _name=name, **k):
-            counted[_name] += 1
-            return _real(*a, **k)
-
-        monkeypatch.setattr(nnmath, name, spy)
-    return counted
-
-
 def errors(at) -> str:
     return "\n".join(e.value for e in at.error)
 

@@ -13,7 +13,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import data
-import nnmath
 from dashboard import metrics
 from dashboard.runs import RunStore
 from tests.helpers import app_sample, decode
@@ -37,21 +36,6 @@ def texts(at) -> str:
 
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """Counts nnmath training calls made by the app (it runs in this process)."""
-    counted = {"gradient_descent": 0, "continue_training": 0}
-    for name in counted:
-        real = getattr(nnmath, name)
-
-        def spy(*a, _real=real, _name=name, **k):
-            counted[_name] += 1
-            return _real(*a, **k)
-
-        monkeypatch.setattr(nnmath, name, spy)
-    return counted
 
 
 def app(page: str | None = None, **query) -> AppTest:
