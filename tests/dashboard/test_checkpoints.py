@@ -235,3 +235,31 @@ def test_eviction_removes_interrupted_checkpoints_but_not_one_being_written(tmp_
     assert path.exists()
     store._evict()
     assert not path.exists() and store.stats["evicted"] == 1
+
+
+def test_sweeps_and_the_ledger_never_show_a_checkpoint_but_continue_from_it(
+    tmp_path, split, config
+):
+    from dashboard import compare, sweep
+
+    _, train, dev = split
+    store = RunStore(tmp_path / "store", snapshot_every=20, checkpoint_seconds=3600)
+    taken = {}
+
+    def crash_at_45(p):
+        if p.iteration == 45:
+            taken["partial"] = p.checkpoint()
+            return True
+
+    compute(config, 90, train, dev, callback=crash_at_45, callback_every=5, snapshot_every=20)
+    store._save_checkpoint(config, taken["partial"])  # what a killed trainer leaves
+    assert compare.runs_frame(store.records()).empty
+    assert sweep.sweep_table(store, [config], 90)["status"].tolist() == ["not run"]
+    plan = sweep.plan_sweep(store, [config], 90)
+    assert plan.cached == () and plan.tasks[0].start.iterations == 45
+    run_id, result, error = sweep.train_task(config, 90, train, dev, start=plan.tasks[0].start)
+    assert error is None
+    same_bits(result, compute(config, 90, train, dev, snapshot_every=20))
+    assert store.put(config, result)
+    assert not store.checkpoint_path(config.run_id).exists()  # the finished run replaces it
+    assert sweep.sweep_table(store, [config], 90)["status"].tolist() == ["finished"]
