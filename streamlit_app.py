@@ -5,6 +5,7 @@ The page list and the router live in ui/navigation.py (one table, checked by tes
 
 import streamlit as st
 
+from ui import teacher
 from ui.navigation import PAGES, route
 
 st.set_page_config(
@@ -15,7 +16,7 @@ st.set_page_config(
 def home() -> None:
     from engine.config import run_label
     from nnmath import Status
-    from ui import session
+    from ui import session, teacher
     from ui.state import init_state, set_settings, sync_url
     from views.format import number, pct
 
@@ -42,6 +43,7 @@ def home() -> None:
         type="primary",
         key="home_train",
         icon=":material/play_arrow:",
+        disabled=bool(teacher.exercise().locked),  # a teacher's link set the settings
     )
     if clicked:
         settings = nb
@@ -71,4 +73,4 @@ def home() -> None:
         st.page_link(p.source, label=f"**{p.title}** — {p.question}", icon=p.icon)
 
 
-route(home)
+route(home, position="hidden" if teacher.embedded() else "sidebar")

@@ -169,15 +169,18 @@ class Settings(TrainConfig):
         return replace(s, **changes), problems
 
     # ---- validation -------------------------------------------------------------------------
-    def problems(self) -> list[str]:
-        """What is wrong with these settings, in words (empty when they can be trained)."""
+    def problems(
+        self, max_hidden: int = MAX_HIDDEN, max_iterations: int = MAX_ITERATIONS
+    ) -> list[str]:
+        """What is wrong with these settings, in words (empty when they can be trained).
+        ``max_hidden``/``max_iterations``: a hosted server's limits (engine.limits)."""
         out = []
-        if not 1 <= self.hidden <= MAX_HIDDEN:
-            out.append(f"hidden must be between 1 and {MAX_HIDDEN}, got {self.hidden}")
+        if not 1 <= self.hidden <= max_hidden:
+            out.append(f"hidden must be between 1 and {max_hidden}, got {self.hidden}")
         if not (math.isfinite(self.alpha) and self.alpha > 0):
             out.append(f"alpha must be > 0, got {self.alpha:g}")
-        if not 1 <= self.iterations <= MAX_ITERATIONS:
-            out.append(f"iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}")
+        if not 1 <= self.iterations <= max_iterations:
+            out.append(f"iterations must be between 1 and {max_iterations}, got {self.iterations}")
         if self.seed < 0:
             out.append(f"seed must be >= 0, got {self.seed}")
         for name, choices in CHOICES.items():

@@ -21,7 +21,7 @@ from nnmath import Status
 from . import datasets
 from .cache import MB, ByteLRU
 from .config import RunConfig, Settings
-from .store import EXTEND, RESUME, SERVE, RunStore
+from .store import RESUME, SERVE, RunStore
 
 #: What the engine keeps in memory for every session together (datasets with their split, served
 #: runs, and whatever the glue caches with them), unless NNMATH_CACHE_MB says otherwise.
@@ -94,15 +94,24 @@ class Runs:
                 result = step.run
             elif step.kind == RESUME:
                 result = self.store.train(config, settings.iterations, train, dev)
-            else:
-                latest = step.run if step.kind == EXTEND else self.store.latest(config)
+            else:  # the longest stored run or checkpoint: where training would continue from
+                latest = self.store.latest(config)
             if result is not None:  # only answers are kept: "not trained yet" may change
                 self.cache.put(key, result)
         return Run(settings, ds, train, dev, config, result, latest)
 
-    def train(self, run: Run, callback: Callable | None = None, *, callback_every: int = 10) -> Run:
+    def train(
+        self,
+        run: Run,
+        callback: Callable | None = None,
+        *,
+        callback_every: int = 10,
+        slots=None,
+        waiting: Callable | None = None,
+    ) -> Run:
         """Train ``run`` to its settings' length (extending or resuming what the store has),
-        calling ``callback(progress)`` as nnmath does; the store saves it, a stopped run too."""
+        calling ``callback(progress)`` as nnmath does; the store saves it, a stopped run too.
+        ``slots``/``waiting``: the server's training queue (see RunStore.train)."""
         t0 = time.perf_counter()
         result = self.store.train(
             run.config,
@@ -113,6 +122,8 @@ class Runs:
             callback_every=callback_every,
             data_name=run.dataset.name,
             data_key=run.settings.data,
+            slots=slots,
+            waiting=waiting,
         )
         return replace(run, result=result, trained_now=True, seconds=time.perf_counter() - t0)
 

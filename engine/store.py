@@ -14,6 +14,7 @@ Layout under the root (env ``NNMATH_RUNS_DIR``, default ``<repo>/.runs``)::
 
     runs/<run_id>.npz    the TrainResult (nnmath.save_result; loaded with allow_pickle=False)
     runs/<run_id>.json   a small record (config, iterations, status, final metrics) for fast listing
+    runs/<run_id>.partial.npz  the checkpoint of a run being trained (status "partial", see below)
     locks/<run_id>.lock  per-run fcntl.flock lock: a second trainer of the same run waits, then reads
     uploads/<fp>.npz     datasets uploaded in the app (see engine.datasets), so permalinks work
 
@@ -22,6 +23,15 @@ unreadable entry is removed and recomputed, never reported. The store is bounded
 (env ``NNMATH_RUNS_MAX_MB``, default 500): after each save the least recently used entries are
 evicted (reads refresh an entry's modification time), never the run just saved nor a run whose lock
 is held.
+
+Checkpoints: while :meth:`RunStore.train` computes, it saves the run so far as a *partial* run at
+least every ``checkpoint_seconds`` of training (env ``NNMATH_CHECKPOINT_SECONDS``, default 10; the
+save happens in the training callback, under the run's lock). A partial run lives in its own file
+beside the finished one, so it is never listed (records), never served by :meth:`get`, and a
+finished run of the same settings stays what it was. After a crash, the next request for the run
+continues from the checkpoint (continue_training: bit-identical to an unbroken run) and deletes it
+once the longer run is saved. flock locks die with their process, so a crashed trainer's lock
+never blocks anyone.
 """
 
 from __future__ import annotations
@@ -48,6 +58,8 @@ from .values import as_float
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO / ".runs"
 DEFAULT_MAX_MB = 500.0
+DEFAULT_CHECKPOINT_SECONDS = 10.0
+PARTIAL = ".partial"  # runs/<run_id>.partial.npz
 RECORD_VERSION = 1
 
 
@@ -174,6 +186,13 @@ def plan(cached, iterations: int) -> Step:
     """
     if cached is None:
         return Step(TRAIN, None)
+    if cached.status == Status.PARTIAL:
+        # A checkpoint is where training continues from, never an answer (it has no final pass).
+        if cached.iterations < iterations:
+            return Step(EXTEND, cached)
+        snaps = np.asarray(cached.snapshot_iterations)
+        below = int(snaps[snaps < iterations].max(initial=0))
+        return Step(RESUME, cached.truncated(below) if below > 0 else None)
     if cached.iterations == iterations:
         return Step(SERVE, cached)
     if cached.iterations < iterations:
@@ -224,10 +243,13 @@ class RunStore:
     "evicted", "discarded") — for tests and the status line, not shared between instances.
     """
 
+    _clock = staticmethod(time.monotonic)  # when checkpoints are due (tests replace it)
+
     def __init__(
         self,
         root: str | os.PathLike | None = None,
         max_mb: float | None = None,
+        checkpoint_seconds: float | None = None,
     ):
         if root is None:
             root = os.environ.get("NNMATH_RUNS_DIR") or DEFAULT_ROOT
@@ -238,6 +260,9 @@ class RunStore:
                 max_mb = DEFAULT_MAX_MB
         self.root = Path(root)
         self.max_bytes = int(max_mb * 1024 * 1024)
+        if checkpoint_seconds is None:
+            checkpoint_seconds = _env_float("NNMATH_CHECKPOINT_SECONDS", DEFAULT_CHECKPOINT_SECONDS)
+        self.checkpoint_seconds = float(checkpoint_seconds)
         self.stats: dict[str, int] = {}
         for sub in ("runs", "locks", "uploads"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -248,6 +273,9 @@ class RunStore:
 
     def json_path(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}.json"
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.root / "runs" / f"{run_id}{PARTIAL}.npz"
 
     @property
     def uploads_dir(self) -> Path:
@@ -291,18 +319,26 @@ class RunStore:
         """The cached run (its full length), or None. A damaged entry is discarded."""
 
         path = self.npz_path(run_id)
-        if not path.exists():
-            return None
-        try:
-            result = nnmath.load_result(path)
-        except FileNotFoundError:
-            return None
-        except Exception:  # damaged, truncated, foreign: forget it, it will be recomputed
+        result, damaged = self._read(path)
+        if damaged:  # forget it, it will be recomputed
             self._discard(run_id)
+        if result is None:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # least recently *used* is evicted first
         return result
+
+    @staticmethod
+    def _read(path: Path):
+        """(the TrainResult in ``path`` or None, whether the file is damaged/truncated/foreign)."""
+        if not path.exists():
+            return None, False
+        try:
+            return nnmath.load_result(path), False
+        except FileNotFoundError:  # removed meanwhile
+            return None, False
+        except Exception:
+            return None, True
 
     def _valid_for(self, result, config: RunConfig) -> bool:
         try:
@@ -320,16 +356,49 @@ class RunStore:
         return result
 
     def latest(self, config: RunConfig):
-        """The longest cached run of ``config`` whatever its length (e.g. a stopped one), or None."""
-        return self._cached(config)
+        """The longest stored run of ``config`` whatever its length and status (a stopped one,
+        or the checkpoint of a run being trained or interrupted: status "partial"), or None."""
+        cached = self._cached(config)
+        partial = self.checkpoint(config)
+        if partial is not None and (cached is None or partial.iterations > cached.iterations):
+            return partial
+        return cached
+
+    def checkpoint(self, config: RunConfig):
+        """The checkpoint of ``config`` (a TrainResult with status "partial"), or None. A
+        damaged or foreign one is removed."""
+        path = self.checkpoint_path(config.run_id)
+        result, damaged = self._read(path)
+        if result is None and not damaged:
+            return None
+        if damaged or result.status != Status.PARTIAL or not self._valid_for(result, config):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return None
+        return result
 
     def plan(self, config: RunConfig, iterations: int) -> Step:
-        """:func:`plan` for ``config`` against what this store holds now."""
-        return plan(self._cached(config), int(iterations))
+        """:func:`plan` for ``config`` against what this store holds now (a checkpoint longer
+        than the stored run included)."""
+        return plan(self._source(config, self._cached(config)), int(iterations))
+
+    def _source(self, config: RunConfig, cached):
+        """What to build on: the stored run, or a longer checkpoint of a run still training or
+        interrupted (a checkpoint the stored run already covers is removed)."""
+        partial = self.checkpoint(config)
+        if partial is None:
+            return cached
+        if cached is None or (
+            cached.status != Status.DIVERGED and partial.iterations > cached.iterations
+        ):
+            return partial
+        self._drop_checkpoint(config.run_id, upto=cached.iterations)
+        return cached
 
     def get(self, config: RunConfig, iterations: int):
-        """The run at ``iterations`` if the cache answers it exactly without training, else None."""
-        step = self.plan(config, iterations)
+        """The run at ``iterations`` if the store answers it exactly without training (never
+        from a checkpoint), else None."""
+        step = plan(self._cached(config), int(iterations))
         if step.kind != SERVE:
             return None
         self._count("served")
@@ -339,6 +408,8 @@ class RunStore:
         """Summaries of the cached runs (optionally of one dataset fingerprint), newest first."""
         out = []
         for npz in (self.root / "runs").glob("*.npz"):
+            if npz.stem.endswith(PARTIAL) or npz.name.startswith("."):
+                continue  # checkpoints of runs in progress, temporary files: not runs
             rec = self.record(npz.stem)
             if rec is None or rec.config.run_id != npz.stem:
                 continue  # unreadable, or stored by an older nnmath numerics
@@ -420,7 +491,52 @@ class RunStore:
         )
         self._write_json(rec)
         self._count("saved")
+        self._drop_checkpoint(config.run_id, upto=result.iterations)
         self._evict(keep=config.run_id)
+
+    def _save_checkpoint(self, config: RunConfig, partial) -> None:
+        """Write the checkpoint of a run being trained (caller holds the run's lock)."""
+        path = self.checkpoint_path(config.run_id)
+        self._atomic_write(path, lambda p: nnmath.save_result(partial, p))
+        self._count("checkpointed")
+        self._evict(keep=config.run_id)
+
+    def _drop_checkpoint(self, run_id: str, upto: int) -> None:
+        """Remove the checkpoint once a run of at least ``upto`` iterations is saved."""
+        path = self.checkpoint_path(run_id)
+        if not path.exists():
+            return
+        try:
+            with np.load(path, allow_pickle=False) as npz:  # reads the small meta member only
+                held = int(json.loads(str(npz["meta"]))["iterations"])
+        except FileNotFoundError:
+            return
+        except Exception:  # damaged: of no use
+            held = -1
+        if held <= upto:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _checkpointing(self, config: RunConfig, callback: Callable | None) -> Callable:
+        """``callback`` plus a checkpoint save every ``checkpoint_seconds`` of training (from
+        nnmath's Progress.checkpoint: the run so far, continued bit-identically)."""
+        every = self.checkpoint_seconds
+        last = [self._clock()]
+
+        def checkpointing(p):
+            stop = callback(p) if callback is not None else None
+            now = self._clock()
+            if (
+                not stop
+                and p.iteration < p.total
+                and p.checkpoint is not None
+                and now - last[0] >= every
+            ):
+                self._save_checkpoint(config, p.checkpoint())
+                last[0] = self._clock()
+            return stop
+
+        return checkpointing
 
     def put(
         self,
@@ -436,8 +552,8 @@ class RunStore:
             cached = self._cached(config)
             if not self._longer(result, cached):
                 return False
-            self._save(config, result, data_name=data_name, data_key=data_key)
-            return True
+            self._save(config, result, data_name=data_name, data_key=data_key)  # drops a
+            return True  # checkpoint it holds
 
     @staticmethod
     def _longer(result, cached) -> bool:
@@ -458,6 +574,8 @@ class RunStore:
         callback_every: int = 10,
         data_name: str | None = None,
         data_key: str | None = None,
+        slots=None,
+        waiting: Callable | None = None,
     ):
         """The run at ``iterations``: served from the cache, resumed from a snapshot, extended with
         continue_training, or trained from scratch — whichever is least work — and saved when it
@@ -465,6 +583,14 @@ class RunStore:
         the same run waits on the lock, then reads the first one's result.
 
         A run stopped by ``callback`` (Status.STOPPED) is saved too, so nothing computed is lost.
+        While it trains, a checkpoint is saved every ``checkpoint_seconds`` (see the module
+        docstring); a checkpoint left by a crash is where the next call continues from. A
+        checkpoint is never an answer for more iterations than it holds.
+
+        ``slots`` (an engine.slots.TrainingSlots) bounds the trainings computing at once: this
+        one waits in its queue (holding the run's lock), calling ``waiting(ahead, busy)``, which
+        may return True to give up (engine.slots.Cancelled is raised). Short replays from a
+        snapshot (< snapshot_every iterations) do not queue.
         """
         iterations = int(iterations)
         if iterations < 1:
@@ -476,33 +602,52 @@ class RunStore:
             data_name = getattr(train_set, "name", None)
         with self.lock(config.run_id):
             cached = self._cached(config)  # someone may have trained it while we waited
-            step = plan(cached, iterations)
-            self._count(
-                {SERVE: "served", RESUME: "resumed", EXTEND: "extended"}.get(step.kind, "trained")
-            )
+            source = self._source(config, cached)
+            step = plan(source, iterations)
             if step.kind == SERVE:
+                self._count("served")
                 return step.run
-            result = compute(
-                config,
-                iterations,
-                train_set,
-                dev_set,
-                base=step.run,
-                callback=callback,
-                callback_every=callback_every,
-            )
             if step.kind == RESUME:
-                return result  # shorter than the cached run: returned, not saved
+                # Fewer than snapshot_every iterations from a snapshot: no queue, no checkpoints.
+                self._count("resumed")
+                result = compute(
+                    config,
+                    iterations,
+                    train_set,
+                    dev_set,
+                    base=step.run,
+                    callback=callback,
+                    callback_every=callback_every,
+                )
+            else:
+                slot = contextlib.nullcontext() if slots is None else slots.acquire(waiting)
+                with slot:
+                    result = compute(
+                        config,
+                        iterations,
+                        train_set,
+                        dev_set,
+                        base=step.run,
+                        callback=self._checkpointing(config, callback),
+                        callback_every=callback_every,
+                    )
+                base = step.run
+                self._count(
+                    "trained" if base is None else "extended" if base is cached else "continued"
+                )
             if self._longer(result, cached):
                 self._save(config, result, data_name=data_name, data_key=data_key)
             return result
 
     def delete(self, run_id: str) -> None:
         with self.lock(run_id):
-            self._discard(run_id)
+            self._discard(run_id, checkpoint=True)
 
-    def _discard(self, run_id: str) -> None:
-        for p in (self.npz_path(run_id), self.json_path(run_id)):
+    def _discard(self, run_id: str, *, checkpoint: bool = False) -> None:
+        paths = [self.npz_path(run_id), self.json_path(run_id)]
+        if checkpoint:
+            paths.append(self.checkpoint_path(run_id))
+        for p in paths:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         self._count("discarded")
@@ -534,20 +679,33 @@ class RunStore:
             if total <= self.max_bytes:
                 break
             if sub == "runs":
-                run_id = p.stem
+                run_id = p.stem.removesuffix(PARTIAL)
                 if run_id == keep:
                     continue
                 with self.lock(run_id, blocking=False) as got:
                     if not got:
                         continue  # someone is training or saving it
-                    freed = sum(q.stat().st_size for q in (p, self.json_path(run_id)) if q.exists())
-                    self._discard(run_id)
+                    if p.stem.endswith(PARTIAL):  # an interrupted run's checkpoint only
+                        freed = p.stat().st_size if p.exists() else 0
+                        with contextlib.suppress(FileNotFoundError):
+                            p.unlink()
+                    else:
+                        entry = (p, self.json_path(run_id), self.checkpoint_path(run_id))
+                        freed = sum(q.stat().st_size for q in entry if q.exists())
+                        self._discard(run_id, checkpoint=True)
             else:
                 freed = p.stat().st_size if p.exists() else 0
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
             total -= freed
             self._count("evicted")
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 def _json_default(o: Any):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -68,6 +69,7 @@ class Status(StrEnum):
     FINISHED = "finished"  # did every iteration asked for
     DIVERGED = "diverged"  # loss not finite or > DIVERGENCE_FACTOR x its start: stopped there
     STOPPED = "stopped"  # the callback asked to stop
+    PARTIAL = "partial"  # a checkpoint of a run still training (saved by the run store)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ class Progress:
     dev_accuracy: float  # NaN without a dev set
     history: History  # rows so far
     params: Params  # after `iteration` updates
+    # The run so far as a TrainResult (status "partial"): see _checkpoint. A method of the loop,
+    # so a callback that never saves pays nothing.
+    checkpoint: Callable[[], TrainResult] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ class TrainResult:
     snapshots: dict[
         str, np.ndarray
     ]  # "W1": (k, 784, h), "b1": (k, h), "W2": (k, h, 10), "b2": (k, 10)
-    status: Status
+    status: Status  # PARTIAL only for a checkpoint (see _checkpoint)
     diverged_at: int | None  # iteration whose loss was not finite
     message: str
     loss: float  # metrics of the final params on the whole training set
@@ -561,6 +566,9 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
                 dev_accuracy=float(rows_hist["dev_accuracy"][row]),
                 history=_joined(result.history, rows_hist, row + 1),
                 params=params,
+                checkpoint=partial(
+                    _checkpoint, result, rows_hist, row + 1, list(snap_iters), snaps, params, i
+                ),
             )
             if callback(progress) and i < total:
                 status, message = Status.STOPPED, f"stopped by the caller at iteration {i}"
@@ -591,6 +599,35 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         dev_accuracy=dev_acc,
         dev_loss=dev_loss,
         n_train=data.m,
+    )
+
+
+def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, i) -> TrainResult:
+    """The run after ``i`` updates, for a callback to save: ``continue_training`` from it gives
+    the same numbers, bit for bit, as the unbroken run (elapsed aside), snapshots included.
+
+    So it holds the snapshots at multiples of snapshot_every up to ``i`` only (not one at ``i``,
+    which the unbroken run would not have), and no final pass over the training set is made:
+    its loss and accuracies are NaN (the history holds the metrics of every iteration before)."""
+    config = base.config
+    snap_iters = list(snap_iters)
+    arrays = {name: list(snaps[name][: len(snap_iters)]) for name in PARAM_NAMES}
+    if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
+        _add_snapshot(snap_iters, arrays, i, params)
+    return replace(
+        base,
+        params=params,
+        history=_joined(base.history, rows_hist, n_rows),
+        iterations=i,
+        snapshot_iterations=np.array(snap_iters, dtype=np.int64),
+        snapshots={name: np.stack(arrays[name]) for name in PARAM_NAMES},
+        status=Status.PARTIAL,
+        diverged_at=None,
+        message=f"checkpoint at iteration {i}",
+        loss=math.nan,
+        train_accuracy=math.nan,
+        dev_accuracy=math.nan,
+        dev_loss=math.nan,
     )
 
 

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-import data
 from engine import datasets
-from ui import session
+from ui import host, session, teacher
 from ui.state import init_state
 from views import figures
 from views.explore import sample_grid
@@ -16,11 +15,11 @@ st.caption(
     "out as the dev set (20 % for sets under 5,000 images), the rest to train on."
 )
 
-MAX_MB = data.MAX_UPLOAD_BYTES // 2**20
+MAX_MB = host.upload_limit_mb()  # NNMATH_MAX_UPLOAD_MB, at most Streamlit's maxUploadSize
 SOURCES = {
     "sample": "Embedded sample (5,000 MNIST digits, offline)",
     "file": "A file under data/downloads",
-    "upload": f"Upload a file (up to {MAX_MB} MB)",
+    "upload": f"Upload a file (up to {MAX_MB:g} MB)",
     "kaggle": "Download from Kaggle",
 }
 current_kind = (
@@ -37,9 +36,12 @@ kind = st.radio(
     horizontal=True,
     index=list(SOURCES).index(current_kind),
     key="data_source",
+    disabled=teacher.exercise().is_locked("data"),
 )
 
-if kind == "sample":
+if teacher.exercise().is_locked("data"):
+    st.caption("The dataset is set for this exercise.")
+elif kind == "sample":
     if settings.data != datasets.SAMPLE and st.button("Use the embedded sample", type="primary"):
         session.try_select(datasets.SAMPLE, settings)
 elif kind == "file":
@@ -61,7 +63,7 @@ elif kind == "file":
 elif kind == "upload":
     uploaded = st.file_uploader(
         f"Digits as CSV (label + 784 pixels, or Kaggle's train.csv), IDX, npz or zip — "
-        f"up to {MAX_MB} MB",
+        f"up to {MAX_MB:g} MB",
         type=None,
         key="data_upload",
     )

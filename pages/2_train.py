@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from engine.config import ALPHAS, BATCH_SIZES, CHOICES
+from engine.config import ALPHAS, BATCH_SIZES, CHOICES, Settings
 from nnmath import History, Status
-from ui import session
+from ui import host, session, teacher
 from ui.state import (
     consume_link,
     init_state,
@@ -19,66 +19,121 @@ from views import figures
 from views.format import number, pct
 
 settings = init_state()
+exercise = teacher.exercise()  # a teacher's link: locked and hidden controls
+compact = teacher.embedded()
 st.title("Train")
-st.caption(
-    "Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
-    "the same settings later (by anyone on this server) come back instantly, fewer iterations "
-    "are cut from the cached run and more iterations continue it."
-)
+if not compact:
+    st.caption(
+        "Pick the settings, press Train, and watch loss and accuracy evolve. Every run is kept: "
+        "the same settings later (by anyone on this server) come back instantly, fewer "
+        "iterations are cut from the cached run and more iterations continue it."
+    )
+if exercise.locked:
+    st.caption(teacher.set_for_exercise(settings, exercise))
+
+
+def shown(name: str) -> bool:
+    return not exercise.is_hidden(name)
+
 
 c1, c2, c3, c4 = st.columns(4)
-hidden = c1.number_input(
-    "Hidden units",
-    step=1,
-    key=widget_key("hidden", settings),
-    help="Size of the hidden layer (the notebook uses 10 ReLU units).",
-)
-alphas = sorted(set(ALPHAS) | {settings.alpha})
-alpha = c2.select_slider(
-    "Learning rate alpha (log scale)",
-    options=alphas,
-    key=widget_key("alpha", settings),
-    format_func=lambda a: f"{a:g}",
-    help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss blows up.",
-)
-iterations = c3.number_input(
-    "Iterations",
-    step=50,
-    key=widget_key("iterations", settings),
-    help="Gradient-descent updates (the notebook uses 500).",
-)
-seed = c4.number_input(
-    "Seed",
-    step=1,
-    key=widget_key("seed", settings),
-    help="Seed of the initial weights: same seed, same numbers.",
-)
-with st.expander("Advanced: initialisation, precision, mini-batches, activation"):
-    a1, a2, a3, a4 = st.columns(4)
-    inits = list(dict.fromkeys([*CHOICES["init"], settings.init]))
-    init = a1.selectbox(
-        "Initialisation",
-        inits,
-        key=widget_key("init", settings),
-        help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
-        "he: Gaussian scaled by sqrt(2 / fan-in).",
+hidden = settings.hidden
+if shown("hidden"):
+    hidden = c1.number_input(
+        "Hidden units",
+        step=1,
+        key=widget_key("hidden", settings),
+        disabled=exercise.is_locked("hidden"),
+        help="Size of the hidden layer (the notebook uses 10 ReLU units).",
     )
-    dtypes = list(dict.fromkeys([*CHOICES["dtype"], settings.dtype]))
-    dtype = a2.selectbox("Precision", dtypes, key=widget_key("dtype", settings))
-    batches = list(dict.fromkeys([*BATCH_SIZES, settings.batch_size]))
-    batch = a3.selectbox(
-        "Batch size",
-        batches,
-        key=widget_key("batch_size", settings),
-        format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+alpha = settings.alpha
+if shown("alpha"):
+    alpha = c2.select_slider(
+        "Learning rate alpha (log scale)",
+        options=sorted(set(ALPHAS) | {settings.alpha}),
+        key=widget_key("alpha", settings),
+        disabled=exercise.is_locked("alpha"),
+        format_func=lambda a: f"{a:g}",
+        help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss "
+        "blows up.",
     )
-    activations = list(dict.fromkeys([*CHOICES["activation"], settings.activation]))
-    activation = a4.selectbox(
-        "Hidden activation",
-        activations,
-        key=widget_key("activation", settings),
-        help="g in A1 = g(Z1): ReLU in the notebook. Every page evaluates the run with its own.",
+iterations = settings.iterations
+if shown("iterations"):
+    iterations = c3.number_input(
+        "Iterations",
+        step=50,
+        key=widget_key("iterations", settings),
+        disabled=exercise.is_locked("iterations"),
+        help="Gradient-descent updates (the notebook uses 500).",
     )
+seed = settings.seed
+if shown("seed"):
+    seed = c4.number_input(
+        "Seed",
+        step=1,
+        key=widget_key("seed", settings),
+        disabled=exercise.is_locked("seed"),
+        help="Seed of the initial weights: same seed, same numbers.",
+    )
+init, dtype, batch = settings.init, settings.dtype, settings.batch_size
+activation = settings.activation
+if shown("advanced"):
+    with st.expander("Advanced: initialisation, precision, mini-batches, activation"):
+        a1, a2, a3, a4 = st.columns(4)
+        init = a1.selectbox(
+            "Initialisation",
+            list(dict.fromkeys([*CHOICES["init"], settings.init])),
+            key=widget_key("init", settings),
+            disabled=exercise.is_locked("init"),
+            help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
+            "he: Gaussian scaled by sqrt(2 / fan-in).",
+        )
+        dtype = a2.selectbox(
+            "Precision",
+            list(dict.fromkeys([*CHOICES["dtype"], settings.dtype])),
+            key=widget_key("dtype", settings),
+            disabled=exercise.is_locked("dtype"),
+        )
+        batch = a3.selectbox(
+            "Batch size",
+            list(dict.fromkeys([*BATCH_SIZES, settings.batch_size])),
+            key=widget_key("batch_size", settings),
+            disabled=exercise.is_locked("batch"),
+            format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+        )
+        activation = a4.selectbox(
+            "Hidden activation",
+            list(dict.fromkeys([*CHOICES["activation"], settings.activation])),
+            key=widget_key("activation", settings),
+            disabled=exercise.is_locked("activation"),
+            help="g in A1 = g(Z1): ReLU in the notebook. Every page evaluates the run with its "
+            "own.",
+        )
+
+
+def teacher_link_maker(settings: Settings) -> None:
+    """The link a teacher sends a class: these settings, some controls locked or hidden."""
+    if exercise:
+        return  # students of an exercise get no way to make another one here
+    with st.expander("Make a teacher's link: these settings, with controls locked or hidden"):
+        t1, t2 = st.columns(2)
+        locked = t1.multiselect(
+            "Lock (shown, cannot be changed)",
+            teacher.LOCKABLE,
+            default=["hidden", "iterations", "seed"],
+            key="teacher_lock",
+        )
+        hidden = t2.multiselect("Hide", teacher.HIDEABLE, default=["advanced"], key="teacher_hide")
+        st.code(
+            teacher.link(session.page_url(), settings.to_query(), locked, hidden),
+            language=None,
+        )
+        st.caption(
+            "Students who open it get these settings, can change only what is neither locked "
+            "nor hidden, and keep the exercise as they move between pages. Add &embed=true to "
+            "embed the page in another site (compact layout)."
+        )
+
 
 new = replace(
     settings,
@@ -98,7 +153,7 @@ if new != settings:
 
 b1, b2, _ = st.columns([1, 1, 4])
 clicked = b1.button("Train", type="primary", key="train", icon=":material/play_arrow:")
-problems = settings.problems()
+problems = settings.problems(**host.bounds())
 if problems:
     st.error(
         "Cannot train with these settings: "
@@ -111,6 +166,7 @@ run = session.current_run(settings, train_if_missing=False)
 if run is None:
     st.stop()
 if run.result is None and (clicked or opened_from_link()):
+    consume_link()  # started: Stop (which reruns the page) must not start the link's run again
     stop = b2.empty()  # shown while training only
     stop.button(
         "Stop",
@@ -129,9 +185,15 @@ if result is None:
     latest = run.latest
     if latest is not None and latest.iterations < settings.iterations:
         st.warning(
-            f"A run with these settings was {latest.status} at iteration "
-            f"{latest.iterations:,} of {settings.iterations:,}. Press Train to continue "
-            "from there (it is not trained again from scratch)."
+            (
+                f"A run with these settings was interrupted at iteration {latest.iterations:,} "
+                f"of {settings.iterations:,} (its last checkpoint: the server restarted, or "
+                "another session is training it right now)."
+                if latest.status == "partial"
+                else f"A run with these settings was {latest.status} at iteration "
+                f"{latest.iterations:,} of {settings.iterations:,}."
+            )
+            + " Press Train to continue from there (it is not trained again from scratch)."
         )
         st.plotly_chart(
             figures.training_curves(latest.history, total=settings.iterations),
@@ -147,11 +209,13 @@ if result is None:
             width="stretch",
             key="curves",
         )
-    st.markdown(
-        "**Link to these settings** (whoever opens it on this server sees this run, "
-        "trained for them if it is not cached yet):"
-    )
-    st.code(session.permalink(settings), language=None)
+    if not (compact or exercise.is_hidden("links")):
+        st.markdown(
+            "**Link to these settings** (whoever opens it on this server sees this run, "
+            "trained for them if it is not cached yet):"
+        )
+        st.code(session.permalink(settings), language=None)
+        teacher_link_maker(settings)
     st.stop()
 
 if result.status == Status.DIVERGED:
@@ -186,5 +250,7 @@ st.plotly_chart(
     width="stretch",
     key="curves",
 )
-st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
-st.code(session.permalink(settings), language=None)
+if not (compact or exercise.is_hidden("links")):
+    st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
+    st.code(session.permalink(settings), language=None)
+    teacher_link_maker(settings)

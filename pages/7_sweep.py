@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import sweep
 from engine.config import run_label
-from ui import events, session
+from ui import events, host, session
 from ui.state import init_state
 from views import compare
 from views.compare_figures import heatmap_figure
@@ -77,7 +77,7 @@ iterations = int(
     c4.number_input(
         "iterations",
         min_value=50,
-        max_value=20_000,
+        max_value=max(50, host.limits().max_iterations),  # NNMATH_MAX_ITERATIONS
         value=500,
         step=50,
         key="sweep_iterations",
@@ -122,6 +122,12 @@ try:
     }
 except ValueError as e:
     st.error(str(e))
+    st.stop()
+if max(axes["hidden"]) > host.limits().max_hidden:
+    st.error(
+        f"hidden must be at most {host.limits().max_hidden} on this server "
+        f"(NNMATH_MAX_HIDDEN), got {max(axes['hidden'])}"
+    )
     st.stop()
 configs = sweep.expand_grid(settings.run_config(ds.fingerprint, dev.n), axes)
 plan = sweep.plan_sweep(store, configs, iterations)

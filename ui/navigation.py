@@ -143,9 +143,9 @@ def spec(source: str) -> PageSpec:
     raise KeyError(source)
 
 
-def route(home: Callable[[], None]) -> None:
+def route(home: Callable[[], None], position: str = "sidebar") -> None:
     """Build the navigation from :data:`PAGES` and run the page the URL names (``home`` is the
-    Home page's function)."""
+    Home page's function; ``position`` "hidden" for an embedded exercise: no page list)."""
     sections: dict[str, list] = {}
     for p in PAGES:
         if p.source == "home":
@@ -153,7 +153,7 @@ def route(home: Callable[[], None]) -> None:
         else:
             page = st.Page(REPO / p.source, title=p.title, icon=p.icon, url_path=p.url_path)
         sections.setdefault(p.section, []).append(page)
-    selected = st.navigation(sections)
+    selected = st.navigation(sections, position=position)
     token = _ROUTED.set(True)
     try:
         selected.run()

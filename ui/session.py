@@ -20,7 +20,9 @@ from engine import datasets
 from engine.cache import MB, ByteLRU
 from engine.config import Settings, query_string, run_label
 from engine.runs import DEFAULT_CACHE_MB, Run, Runs
+from engine.slots import Cancelled
 from engine.store import RunStore
+from ui import host
 from views import figures, metrics
 
 # Live updates while training. Each update is a message the browser must draw on the same few
@@ -125,6 +127,16 @@ def train(run: Run) -> Run:
     # The first callback draws the chart at once (axes up to `total`, and the history so far when
     # continuing a cached run); later redraws are throttled (see CHART_SECONDS).
     state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
+    lim = host.limits()
+
+    def waiting(ahead: int, busy: int) -> bool | None:
+        """While queued for a training slot: say where we are; a click (Stop) leaves."""
+        try:
+            bar.progress(0.0, text=f"{label}: {host.queue_text(ahead, busy, lim.max_trainings)}")
+        except BaseException as exc:  # noqa: BLE001 - Streamlit's rerun/stop, re-raised below
+            state["exc"] = exc
+            return True
+        return None
 
     def callback(p) -> bool | None:
         now = time.perf_counter()
@@ -160,7 +172,17 @@ def train(run: Run) -> Run:
 
     st.session_state[TRAINING_KEY] = run.config.run_id
     try:
-        trained = runs().train(run, callback, callback_every=PROGRESS_EVERY)
+        trained = runs().train(
+            run,
+            callback,
+            callback_every=PROGRESS_EVERY,
+            slots=host.slots(store().root, lim),
+            waiting=waiting,
+        )
+    except Cancelled:
+        if "exc" in state:
+            raise state["exc"] from None
+        raise
     finally:
         if st.session_state.get(TRAINING_KEY) == run.config.run_id:
             st.session_state.pop(TRAINING_KEY, None)
@@ -185,7 +207,8 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         return None
     if run.result is not None or not train_if_missing:
         return run
-    problems = settings.problems()
+    lim = host.limits()
+    problems = settings.problems(**host.bounds(lim))
     if problems:
         st.error(
             "These settings cannot be trained: "
@@ -193,6 +216,15 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
             + ". Change them on the Train page."
         )
         return run
+    wait = host.seconds_until_allowed(lim)
+    if wait > 0:
+        st.error(
+            f"You started {lim.runs_per_minute} trainings in the last minute, the most a session "
+            f"may start per minute on this server (NNMATH_RUNS_PER_MINUTE): try again in "
+            f"{wait:.0f} s. Runs already trained by anyone open at once."
+        )
+        return run
+    host.note_start()
     try:
         return train(run)
     except ValueError as e:  # nnmath's parameter validation
@@ -213,13 +245,15 @@ def evaluation(run: Run) -> metrics.Evaluation:
 
 def permalink(settings: Settings, **extra) -> str:
     """Absolute link to the current page with these settings (relative if the URL is unknown)."""
-    base = ""
+    return page_url() + query_string(settings, **extra)
+
+
+def page_url() -> str:
+    """The current page's address without its query ("" when unknown)."""
     try:
-        url = st.context.url or ""
-        base = url.split("?")[0]
+        return (st.context.url or "").split("?")[0]
     except Exception:
-        pass
-    return base + query_string(settings, **extra)
+        return ""
 
 
 # ---- data page ----------------------------------------------------------------------------------
@@ -271,7 +305,15 @@ def keep_upload(uploaded) -> str:
     returns its ``data`` key. Raises data.DataError with a clear message."""
     import data
 
-    ds = data.load_dataset(uploaded.getvalue(), name=uploaded.name)
+    limit_mb = host.upload_limit_mb()
+    if uploaded.size > limit_mb * 1024 * 1024:
+        raise data.DataError(
+            f"{uploaded.name} is {uploaded.size / 1024 / 1024:.1f} MB; the limit on this server "
+            f"is {limit_mb:g} MB (NNMATH_MAX_UPLOAD_MB)"
+        )
+    ds = data.load_dataset(
+        uploaded.getvalue(), name=uploaded.name, max_bytes=int(limit_mb * 1024 * 1024)
+    )
     return datasets.save_upload(ds, store().uploads_dir)
 
 

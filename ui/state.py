@@ -47,6 +47,9 @@ def init_state() -> Settings:
     for p in problems:
         st.warning(p)
     sync_url(settings)
+    from ui.teacher import keep_exercise  # a teacher's link: locks kept across pages
+
+    keep_exercise()
     return settings
 
 

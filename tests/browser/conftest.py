@@ -82,12 +82,28 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
     raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
 
 
-@contextlib.contextmanager
-def serve_app(runs_dir: Path, log_path: Path):
-    """`streamlit run streamlit_app.py` on a free loopback port; yields its URL."""
+def spawn_app(runs_dir: Path, log_path: Path, **env_vars: str) -> tuple[str, subprocess.Popen]:
+    """Start `streamlit run streamlit_app.py` on a free loopback port (extra environment
+    variables in ``env_vars``) and wait until it answers; returns (URL, process). The caller
+    ends it (e.g. with a SIGKILL, as a crash would)."""
     port = _free_port()
-    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
-    cmd = [
+    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir), **env_vars)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            _command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return url, proc
+
+
+def _command(port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -104,11 +120,13 @@ def serve_app(runs_dir: Path, log_path: Path):
         "--server.fileWatcherType",
         "none",
     ]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def serve_app(runs_dir: Path, log_path: Path):
+    """`streamlit run streamlit_app.py` on a free loopback port; yields its URL."""
+    url, proc = spawn_app(runs_dir, log_path)
     try:
-        _wait_healthy(url, proc)
         yield url
     finally:
         proc.terminate()
@@ -135,6 +153,24 @@ def cold_app_url(tmp_path):
     (tmp_path / "runs").mkdir()
     with serve_app(tmp_path / "runs", tmp_path / "streamlit.log") as url:
         yield url
+
+
+@pytest.fixture
+def killable_app(tmp_path):
+    """Start servers that a test may SIGKILL: ``killable_app(runs_dir, **env)`` -> (URL,
+    process). Whatever is still running at the end of the test is killed."""
+    procs: list[subprocess.Popen] = []
+
+    def start(runs_dir: Path, **env_vars: str) -> tuple[str, subprocess.Popen]:
+        url, proc = spawn_app(runs_dir, tmp_path / f"streamlit-{len(procs)}.log", **env_vars)
+        procs.append(proc)
+        return url, proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

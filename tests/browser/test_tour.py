@@ -76,7 +76,9 @@ def test_tour(page, app_url, browser):
     go(page, "Train", "served from the run cache")
     assert metric(page, "Dev accuracy") == dev_accuracy
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
-    permalink = page.locator('[data-testid="stCode"]').first.inner_text().strip()
+    code = page.locator('[data-testid="stCode"]').filter(has_text="hidden=").first
+    code.wait_for()  # drawn after the metrics: wait for its text, not for the element
+    permalink = code.inner_text().strip()
     query = parse_qs(urlsplit(permalink).query)
     assert (
         query["hidden"] == ["10"] and query["alpha"] == ["0.1"] and query["iterations"] == ["500"]

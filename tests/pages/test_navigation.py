@@ -39,7 +39,7 @@ def test_the_router_builds_its_navigation_from_the_table(monkeypatch):
         def run(self):
             seen["routed while running"] = navigation._ROUTED.get()
 
-    def fake_navigation(sections):
+    def fake_navigation(sections, position):
         seen["sections"] = sections
         return Selected()
 

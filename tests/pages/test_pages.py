@@ -13,7 +13,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import data
-import nnmath
 from engine.store import RunStore
 from tests.helpers import app_sample, decode
 from ui.navigation import PAGES
@@ -38,21 +37,6 @@ def texts(at) -> str:
 
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """Counts nnmath training calls made by the app (it runs in this process)."""
-    counted = {"gradient_descent": 0, "continue_training": 0}
-    for name in counted:
-        real = getattr(nnmath, name)
-
-        def spy(*a, _real=real, _name=name, **k):
-            counted[_name] += 1
-            return _real(*a, **k)
-
-        monkeypatch.setattr(nnmath, name, spy)
-    return counted
 
 
 def app(page: str | None = None, **query) -> AppTest:
@@ -279,7 +263,7 @@ def test_data_page_explores_the_sample():
         str(d) for d in range(10) for _ in range(4)
     ]
     assert counts["data"][0]["y"] == [500] * 10
-    assert "Upload a file (up to 200 MB)" in at.radio(key="data_source").options
+    assert "Upload a file (up to 100 MB)" in at.radio(key="data_source").options
 
 
 def test_a_failed_load_says_why_and_keeps_the_previous_dataset(tmp_path, monkeypatch):

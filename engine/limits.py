@@ -1,0 +1,85 @@
+"""What one visitor may ask of a hosted app: read once from the environment and ``st.secrets``.
+
+=========================  =========  ===============================================================
+setting                    default    meaning
+=========================  =========  ===============================================================
+NNMATH_MAX_HIDDEN          256        largest hidden layer a run may have
+NNMATH_MAX_ITERATIONS      5000       largest iteration count a run may ask for
+NNMATH_MAX_UPLOAD_MB       100        largest upload on the Data page (never above Streamlit's own
+                                      ``server.maxUploadSize``, 200 in .streamlit/config.toml)
+NNMATH_MAX_TRAININGS       2          trainings computing at once on the server; more wait in a queue
+NNMATH_RUNS_PER_MINUTE     10         trainings one browser session may start per minute
+=========================  =========  ===============================================================
+
+Each value is read from the environment variable of that name, else from a top-level key of the
+same name in ``.streamlit/secrets.toml`` (Community Cloud's *Secrets* box), else the default.
+
+The defaults fit one 1 GB instance shared by a class: a run keeps a snapshot of its parameters
+every 50 iterations, so a 256-unit run of 5,000 iterations holds 101 snapshots of 0.8 MB (82 MB,
+on disk and in the result cache); two trainings at once keep the two cores of a small instance
+busy without each slowing the other down (nnmath already uses up to two worker threads per
+training); Kaggle's digit-recognizer train.csv (73 MB) fits under the upload limit.
+
+No Streamlit here: the glue passes ``st.secrets`` in as a plain mapping.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV = {
+    "max_hidden": "NNMATH_MAX_HIDDEN",
+    "max_iterations": "NNMATH_MAX_ITERATIONS",
+    "max_upload_mb": "NNMATH_MAX_UPLOAD_MB",
+    "max_trainings": "NNMATH_MAX_TRAININGS",
+    "runs_per_minute": "NNMATH_RUNS_PER_MINUTE",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_hidden: int = 256
+    max_iterations: int = 5000
+    max_upload_mb: float = 100.0
+    max_trainings: int = 2
+    runs_per_minute: int = 10
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def read(
+        cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+    ) -> tuple[Limits, list[str]]:
+        """The limits from ``env`` (default os.environ) over ``secrets`` over the defaults, and
+        a message for every value that cannot be used (that one keeps its default)."""
+        env = os.environ if env is None else env
+        secrets = secrets or {}
+        changes: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            name = ENV[f.name]
+            raw, where = env.get(name), "environment variable"
+            if raw is None or str(raw).strip() == "":
+                raw, where = secrets.get(name), "secret"
+            if raw is None or str(raw).strip() == "":
+                continue
+            conv = float if f.type == "float" else int
+            try:
+                value = conv(str(raw).strip())
+                ok = value >= 1 and math.isfinite(value)
+            except ValueError:
+                ok = False
+            if not ok:
+                problems.append(
+                    f"{where} {name} must be a {'number' if conv is float else 'whole number'} "
+                    f">= 1, got {raw!r}; using the default {getattr(cls(), f.name):g}"
+                )
+                continue
+            changes[f.name] = value
+        return replace(cls(), **changes), problems
