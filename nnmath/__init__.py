@@ -25,10 +25,24 @@ samples axis only, softmax subtracts the row maximum before exp, and the loss is
 
 Functions never write into their arguments; update_params returns new Params. Training never
 prints: it returns a TrainResult (params, per-iteration history, snapshots, status).
+Calibration of the predicted probabilities (ECE, NLL, Brier, temperature scaling, answering
+only when sure) is in ``nnmath.calibration``.
 This package imports numpy only.
 """
 
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
+from .calibration import (
+    Reliability,
+    RiskCoverage,
+    Selective,
+    brier,
+    fit_temperature,
+    nll,
+    reliability,
+    risk_coverage,
+    softmax_t,
+    temperature_nll,
+)
 from .network import (
     Cache,
     Grads,
@@ -67,11 +81,16 @@ __all__ = [
     "NUMERICS_VERSION",
     "Params",
     "Progress",
+    "Reliability",
+    "RiskCoverage",
+    "Selective",
     "TrainConfig",
     "TrainResult",
     "backward_propagation",
+    "brier",
     "continue_training",
     "cross_entropy",
+    "fit_temperature",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",
@@ -80,10 +99,15 @@ __all__ = [
     "load_result",
     "log_softmax",
     "make_predictions",
+    "nll",
     "one_hot",
     "predict_proba",
+    "reliability",
+    "risk_coverage",
     "save_result",
     "scale_pixels",
     "softmax",
+    "softmax_t",
+    "temperature_nll",
     "update_params",
 ]
