@@ -310,7 +310,8 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _evaluation(run_id: str, iterations: int, stamp: int | None, key: str, _result, _dev):
-    return metrics.evaluate(_result.params, _dev)
+    activation = getattr(_result.config, "activation", "relu")
+    return metrics.evaluate(_result.params, _dev, activation=activation)
 
 
 def evaluation(run: Run) -> metrics.Evaluation:

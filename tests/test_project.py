@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"nnmath", "data", "dashboard", "pages", "bench", "tests"}
+OURS = {"nnmath", "data", "dashboard", "engine", "views", "ui", "pages", "bench", "tests"}
 # import name -> distribution name in requirements.txt
 DISTRIBUTION = {
     "threadpoolctl": "threadpoolctl",
@@ -71,6 +71,11 @@ def test_dashboard_does_not_import_pages():
         assert "pages" not in top_level_imports(path), path
 
 
+def test_views_do_not_import_streamlit():
+    for path in files("views"):
+        assert "streamlit" not in top_level_imports(path), path
+
+
 def test_figure_builders_do_not_import_streamlit():
     builders = [p for p in files("dashboard") if "figures" in p.name]
     assert builders, "no figure-builder modules in dashboard/"
@@ -98,6 +103,7 @@ def test_requirements_are_pinned_and_cover_what_the_app_imports():
         *files("nnmath"),
         *files("data"),
         *files("dashboard"),
+        *files("views"),
         *files("pages"),
     ]
     needed = set()
