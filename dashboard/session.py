@@ -437,12 +437,18 @@ def selected_cell(event) -> tuple[int, int] | None:
 
 
 def mistakes_page(
-    run: Run, true: int | None, pred: int | None, sort: str, page: int, per_page: int
+    run: Run,
+    true: int | None,
+    pred: int | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    min_conf: float | None = None,
 ):
     """One page of the Mistakes gallery: (table of all matching mistakes, rows of this page,
     images of this page, captions, hover texts, number of pages)."""
     ev = evaluation(run)
-    table = metrics.mistakes(ev, true=true, pred=pred, sort=sort)
+    table = metrics.mistakes(ev, true=true, pred=pred, sort=sort, min_conf=min_conf)
     pages = max(1, -(-len(table) // per_page))
     page = min(max(page, 1), pages)
     rows = table.iloc[(page - 1) * per_page : page * per_page]

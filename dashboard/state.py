@@ -1,7 +1,8 @@
 """The settings a page shows, kept in ``st.session_state`` and mirrored in the URL.
 
 The URL carries the dataset and every setting (``data, hidden, alpha, iterations, seed`` always;
-``init, dtype, batch`` only when not default) and, on Mistakes, the filter (``true, pred``). The page
+``init, dtype, batch`` only when not default) and, on Mistakes, the filter (``true, pred`` and
+``min_conf``, the least confidence of the mistakes shown). The page
 itself is the URL path (st.navigation). Rules, applied by :func:`init_state` at the top of every page:
 
 1. Query parameters present in the URL win (a permalink, or ``st.switch_page(..., query_params=)``);
@@ -26,7 +27,7 @@ WIDGET_PREFIX = "w_"
 
 # Query parameter names. The page is the URL path, not a parameter.
 SETTING_PARAMS = ("data", "hidden", "alpha", "iterations", "seed", "init", "dtype", "batch")
-FILTER_PARAMS = ("true", "pred")
+FILTER_PARAMS = ("true", "pred", "min_conf")
 ADVANCED = ("init", "dtype", "batch")
 
 ALPHAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -177,6 +178,25 @@ def parse_filter(params: Mapping[str, Any], name: str) -> int | None:
     return d if 0 <= d <= 9 else None
 
 
+def parse_min_conf(params: Mapping[str, Any], name: str = "min_conf") -> float:
+    """A confidence in [0, 1], rounded to 0.01, from the query parameter ``name`` (Mistakes'
+    ``min_conf``: only mistakes at least this confident); 0.0 (no filter) when absent or not a
+    number in [0, 1]."""
+    v = params.get(name)
+    if isinstance(v, (list, tuple)):
+        v = v[-1] if v else None
+    try:
+        x = float(str(v).strip())
+    except (TypeError, ValueError):
+        return 0.0
+    return round(x, 2) if 0 <= x <= 1 else 0.0
+
+
+def format_min_conf(value: float) -> str | None:
+    """``min_conf`` for the URL: None (left out) for 0, no filter; else two decimals."""
+    return None if not value else f"{value:.2f}"
+
+
 def query_string(settings: Settings, **extra: Any) -> str:
     """``?data=...&hidden=...`` for a permalink (extra parameters appended, None skipped)."""
     from urllib.parse import urlencode
@@ -305,8 +325,9 @@ def consume_link() -> None:
     st.session_state[FROM_LINK_KEY] = False
 
 
-def filter_from_url(name: str) -> str:
-    """Key of the widget for the Mistakes filter ``name`` ("true"/"pred"), seeded from the URL
+def filter_from_url(name: str, parse=parse_filter) -> str:
+    """Key of the widget for the Mistakes filter ``name`` ("true"/"pred" read by
+    :func:`parse_filter`, "min_conf" by :func:`parse_min_conf`), seeded from the URL
     when the URL value came from outside (a link, a confusion-matrix click) rather than from our
     own last write, and restored after navigation cleared the URL. Call before the widget."""
     import streamlit as st
@@ -315,13 +336,13 @@ def filter_from_url(name: str) -> str:
     key, last = f"filter_{name}", f"_url_{name}"
     if name in qp:
         if ss.get(last, "<unset>") != qp[name]:
-            ss[key] = parse_filter(qp.to_dict(), name)
+            ss[key] = parse(qp.to_dict(), name)
     elif key not in ss and ss.get(last) is not None:
-        ss[key] = parse_filter({name: ss[last]}, name)
+        ss[key] = parse({name: ss[last]}, name)
     return key
 
 
-def remember_filters(**values: int | None) -> None:
+def remember_filters(**values: int | str | None) -> None:
     """Put the Mistakes filter in the URL and remember what was written (see filter_from_url)."""
     import streamlit as st
 

@@ -45,7 +45,8 @@ EXPLAIN = {
     "ECE": "Expected calibration error: the gap between confidence and accuracy, averaged over "
     "the confidence bins weighted by how many images each holds (0 = confidence means what "
     "it says).",
-    "MCE": "Maximum calibration error: the largest such gap in any non-empty bin.",
+    "MCE": "Maximum calibration error: the largest such gap in any non-empty bin (jumpy when a "
+    "bin holds only a few images).",
     "NLL": "Negative log-likelihood: the mean of −log p(true digit), the loss the network "
     "trains on; it punishes confident mistakes hardest.",
     "Brier": "Brier score: the mean squared distance between the 10 probabilities and the "
@@ -289,25 +290,32 @@ def reliability_figure(rel: Reliability, title: str | None = None, height: int =
         row=2,
         col=1,
     )
-    fig.update_layout(barmode="overlay")
+    _layout(fig, height, title)
+    fig.update_layout(barmode="overlay", margin=dict(t=70))
     fig.update_xaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
     fig.update_xaxes(
         range=[0, 1], tickformat=".0%", title_text="confidence (largest probability)", row=2, col=1
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="accuracy", row=1, col=1)
     fig.update_yaxes(title_text="images", row=2, col=1)
-    fig.add_annotation(
-        x=0.02,
-        y=0.97,
-        xref="x",
-        yref="y",
-        showarrow=False,
-        xanchor="left",
-        yanchor="top",
-        text=f"ECE {rel.ece:.2%} · MCE {rel.mce:.2%} · {rel.n:,} images, {B} bins",
-        bgcolor="rgba(255,255,255,0.8)",
+    summary = f"ECE {rel.ece:.2%} · MCE {rel.mce:.2%} · {rel.n:,} images in {B} bins"
+    fig.update_layout(
+        title=dict(
+            text=f"{title}<br><span style='font-size:12px'>{summary}</span>" if title else summary,
+            x=0.01,
+            xanchor="left",
+        ),
+        # Inside the top-left corner of the diagram: high accuracy at low confidence, rarely drawn.
+        legend=dict(
+            orientation="v",
+            x=0.01,
+            y=0.99,
+            xanchor="left",
+            yanchor="top",
+            bgcolor="rgba(255,255,255,0.85)",
+        ),
     )
-    return _layout(fig, height, title)
+    return fig
 
 
 def risk_coverage_figure(
@@ -357,9 +365,13 @@ class ConfidenceReport:
     risk: RiskCoverage  # of the uncalibrated probabilities: what the app shows as "98%"
 
 
-def confidence_report(logits, y, *, seed: int = SPLIT_SEED, bins: int = BINS) -> ConfidenceReport:
+def confidence_report(
+    logits, y, probs=None, *, seed: int = SPLIT_SEED, bins: int = BINS
+) -> ConfidenceReport:
+    """Temperature evaluation from the ``logits``; the risk-coverage curve of ``probs`` (the
+    probabilities the app shows, so its counts match the Mistakes page), else softmax(logits)."""
     te = two_fold_temperature(logits, y, seed=seed, bins=bins)
-    return ConfidenceReport(te, risk_coverage(softmax_t(logits), y))
+    return ConfidenceReport(te, risk_coverage(softmax_t(logits) if probs is None else probs, y))
 
 
 def answer_when_sure(rc: RiskCoverage, threshold: float) -> Selective:

@@ -90,7 +90,8 @@ def test_reliability_figure_draws_accuracy_gap_diagonal_and_counts():
     )
     assert list(diag.x) == [0, 1] and list(diag.y) == [0, 1]
     assert list(counts.y) == [0, 0, 2, 2, 1] and counts.yaxis == "y2"
-    assert "ECE 14.00%" in fig.layout.annotations[0].text
+    assert fig.layout.title.text.startswith("before<br>")
+    assert "ECE 14.00% · MCE 25.00% · 5 images in 5 bins" in fig.layout.title.text
     assert "no images" in acc.customdata[0] and "2 images" in acc.customdata[2]
     fig.to_json()
 
