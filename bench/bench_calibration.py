@@ -1,0 +1,129 @@
+"""How calibration changes with capacity and training, on the embedded sample.
+
+    python -m bench.bench_calibration                  # hidden 10, 32, 64, 128, 256; read at
+                                                       # iterations 500, 1000, 2000, 3000
+    python -m bench.bench_calibration --hidden 10 32 --iterations 100 200   # any subset
+    BENCH_QUICK=1 python -m bench.bench_calibration    # hidden 10, 32 to 200 iterations (smoke test)
+
+Each hidden size is trained once, with the app's settings otherwise (alpha 0.1, seed 0, uniform
+init, float32, full batch) on the app's split of the sample (4,000 train / 1,000 dev, split seed
+0), to the largest iteration count, keeping a snapshot every 50 iterations; every row reads the
+parameters of one snapshot, exactly the network a run of that length would have (training is
+deterministic and the store serves shorter runs from these snapshots). Per row, on the 1,000 dev
+images: accuracy, ECE and MCE (15 bins), NLL (from the logits), Brier, and the temperature that
+minimises the dev NLL (T > 1: overconfident). Prints a markdown table; training times are
+indicative on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+HIDDEN = (10, 32, 64, 128, 256)
+ITERATIONS = (500, 1000, 2000, 3000)
+
+
+def rows_for(hidden: int, iterations: tuple[int, ...], train, dev, base) -> tuple[list, float]:
+    from dataclasses import replace
+
+    import nnmath
+    from dashboard import metrics
+    from dashboard.runs import compute
+
+    config = replace(base, hidden=hidden)
+    t0 = time.perf_counter()
+    result = compute(config, max(iterations), train, dev, snapshot_every=50)
+    seconds = time.perf_counter() - t0
+    rows = []
+    for n in iterations:
+        if n > result.iterations:  # diverged or stopped before n
+            rows.append((hidden, n, None))
+            continue
+        ev = metrics.evaluate(result.snapshot(n), dev, activation=result.config.activation)
+        rel = nnmath.reliability(ev.probs, ev.y, bins=15)
+        rows.append(
+            (
+                hidden,
+                n,
+                dict(
+                    accuracy=ev.accuracy,
+                    ece=rel.ece,
+                    mce=rel.mce,
+                    nll=nnmath.temperature_nll(ev.logits, ev.y),
+                    brier=nnmath.brier(ev.probs, ev.y),
+                    T=nnmath.fit_temperature(ev.logits, ev.y),
+                ),
+            )
+        )
+    return rows, seconds
+
+
+def main(argv: list[str]) -> int:
+    import numpy as np
+
+    import data
+    from dashboard.runs import RunConfig
+
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_calibration")
+    quick = bool(os.environ.get("BENCH_QUICK"))
+    parser.add_argument("--hidden", type=int, nargs="+", default=(10, 32) if quick else HIDDEN)
+    parser.add_argument(
+        "--iterations", type=int, nargs="+", default=(100, 200) if quick else ITERATIONS
+    )
+    args = parser.parse_args(argv)
+    bad = [n for n in args.iterations if n < 50 or n % 50]
+    if bad:
+        parser.error(f"--iterations must be multiples of 50 (snapshots), got {bad}")
+    iterations = tuple(sorted(set(args.iterations)))
+
+    ds = data.load_dataset("sample")
+    train, dev = data.train_dev_split(ds, seed=0)
+    base = RunConfig(data=ds.fingerprint, dev_size=dev.n)
+    cpu = _cpu_name()
+    print(
+        f"Calibration vs capacity and training — {ds.name}, {train.n:,} train / {dev.n:,} dev "
+        f"images, alpha {base.alpha:g}, seed {base.seed}, {base.dtype}, full batch\n"
+        f"machine: {cpu} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+        f"numpy {np.__version__}\n",
+        flush=True,
+    )
+    print("| hidden | iterations | dev accuracy | ECE | MCE | NLL | Brier | T (dev) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    timings = []
+    for hidden in args.hidden:
+        rows, seconds = rows_for(hidden, iterations, train, dev, base)
+        timings.append((hidden, seconds))
+        for h, n, m in rows:
+            if m is None:
+                print(f"| {h} | {n:,} | — | — | — | — | — | — |", flush=True)
+                continue
+            print(
+                f"| {h} | {n:,} | {m['accuracy']:.1%} | {m['ece']:.2%} | {m['mce']:.2%} | "
+                f"{m['nll']:.3f} | {m['brier']:.3f} | {m['T']:.3f} |",
+                flush=True,
+            )
+    print(
+        "\nTraining time to "
+        f"{max(iterations):,} iterations (indicative, shared machine): "
+        + ", ".join(f"hidden {h}: {s:.0f} s" for h, s in timings)
+    )
+    return 0
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
