@@ -556,6 +556,7 @@ class SweepExecution:
                 result,
                 data_name=getattr(self.train_set, "name", None),
                 data_key=self.data_key,
+                dev_set=self.dev_set,
             )
         with self._lock:
             state = self._states[run_id]
