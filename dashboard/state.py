@@ -342,6 +342,29 @@ def filter_from_url(name: str, parse=parse_filter) -> str:
     return key
 
 
+def metric_from_url(choices: list[str], name: str = "metric") -> str:
+    """Key of a selectbox choosing among ``choices`` (Sweep's heatmap metric), seeded from the
+    URL parameter ``name`` when it is one of them and came from outside (a link), and restored
+    after navigation cleared the URL. Call before the widget; then :func:`remember_metric`."""
+    import streamlit as st
+
+    ss, qp = st.session_state, st.query_params
+    key, last = f"choice_{name}", f"_url_{name}"
+    if name in qp and ss.get(last, "<unset>") != qp[name] and qp[name] in choices:
+        ss[key] = qp[name]
+    elif key not in ss and ss.get(last) in choices:
+        ss[key] = ss[last]
+    return key
+
+
+def remember_metric(value: str, name: str = "metric") -> None:
+    """Put the chosen metric in the URL and remember it (see metric_from_url)."""
+    import streamlit as st
+
+    sync_url(settings(), **{name: value})
+    st.session_state[f"_url_{name}"] = value
+
+
 def remember_filters(**values: int | str | None) -> None:
     """Put the Mistakes filter in the URL and remember what was written (see filter_from_url)."""
     import streamlit as st
