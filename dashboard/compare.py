@@ -262,11 +262,15 @@ class RunComparison:
 
 def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     """Everything the Compare screen shows, for two TrainResults evaluated on ``dev_set``."""
-    from nnmath import make_predictions
+    import nnmath
 
     X, y = dev_set.X, np.asarray(dev_set.labels)
-    pred_a = np.asarray(make_predictions(X, result_a.params))
-    pred_b = np.asarray(make_predictions(X, result_b.params))
+    probs_a, probs_b = (
+        nnmath.predict_proba(r.params, X, activation=getattr(r.config, "activation", "relu"))
+        for r in (result_a, result_b)
+    )
+    pred_a = nnmath.get_predictions(probs_a)
+    pred_b = nnmath.get_predictions(probs_b)
     cm_a, cm_b = confusion_matrix(y, pred_a), confusion_matrix(y, pred_b)
     fb = fixed_and_broke(y, pred_a, pred_b)
     return RunComparison(
@@ -274,7 +278,7 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
         result_b.config,
         int(result_a.iterations),
         int(result_b.iterations),
-        metrics_table(result_a, result_b),
+        metrics_table(result_a, result_b, ece=(_ece(probs_a, y), _ece(probs_b, y))),
         y,
         pred_a,
         pred_b,
@@ -286,8 +290,20 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     )
 
 
-def metrics_table(result_a, result_b) -> pd.DataFrame:
-    """Settings and final metrics side by side, with B − A for the numbers."""
+def _ece(probs, y) -> float:
+    from nnmath import reliability
+
+    try:
+        return reliability(probs, y).ece
+    except ValueError:  # no dev images, or probabilities that are not (a diverged run's NaN)
+        return math.nan
+
+
+def metrics_table(
+    result_a, result_b, ece: tuple[float, float] = (math.nan, math.nan)
+) -> pd.DataFrame:
+    """Settings and final metrics side by side, with B − A for the numbers. ``ece``: the two
+    runs' dev ECE (15 bins), which needs their dev predictions; dev NLL is their dev loss."""
     rows = []
     for name in SETTINGS:
         va, vb = getattr(result_a.config, name, None), getattr(result_b.config, name, None)
@@ -312,9 +328,11 @@ def metrics_table(result_a, result_b) -> pd.DataFrame:
         ("train_accuracy", "train accuracy", "{:+.4f}"),
         ("dev_accuracy", "dev accuracy", "{:+.4f}"),
         ("loss", "loss", "{:+.4f}"),
+        ("dev_loss", "dev NLL", "{:+.4f}"),
     ):
         va, vb = _float(getattr(result_a, name)), _float(getattr(result_b, name))
         rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
+    rows.append(("dev ECE", f"{ece[0]:.4f}", f"{ece[1]:.4f}", _delta(ece[0], ece[1], "{:+.4f}")))
     seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
     rows.append(
         (
