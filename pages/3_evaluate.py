@@ -114,7 +114,7 @@ st.plotly_chart(
 )
 
 st.header("Confidence: can you trust the percentages?")
-report = calibration.confidence_report(ev.logits, ev.y, ev.probs)
+report = session.confidence(run)
 te = report.temperature
 st.caption(
     "A network is calibrated when, of the images it answers with 80% confidence, 80% are "
