@@ -15,6 +15,10 @@ over 200 resamples of the dev images, seed 0: how much of a difference is noise)
 logits), Brier, and the temperature that minimises the dev NLL (T > 1: overconfident). Prints a
 markdown table; training times are indicative on a shared machine.
 
+Then, per hidden size, what the Runs ledger's ECE column would cost per listed run if computed
+lazily (load the run's npz + dev predictions + ECE) against computing it once when the run is saved
+(dev predictions + ECE from parameters already in memory): the best of 20 timings each.
+
 Runs go through a run store (``--runs DIR``, default a fresh temporary one, so every run trains):
 ``--runs .runs`` keeps them in the app's cache, where a rerun is served from disk and the Runs page
 lists them.
@@ -33,6 +37,23 @@ ITERATIONS = (500, 1000, 2000, 3000)
 
 
 BOOTSTRAP = 200
+
+
+def ledger_cost(store, config, iterations: int, train, dev) -> tuple[int, float, float]:
+    """(npz bytes, seconds to load the run, seconds for dev predictions + ECE), best of 20."""
+    from dashboard.runs import dev_ece
+
+    result = store.train(config, iterations, train, dev)  # served when the table trained it
+    path = store.npz_path(config.run_id)
+    load = min(_timed(lambda: store.load(config.run_id)) for _ in range(20))
+    ece = min(_timed(lambda: dev_ece(result, dev)) for _ in range(20))
+    return path.stat().st_size, load, ece
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def ece_spread(probs, y, resamples: int = BOOTSTRAP, seed: int = 0) -> float:
@@ -89,6 +110,7 @@ def rows_for(
 
 def main(argv: list[str]) -> int:
     import tempfile
+    from dataclasses import replace
 
     import numpy as np
 
@@ -140,6 +162,15 @@ def main(argv: list[str]) -> int:
                     f"{m['mce']:.2%} | {m['nll']:.3f} | {m['brier']:.3f} | {m['T']:.3f} |",
                     flush=True,
                 )
+    print("\n| hidden | npz size | load npz | dev predictions + ECE |")
+    print("|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="bench-calibration-") as tmp:
+        store = RunStore(args.runs or tmp)
+        for hidden in args.hidden:
+            size, load, ece = ledger_cost(
+                store, replace(base, hidden=hidden), max(iterations), train, dev
+            )
+            print(f"| {hidden} | {size / 1e6:.1f} MB | {load * 1e3:.1f} ms | {ece * 1e3:.1f} ms |")
     print(
         "\nTraining (or serving from the store) to "
         f"{max(iterations):,} iterations (indicative, shared machine): "

@@ -256,7 +256,8 @@ def dev_ece(result, dev_set, bins: int = 15) -> float:
     if not result.params.is_finite():
         return math.nan
     activation = getattr(result.config, "activation", "relu")
-    probs = nnmath.predict_proba(result.params, dev_set.X, activation=activation)
+    with training_threads(result.params.hidden):  # one BLAS thread: small matmuls (see above)
+        probs = nnmath.predict_proba(result.params, dev_set.X, activation=activation)
     try:
         return nnmath.reliability(probs, dev_set.labels, bins=bins).ece
     except ValueError:  # probabilities that are not (e.g. NaN from an overflow)
