@@ -331,9 +331,14 @@ def _confidence(run_id: str, iterations: int, stamp: int | None, key: str, _ev):
 def confidence(run: Run):
     """views.calibration.ConfidenceReport of the run's dev predictions (cached like evaluation:
     three temperature fits take ~35 ms on 1,000 images, and the threshold slider reruns the
-    page)."""
+    page), or None when the logits are not finite (parameters that overflowed)."""
     ev = evaluation(run)
-    return _confidence(run.config.run_id, run.result.iterations, run.stamp, run.settings.data, ev)
+    try:
+        return _confidence(
+            run.config.run_id, run.result.iterations, run.stamp, run.settings.data, ev
+        )
+    except ValueError:  # nnmath.calibration's check of the logits / probabilities
+        return None
 
 
 def pct(x: float) -> str:

@@ -115,6 +115,11 @@ st.plotly_chart(
 
 st.header("Confidence: can you trust the percentages?")
 report = session.confidence(run)
+if report is None:
+    st.info(
+        "This run's logits are not finite numbers (it overflowed): its confidence cannot be measured."
+    )
+    st.stop()
 te = report.temperature
 st.caption(
     "A network is calibrated when, of the images it answers with 80% confidence, 80% are "

@@ -98,3 +98,22 @@ def test_a_pair_link_from_evaluate_resets_min_conf():
     at = app("pages/3_evaluate.py", iterations=ITER)
     pair_link = at.get("page_link")[0].proto
     assert "min_conf=0" in pair_link.query_string
+
+
+def test_a_run_whose_logits_overflowed_has_no_confidence_section(monkeypatch):
+    from dashboard import session
+
+    real = metrics.evaluate
+
+    def overflowed(*a, **k):
+        ev = real(*a, **k)
+        logits = ev.logits.copy()
+        logits[0, 0] = np.inf
+        return metrics.evaluation_from_probs(ev.probs, ev.y, logits)
+
+    monkeypatch.setattr(metrics, "evaluate", overflowed)
+    session._evaluation.clear()
+    session._confidence.clear()
+    at = app("pages/3_evaluate.py", iterations=ITER, seed=5)
+    assert "logits are not finite numbers" in texts(at)
+    assert not [c for c in at.get("plotly_chart") if "reliability" in c.proto.id]
