@@ -155,9 +155,10 @@ st.dataframe(
         "before": st.column_config.NumberColumn("as trained", format="%.4f", width="small"),
         "after": st.column_config.NumberColumn("after T", format="%.4f", width="small"),
         "change": st.column_config.NumberColumn("change", format="%+.4f", width="small"),
-        "meaning": st.column_config.Column("what it measures (lower is better)", width="large"),
     },
+    column_order=["metric", "before", "after", "change"],
 )
+st.markdown("Lower is better for all four.\n" + calibration.explanations())
 with st.expander("The two folds"):
     st.dataframe(
         calibration.folds_table(te),

@@ -9,7 +9,6 @@ computed on the two held-out halves pooled (each image scored with the T of the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,7 +157,8 @@ def two_fold_temperature(
 
 
 def scores_table(te: TemperatureEvaluation) -> pd.DataFrame:
-    """Rows ECE, MCE, NLL, Brier; columns before, after (cross-fitted T), change, meaning."""
+    """Rows ECE, MCE, NLL, Brier; columns before, after (cross-fitted T), change, meaning (one
+    sentence; the page lists them as :func:`explanations`)."""
     before, after = te.before.as_dict(), te.after.as_dict()
     return pd.DataFrame(
         {
@@ -188,20 +188,33 @@ def folds_table(te: TemperatureEvaluation) -> pd.DataFrame:
 
 
 def temperature_sentence(te: TemperatureEvaluation) -> str:
-    """What T says, in words: above 1 the network was overconfident, below 1 underconfident."""
+    """What the two Ts say, in words: both above 1, the network was overconfident; both below 1,
+    underconfident; one on each side, neither consistently."""
     t_a, t_b = te.temperatures
-    mean = math.sqrt(t_a * t_b)
-    if mean > 1.05:
-        verdict = "above 1: the network is overconfident, and dividing its logits by T softens it"
-    elif mean < 0.95:
-        verdict = "below 1: the network is underconfident, and dividing by T sharpens it"
+    if t_a > 1 and t_b > 1:
+        verdict = (
+            "both above 1, so the network is overconfident: dividing its logits by T softens its "
+            "probabilities"
+        )
+    elif t_a < 1 and t_b < 1:
+        verdict = (
+            "both below 1, so the network is underconfident: dividing its logits by T sharpens its "
+            "probabilities"
+        )
     else:
-        verdict = "close to 1: the network's confidence is already about right"
+        verdict = (
+            "one on each side of 1, so the network is neither consistently over- nor underconfident"
+        )
     return (
         f"T = {t_a:.3f} fitted on half A (applied to half B) and {t_b:.3f} fitted on half B "
         f"(applied to half A): {verdict}. Temperature scaling never changes which digit is "
         f"predicted, so accuracy stays {te.before.accuracy:.1%}."
     )
+
+
+def explanations() -> str:
+    """The metrics, one sentence each, as a markdown list."""
+    return "\n".join(f"- **{name}**: {text}" for name, text in EXPLAIN.items())
 
 
 # ---- figures ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, assert_no_exception, wait_for_app
+from tests.browser.conftest import SCREENSHOTS, assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +26,7 @@ def test_confidence_section_and_confident_mistakes(page, app_url):
     SCREENSHOTS.mkdir(exist_ok=True)
     diagrams.last.screenshot(path=str(SCREENSHOTS / "calibration.png"))
     assert page.get_by_text("fitted on half A (applied to half B)").count() == 1
+    screenshot(page, "evaluate_confidence")  # the whole page, for a person to look at
 
     link = page.get_by_role("link", name="confident mistakes (confidence ≥ 90%)")
     label = link.inner_text()

@@ -1,5 +1,6 @@
 """The Confidence views: two-fold temperature evaluation, tables and figures (no browser)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -71,7 +72,20 @@ def test_tables_and_sentence_say_what_the_numbers_are():
     rng = np.random.default_rng(0)
     Z2 = rng.normal(0, 1, (300, 10))
     y2 = np.array([rng.choice(10, p=p) for p in softmax_t(Z2, 0.3)])
-    assert "underconfident" in cal.temperature_sentence(cal.two_fold_temperature(Z2, y2))
+    assert "both below 1, so the network is underconfident" in cal.temperature_sentence(
+        cal.two_fold_temperature(Z2, y2)
+    )
+    assert "both above 1, so the network is overconfident" in text
+    # one T on each side of 1: no verdict
+    mixed = dataclasses.replace(
+        te,
+        folds=(
+            dataclasses.replace(te.folds[0], temperature=1.1),
+            dataclasses.replace(te.folds[1], temperature=0.95),
+        ),
+    )
+    assert "neither consistently" in cal.temperature_sentence(mixed)
+    assert cal.explanations().count("\n- **") == 3 and "**Brier**" in cal.explanations()
 
 
 def test_reliability_figure_draws_accuracy_gap_diagonal_and_counts():
