@@ -149,8 +149,8 @@ class RunRecord:
     data_name: str | None = None  # human name of the dataset, when known
     data_key: str | None = None  # the `data` URL value ("sample", file name, "upload-<fp>")
     snapshot_iterations: tuple[int, ...] = field(default=())
-    # Calibration on the dev set at ``iterations`` (NaN when unknown: no dev set, diverged, or a
-    # record written before these fields). NLL is the run's own dev loss; ECE (15 bins) is
+    # Calibration on the dev set at ``iterations`` (NaN when unknown: no dev set, non-finite
+    # parameters, or a record written before these fields). NLL is the run's own dev loss; ECE (15 bins) is
     # computed from the dev predictions when the run is saved (a few ms, against loading every
     # run's arrays each time the ledger is listed).
     dev_nll: float = math.nan
@@ -250,7 +250,8 @@ def compute(
 
 def dev_ece(result, dev_set, bins: int = 15) -> float:
     """Top-label ECE of ``result``'s final parameters on ``dev_set`` (NaN without a labelled dev
-    set or with non-finite parameters, e.g. a diverged run)."""
+    set or with non-finite parameters; a diverged run keeps its last finite ones, and gets the
+    ECE of those, like its dev accuracy)."""
     if dev_set is None or getattr(dev_set, "labels", None) is None or dev_set.n == 0:
         return math.nan
     if not result.params.is_finite():
