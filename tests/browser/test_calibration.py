@@ -14,8 +14,10 @@ pytestmark = pytest.mark.browser
 RUN = "data=sample&hidden=10&alpha=0.1&iterations=500&seed=0"
 
 
-def test_confidence_section_and_confident_mistakes(page, app_url):
-    page.goto(f"{app_url}/evaluate?{RUN}")  # a permalink: the run is trained, then shown
+def test_confidence_section_and_confident_mistakes(page, cold_app_url):
+    # A server of its own: the run trained here must not appear in the shared server's store,
+    # whose run counts other browser tests check.
+    page.goto(f"{cold_app_url}/evaluate?{RUN}")  # a permalink: the run is trained, then shown
     page.get_by_text("Confidence: can you trust the percentages?").wait_for()
     wait_for_app(page)
     assert_no_exception(page)
