@@ -273,6 +273,22 @@ def parse_filter(params: Mapping[str, Any], name: str) -> int | None:
     return d if 0 <= d < nnmath.CLASSES else None
 
 
+def parse_min_conf(params: Mapping[str, Any], name: str = "min_conf") -> float:
+    """A confidence in [0, 1], rounded to 0.01, from the query parameter ``name`` (Mistakes'
+    ``min_conf``: only mistakes at least this confident); 0.0 (no filter) when absent or not a
+    number in [0, 1]."""
+    try:
+        x = float(_last(params.get(name)))
+    except (TypeError, ValueError):
+        return 0.0
+    return round(x, 2) if 0 <= x <= 1 else 0.0
+
+
+def format_min_conf(value: float) -> str | None:
+    """``min_conf`` for the URL: None (left out) for 0, no filter; else two decimals."""
+    return None if not value else f"{value:.2f}"
+
+
 def query_string(settings: Settings, **extra: Any) -> str:
     """``?data=...&hidden=...`` for a permalink (extra parameters appended, None skipped)."""
     q = settings.to_query()

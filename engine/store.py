@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import time
 import uuid
@@ -83,6 +84,12 @@ class RunRecord:
     data_name: str | None = None  # human name of the dataset, when known
     data_key: str | None = None  # the `data` URL value ("sample", file name, "upload-<fp>")
     snapshot_iterations: tuple[int, ...] = field(default=())
+    # Calibration on the dev set at ``iterations`` (NaN when unknown: no dev set, non-finite
+    # parameters, or a record written before these fields). NLL is the run's own dev loss; ECE (15 bins) is
+    # computed from the dev predictions when the run is saved (a few ms, against loading every
+    # run's arrays each time the ledger is listed).
+    dev_nll: float = math.nan
+    dev_ece: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -206,6 +213,21 @@ def plan(cached, iterations: int) -> Step:
     return Step(RESUME, cached.truncated(below) if below > 0 else None)
 
 
+def dev_ece(result, dev_set, bins: int = 15) -> float:
+    """Top-label ECE of ``result``'s final parameters on ``dev_set`` (NaN without a labelled dev
+    set or with non-finite parameters; a diverged run keeps its last finite ones, and gets the
+    ECE of those, like its dev accuracy)."""
+    if dev_set is None or getattr(dev_set, "labels", None) is None or dev_set.n == 0:
+        return math.nan
+    if not result.params.is_finite():
+        return math.nan
+    probs = nnmath.predict_proba(result.params, dev_set.X, activation=result.config.activation)
+    try:
+        return nnmath.reliability(probs, dev_set.labels, bins=bins).ece
+    except ValueError:  # probabilities that are not (e.g. NaN from an overflow)
+        return math.nan
+
+
 def record_of(
     config: RunConfig,
     result,
@@ -214,6 +236,7 @@ def record_of(
     created: float | None = None,
     data_name: str | None = None,
     data_key: str | None = None,
+    ece: float = math.nan,
 ) -> RunRecord:
     now = time.time()
     return RunRecord(
@@ -233,6 +256,8 @@ def record_of(
         data_name=data_name,
         data_key=data_key,
         snapshot_iterations=tuple(int(i) for i in np.asarray(result.snapshot_iterations)),
+        dev_nll=as_float(getattr(result, "dev_loss", math.nan)),
+        dev_ece=as_float(ece),
     )
 
 
@@ -450,6 +475,10 @@ class RunStore:
                 created=old.get("created"),
                 data_name=old.get("data_name"),
                 data_key=old.get("data_key"),
+                # the old record's ECE, when it describes the same run length
+                ece=old.get("dev_ece", math.nan)
+                if old.get("iterations") == result.iterations
+                else math.nan,
             )
             self._write_json(rec)
             return rec
@@ -475,8 +504,11 @@ class RunStore:
         payload = json.dumps(rec.to_json(), default=_json_default, allow_nan=True, indent=1)
         self._atomic_write(self.json_path(rec.run_id), lambda p: p.write_text(payload))
 
-    def _save(self, config: RunConfig, result, *, data_name=None, data_key=None) -> None:
-        """Write result + record (caller holds the run's lock)."""
+    def _save(
+        self, config: RunConfig, result, *, data_name=None, data_key=None, dev_set=None
+    ) -> None:
+        """Write result + record (caller holds the run's lock). With ``dev_set`` the record
+        gets the run's dev ECE."""
 
         old = self._read_json(config.run_id)
         path = self.npz_path(config.run_id)
@@ -488,6 +520,7 @@ class RunStore:
             created=old.get("created"),
             data_name=data_name or old.get("data_name"),
             data_key=data_key or old.get("data_key"),
+            ece=dev_ece(result, dev_set),
         )
         self._write_json(rec)
         self._count("saved")
@@ -545,15 +578,17 @@ class RunStore:
         *,
         data_name: str | None = None,
         data_key: str | None = None,
+        dev_set=None,
     ) -> bool:
         """Store a run computed elsewhere (e.g. a sweep worker). Keeps the longer of the cached
-        and the given run; returns True when ``result`` was written."""
+        and the given run; returns True when ``result`` was written. Pass the ``dev_set`` it was
+        evaluated on for its dev ECE in the record."""
         with self.lock(config.run_id):
             cached = self._cached(config)
             if not self._longer(result, cached):
                 return False
-            self._save(config, result, data_name=data_name, data_key=data_key)  # drops a
-            return True  # checkpoint it holds
+            self._save(config, result, data_name=data_name, data_key=data_key, dev_set=dev_set)
+            return True  # (and drops a checkpoint the saved run holds)
 
     @staticmethod
     def _longer(result, cached) -> bool:
@@ -636,7 +671,7 @@ class RunStore:
                     "trained" if base is None else "extended" if base is cached else "continued"
                 )
             if self._longer(result, cached):
-                self._save(config, result, data_name=data_name, data_key=data_key)
+                self._save(config, result, data_name=data_name, data_key=data_key, dev_set=dev_set)
             return result
 
     def delete(self, run_id: str) -> None:

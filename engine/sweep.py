@@ -547,6 +547,7 @@ class SweepExecution:
                 result,
                 data_name=getattr(self.train_set, "name", None),
                 data_key=self.data_key,
+                dev_set=self.dev_set,
             )
         with self._lock:
             state = self._states[run_id]
@@ -619,15 +620,31 @@ def connect_dask(address: str, timeout: float = 10.0) -> DaskConnection:
 # --------------------------------------------------------------------------------------------
 # Results: the grid as a table, and heatmap data over two settings
 # --------------------------------------------------------------------------------------------
+#: What the heatmap can show: column of :func:`sweep_table` -> (label, higher is better).
+HEATMAP_METRICS = {
+    "dev_accuracy": ("dev accuracy", True),
+    "loss": ("training loss", False),
+    "dev_ece": ("dev ECE", False),
+    "dev_nll": ("dev NLL", False),
+}
+
+
 def sweep_table(
-    store, configs: Sequence, iterations: int, outcomes: Mapping[str, RunState] | None = None
+    store,
+    configs: Sequence,
+    iterations: int,
+    outcomes: Mapping[str, RunState] | None = None,
+    dev_set=None,
 ) -> pd.DataFrame:
     """One row per config: its settings, run_id and what the store knows at ``iterations``
-    (status "not run" when it holds nothing).
+    (status "not run" when it holds nothing). dev_nll is the run's dev loss; dev_ece is computed
+    from the parameters at ``iterations`` on ``dev_set`` (NaN without it): a few ms per run.
 
     ``outcomes`` (run_id -> RunState, e.g. the last sweep's final snapshot) fills in diverged runs
     the store does not hold (evicted since, or declined), so the sweep that computed them still
     shows those cells as diverged."""
+    from engine.store import dev_ece
+
     rows = []
     for config in configs:
         result = result_for(store, config, iterations)
@@ -640,6 +657,8 @@ def sweep_table(
                 dev_accuracy=np.nan,
                 train_accuracy=np.nan,
                 loss=np.nan,
+                dev_ece=np.nan,
+                dev_nll=np.nan,
                 iterations=int(known.iteration),
                 message=known.message,
             )
@@ -649,6 +668,8 @@ def sweep_table(
                 dev_accuracy=np.nan,
                 train_accuracy=np.nan,
                 loss=np.nan,
+                dev_ece=np.nan,
+                dev_nll=np.nan,
                 iterations=0,
                 message="",
             )
@@ -658,6 +679,8 @@ def sweep_table(
                 dev_accuracy=float(result.dev_accuracy),
                 train_accuracy=float(result.train_accuracy),
                 loss=float(result.loss),
+                dev_ece=dev_ece(result, dev_set),
+                dev_nll=float(result.dev_loss),
                 iterations=int(result.iterations),
                 message=result.message or "",
             )
@@ -671,7 +694,7 @@ class HeatmapData:
     y: str  # setting on the y axis
     x_values: tuple
     y_values: tuple
-    mean: np.ndarray  # (len(y_values), len(x_values)) mean dev accuracy; NaN if none
+    mean: np.ndarray  # (len(y_values), len(x_values)) mean of ``metric``; NaN if none
     spread: np.ndarray  # standard deviation over seeds (ddof=0); NaN if none
     count: np.ndarray  # runs with a finite accuracy per cell
     diverged: np.ndarray  # runs that diverged per cell
@@ -679,6 +702,15 @@ class HeatmapData:
     text: np.ndarray  # cell labels, e.g. "0.853 ± 0.004", "diverged", "not run"
     best: tuple | None  # (row, col) of the best mean among cells without divergence
     run_ids: np.ndarray  # object array of tuples: run ids per cell (seed order)
+    metric: str = "dev_accuracy"  # a key of HEATMAP_METRICS
+
+    @property
+    def label(self) -> str:
+        return HEATMAP_METRICS[self.metric][0]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HEATMAP_METRICS[self.metric][1]
 
     @property
     def state(self) -> np.ndarray:
@@ -690,15 +722,24 @@ class HeatmapData:
         return out
 
 
-def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = None) -> HeatmapData:
-    """Dev accuracy over settings ``x`` and ``y``, mean and spread over every other varied setting
-    (normally the seed; fix others with ``fixed={"init": "he"}``).
+def heatmap_data(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    fixed: Mapping | None = None,
+    metric: str = "dev_accuracy",
+) -> HeatmapData:
+    """``metric`` (dev accuracy by default; see HEATMAP_METRICS) over settings ``x`` and ``y``,
+    mean and spread over every other varied setting (normally the seed; fix others with
+    ``fixed={"init": "he"}``). The best cell has the highest accuracy, or the lowest loss/ECE/NLL.
 
     A cell with any diverged run is "diverged" (the setting is unsafe even if some seeds survive)
     and never the best cell; a cell with no runs yet is "not run".
     """
     if x == y:
         raise ValueError(f"x and y must be two different settings, got {x!r} twice")
+    if metric not in HEATMAP_METRICS or metric not in table.columns:
+        raise ValueError(f"metric must be one of {', '.join(HEATMAP_METRICS)}, got {metric!r}")
     for name in (x, y, *(fixed or {})):
         if name not in table.columns:
             raise ValueError(f"setting must be a column of the sweep table, got {name!r}")
@@ -722,8 +763,9 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = No
                 cell = cell.sort_values("seed")
             run_ids[i, j] = tuple(cell["run_id"])
             expected[i, j] = len(cell)
-            ok = cell[(cell["status"] != RunStatus.DIVERGED) & np.isfinite(cell["dev_accuracy"])]
-            acc = ok["dev_accuracy"].to_numpy(dtype=float)
+            values = cell[metric].to_numpy(dtype=float)
+            ok = cell[(cell["status"] != RunStatus.DIVERGED).to_numpy() & np.isfinite(values)]
+            acc = ok[metric].to_numpy(dtype=float)
             diverged[i, j] = int((cell["status"] == RunStatus.DIVERGED).sum())
             count[i, j] = acc.size
             if acc.size:
@@ -732,12 +774,25 @@ def heatmap_data(table: pd.DataFrame, x: str, y: str, fixed: Mapping | None = No
             text[i, j] = _cell_text(
                 mean[i, j], spread[i, j], count[i, j], diverged[i, j], expected[i, j]
             )
-    candidates = np.where((diverged == 0) & (count > 0), mean, -np.inf)
+    sign = 1.0 if HEATMAP_METRICS[metric][1] else -1.0
+    candidates = np.where((diverged == 0) & (count > 0), sign * mean, -np.inf)
     best = None
     if np.isfinite(candidates).any():
         best = tuple(int(v) for v in np.unravel_index(np.argmax(candidates), shape))
     return HeatmapData(
-        x, y, x_values, y_values, mean, spread, count, diverged, expected, text, best, run_ids
+        x,
+        y,
+        x_values,
+        y_values,
+        mean,
+        spread,
+        count,
+        diverged,
+        expected,
+        text,
+        best,
+        run_ids,
+        metric=metric,
     )
 
 

@@ -33,12 +33,27 @@ caller already limits it (inside ``threadpool_limits``). Same numbers for any wo
 
 This package imports numpy only, plus threadpoolctl lazily inside the call that limits BLAS
 threads (nnmath/_threads.py); without threadpoolctl it runs anyway, on the BLAS threads it finds.
+
+Calibration of the predicted probabilities (ECE, NLL, Brier, temperature scaling, answering
+only when sure) is in ``nnmath.calibration``.
 """
 
 from ._checks import DTYPES, INITS
 from ._checks import N_CLASSES as CLASSES
 from ._version import __version__
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
+from .calibration import (
+    Reliability,
+    RiskCoverage,
+    Selective,
+    brier,
+    fit_temperature,
+    nll,
+    reliability,
+    risk_coverage,
+    softmax_t,
+    temperature_nll,
+)
 from .network import (
     Cache,
     Grads,
@@ -86,12 +101,17 @@ __all__ = [
     "Progress",
     "Status",
     "StepTrace",
+    "Reliability",
+    "RiskCoverage",
+    "Selective",
     "TrainConfig",
     "TrainResult",
     "backward_propagation",
+    "brier",
     "continue_training",
     "cross_entropy",
     "equation_line",
+    "fit_temperature",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",
@@ -101,6 +121,7 @@ __all__ = [
     "load_result",
     "log_softmax",
     "make_predictions",
+    "nll",
     "one_hot",
     "predict_proba",
     "save_model",
@@ -108,5 +129,12 @@ __all__ = [
     "scale_pixels",
     "softmax",
     "trace_step",
+    "reliability",
+    "risk_coverage",
+    "save_result",
+    "scale_pixels",
+    "softmax",
+    "softmax_t",
+    "temperature_nll",
     "update_params",
 ]

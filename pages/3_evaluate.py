@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from engine.config import run_label
+from engine.config import format_min_conf, run_label
 from nnmath import Status
 from ui import downloads, events, session, submission
 from ui.state import init_state
-from views import figures, metrics
+from views import calibration, figures, metrics
 
 settings = init_state()
 st.title("Evaluate")
@@ -52,7 +52,12 @@ with left:
         else:
             st.switch_page(
                 "pages/4_mistakes.py",
-                query_params={**settings.to_query(), "true": str(true), "pred": str(pred)},
+                query_params={
+                    **settings.to_query(),
+                    "true": str(true),
+                    "pred": str(pred),
+                    "min_conf": "0",
+                },
             )
 with right:
     st.subheader("Most confused pairs")
@@ -64,7 +69,12 @@ with right:
             "pages/4_mistakes.py",
             label=f"true **{row.true}** read as **{row.predicted}**: {row.count} images "
             f"({row.share:.0%} of the {row.true}s)",
-            query_params={**settings.to_query(), "true": str(row.true), "pred": str(row.predicted)},
+            query_params={
+                **settings.to_query(),
+                "true": str(row.true),
+                "pred": str(row.predicted),
+                "min_conf": "0",
+            },
         )
 
 st.subheader("Per digit: precision, recall, F1")
@@ -103,6 +113,114 @@ st.plotly_chart(
     key="confidence",
     config={"displayModeBar": False},
 )
+
+st.header("Confidence: can you trust the percentages?")
+report = session.confidence(run)
+if report is None:
+    st.info(
+        "This run's logits are not finite numbers (it overflowed): its confidence cannot be measured."
+    )
+else:
+    te = report.temperature
+    st.caption(
+        "A network is calibrated when, of the images it answers with 80% confidence, 80% are "
+        "right. The reliability diagram bins the dev images by confidence and compares each bin's "
+        "accuracy (bars) with the diagonal; the red part is the gap. Temperature scaling divides "
+        "the logits by one number T, fitted to minimise the NLL. Honestly: T is fitted on one half "
+        'of the dev set and every "after" number is measured on the other half, then the other '
+        "way round, so no number was fitted on itself."
+    )
+    st.markdown(calibration.temperature_sentence(te))
+    d1, d2 = st.columns(2)
+    d1.plotly_chart(
+        calibration.reliability_figure(te.reliability_before, title="As trained (T = 1)"),
+        width="stretch",
+        key="reliability_before",
+        config={"displayModeBar": False},
+    )
+    d2.plotly_chart(
+        calibration.reliability_figure(
+            te.reliability_after, title="After temperature scaling (T from the other half)"
+        ),
+        width="stretch",
+        key="reliability_after",
+        config={"displayModeBar": False},
+    )
+    st.dataframe(
+        calibration.scores_table(te),
+        hide_index=True,
+        width="stretch",
+        key="calibration_scores",
+        column_config={
+            "metric": st.column_config.Column("metric", width="small"),
+            "before": st.column_config.NumberColumn("as trained", format="%.4f", width="small"),
+            "after": st.column_config.NumberColumn("after T", format="%.4f", width="small"),
+            "change": st.column_config.NumberColumn("change", format="%+.4f", width="small"),
+        },
+        column_order=["metric", "before", "after", "change"],
+    )
+    st.markdown("Lower is better for all four.\n" + calibration.explanations())
+    with st.expander("The two folds"):
+        st.dataframe(
+            calibration.folds_table(te),
+            hide_index=True,
+            width="stretch",
+            key="calibration_folds",
+            column_config={
+                "T": st.column_config.NumberColumn("T", format="%.4f"),
+                "NLL before": st.column_config.NumberColumn(format="%.4f"),
+                "NLL after": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
+        st.caption(
+            f"Halves from a fixed permutation (seed {calibration.SPLIT_SEED}) of the "
+            f"{len(ev.y):,} dev images. For reference, T fitted on the whole dev set would be "
+            f"{te.temperature_all:.4f}; it is not used for any number above."
+        )
+
+    st.subheader("Answer only when sure")
+    st.caption(
+        'Say "I don\'t know" whenever the confidence (as trained, the percentage the app shows) is '
+        "below a threshold. Coverage is the share of images answered; the curve shows the share of "
+        "wrong answers at every coverage, answering the most confident images first."
+    )
+    threshold = st.slider(
+        "Answer only when the confidence is at least",
+        0.0,
+        1.0,
+        0.9,
+        0.01,
+        format="%.2f",
+        key="threshold",
+    )
+    sel = calibration.answer_when_sure(report.risk, threshold)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Coverage (answered)", f"{sel.coverage:.1%}")
+    m2.metric("Accuracy on the answered", "—" if sel.answered == 0 else f"{sel.accuracy:.1%}")
+    m3.metric("“I don't know”", f"{sel.abstained:,}")
+    confident_mistakes = sel.answered - sel.right
+    st.markdown(
+        f'{sel.answered:,} answered + {sel.abstained:,} "I don\'t know" = {len(ev.y):,} dev '
+        f"images; of the answered, {sel.right:,} right + {confident_mistakes:,} wrong."
+    )
+    st.plotly_chart(
+        calibration.risk_coverage_figure(report.risk, threshold),
+        width="stretch",
+        key="risk_coverage",
+        config={"displayModeBar": False},
+    )
+    st.page_link(
+        "pages/4_mistakes.py",
+        label=f"See the {confident_mistakes:,} confident mistakes (confidence ≥ {threshold:.0%})",
+        icon=":material/report:",
+        query_params={
+            **settings.to_query(),
+            "true": "any",
+            "pred": "any",
+            "min_conf": format_min_conf(threshold) or "0",
+        },
+    )
+
 
 st.subheader("Take it with you")
 st.caption(

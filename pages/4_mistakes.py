@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from engine.config import format_min_conf, parse_min_conf
 from ui import events, session
 from ui.state import filter_from_url, init_state, remember_filters
 from views import figures
@@ -17,7 +18,7 @@ st.caption(
 DIGITS = [None, *range(10)]
 PER_PAGE = 30
 COLS = 10
-f1, f2, f3 = st.columns([1, 1, 2])
+f1, f2, f3, f4 = st.columns([1, 1, 1.4, 2])
 true = f1.selectbox(
     "True digit",
     DIGITS,
@@ -30,8 +31,18 @@ pred = f2.selectbox(
     key=filter_from_url("pred"),
     format_func=lambda d: "any" if d is None else str(d),
 )
-sort = f3.radio("Order", list(SORTS), format_func=SORTS.get, horizontal=True, key="sort")
-remember_filters(true=true, pred=pred)
+min_conf = f3.slider(
+    "Confidence at least",
+    0.0,
+    1.0,
+    step=0.01,
+    format="%.2f",
+    key=filter_from_url("min_conf", parse_min_conf),
+    help="Only the confident mistakes: wrong answers given with at least this probability "
+    "(0 = every mistake). The Evaluate page links here with its confidence threshold.",
+)
+sort = f4.radio("Order", list(SORTS), format_func=SORTS.get, horizontal=True, key="sort")
+remember_filters(true=true, pred=pred, min_conf=format_min_conf(min_conf))
 
 run = session.current_run(settings)
 if run is None or run.result is None:
@@ -39,10 +50,12 @@ if run is None or run.result is None:
 
 page = int(st.session_state.get("mistakes_page", 1))
 table, rows, images, captions, hover, pages = session.mistakes_page(
-    run, true, pred, sort, page, PER_PAGE
+    run, true, pred, sort, page, PER_PAGE, min_conf=min_conf or None
 )
-what = ("true " + str(true) if true is not None else "") + (
-    " predicted as " + str(pred) if pred is not None else ""
+what = (
+    ("true " + str(true) if true is not None else "")
+    + (" predicted as " + str(pred) if pred is not None else "")
+    + (f" with confidence ≥ {min_conf:.0%}" if min_conf else "")
 )
 if table.empty:
     st.success(

@@ -65,6 +65,8 @@ event = st.dataframe(
         "dev_accuracy",
         "train_accuracy",
         "loss",
+        "dev_ece",
+        "dev_nll",
         "seconds",
         "updated",
         "created",
@@ -80,6 +82,15 @@ event = st.dataframe(
         "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format="%.3f"),
         "train_accuracy": st.column_config.NumberColumn("train accuracy", format="%.3f"),
         "loss": st.column_config.NumberColumn("loss", format="%.4f"),
+        "dev_ece": st.column_config.NumberColumn(
+            "dev ECE",
+            format="%.4f",
+            help="Expected calibration error on the dev set (15 bins): how far confidence is "
+            "from accuracy. Empty for runs saved before it was recorded.",
+        ),
+        "dev_nll": st.column_config.NumberColumn(
+            "dev NLL", format="%.4f", help="Mean −log p(true digit) on the dev set (the dev loss)."
+        ),
         "seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
         "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm"),
         "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),

@@ -8,7 +8,7 @@ import streamlit as st
 from engine import sweep
 from engine.config import run_label
 from ui import events, host, session
-from ui.state import init_state
+from ui.state import init_state, metric_from_url, remember_metric
 from views import compare
 from views.compare_figures import heatmap_figure
 
@@ -200,17 +200,28 @@ if launch:
     st.rerun()  # draw the page again from the store: every new run is cached now
 
 # ---- results ------------------------------------------------------------------------------------
-table = sweep.sweep_table(store, configs, iterations, st.session_state.get(OUTCOMES_KEY))
+table = sweep.sweep_table(
+    store, configs, iterations, st.session_state.get(OUTCOMES_KEY), dev_set=dev
+)
 if (table["status"] == "not run").all():
     st.info("No results for this grid yet: launch the sweep.")
     st.stop()
 
-st.subheader("Dev accuracy over the grid")
+st.subheader("The grid at a glance")
 choices = [n for n in ("alpha", "hidden", "seed") if n in axes]
-a1, a2 = st.columns(2)
+a0, a1, a2 = st.columns(3)
+metric = a0.selectbox(
+    "metric",
+    list(sweep.HEATMAP_METRICS),
+    format_func=lambda m: sweep.HEATMAP_METRICS[m][0],
+    key=metric_from_url(list(sweep.HEATMAP_METRICS)),
+    help="Dev accuracy (higher is better); training loss, dev ECE (calibration error) and dev "
+    "NLL (lower is better). Kept in the URL as metric=.",
+)
+remember_metric(metric)
 x_axis = a1.selectbox("x axis", choices, index=0, key="sweep_x")
 y_axis = a2.selectbox("y axis", [n for n in choices if n != x_axis], index=0, key="sweep_y")
-data = sweep.heatmap_data(table, x=x_axis, y=y_axis)
+data = sweep.heatmap_data(table, x=x_axis, y=y_axis, metric=metric)
 by_id = {c.run_id: c for c in configs}
 links = sweep.cell_run_ids(data, configs, prefer_seed=settings.seed)
 event = st.plotly_chart(
@@ -222,9 +233,10 @@ event = st.plotly_chart(
     config={"displayModeBar": False},
 )
 st.caption(
-    "Cell text: mean ± spread (standard deviation) of dev accuracy over the other "
-    "settings, usually seeds. ★ = best cell. Dark red = diverged (loss not finite or over "
-    "10× its start — lower alpha). Grey = not run yet. Click a cell to open its run on Evaluate."
+    f"Cell text: mean ± spread (standard deviation) of {data.label} over the other "
+    "settings, usually seeds. ★ = best cell (highest accuracy, or lowest loss, ECE or NLL). "
+    "Dark red = diverged (loss not finite or over 10× its start — lower alpha). "
+    "Grey = not run yet. Click a cell to open its run on Evaluate."
 )
 
 chosen = events.selected_key(event, by_id)

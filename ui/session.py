@@ -343,7 +343,13 @@ def kaggle_download(ref: str, progress, secrets) -> str:
 
 
 def mistakes_page(
-    run: Run, true: int | None, pred: int | None, sort: str, page: int, per_page: int
+    run: Run,
+    true: int | None,
+    pred: int | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    min_conf: float | None = None,
 ) -> metrics.MistakesPage:
     """One page of the Mistakes gallery of the current run (see views.metrics.mistakes_page)."""
     return metrics.mistakes_page(
@@ -354,7 +360,23 @@ def mistakes_page(
         sort=sort,
         page=page,
         per_page=per_page,
+        min_conf=min_conf,
     )
+
+
+def confidence(run: Run):
+    """views.calibration.ConfidenceReport of the run's dev predictions, kept beside its
+    evaluation (three temperature fits, and the threshold slider reruns the page), or None when
+    the logits are not finite (parameters that overflowed)."""
+    from views.calibration import confidence_report
+
+    ev = evaluation(run)
+    r = run.result
+    key = ("confidence", run.config.run_id, r.iterations, str(r.status))
+    try:
+        return runs().cache.get(key, lambda: confidence_report(ev.logits, ev.y, ev.probs))
+    except ValueError:  # nnmath.calibration's check of the logits / probabilities
+        return None
 
 
 def dev_image(run: Run, index: int):

@@ -27,7 +27,7 @@ from .navigation import ensure_routed
 SETTINGS_KEY = "settings"
 FROM_LINK_KEY = "opened_from_link"
 WIDGET_PREFIX = "w_"
-FILTER_PARAMS = ("true", "pred")
+FILTER_PARAMS = ("true", "pred", "min_conf")
 
 
 def init_state() -> Settings:
@@ -108,21 +108,41 @@ def consume_link() -> None:
     st.session_state[FROM_LINK_KEY] = False
 
 
-def filter_from_url(name: str) -> str:
-    """Key of the widget for the Mistakes filter ``name`` ("true"/"pred"), seeded from the URL
+def filter_from_url(name: str, parse=parse_filter) -> str:
+    """Key of the widget for the Mistakes filter ``name`` ("true"/"pred" read by
+    ``parse_filter``, "min_conf" by ``engine.config.parse_min_conf``), seeded from the URL
     when the URL value came from outside (a link, a confusion-matrix click) rather than from our
     own last write, and restored after navigation cleared the URL. Call before the widget."""
     ss, qp = st.session_state, st.query_params
     key, last = f"filter_{name}", f"_url_{name}"
     if name in qp:
         if ss.get(last, "<unset>") != qp[name]:
-            ss[key] = parse_filter(qp.to_dict(), name)
+            ss[key] = parse(qp.to_dict(), name)
     elif key not in ss and ss.get(last) is not None:
-        ss[key] = parse_filter({name: ss[last]}, name)
+        ss[key] = parse({name: ss[last]}, name)
     return key
 
 
-def remember_filters(**values: int | None) -> None:
+def metric_from_url(choices: list[str], name: str = "metric") -> str:
+    """Key of a selectbox choosing among ``choices`` (Sweep's heatmap metric), seeded from the
+    URL parameter ``name`` when it is one of them and came from outside (a link), and restored
+    after navigation cleared the URL. Call before the widget; then :func:`remember_metric`."""
+    ss, qp = st.session_state, st.query_params
+    key, last = f"choice_{name}", f"_url_{name}"
+    if name in qp and ss.get(last, "<unset>") != qp[name] and qp[name] in choices:
+        ss[key] = qp[name]
+    elif key not in ss and ss.get(last) in choices:
+        ss[key] = ss[last]
+    return key
+
+
+def remember_metric(value: str, name: str = "metric") -> None:
+    """Put the chosen metric in the URL and remember it (see metric_from_url)."""
+    sync_url(settings(), **{name: value})
+    st.session_state[f"_url_{name}"] = value
+
+
+def remember_filters(**values: int | str | None) -> None:
     """Put the Mistakes filter in the URL and remember what was written (see filter_from_url)."""
     sync_url(settings(), **values)
     for name, v in values.items():

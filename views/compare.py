@@ -46,6 +46,8 @@ RUNS_COLUMNS = [
     "train_accuracy",
     "dev_accuracy",
     "loss",
+    "dev_ece",
+    "dev_nll",
     "seconds",
     "created",
     "updated",
@@ -66,6 +68,8 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
                 "train_accuracy": as_float(r.train_accuracy),
                 "dev_accuracy": as_float(r.dev_accuracy),
                 "loss": as_float(r.loss),
+                "dev_ece": as_float(r.dev_ece),
+                "dev_nll": as_float(r.dev_nll),
                 "seconds": as_float(r.elapsed),
                 "created": _when(r.created),
                 "updated": _when(r.updated),
@@ -208,11 +212,15 @@ class RunComparison:
 
 def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     """Everything the Compare screen shows, for two TrainResults evaluated on ``dev_set``."""
-    from nnmath import make_predictions
+    import nnmath
 
     X, y = dev_set.X, np.asarray(dev_set.labels)
-    pred_a = np.asarray(make_predictions(X, result_a.params, activation=result_a.config.activation))
-    pred_b = np.asarray(make_predictions(X, result_b.params, activation=result_b.config.activation))
+    probs_a, probs_b = (
+        nnmath.predict_proba(r.params, X, activation=r.config.activation)
+        for r in (result_a, result_b)
+    )
+    pred_a = nnmath.get_predictions(probs_a)
+    pred_b = nnmath.get_predictions(probs_b)
     cm_a, cm_b = confusion_matrix(y, pred_a), confusion_matrix(y, pred_b)
     fb = fixed_and_broke(y, pred_a, pred_b)
     return RunComparison(
@@ -220,7 +228,7 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
         result_b.config,
         int(result_a.iterations),
         int(result_b.iterations),
-        metrics_table(result_a, result_b),
+        metrics_table(result_a, result_b, ece=(_ece(probs_a, y), _ece(probs_b, y))),
         y,
         pred_a,
         pred_b,
@@ -232,8 +240,20 @@ def compare_runs(result_a, result_b, dev_set) -> RunComparison:
     )
 
 
-def metrics_table(result_a, result_b) -> pd.DataFrame:
-    """Settings and final metrics side by side, with B − A for the numbers."""
+def _ece(probs, y) -> float:
+    from nnmath import reliability
+
+    try:
+        return reliability(probs, y).ece
+    except ValueError:  # no dev images, or probabilities that are not (a diverged run's NaN)
+        return math.nan
+
+
+def metrics_table(
+    result_a, result_b, ece: tuple[float, float] = (math.nan, math.nan)
+) -> pd.DataFrame:
+    """Settings and final metrics side by side, with B − A for the numbers. ``ece``: the two
+    runs' dev ECE (15 bins), which needs their dev predictions; dev NLL is their dev loss."""
     rows = []
     for name in SETTINGS:
         va, vb = getattr(result_a.config, name, None), getattr(result_b.config, name, None)
@@ -258,9 +278,11 @@ def metrics_table(result_a, result_b) -> pd.DataFrame:
         ("train_accuracy", "train accuracy", "{:+.4f}"),
         ("dev_accuracy", "dev accuracy", "{:+.4f}"),
         ("loss", "loss", "{:+.4f}"),
+        ("dev_loss", "dev NLL", "{:+.4f}"),
     ):
         va, vb = as_float(getattr(result_a, name)), as_float(getattr(result_b, name))
         rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
+    rows.append(("dev ECE", f"{ece[0]:.4f}", f"{ece[1]:.4f}", _delta(ece[0], ece[1], "{:+.4f}")))
     seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
     rows.append(
         (

@@ -213,8 +213,14 @@ _AXIS_TITLES = {
 }
 
 
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = None) -> go.Figure:
-    """Mean dev accuracy over two settings (``engine.sweep.HeatmapData``). Cells show
+    """Mean of the data's metric (dev accuracy, loss, ECE or NLL) over two settings
+    (``engine.sweep.HeatmapData``); the better end of the colour scale is yellow whichever way
+    the metric points. Cells show
     "mean ± spread"; diverged cells are dark red with the text "diverged"; cells with no run are
     grey; the best cell is outlined and starred. An invisible marker sits at each cell centre with
     ``customdata`` = the cell's link (``links[row, col]``) so a click can open that run."""
@@ -250,7 +256,7 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
             z=ok_z,
             zmin=zmin,
             zmax=zmax,
-            colorscale="Viridis",
+            colorscale="Viridis" if getattr(data, "higher_is_better", True) else "Viridis_r",
             text=np.where(ok, text, ""),
             texttemplate="%{text}",
             textfont=dict(size=13),
@@ -258,9 +264,9 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
             hovertemplate="%{customdata}<extra></extra>",
             xgap=2,
             ygap=2,
-            name="dev accuracy",
+            name=getattr(data, "label", "dev accuracy"),
             hoverinfo="skip" if links is not None else None,
-            colorbar=dict(title=dict(text="mean dev<br>accuracy")),
+            colorbar=dict(title=dict(text="mean<br>" + getattr(data, "label", "dev accuracy"))),
         )
     )
     for mask_state, colour, name in (
@@ -336,7 +342,9 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
             f" {_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}"
         )
     fig.update_layout(
-        title=title or f"Dev accuracy, mean ± spread over seeds{best_text}",
+        title=title
+        or f"{_upper_first(getattr(data, 'label', 'dev accuracy'))}, mean ± spread "
+        f"over seeds{best_text}",
         height=max(320, 90 * len(ys) + 150),
         margin=dict(l=70, r=20, t=60, b=60),
         plot_bgcolor="white",

@@ -23,6 +23,7 @@ class Evaluation:
     pred: np.ndarray  # (m,) predicted digit
     confidence: np.ndarray  # (m,) probability of the predicted digit
     loss: np.ndarray  # (m,) cross-entropy of the true digit, -log p_true
+    logits: np.ndarray | None = None  # (m, 10) Z2, what softmax turned into probs (calibration)
 
     @property
     def correct(self) -> np.ndarray:
@@ -33,7 +34,9 @@ class Evaluation:
         return float(np.mean(self.correct)) if len(self.y) else float("nan")
 
 
-def evaluation_from_probs(probs: np.ndarray, y: np.ndarray) -> Evaluation:
+def evaluation_from_probs(
+    probs: np.ndarray, y: np.ndarray, logits: np.ndarray | None = None
+) -> Evaluation:
     probs = np.asarray(probs, dtype=np.float64)
     y = np.asarray(y).astype(np.int64)
     pred = probs.argmax(axis=1)
@@ -41,17 +44,27 @@ def evaluation_from_probs(probs: np.ndarray, y: np.ndarray) -> Evaluation:
     confidence = probs[rows, pred]
     loss = -np.log(np.clip(probs[rows, y], 1e-12, 1.0))
     arrays = dict(probs=probs, y=y, pred=pred, confidence=confidence, loss=loss)
+    if logits is not None:
+        arrays["logits"] = np.asarray(logits, dtype=np.float64)
     for a in arrays.values():
         a.flags.writeable = False
     return Evaluation(**arrays)
 
 
-def evaluate(params, dataset, *, activation: str = "relu") -> Evaluation:
-    """Run ``params`` (nnmath.Params) on a labelled data.Dataset, with the run's own activation."""
+def evaluate(params, dataset, *, activation: str = "relu", block_rows: int = 4096) -> Evaluation:
+    """Run ``params`` (nnmath.Params) on a labelled data.Dataset with the run's hidden
+    ``activation``: probabilities and logits, block by block (as nnmath.predict_proba)."""
     import nnmath
 
-    probs = nnmath.predict_proba(params, dataset.X, activation=activation)
-    return evaluation_from_probs(probs, dataset.labels)
+    X = dataset.X
+    logits = np.empty((X.shape[0], CLASSES), params.dtype)  # (m, 10)
+    probs = np.empty_like(logits)
+    for start in range(0, X.shape[0], block_rows):
+        Xb = nnmath.scale_pixels(X[start : start + block_rows], params.dtype)
+        cache = nnmath.forward_propagation(params, Xb, activation=activation)
+        logits[start : start + block_rows] = cache.Z2
+        probs[start : start + block_rows] = cache.A2
+    return evaluation_from_probs(probs, dataset.labels, logits)
 
 
 def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int = CLASSES) -> np.ndarray:
@@ -117,10 +130,15 @@ SORTS = {"confidence": "most confident mistakes first", "loss": "highest loss fi
 
 
 def mistakes(
-    ev: Evaluation, true: int | None = None, pred: int | None = None, sort: str = "confidence"
+    ev: Evaluation,
+    true: int | None = None,
+    pred: int | None = None,
+    sort: str = "confidence",
+    min_conf: float | None = None,
 ) -> pd.DataFrame:
-    """The misclassified images (optionally only true digit ``true`` / predicted ``pred``), as a
-    table indexed by position in the evaluated set: true, pred, confidence, p_true, loss."""
+    """The misclassified images (optionally only true digit ``true`` / predicted ``pred`` / with a
+    confidence of at least ``min_conf``: the confident mistakes), as a table indexed by position in
+    the evaluated set: true, pred, confidence, p_true, loss."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
     mask = ev.pred != ev.y
@@ -128,6 +146,10 @@ def mistakes(
         mask &= ev.y == true
     if pred is not None:
         mask &= ev.pred == pred
+    if min_conf is not None:
+        if not 0 <= min_conf <= 1:
+            raise ValueError(f"min_conf must be in [0, 1], got {min_conf}")
+        mask &= ev.confidence >= min_conf
     idx = np.flatnonzero(mask)
     table = pd.DataFrame(
         {
@@ -170,10 +192,11 @@ def mistakes_page(
     sort: str,
     page: int,
     per_page: int,
+    min_conf: float | None = None,
 ) -> MistakesPage:
-    """Page ``page`` (from 1, clamped) of the mistakes of ``ev``; ``images`` are the evaluated
-    set's images, in the same order."""
-    table = mistakes(ev, true=true, pred=pred, sort=sort)
+    """Page ``page`` (from 1, clamped) of the mistakes of ``ev`` (only those at least
+    ``min_conf`` confident, when given); ``images`` are the evaluated set's images, in order."""
+    table = mistakes(ev, true=true, pred=pred, sort=sort, min_conf=min_conf)
     pages = max(1, -(-len(table) // per_page))
     page = min(max(page, 1), pages)
     rows = table.iloc[(page - 1) * per_page : page * per_page]

@@ -97,3 +97,30 @@ def test_alpha_text_is_short_and_exact():
 )
 def test_filter_digits(raw, expected):
     assert parse_filter({} if raw is None else {"true": raw}, "true") == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (None, 0.0),
+        ("0.9", 0.9),
+        ("0.856", 0.86),
+        ("1", 1.0),
+        ("0", 0.0),
+        ("1.5", 0.0),
+        ("-0.1", 0.0),
+        ("high", 0.0),
+        (["0.2", "0.7"], 0.7),
+    ],
+)
+def test_min_conf_from_the_url(raw, expected):
+    from engine.config import parse_min_conf
+
+    assert parse_min_conf({} if raw is None else {"min_conf": raw}) == expected
+
+
+def test_min_conf_in_the_url_has_two_decimals_and_zero_is_left_out():
+    from engine.config import format_min_conf, parse_min_conf
+
+    assert format_min_conf(0.0) is None and format_min_conf(0.9) == "0.90"
+    assert parse_min_conf({"min_conf": format_min_conf(0.37)}) == 0.37

@@ -331,3 +331,53 @@ def test_wait_unlocked_waits_for_a_trainer_to_finish(tmp_path):
     threading.Timer(0.1, release.set).start()
     assert store.wait_unlocked("abc", timeout=5) is True
     t.join()
+
+
+# ---- calibration in the record ---------------------------------------------------------------
+def test_records_carry_the_dev_ece_and_nll_of_the_saved_run(tmp_path, split, config):
+    _, train, dev = split
+    store = make_store(tmp_path)
+    result = store.train(config, 40, train, dev)
+    rec = store.records()[0]
+    probs = nnmath.predict_proba(result.params, dev.X)
+    assert rec.dev_ece == nnmath.reliability(probs, dev.labels, bins=15).ece
+    assert rec.dev_nll == result.dev_loss
+    assert rec.dev_nll == pytest.approx(nnmath.nll(probs, dev.labels), rel=1e-5)
+    # a sweep's put with its dev set records it too; without one, ECE is unknown (NaN)
+    other = RunConfig(data=config.data, dev_size=dev.n, hidden=12)
+    assert store.put(other, compute(other, 20, train, dev), dev_set=dev)
+    by_id = {r.run_id: r for r in store.records()}
+    assert np.isfinite(by_id[other.run_id].dev_ece)
+    third = RunConfig(data=config.data, dev_size=dev.n, hidden=14)
+    store.put(third, compute(third, 20, train, dev))
+    assert np.isnan({r.run_id: r for r in store.records()}[third.run_id].dev_ece)
+    # extended: the record follows the longer run
+    longer = store.train(config, 60, train, dev)
+    rec = {r.run_id: r for r in store.records()}[config.run_id]
+    probs = nnmath.predict_proba(longer.params, dev.X)
+    assert rec.iterations == 60 and rec.dev_ece == nnmath.reliability(probs, dev.labels).ece
+
+
+def test_a_diverged_run_records_the_ece_of_the_parameters_it_kept(tmp_path, split):
+    small, train, dev = split
+    store = make_store(tmp_path)
+    config = RunConfig(data=small.fingerprint, dev_size=dev.n, alpha=1e12)
+    result = store.train(config, 40, train, dev)
+    assert result.status == "diverged" and result.params.is_finite()
+    rec = store.records()[0]
+    # the same parameters as its dev accuracy: the last finite ones
+    probs = nnmath.predict_proba(result.params, dev.X)
+    assert rec.dev_accuracy == result.dev_accuracy
+    assert rec.dev_ece == nnmath.reliability(probs, dev.labels).ece
+
+
+def test_dev_ece_is_nan_without_a_dev_set_or_with_non_finite_parameters(split, config):
+    from dataclasses import replace
+
+    from engine.store import dev_ece
+
+    _, train, dev = split
+    result = compute(config, 20, train, dev)
+    assert np.isnan(dev_ece(result, None))
+    broken = replace(result, params=replace(result.params, b2=np.full(10, np.nan, np.float32)))
+    assert np.isnan(dev_ece(broken, dev))

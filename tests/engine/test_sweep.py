@@ -324,3 +324,27 @@ def test_resolve_scheduler_prefers_page_then_env_then_secrets():
     assert sweep.resolve_scheduler("", secrets, env) == "tcp://env:8786"
     assert sweep.resolve_scheduler(None, secrets, {}) == "tcp://secret:8786"
     assert sweep.resolve_scheduler(None, None, {}) is None
+
+
+def test_heatmap_of_ece_or_nll_stars_the_lowest_cell():
+    rng = np.random.default_rng(4)
+    rows = [
+        (h, a, s, f"{h}-{a}-{s}", "finished", float(rng.uniform(0.7, 0.95)))
+        for h in (10, 32)
+        for a in (0.1, 0.5)
+        for s in range(2)
+    ]
+    table = _table(rows)
+    table["dev_ece"] = rng.uniform(0.01, 0.1, len(table))
+    table["dev_nll"] = rng.uniform(0.3, 0.6, len(table))
+    for metric in ("dev_ece", "dev_nll"):
+        data = sweep.heatmap_data(table, x="alpha", y="hidden", metric=metric)
+        expected = table.groupby(["hidden", "alpha"])[metric].mean()
+        for i, h in enumerate(data.y_values):
+            for j, a in enumerate(data.x_values):
+                assert data.mean[i, j] == pytest.approx(expected.loc[(h, a)])
+        assert (data.y_values[data.best[0]], data.x_values[data.best[1]]) == expected.idxmin()
+        assert data.metric == metric and not data.higher_is_better
+    assert sweep.heatmap_data(table, x="alpha", y="hidden").label == "dev accuracy"
+    with pytest.raises(ValueError, match="metric must be one of dev_accuracy, loss, dev_ece"):
+        sweep.heatmap_data(table, x="alpha", y="hidden", metric="ece")

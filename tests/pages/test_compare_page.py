@@ -55,6 +55,14 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
     metrics = at.table[0].value
     assert metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.4f}"
     assert metrics.loc["dev accuracy", "B"] == f"{rb.dev_accuracy:.4f}"
+    # calibration side by side: dev NLL (the runs' dev loss) and dev ECE from their predictions
+    assert metrics.loc["dev NLL", "A"] == f"{ra.dev_loss:.4f}"
+    assert metrics.loc["dev NLL", "B"] == f"{rb.dev_loss:.4f}"
+    ece_a = nnmath.reliability(nnmath.predict_proba(ra.params, dev.X), dev.labels).ece
+    ece_b = nnmath.reliability(nnmath.predict_proba(rb.params, dev.X), dev.labels).ece
+    assert metrics.loc["dev ECE", "A"] == f"{ece_a:.4f}"
+    assert metrics.loc["dev ECE", "B"] == f"{ece_b:.4f}"
+    assert metrics.loc["dev ECE", "B − A"] == f"{ece_b - ece_a:+.4f}"
     charts = [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
     confusion, fixed, broke = charts
     heat = confusion["data"][0]

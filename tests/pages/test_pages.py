@@ -173,7 +173,7 @@ def test_evaluate_shows_the_confusion_matrix_scores_and_confidence():
     first_link = at.get("page_link")[0].proto
     assert f"true **{int(pair['true'])}** read as **{int(pair['predicted'])}**" in first_link.label
     right, wrong = metrics.confidence_split(ev)
-    hist = specs[-1]["data"]
+    hist = next(c["data"] for c in specs if c["data"][0].get("name", "").startswith("right ("))
     assert sum(hist[0]["customdata"]) == len(right) and sum(hist[1]["customdata"]) == len(wrong)
 
 

@@ -50,6 +50,17 @@ def test_runs_table_lists_every_run_with_links_and_charts(runs):
     assert len(table) == 3
     assert sorted(table["status"]) == ["diverged", "finished", "finished"]
     assert all(link.startswith("evaluate?data=sample&hidden=") for link in table["open"])
+    # calibration columns: each run's dev ECE and NLL as recorded by the store
+    store, results = runs
+    shown = table.set_index(["hidden", "alpha"])
+    for rec in store.records():
+        row = shown.loc[(rec.config.hidden, rec.config.alpha)]
+        assert row["dev_ece"] == pytest.approx(rec.dev_ece)
+        assert row["dev_nll"] == pytest.approx(rec.dev_nll)
+    finished = [r for r in results if r.status == "finished"]
+    for result in finished:
+        row = shown.loc[(result.config.hidden, result.config.alpha)]
+        assert row["dev_nll"] == pytest.approx(result.dev_loss) and 0 < row["dev_ece"] < 1
     charts = [s["data"][0]["type"] for s in specs(at).values()]
     assert charts == ["parcoords", "scatter"]
     time_chart = list(specs(at).values())[1]

@@ -106,3 +106,59 @@ def test_pointing_at_a_dask_scheduler_runs_the_same_sweep_there(monkeypatch):
         assert [s.value for s in at.success] == ["Sweep finished: 2 trained."]
         assert cluster.scheduler.transition_counter > 0  # the cluster did the work
         st.cache_resource.clear()  # closes the cached client
+
+
+def test_the_metric_picker_shows_ece_or_nll_and_stays_in_the_url():
+    from dataclasses import replace
+
+    import numpy as np
+    import pytest
+
+    import nnmath
+    from engine.store import RunStore
+    from tests.helpers import app_sample
+
+    at = sweep_page()
+    at.text_input(key="sweep_hidden").set_value("10, 16").run()
+    at.text_input(key="sweep_alpha").set_value("0.5").run()
+    at.text_input(key="sweep_seeds").set_value("0").run()
+    at.number_input(key="sweep_iterations").set_value(50).run()
+    at.button(key="sweep_launch").click().run()
+    assert at.query_params["metric"] == "dev_accuracy"
+    at.selectbox(key="choice_metric").set_value("dev_ece").run()
+    assert not at.exception and at.query_params["metric"] == "dev_ece"
+    heat = spec(at)
+    assert heat["layout"]["title"]["text"].startswith("Dev ECE, mean ± spread over seeds")
+    assert heat["data"][0]["colorscale"][0][1] != spec_colour_of_accuracy()  # reversed scale
+    train, dev, base = app_sample()
+    store = RunStore()
+    for row, hidden in enumerate((10, 16)):
+        result = store.get(replace(base, hidden=hidden, alpha=0.5), 50)
+        probs = nnmath.predict_proba(result.params, dev.X)
+        expected = nnmath.reliability(probs, dev.labels).ece
+        assert heat["data"][0]["z"][row][0] == pytest.approx(expected)
+    at.selectbox(key="choice_metric").set_value("dev_nll").run()
+    z = np.array(spec(at)["data"][0]["z"], dtype=float)
+    losses = [store.get(replace(base, hidden=h, alpha=0.5), 50).dev_loss for h in (10, 16)]
+    np.testing.assert_allclose(z[:, 0], losses)
+    # the best cell is the lowest NLL
+    assert spec(at)["data"][0]["text"][int(np.argmin(losses))][0].startswith("★ ")
+
+    # a link with metric= opens the page on that metric
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.query_params["metric"] = "loss"
+    fresh.switch_page("pages/7_sweep.py").run()
+    fresh.text_input(key="sweep_hidden").set_value("10, 16").run()
+    fresh.text_input(key="sweep_alpha").set_value("0.5").run()
+    fresh.text_input(key="sweep_seeds").set_value("0").run()
+    fresh.number_input(key="sweep_iterations").set_value(50).run()
+    assert fresh.selectbox(key="choice_metric").value == "loss"
+    assert fresh.query_params["metric"] == "loss"
+    assert spec(fresh)["layout"]["title"]["text"].startswith("Training loss")
+
+
+def spec_colour_of_accuracy():
+    """The first colour of the Viridis scale the accuracy heatmap uses (dark purple)."""
+    import plotly.express as px
+
+    return px.colors.sequential.Viridis[0]

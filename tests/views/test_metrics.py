@@ -94,3 +94,36 @@ def test_evaluation_and_mistakes_table():
     with pytest.raises(ValueError, match="sort must be one of"):
         metrics.mistakes(ev, sort="nope")
     assert not ev.probs.flags.writeable
+
+
+def test_mistakes_min_conf_keeps_the_confident_mistakes_only():
+    rng = np.random.default_rng(5)
+    probs = random_probs(rng, 300)
+    y = rng.integers(0, 10, 300)
+    ev = metrics.evaluation_from_probs(probs, y)
+    every = metrics.mistakes(ev)
+    sure = metrics.mistakes(ev, min_conf=0.8)
+    assert 0 < len(sure) < len(every)
+    assert (sure["confidence"] >= 0.8).all()
+    assert len(sure) == int(((ev.pred != ev.y) & (ev.confidence >= 0.8)).sum())
+    assert len(metrics.mistakes(ev, min_conf=0.0)) == len(every)
+    with pytest.raises(ValueError, match="min_conf must be in \\[0, 1\\], got 1.5"):
+        metrics.mistakes(ev, min_conf=1.5)
+
+
+def test_evaluate_keeps_the_logits_of_the_runs_activation():
+    import nnmath
+    from tests.helpers import tiny_dataset
+
+    ds = tiny_dataset(50)
+    params = nnmath.init_params(8, seed=1)
+    ev = metrics.evaluate(params, ds, block_rows=16)  # blocks of 16 rows: 4 blocks
+    np.testing.assert_array_equal(ev.probs, nnmath.predict_proba(params, ds.X))
+    X = nnmath.scale_pixels(ds.X, params.dtype)
+    np.testing.assert_array_equal(ev.logits, nnmath.forward_propagation(params, X).Z2)
+    tanh = metrics.evaluate(params, ds, activation="tanh")
+    np.testing.assert_array_equal(
+        tanh.logits, nnmath.forward_propagation(params, X, activation="tanh").Z2
+    )
+    assert not np.array_equal(tanh.logits, ev.logits)
+    assert ev.logits.dtype == np.float64 and not ev.logits.flags.writeable
