@@ -25,10 +25,13 @@ samples axis only, softmax subtracts the row maximum before exp, and the loss is
 
 Functions never write into their arguments; update_params returns new Params. Training never
 prints: it returns a TrainResult (params, per-iteration history, snapshots, status).
+``explain`` splits a logit difference exactly into pixel, hidden-unit and bias shares, and
+``counterfactual`` finds a small change that makes the network give another answer.
 This package imports numpy only.
 """
 
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
+from .explain import Counterfactual, Explanation, blend_distance, counterfactual, explain
 from .network import (
     Cache,
     Grads,
@@ -62,6 +65,8 @@ __all__ = [
     "Activation",
     "BLOCK_ROWS",
     "Cache",
+    "Counterfactual",
+    "Explanation",
     "Grads",
     "History",
     "NUMERICS_VERSION",
@@ -70,8 +75,11 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "backward_propagation",
+    "blend_distance",
     "continue_training",
+    "counterfactual",
     "cross_entropy",
+    "explain",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",
