@@ -13,7 +13,13 @@ import time
 
 import numpy as np
 
-MODULES = ["bench.bench_nnmath", "bench.bench_data", "bench.bench_browser", "bench.bench_sweep"]
+MODULES = [
+    "bench.bench_nnmath",
+    "bench.bench_data",
+    "bench.bench_explain",
+    "bench.bench_browser",
+    "bench.bench_sweep",
+]
 
 
 def machine() -> str:
