@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"nnmath", "data", "dashboard", "pages", "bench", "tests"}
+OURS = {"nnmath", "data", "dashboard", "engine", "views", "ui", "pages", "bench", "tests"}
 # import name -> distribution name in requirements.txt
 DISTRIBUTION = {
     "threadpoolctl": "threadpoolctl",
@@ -24,6 +24,7 @@ DISTRIBUTION = {
     "mlxtend": "mlxtend",
     "dask": "dask",
     "distributed": "distributed",
+    "streamlit_drawable_canvas": "streamlit-drawable-canvas",
 }
 
 

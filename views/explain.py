@@ -307,3 +307,25 @@ def look(params, image) -> Look:
     X = nnmath.scale_pixels(np.asarray(image).reshape(1, 784), params.dtype)
     cache = nnmath.forward_propagation(params, X)
     return Look(cache.A2[0], cache.A1[0], int(np.argmax(cache.A2[0])))
+
+
+def prediction_bars(probs, height: int = 300) -> go.Figure:
+    """The 10 probabilities of one image with no known label: the prediction highlighted."""
+    probs = np.asarray(probs, dtype=float)
+    pred = int(np.argmax(probs))
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(10),
+            y=probs,
+            marker_color=[COLORS["now"] if d == pred else "#b0b0b0" for d in range(10)],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
+    )
+    return _layout(fig, height=height, title=f"It reads {pred} ({probs[pred]:.0%})")
