@@ -20,6 +20,8 @@ st.caption(
 run = session.current_run(settings)
 if run is None or run.result is None:
     st.stop()
+if run.trained_now:  # drop training's progress placeholders above the pad: were they to vanish on
+    st.rerun()  # the next run, the pad would move in the page and remount empty after a stroke
 params = run.result.params
 ss = st.session_state
 ss.setdefault("pad_n", 0)
@@ -28,6 +30,9 @@ ss.setdefault("draw_source", "pad")
 pad_col, seen_col = st.columns([1, 1])
 with pad_col:
     from streamlit_drawable_canvas import st_canvas  # only this page needs the component
+
+    st.markdown("**The pad** (its toolbar: undo, redo, delete)")
+    st.write("")  # room for the pad's floating toolbar
 
     pad = st_canvas(
         stroke_width=22,  # about 2 MNIST pixels once 280 px are scaled down to 20-28

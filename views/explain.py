@@ -328,4 +328,4 @@ def prediction_bars(probs, height: int = 300) -> go.Figure:
         xaxis=dict(title="digit", tickmode="linear", dtick=1),
         yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
     )
-    return _layout(fig, height=height, title=f"It reads {pred} ({probs[pred]:.0%})")
+    return _layout(fig, height=height, title=f"The 10 probabilities: {pred} is the most likely")
