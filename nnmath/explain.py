@@ -165,7 +165,7 @@ def counterfactual(
         return b is None or np.linalg.norm(a - x0) < np.linalg.norm(b - x0)
 
     keep = rivals(logits(x0))
-    best, exact, point, steps = None, False, x0, 0
+    best, exact, point, steps, seen = None, False, x0, 0, []
     if flips(x0):
         best, exact = x0, True
     while not exact and steps < max_steps:
@@ -184,8 +184,11 @@ def counterfactual(
                 best = point
         elif np.array_equal(new, point):
             break
+        elif any(np.array_equal(new, v) for v in seen):  # a cycle between patterns: linearise
+            point = (point + new) / 2  # between the two instead, in a pattern of neither maybe
         else:
             point = new
+        seen.append(new)
         keep |= rivals(logits(new)) | rivals(logits(point))
     if best is None:  # the projections kept missing: DeepFool-like steps from x0 and from the
         # last point, each pulled back to where the segment from x0 crosses; the closer one wins
@@ -329,17 +332,33 @@ def _solve_one(base, a, b) -> float:
     return float(at[k - 1] + (b - f[k - 1]) / slope[k - 1])
 
 
-def _push(point, target, flips, linear, logits, rivals, margin, steps=50):
-    """From ``point``, project onto every rival's half-space of the local linear model (not the
-    original image's: step by step like DeepFool), with a margin that doubles after each miss."""
+def _push(point, target, flips, linear, logits, rivals, margin, steps=100):
+    """From ``point``, move toward the projection onto every close rival's half-space of the
+    local linear model (DeepFool-like, several rivals at once, aiming 0.5 logits past the tie),
+    halving the move until the true margin z[target] - max z[other] grows: it never shrinks, so
+    two patterns cannot trade places forever."""
+
+    def lead(v):
+        z = logits(v)
+        return z[target] - np.delete(z, target).max()
+
     x = point
+    aim = max(margin, 0.5)
     for _ in range(steps):
         if flips(x):
             break
         w, c = linear(x)
-        keep = rivals(logits(x)) or {int(np.argsort(logits(x))[-2])}
-        x = _project(x, [(w[:, target] - w[:, k], margin - c[target] + c[k]) for k in keep])
-        margin = min(2 * margin, 1.0)
+        z = logits(x)
+        close = {k for k in range(N_CLASSES) if k != target and z[k] > z[target] - aim}
+        y = _project(x, [(w[:, target] - w[:, k], aim - c[target] + c[k]) for k in close])
+        now = lead(x)
+        for _ in range(20):
+            if lead(y) > now:
+                break
+            y = (x + y) / 2
+        else:
+            break  # no move improves the margin: stuck against the box
+        x = y
     return x
 
 
