@@ -135,10 +135,16 @@ def counterfactual(
     lands on may switch units on or off. So: project the ORIGINAL image with the pattern of the
     current point, re-check the pattern at the result, repeat (at most ``max_steps`` times),
     keeping every digit that came within ``margin`` of target as a constraint. When the result
-    keeps the pattern it was computed with, it is the nearest flipping point of that pattern's
-    region (``exact_in_pattern``); a closer point in another region is not ruled out. If the
-    projections never flip the answer, DeepFool-style steps from the last point (overshoot 2%)
-    finish the job. ``flipped`` is always checked by a fresh forward pass in the run's dtype.
+    flips and keeps the pattern it was computed with, it is the nearest flipping point of that
+    pattern's region (``exact_in_pattern``); a closer point in another region is not ruled out
+    (this is a local search, not a certificate). A result that flips in another pattern is
+    pulled back to where the straight line from x crosses over, and linearised there next; two
+    patterns that keep sending the projection to each other are broken by linearising halfway.
+    If no projection flips the answer, a margin ascent (DeepFool-like steps that are kept only
+    when the true margin z[target] - max z[other] grows) from x and from the last point, pulled
+    back the same way, takes over; it can get stuck against the box, and then ``flipped`` is
+    False. ``flipped`` is always a fresh forward pass in the run's dtype. Measured on the
+    sample's dev set toward each image's runner-up: ``python -m bench.bench_explain``.
     """
     slope = _slope_of(activation)
     target = check_digit("target", target)
