@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import figures, session
 from dashboard.state import init_state
 from data import from_drawing
-from ui.explain import DRAWN, drawn_digit, set_drawn_digit
+from ui.explain import DRAWN, DRAWN_KEY, drawn_digit, set_drawn_digit
 from views import explain as views
 
 settings = init_state()
@@ -49,7 +49,7 @@ with pad_col:
         ss["pad_n"] += 1
         ss["draw_source"] = "pad"
         ss.pop("_pad_seen", None)
-        ss.pop("drawn_digit", None)
+        ss.pop(DRAWN_KEY, None)
         st.rerun()
     if b2.button("Take a dev image instead", icon=":material/casino:", key="take_dev"):
         ss["draw_source"] = random.Random(ss.get("_dev_picks", 0)).randrange(run.dev.n)

@@ -29,7 +29,9 @@ def stroke(page, canvas, points) -> None:
     page.mouse.up()
 
 
-def test_draw_a_stroke_and_see_a_prediction_then_why(page, app_url):
+def test_draw_a_stroke_and_see_a_prediction_then_why(page, cold_app_url):
+    """On a server of its own: the run it trains must not show up in other tests' run counts."""
+    app_url = cold_app_url
     # Tall enough for the whole page: the screenshot helper would otherwise resize the viewport,
     # and the pad redraws itself empty on a resize (the stroke is still what the app received).
     page.set_viewport_size({"width": 1400, "height": 1600})
