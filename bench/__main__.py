@@ -19,6 +19,7 @@ from bench.machine import describe
 MODULES = [
     "bench.bench_nnmath",
     "bench.bench_data",
+    "bench.bench_explain",
     "bench.bench_browser",
     "bench.bench_sweep",
     "bench.bench_inside",

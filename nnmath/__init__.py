@@ -36,6 +36,8 @@ threads (nnmath/_threads.py); without threadpoolctl it runs anyway, on the BLAS 
 
 Calibration of the predicted probabilities (ECE, NLL, Brier, temperature scaling, answering
 only when sure) is in ``nnmath.calibration``.
+``explain`` splits a logit difference exactly into pixel, hidden-unit and bias shares, and
+``counterfactual`` finds a small change that makes the network give another answer.
 """
 
 from ._checks import DTYPES, INITS
@@ -54,6 +56,7 @@ from .calibration import (
     softmax_t,
     temperature_nll,
 )
+from .explain import Counterfactual, Explanation, blend_distance, counterfactual, explain
 from .network import (
     Cache,
     Grads,
@@ -93,6 +96,8 @@ __all__ = [
     "Cache",
     "DTYPES",
     "INITS",
+    "Counterfactual",
+    "Explanation",
     "Grads",
     "History",
     "Model",
@@ -108,10 +113,13 @@ __all__ = [
     "TrainResult",
     "backward_propagation",
     "brier",
+    "blend_distance",
     "continue_training",
+    "counterfactual",
     "cross_entropy",
     "equation_line",
     "fit_temperature",
+    "explain",
     "forward_propagation",
     "get_accuracy",
     "get_predictions",

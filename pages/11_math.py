@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import inside, session
+from ui.explain import drawn_digit
 from ui.state import init_state
 from views import dynamics as dv
 from views import figures
@@ -21,7 +22,7 @@ if run is None or run.result is None:
     st.stop()
 r = run.result
 frames = session.snapshot_iterations(run)
-drawn = inside.drawn_digit()
+drawn = drawn_digit()
 
 c1, c2, c3 = st.columns([2, 2, 3])
 SOURCES = ["dev", "drawn"] if drawn is not None else ["dev"]

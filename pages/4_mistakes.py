@@ -125,3 +125,9 @@ c2.plotly_chart(
     key="probs",
     config={"displayModeBar": False},
 )
+st.page_link(
+    "pages/10_why.py",
+    label=f"Why? Which pixels made it say {p} rather than {t}, and what would change its mind",
+    icon=":material/help:",
+    query_params={**settings.to_query(), "image": str(picked)},
+)

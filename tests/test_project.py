@@ -23,6 +23,7 @@ DISTRIBUTION = {
     "joblib": "joblib",
     "dask": "dask",
     "distributed": "distributed",
+    "streamlit_drawable_canvas": "streamlit-drawable-canvas",
 }
 # The layers, bottom up: each may import the ones before it, never the ones after.
 LAYERS = ("nnmath", "data", "engine", "views", "ui", "pages")

@@ -18,7 +18,6 @@ from views import dynamics as dv
 from views import lab
 
 NO_UNIT = -1  # the Lab's "scale one unit" select box: no unit scaled
-DRAWN_KEY = "drawn_digit"  # st.session_state: (28, 28) uint8 array drawn on the Draw page
 
 
 def _activation(run: Run) -> str:
@@ -85,18 +84,6 @@ def ablation(run: Run, scale):
     )
 
 
-def drawn_digit():
-    """The digit drawn on the Draw page ((28, 28) uint8), or None."""
-    import numpy as np
-
-    a = st.session_state.get(DRAWN_KEY)
-    if a is None:
-        return None
-    a = np.asarray(a)
-    return a.astype(np.uint8) if a.shape == (28, 28) else None
-
-
-# ---- page parameters in the URL ---------------------------------------------------------------
 def url_value(name: str, key: str, parse, default: Any) -> str:
     """Seed the widget ``key`` from the URL parameter ``name`` when the URL holds a value this
     session did not write (a link), else keep the widget's value (navigation clears the URL).

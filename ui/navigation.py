@@ -110,6 +110,22 @@ PAGES: tuple[PageSpec, ...] = (
         "How do two or more runs differ?",
     ),
     PageSpec(
+        "pages/9_draw.py",
+        "Draw",
+        ":material/draw:",
+        "draw",
+        "Inside the network",
+        "What does the network read in a digit I draw?",
+    ),
+    PageSpec(
+        "pages/10_why.py",
+        "Why",
+        ":material/help:",
+        "why",
+        "Inside the network",
+        "Exactly which pixels make it answer this, and what would change its mind?",
+    ),
+    PageSpec(
         "pages/11_math.py",
         "Math",
         ":material/functions:",

@@ -1,0 +1,99 @@
+"""Why-page figures and sentences, built from real explanations, without Streamlit."""
+
+import numpy as np
+import pytest
+
+import nnmath
+from tests.helpers import decode
+from views import explain as views
+
+
+@pytest.fixture(scope="module")
+def params():
+    p = nnmath.init_params(12, 5, init="he", dtype="float32")
+    return nnmath.Params(p.W1, p.b1 + 0.2, p.W2, p.b2)
+
+
+@pytest.fixture(scope="module")
+def image():
+    img = np.zeros((28, 28), np.uint8)
+    img[5:23, 12:16] = 255  # a bar, roughly a 1
+    img[5:8, 9:13] = 180
+    return img
+
+
+@pytest.fixture(scope="module")
+def w(params, image):
+    return views.why(params, image)
+
+
+def test_default_pair_is_prediction_vs_runner_up_or_vs_the_true_digit():
+    probs = np.array([0.05, 0.6, 0.02, 0.03, 0.2, 0.02, 0.02, 0.02, 0.02, 0.02])
+    assert views.default_pair(probs) == (1, 4)
+    assert views.default_pair(probs, true=1) == (1, 4)  # right: runner-up
+    assert views.default_pair(probs, true=7) == (1, 7)  # a mistake: vs the truth
+
+
+def test_why_explains_the_pair_and_flips_toward_the_alternative(w, params, image):
+    probs = nnmath.predict_proba(params, image[None])[0]
+    assert (w.target, w.versus) == views.default_pair(probs)
+    assert (w.explanation.target, w.explanation.versus) == (w.target, w.versus)
+    assert w.counterfactual.target == w.versus and w.counterfactual.flipped
+    same = views.why(params, image, target=3, versus=3)  # a link naming one digit twice
+    assert same.target == 3 and same.versus != 3
+
+
+def test_completeness_sentences_show_every_number(w):
+    e = w.explanation
+    s = views.completeness_sentence(e)
+    pixels = e.pixels.sum()
+    assert s.startswith(f"pixels + bias = {pixels:.3f} ")
+    assert f"= {pixels + e.bias:.3f} = z{e.target} − z{e.versus} = {e.total:.3f}; difference " in s
+    diff = float(s.rsplit("difference ", 1)[1])
+    assert diff == pytest.approx(abs(pixels + e.bias - e.total), rel=0.5) and diff < 1e-9
+    h = views.hidden_sentence(e)
+    assert h.startswith(f"hidden units + output bias = {e.hidden.sum():.3f} ")
+
+
+def test_pixel_heatmap_is_the_shares_on_a_centred_scale_labelled_by_digit(w):
+    e = w.explanation
+    fig = views.pixel_heatmap(e)
+    hm = decode(fig.to_plotly_json()["data"][0])
+    np.testing.assert_allclose(np.array(hm["z"]), e.pixels.reshape(28, 28))
+    assert hm["zmin"] == -hm["zmax"] and hm["zmid"] == 0 and hm["zmax"] == np.abs(e.pixels).max()
+    assert hm["colorbar"]["ticktext"] == [f"→ {e.versus}", "0", f"→ {e.target}"]
+    assert fig.layout.yaxis.autorange == "reversed"  # upright digit
+    assert f"toward {e.target} (red) vs {e.versus} (blue)" in fig.layout.title.text
+
+
+def test_hidden_bars_and_the_waterfall_add_up(w):
+    e = w.explanation
+    bars = views.hidden_bars(e)
+    np.testing.assert_allclose(decode(bars.to_plotly_json()["data"][0])["y"], e.hidden)
+    off = [t for t, a in zip(bars.data[0].text, e.active) if a == 0]
+    assert all(t == "off" for t in off)
+    fall = views.parts_waterfall(e).data[0]
+    y = list(fall.y)
+    assert y[0] + y[1] + y[2] == pytest.approx(y[3], abs=1e-9) and y[3] == e.total
+    assert list(fall.measure) == ["relative", "relative", "relative", "total"]
+
+
+def test_counterfactual_figures_and_sentence(w):
+    cf = w.counterfactual
+    change = decode(views.change_heatmap(cf).to_plotly_json()["data"][0])
+    np.testing.assert_allclose(np.array(change["z"]), cf.change.reshape(28, 28))
+    assert change["colorbar"]["ticktext"] == ["ink removed", "0", "ink added"]
+    img = decode(views.changed_image(cf).to_plotly_json()["data"][0])
+    np.testing.assert_allclose(np.array(img["z"]), cf.x.reshape(28, 28) * 255)
+    bars = views.before_after_bars(w.probs, cf.probs, cf.target)
+    np.testing.assert_allclose(decode(bars.to_plotly_json()["data"][1])["y"], cf.probs)
+    s = views.counterfactual_sentence(cf)
+    assert f"and it answers {cf.target} (" in s and f"distance {cf.distance:.3f}" in s
+
+
+def test_look_and_activation_bars(params, image):
+    seen = views.look(params, image)
+    X = nnmath.scale_pixels(image.reshape(1, 784), params.dtype)
+    np.testing.assert_allclose(seen.hidden, nnmath.forward_propagation(params, X).A1[0])
+    fig = views.activation_bars(seen.hidden)
+    assert f"{int((seen.hidden > 0).sum())} of 12 on" in fig.layout.title.text

@@ -1,0 +1,331 @@
+"""Figures and sentences for "why did the network answer this?": plain functions of
+:class:`nnmath.Explanation` / :class:`nnmath.Counterfactual` results, tested without Streamlit.
+
+Colours: one diverging scale centred on zero everywhere on these screens. Red pushes toward the
+answer being explained (``target``), blue toward the alternative (``versus``); on the
+counterfactual's change map red is ink added, blue ink removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import plotly.graph_objects as go
+
+import nnmath
+from views.figures import COLORS, _layout, digit_image, symmetric_limit
+
+SCALE = "RdBu_r"  # negative blue, zero white, positive red
+TOWARD = "#c62828"  # red end of SCALE
+AGAINST = "#1565c0"  # blue end of SCALE
+
+
+def default_pair(probs, true: int | None = None) -> tuple[int, int]:
+    """(target, versus) to explain by default: the prediction versus the runner-up, or, for a
+    mistake (``true`` known and different), the prediction versus the true digit."""
+    order = np.argsort(np.asarray(probs, dtype=float))[::-1]
+    pred = int(order[0])
+    if true is not None and int(true) != pred:
+        return pred, int(true)
+    return pred, int(order[1])
+
+
+def logit_name(target: int, versus: int | None) -> str:
+    """'z7 − z1' (or 'z7' when there is no alternative)."""
+    return f"z{target}" if versus is None else f"z{target} − z{versus}"
+
+
+def completeness_sentence(e) -> str:
+    """'pixels + bias = 2.871 + 0.541 = 3.412 = z7 − z1; difference 2e-16': the claim and its
+    check, with every number shown."""
+    pixels = float(e.pixels.sum())
+    diff = pixels + e.bias - e.total
+    return (
+        f"pixels + bias = {pixels:.3f} {_signed(e.bias)} = {pixels + e.bias:.3f} = "
+        f"{logit_name(e.target, e.versus)} = {e.total:.3f}; difference {_tiny(diff)}"
+    )
+
+
+def hidden_sentence(e) -> str:
+    """The same check through the hidden units: 'hidden units + output bias = … = z7 − z1'."""
+    hidden = float(e.hidden.sum())
+    diff = hidden + e.output_bias - e.total
+    return (
+        f"hidden units + output bias = {hidden:.3f} {_signed(e.output_bias)} = "
+        f"{hidden + e.output_bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f}; "
+        f"difference {_tiny(diff)}"
+    )
+
+
+def _signed(v: float) -> str:
+    return f"+ {v:.3f}" if v >= 0 else f"− {-v:.3f}"
+
+
+def _tiny(v: float) -> str:
+    return "0" if v == 0 else f"{abs(v):.0e}"
+
+
+def _toward(e) -> str:
+    return f"toward {e.target}" + ("" if e.versus is None else f" (red) vs {e.versus} (blue)")
+
+
+def pixel_heatmap(e, height: int = 420) -> go.Figure:
+    """Each pixel's share of ``total`` as a 28x28 map, on a scale centred on zero: red pixels
+    push toward ``target``, blue toward ``versus``; the colour bar says so at its ends."""
+    share = e.pixels.reshape(28, 28)
+    limit = symmetric_limit(share)
+    against = "lower" if e.versus is None else str(e.versus)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0,
+            colorscale=SCALE,
+            customdata=e.x.reshape(28, 28),
+            colorbar=dict(
+                title=dict(text="share", side="top"),
+                tickvals=[-limit, 0, limit],
+                ticktext=[f"→ {against}", "0", f"→ {e.target}"],
+                thickness=14,
+            ),
+            hovertemplate="row %{y}, col %{x}: pixel %{customdata:.2f}, share %{z:+.4f}"
+            "<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
+    )
+    fig = _layout(fig, height=height, title=f"Pixel shares {_toward(e)}")
+    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def hidden_bars(e, height: int = 320) -> go.Figure:
+    """Each hidden unit's share A1_j · (W2[j, target] − W2[j, versus]); units that are off carry
+    nothing and are marked so."""
+    h = e.hidden.shape[0]
+    on = e.active > 0
+    colors = [TOWARD if v > 0 else AGAINST if v < 0 else "#b0b0b0" for v in e.hidden]
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(h),
+            y=e.hidden,
+            marker_color=colors,
+            text=["" if a else "off" for a in on],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="unit %{x}: %{y:+.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="hidden unit", tickmode="linear" if h <= 32 else "auto", dtick=1),
+        yaxis=dict(title=f"share of {logit_name(e.target, e.versus)}", zeroline=True),
+        showlegend=False,
+    )
+    return _layout(fig, height=height, title=f"Hidden units {_toward(e)}")
+
+
+def parts_waterfall(e, height: int = 320) -> go.Figure:
+    """pixels + hidden biases + output bias = total, as a waterfall whose last bar is the forward
+    pass's own logit difference (so the reader sees the sum land on it)."""
+    pixels = float(e.pixels.sum())
+    hidden_bias = e.bias - e.output_bias
+    names = [
+        "pixels",
+        "hidden biases (active units)",
+        "output bias",
+        logit_name(e.target, e.versus),
+    ]
+    fig = go.Figure(
+        go.Waterfall(
+            x=names,
+            y=[pixels, hidden_bias, e.output_bias, e.total],
+            measure=["relative", "relative", "relative", "total"],
+            text=[f"{v:+.3f}" for v in (pixels, hidden_bias, e.output_bias)] + [f"{e.total:.3f}"],
+            textposition="outside",
+            increasing=dict(marker=dict(color=TOWARD)),
+            decreasing=dict(marker=dict(color=AGAINST)),
+            totals=dict(marker=dict(color="#444444")),
+            connector=dict(line=dict(color="#999999", width=1)),
+            hovertemplate="%{x}: %{y:+.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(yaxis=dict(title="logit difference"), showlegend=False)
+    return _layout(fig, height=height, title="Where the difference comes from")
+
+
+def activation_bars(A1, height: int = 280) -> go.Figure:
+    """The hidden units' activations for one image (0 = off)."""
+    A1 = np.asarray(A1, dtype=float)
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(A1.shape[0]),
+            y=A1,
+            marker_color=[COLORS["now"] if a > 0 else "#b0b0b0" for a in A1],
+            hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="hidden unit", tickmode="linear" if A1.shape[0] <= 32 else "auto"),
+        yaxis=dict(title="activation A1"),
+    )
+    return _layout(
+        fig, height=height, title=f"Hidden units: {int((A1 > 0).sum())} of {A1.shape[0]} on"
+    )
+
+
+def change_heatmap(cf, height: int = 360) -> go.Figure:
+    """The counterfactual's change x' − x as a 28x28 map: red ink added, blue ink removed."""
+    change = cf.change.reshape(28, 28)
+    limit = symmetric_limit(change)
+    fig = go.Figure(
+        go.Heatmap(
+            z=change,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0,
+            colorscale=SCALE,
+            colorbar=dict(
+                tickvals=[-limit, 0, limit],
+                ticktext=["ink removed", "0", "ink added"],
+                thickness=14,
+            ),
+            hovertemplate="row %{y}, col %{x}: %{z:+.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
+    )
+    fig = _layout(fig, height=height, title="The change")
+    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def changed_image(cf, height: int = 360) -> go.Figure:
+    """The changed image, drawn like every digit in the app (0..255)."""
+    return digit_image(
+        cf.x.reshape(28, 28) * 255, title=f"Changed: reads {cf.target}", height=height
+    )
+
+
+def before_after_bars(before, after, target: int, height: int = 320) -> go.Figure:
+    """The 10 probabilities before (grey) and after the change (the target in red)."""
+    before, after = np.asarray(before, float), np.asarray(after, float)
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=np.arange(10),
+                y=before,
+                name="before",
+                marker_color="#b0b0b0",
+                hovertemplate="digit %{x}: %{y:.1%} before<extra></extra>",
+            ),
+            go.Bar(
+                x=np.arange(10),
+                y=after,
+                name="after",
+                marker_color=[TOWARD if d == target else COLORS["now"] for d in range(10)],
+                text=[f"{p:.0%}" if p >= 0.01 else "" for p in after],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate="digit %{x}: %{y:.1%} after<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+    )
+    return _layout(fig, height=height, title="Probabilities before and after")
+
+
+def counterfactual_sentence(cf) -> str:
+    """What the counterfactual did, in words and numbers."""
+    change = cf.change
+    moved = int((np.abs(change) > 0.01).sum())
+    if not cf.flipped:
+        return (
+            f"No change found that makes it answer {cf.target}: the closest attempt moved "
+            f"{moved} pixels (distance {cf.distance:.3f}) and it still answers "
+            f"{int(np.argmax(cf.probs))}."
+        )
+    if cf.distance == 0:
+        return f"It already answers {cf.target}: nothing to change."
+    exact = (
+        "the nearest such image among those that switch the same hidden units on"
+        if cf.exact_in_pattern
+        else "the nearest found (it switches other hidden units on or off, so not provably the nearest)"
+    )
+    return (
+        f"Change these {moved} pixels by up to {np.abs(change).max():.2f} (L2 distance "
+        f"{cf.distance:.3f}) and it answers {cf.target} ({cf.probs[cf.target]:.0%}): {exact}."
+    )
+
+
+class Why(NamedTuple):
+    """Everything the Why page draws for one image."""
+
+    explanation: Any  # nnmath.Explanation of target vs versus
+    counterfactual: Any  # nnmath.Counterfactual toward versus
+    probs: np.ndarray  # (10,) the network's probabilities for the image
+    target: int
+    versus: int
+
+
+def why(params, image, *, true: int | None = None, target=None, versus=None) -> Why:
+    """Explain ``target`` vs ``versus`` for one image (defaults from :func:`default_pair`) and
+    find the counterfactual that makes the network answer ``versus`` instead."""
+    probs = look(params, image).probs
+    d_target, d_versus = default_pair(probs, true)
+    target = d_target if target is None else int(target)
+    versus = d_versus if versus is None else int(versus)
+    if versus == target:  # a pair from a link that names one digit twice: compare with the next
+        versus = next(int(d) for d in np.argsort(probs)[::-1] if int(d) != target)
+    return Why(
+        nnmath.explain(params, image, target, versus),
+        nnmath.counterfactual(params, image, versus),
+        probs,
+        target,
+        versus,
+    )
+
+
+class Look(NamedTuple):
+    probs: np.ndarray  # (10,)
+    hidden: np.ndarray  # (h,) activations A1
+    prediction: int
+
+
+def look(params, image) -> Look:
+    """What the network makes of one image (28, 28) uint8: probabilities, hidden activations."""
+    X = nnmath.scale_pixels(np.asarray(image).reshape(1, 784), params.dtype)
+    cache = nnmath.forward_propagation(params, X)
+    return Look(cache.A2[0], cache.A1[0], int(np.argmax(cache.A2[0])))
+
+
+def prediction_bars(probs, height: int = 300) -> go.Figure:
+    """The 10 probabilities of one image with no known label: the prediction highlighted."""
+    probs = np.asarray(probs, dtype=float)
+    pred = int(np.argmax(probs))
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(10),
+            y=probs,
+            marker_color=[COLORS["now"] if d == pred else "#b0b0b0" for d in range(10)],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="digit", tickmode="linear", dtick=1),
+        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
+    )
+    return _layout(fig, height=height, title=f"The 10 probabilities: {pred} is the most likely")
