@@ -9,7 +9,7 @@ from engine import sweep
 from engine.config import run_label
 from ui import events, host, session
 from ui.state import init_state, metric_from_url, remember_metric
-from views import compare
+from views import compare, grid
 from views.compare_figures import heatmap_figure
 
 settings = init_state()
@@ -196,11 +196,11 @@ if launch:
                 },
             )
     st.session_state[OUTCOMES_KEY] = execution.outcomes()
-    st.session_state[NOTICE_KEY] = sweep.outcome_text(execution.progress(), execution.error)
+    st.session_state[NOTICE_KEY] = grid.outcome_text(execution.progress(), execution.error)
     st.rerun()  # draw the page again from the store: every new run is cached now
 
 # ---- results ------------------------------------------------------------------------------------
-table = sweep.sweep_table(
+table = grid.sweep_table(
     store, configs, iterations, st.session_state.get(OUTCOMES_KEY), dev_set=dev
 )
 if (table["status"] == "not run").all():
@@ -212,18 +212,18 @@ choices = [n for n in ("alpha", "hidden", "seed") if n in axes]
 a0, a1, a2 = st.columns(3)
 metric = a0.selectbox(
     "metric",
-    list(sweep.HEATMAP_METRICS),
-    format_func=lambda m: sweep.HEATMAP_METRICS[m][0],
-    key=metric_from_url(list(sweep.HEATMAP_METRICS)),
+    list(grid.HEATMAP_METRICS),
+    format_func=lambda m: grid.HEATMAP_METRICS[m][0],
+    key=metric_from_url(list(grid.HEATMAP_METRICS)),
     help="Dev accuracy (higher is better); training loss, dev ECE (calibration error) and dev "
     "NLL (lower is better). Kept in the URL as metric=.",
 )
 remember_metric(metric)
 x_axis = a1.selectbox("x axis", choices, index=0, key="sweep_x")
 y_axis = a2.selectbox("y axis", [n for n in choices if n != x_axis], index=0, key="sweep_y")
-data = sweep.heatmap_data(table, x=x_axis, y=y_axis, metric=metric)
+data = grid.heatmap_data(table, x=x_axis, y=y_axis, metric=metric)
 by_id = {c.run_id: c for c in configs}
-links = sweep.cell_run_ids(data, configs, prefer_seed=settings.seed)
+links = grid.cell_run_ids(data, configs, prefer_seed=settings.seed)
 event = st.plotly_chart(
     heatmap_figure(data, links),
     key="sweep_heatmap",

@@ -219,7 +219,7 @@ def _upper_first(text: str) -> str:
 
 def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = None) -> go.Figure:
     """Mean of the data's metric (dev accuracy, loss, ECE or NLL) over two settings
-    (``engine.sweep.HeatmapData``); the better end of the colour scale is yellow whichever way
+    (``views.grid.HeatmapData``); the better end of the colour scale is yellow whichever way
     the metric points. Cells show
     "mean ± spread"; diverged cells are dark red with the text "diverged"; cells with no run are
     grey; the best cell is outlined and starred. An invisible marker sits at each cell centre with

@@ -243,7 +243,7 @@ def test_sweeps_and_the_ledger_never_show_a_checkpoint_but_continue_from_it(
     tmp_path, split, config
 ):
     from engine import sweep
-    from views import compare
+    from views import compare, grid
 
     _, train, dev = split
     store = RunStore(tmp_path / "store", checkpoint_seconds=3600)
@@ -257,7 +257,7 @@ def test_sweeps_and_the_ledger_never_show_a_checkpoint_but_continue_from_it(
     compute(config, 90, train, dev, callback=crash_at_45, callback_every=5)
     store._save_checkpoint(config, taken["partial"])  # what a killed trainer leaves
     assert compare.runs_frame(store.records()).empty
-    assert sweep.sweep_table(store, [config], 90)["status"].tolist() == ["not run"]
+    assert grid.sweep_table(store, [config], 90)["status"].tolist() == ["not run"]
     plan = sweep.plan_sweep(store, [config], 90)
     assert plan.cached == () and plan.tasks[0].start.iterations == 45
     run_id, result, error = sweep.train_task(config, 90, train, dev, start=plan.tasks[0].start)
@@ -265,4 +265,4 @@ def test_sweeps_and_the_ledger_never_show_a_checkpoint_but_continue_from_it(
     same_bits(result, compute(config, 90, train, dev))
     assert store.put(config, result)
     assert not store.checkpoint_path(config.run_id).exists()  # the finished run replaces it
-    assert sweep.sweep_table(store, [config], 90)["status"].tolist() == ["finished"]
+    assert grid.sweep_table(store, [config], 90)["status"].tolist() == ["finished"]

@@ -15,6 +15,7 @@ from engine import sweep
 from engine.config import RunConfig
 from engine.store import RunStore, compute
 from tests.helpers import tiny_dataset
+from views import grid
 
 ITER = 40
 
@@ -246,7 +247,7 @@ def test_a_diverging_alpha_shows_as_a_diverged_cell(store):
     assert [statuses[(10, 50.0, s)] for s in range(3)] == ["diverged", "diverged", "finished"]
     assert [statuses[(32, 50.0, s)] for s in range(3)] == ["diverged"] * 3
     assert all(statuses[(h, 0.5, s)] == "finished" for h in (10, 32) for s in range(3))
-    data_ = sweep.heatmap_data(sweep.sweep_table(store, configs, ITER), x="alpha", y="hidden")
+    data_ = grid.heatmap_data(grid.sweep_table(store, configs, ITER), x="alpha", y="hidden")
     assert data_.x_values == (0.5, 50.0) and data_.y_values == (10, 32)
     assert list(data_.text[:, 1]) == ["diverged (2/3)", "diverged"]
     assert list(data_.state[:, 1]) == ["diverged", "diverged"]
@@ -262,9 +263,9 @@ def test_outcomes_fill_in_runs_the_store_does_not_hold(split, store):
     ds, _, _ = split
     config = dataclasses.replace(base_config(ds), alpha=50.0)
     state = sweep.RunState(config, status="diverged", message="diverged at iteration 1")
-    table = sweep.sweep_table(store, [config], ITER, outcomes={config.run_id: state})
+    table = grid.sweep_table(store, [config], ITER, outcomes={config.run_id: state})
     assert table["status"].tolist() == ["diverged"]
-    assert sweep.sweep_table(store, [config], ITER)["status"].tolist() == ["not run"]
+    assert grid.sweep_table(store, [config], ITER)["status"].tolist() == ["not run"]
 
 
 def _table(rows):
@@ -281,7 +282,7 @@ def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
             for s in range(3):
                 rows.append((h, a, s, f"{h}-{a}-{s}", "finished", float(rng.uniform(0.7, 0.95))))
     table = _table(rows)
-    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    data = grid.heatmap_data(table, x="alpha", y="hidden")
     expected = table.groupby(["hidden", "alpha"])["dev_accuracy"].agg(
         ["mean", lambda v: v.std(ddof=0)]
     )
@@ -309,12 +310,12 @@ def test_heatmap_marks_missing_partial_and_diverged_cells():
             (32, 50.0, 1, "h", "not run", np.nan),
         ]
     )
-    data = sweep.heatmap_data(table, x="alpha", y="hidden")
+    data = grid.heatmap_data(table, x="alpha", y="hidden")
     assert data.text.tolist() == [["0.850 ± 0.050", "diverged (1/2)"], ["0.850 (1/2)", "not run"]]
     assert data.state.tolist() == [["ok", "diverged"], ["partial", "not run"]]
     assert data.best == (0, 0)  # 0.99 sits in a cell that diverged for another seed: not best
     with pytest.raises(ValueError, match="two different settings"):
-        sweep.heatmap_data(table, x="alpha", y="alpha")
+        grid.heatmap_data(table, x="alpha", y="alpha")
 
 
 def test_resolve_scheduler_prefers_page_then_env_then_secrets():
@@ -338,13 +339,13 @@ def test_heatmap_of_ece_or_nll_stars_the_lowest_cell():
     table["dev_ece"] = rng.uniform(0.01, 0.1, len(table))
     table["dev_nll"] = rng.uniform(0.3, 0.6, len(table))
     for metric in ("dev_ece", "dev_nll"):
-        data = sweep.heatmap_data(table, x="alpha", y="hidden", metric=metric)
+        data = grid.heatmap_data(table, x="alpha", y="hidden", metric=metric)
         expected = table.groupby(["hidden", "alpha"])[metric].mean()
         for i, h in enumerate(data.y_values):
             for j, a in enumerate(data.x_values):
                 assert data.mean[i, j] == pytest.approx(expected.loc[(h, a)])
         assert (data.y_values[data.best[0]], data.x_values[data.best[1]]) == expected.idxmin()
         assert data.metric == metric and not data.higher_is_better
-    assert sweep.heatmap_data(table, x="alpha", y="hidden").label == "dev accuracy"
+    assert grid.heatmap_data(table, x="alpha", y="hidden").label == "dev accuracy"
     with pytest.raises(ValueError, match="metric must be one of dev_accuracy, loss, dev_ece"):
-        sweep.heatmap_data(table, x="alpha", y="hidden", metric="ece")
+        grid.heatmap_data(table, x="alpha", y="hidden", metric="ece")

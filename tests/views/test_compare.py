@@ -14,7 +14,7 @@ from engine.config import RunConfig
 from engine.store import RunStore
 from tests.helpers import decode as _decode
 from tests.helpers import tiny_dataset
-from views import compare
+from views import compare, grid
 from views import compare_figures as cf
 
 
@@ -141,8 +141,8 @@ def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
         ],
         columns=["hidden", "alpha", "seed", "run_id", "status", "dev_accuracy"],
     )
-    data = sweep.heatmap_data(table, x="alpha", y="hidden")
-    links = sweep.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
+    data = grid.heatmap_data(table, x="alpha", y="hidden")
+    links = grid.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
     spec = _spec(cf.heatmap_figure(data, links))
     main, diverged, not_run, clicks = spec["data"]
     assert main["text"][1][0] == "★ 0.940 ± 0.010"
@@ -173,9 +173,9 @@ def test_cell_run_ids_prefer_the_current_seed():
             for c in configs
         ]
     )
-    data = sweep.heatmap_data(table, "alpha", "hidden")
-    assert sweep.cell_run_ids(data, configs, prefer_seed=2)[0, 0] == configs[2].run_id
-    assert sweep.cell_run_ids(data, configs, prefer_seed=9)[0, 0] == configs[0].run_id
+    data = grid.heatmap_data(table, "alpha", "hidden")
+    assert grid.cell_run_ids(data, configs, prefer_seed=2)[0, 0] == configs[2].run_id
+    assert grid.cell_run_ids(data, configs, prefer_seed=9)[0, 0] == configs[0].run_id
 
 
 def test_confusion_change_figure_is_centred_and_reads_better_as_positive():

@@ -1,0 +1,242 @@
+"""A sweep's results: the grid as a table, heatmap data over two settings, and how a sweep ended
+in one line. Plain functions of what the run store holds (engine.sweep runs the sweeps)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine.store import dev_ece
+from engine.sweep import SWEEPABLE, RunState, RunStatus, SweepProgress, result_for
+
+# --------------------------------------------------------------------------------------------
+# Results: the grid as a table, and heatmap data over two settings
+# --------------------------------------------------------------------------------------------
+#: What the heatmap can show: column of :func:`sweep_table` -> (label, higher is better).
+HEATMAP_METRICS = {
+    "dev_accuracy": ("dev accuracy", True),
+    "loss": ("training loss", False),
+    "dev_ece": ("dev ECE", False),
+    "dev_nll": ("dev NLL", False),
+}
+
+
+def sweep_table(
+    store,
+    configs: Sequence,
+    iterations: int,
+    outcomes: Mapping[str, RunState] | None = None,
+    dev_set=None,
+) -> pd.DataFrame:
+    """One row per config: its settings, run_id and what the store knows at ``iterations``
+    (status "not run" when it holds nothing). dev_nll is the run's dev loss; dev_ece is computed
+    from the parameters at ``iterations`` on ``dev_set`` (NaN without it): a few ms per run.
+
+    ``outcomes`` (run_id -> RunState, e.g. the last sweep's final snapshot) fills in diverged runs
+    the store does not hold (evicted since, or declined), so the sweep that computed them still
+    shows those cells as diverged."""
+    rows = []
+    for config in configs:
+        result = result_for(store, config, iterations)
+        row = {name: getattr(config, name) for name in SWEEPABLE}
+        row["run_id"] = config.run_id
+        known = (outcomes or {}).get(config.run_id)
+        if result is None and known is not None and known.status == RunStatus.DIVERGED:
+            row.update(
+                status=RunStatus.DIVERGED,
+                dev_accuracy=np.nan,
+                train_accuracy=np.nan,
+                loss=np.nan,
+                dev_ece=np.nan,
+                dev_nll=np.nan,
+                iterations=int(known.iteration),
+                message=known.message,
+            )
+        elif result is None:
+            row.update(
+                status=RunStatus.NOT_RUN,
+                dev_accuracy=np.nan,
+                train_accuracy=np.nan,
+                loss=np.nan,
+                dev_ece=np.nan,
+                dev_nll=np.nan,
+                iterations=0,
+                message="",
+            )
+        else:
+            row.update(
+                status=result.status,
+                dev_accuracy=float(result.dev_accuracy),
+                train_accuracy=float(result.train_accuracy),
+                loss=float(result.loss),
+                dev_ece=dev_ece(result, dev_set),
+                dev_nll=float(result.dev_loss),
+                iterations=int(result.iterations),
+                message=result.message or "",
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatmapData:
+    x: str  # setting on the x axis
+    y: str  # setting on the y axis
+    x_values: tuple
+    y_values: tuple
+    mean: np.ndarray  # (len(y_values), len(x_values)) mean of ``metric``; NaN if none
+    spread: np.ndarray  # standard deviation over seeds (ddof=0); NaN if none
+    count: np.ndarray  # runs with a finite accuracy per cell
+    diverged: np.ndarray  # runs that diverged per cell
+    expected: np.ndarray  # runs in the grid per cell
+    text: np.ndarray  # cell labels, e.g. "0.853 ± 0.004", "diverged", "not run"
+    best: tuple | None  # (row, col) of the best mean among cells without divergence
+    run_ids: np.ndarray  # object array of tuples: run ids per cell (seed order)
+    metric: str = "dev_accuracy"  # a key of HEATMAP_METRICS
+
+    @property
+    def label(self) -> str:
+        return HEATMAP_METRICS[self.metric][0]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HEATMAP_METRICS[self.metric][1]
+
+    @property
+    def state(self) -> np.ndarray:
+        """Per cell: "ok", "diverged" (any seed diverged), "partial" (some not run) or "not run"."""
+        out = np.full(self.mean.shape, "ok", dtype=object)
+        out[self.count < self.expected] = "partial"
+        out[(self.count == 0)] = "not run"
+        out[self.diverged > 0] = "diverged"
+        return out
+
+
+def heatmap_data(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    fixed: Mapping | None = None,
+    metric: str = "dev_accuracy",
+) -> HeatmapData:
+    """``metric`` (dev accuracy by default; see HEATMAP_METRICS) over settings ``x`` and ``y``,
+    mean and spread over every other varied setting (normally the seed; fix others with
+    ``fixed={"init": "he"}``). The best cell has the highest accuracy, or the lowest loss/ECE/NLL.
+
+    A cell with any diverged run is "diverged" (the setting is unsafe even if some seeds survive)
+    and never the best cell; a cell with no runs yet is "not run".
+    """
+    if x == y:
+        raise ValueError(f"x and y must be two different settings, got {x!r} twice")
+    if metric not in HEATMAP_METRICS or metric not in table.columns:
+        raise ValueError(f"metric must be one of {', '.join(HEATMAP_METRICS)}, got {metric!r}")
+    for name in (x, y, *(fixed or {})):
+        if name not in table.columns:
+            raise ValueError(f"setting must be a column of the sweep table, got {name!r}")
+    rows = table
+    for name, value in (fixed or {}).items():
+        rows = rows[rows[name] == value]
+    x_values = tuple(sorted(rows[x].dropna().unique().tolist()))
+    y_values = tuple(sorted(rows[y].dropna().unique().tolist()))
+    shape = (len(y_values), len(x_values))
+    mean = np.full(shape, np.nan)
+    spread = np.full(shape, np.nan)
+    count = np.zeros(shape, dtype=int)
+    diverged = np.zeros(shape, dtype=int)
+    expected = np.zeros(shape, dtype=int)
+    run_ids = np.empty(shape, dtype=object)
+    text = np.full(shape, "not run", dtype=object)
+    for i, yv in enumerate(y_values):
+        for j, xv in enumerate(x_values):
+            cell = rows[(rows[x] == xv) & (rows[y] == yv)]
+            if "seed" in cell.columns:
+                cell = cell.sort_values("seed")
+            run_ids[i, j] = tuple(cell["run_id"])
+            expected[i, j] = len(cell)
+            values = cell[metric].to_numpy(dtype=float)
+            ok = cell[(cell["status"] != RunStatus.DIVERGED).to_numpy() & np.isfinite(values)]
+            acc = ok[metric].to_numpy(dtype=float)
+            diverged[i, j] = int((cell["status"] == RunStatus.DIVERGED).sum())
+            count[i, j] = acc.size
+            if acc.size:
+                mean[i, j] = acc.mean()
+                spread[i, j] = acc.std()
+            text[i, j] = _cell_text(
+                mean[i, j], spread[i, j], count[i, j], diverged[i, j], expected[i, j]
+            )
+    sign = 1.0 if HEATMAP_METRICS[metric][1] else -1.0
+    candidates = np.where((diverged == 0) & (count > 0), sign * mean, -np.inf)
+    best = None
+    if np.isfinite(candidates).any():
+        best = tuple(int(v) for v in np.unravel_index(np.argmax(candidates), shape))
+    return HeatmapData(
+        x,
+        y,
+        x_values,
+        y_values,
+        mean,
+        spread,
+        count,
+        diverged,
+        expected,
+        text,
+        best,
+        run_ids,
+        metric=metric,
+    )
+
+
+def _cell_text(mean, spread, count, diverged, expected) -> str:
+    if diverged:
+        return "diverged" if diverged == expected else f"diverged ({diverged}/{expected})"
+    if count == 0:
+        return "not run"
+    label = f"{mean:.3f} ± {spread:.3f}" if count > 1 else f"{mean:.3f}"
+    if count < expected:
+        label += f" ({count}/{expected})"
+    return label
+
+
+def cell_run_ids(
+    data: HeatmapData, configs: Sequence, prefer_seed: int | None = None
+) -> np.ndarray:
+    """The run each heatmap cell opens: the one with ``prefer_seed`` (the page's current seed)
+    when the cell has it, else its lowest seed; "" for an empty cell."""
+    seed_of = {c.run_id: c.seed for c in configs}
+    out = np.full(data.mean.shape, "", dtype=object)
+    for index in np.ndindex(out.shape):
+        ids = data.run_ids[index] or ()
+        preferred = [i for i in ids if seed_of.get(i) == prefer_seed]
+        if preferred or ids:
+            out[index] = (preferred or list(ids))[0]
+    return out
+
+
+def outcome_text(progress: SweepProgress, error: str | None = None) -> str:
+    """One line on how a sweep ended, e.g. "Sweep finished: 12 trained, 4 were cached,
+    1 diverged." Failures name their first error."""
+    counts: dict[str, int] = {}
+    for r in progress.runs:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    parts = [f"{counts.get('finished', 0)} trained"]
+    if counts.get("cached"):
+        parts.append(f"{counts['cached']} were cached")
+    if counts.get("diverged"):
+        parts.append(f"{counts['diverged']} diverged")
+    if counts.get("stopped"):
+        parts.append(f"{counts['stopped']} stopped")
+    text = ("Sweep stopped: " if progress.stopped else "Sweep finished: ") + ", ".join(parts) + "."
+    failed = [r for r in progress.runs if r.status == RunStatus.FAILED]
+    if failed:
+        first = failed[0]
+        why = (first.message or error or "unknown error").splitlines()[0]
+        text += (
+            f" {len(failed)} failed, e.g. hidden {first.config.hidden}, alpha "
+            f"{first.config.alpha:g}: {why}"
+        )
+    elif error:
+        text += f" The sweep failed: {error}"
+    return text
