@@ -4,4 +4,6 @@
 - ``state``: the session's settings, mirrored in the URL.
 - ``session``: cached datasets and results, the current run, live training with Stop.
 - ``events``: what was clicked in a plotly chart.
+- ``host`` / ``teacher``: a hosted class's limits and queue messages; teacher links.
+- ``explain``, ``inside``, ``downloads``, ``submission``: glue of the pages that use them.
 """
