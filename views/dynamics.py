@@ -12,23 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from nnmath import CLASSES
 from nnmath.probe import hidden_activations, snapshot_passes
 from views import figures
+from views.compare_figures import RUN_COLOURS
 from views.metrics import confusion_matrix
 
-DIGITS = 10
-DIGIT_COLORS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+DIGIT_COLORS = RUN_COLOURS  # one qualitative colour per digit, as for overlaid runs
 
 
 @dataclass(frozen=True)
@@ -85,8 +75,8 @@ def dynamics(result, train_X, dev_X, dev_y, *, activation: str = "relu") -> Dyna
     dev = snapshot_passes(result.snapshots, dev_X, activation=activation)
     train = snapshot_passes(result.snapshots, train_X, activation=activation)
     right = dev.pred == dev_y  # (k, m_dev)
-    counts = np.bincount(dev_y, minlength=DIGITS)  # (10,)
-    onehot = dev_y[:, None] == np.arange(DIGITS)  # (m_dev, 10)
+    counts = np.bincount(dev_y, minlength=CLASSES)  # (10,)
+    onehot = dev_y[:, None] == np.arange(CLASSES)  # (m_dev, 10)
     hits = right.astype(np.float64) @ onehot  # (k, 10) right answers per digit
     with np.errstate(invalid="ignore", divide="ignore"):
         per_digit = np.where(counts > 0, hits / counts, np.nan)
@@ -116,7 +106,7 @@ def first_passing(dyn: Dynamics, threshold: float = 0.8) -> list[int | None]:
     """For each digit, the first snapshot iteration whose dev accuracy on it is >= threshold
     (None: never)."""
     out: list[int | None] = []
-    for d in range(DIGITS):
+    for d in range(CLASSES):
         hit = np.flatnonzero(dyn.per_digit[:, d] >= threshold)
         out.append(int(dyn.iterations[hit[0]]) if hit.size else None)
     return out
@@ -126,7 +116,7 @@ def passing_sentences(dyn: Dynamics, threshold: float = 0.8) -> list[str]:
     """One sentence per digit, the earliest learned first: "7 passes 80% at iteration 150 (81.2%
     of its 100 dev images)", or "5 never reaches 80% (best 74.1%, at iteration 450)"."""
     firsts = first_passing(dyn, threshold)
-    counts = np.bincount(dyn.dev_y, minlength=DIGITS)
+    counts = np.bincount(dyn.dev_y, minlength=CLASSES)
     rows = []
     for d, it in enumerate(firsts):
         acc = dyn.per_digit[:, d]
@@ -183,7 +173,7 @@ def hidden_map(params, dev_X, dev_y, *, activation: str = "relu"):
 def per_digit_figure(dyn: Dynamics, threshold: float = 0.8) -> go.Figure:
     """One line per digit: its dev accuracy at each snapshot, and the threshold as a dashed line."""
     fig = go.Figure()
-    for d in range(DIGITS):
+    for d in range(CLASSES):
         fig.add_trace(
             go.Scatter(
                 x=dyn.iterations,
@@ -241,7 +231,7 @@ def map_figure(coords: np.ndarray, share: np.ndarray, y: np.ndarray, pred=None) 
     customdata is its dev index, so a click can show that image."""
     y = np.asarray(y)
     fig = go.Figure()
-    for d in range(DIGITS):
+    for d in range(CLASSES):
         idx = np.flatnonzero(y == d)
         if not idx.size:
             continue
