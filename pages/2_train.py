@@ -189,7 +189,7 @@ if result is None:
                 f"A run with these settings was interrupted at iteration {latest.iterations:,} "
                 f"of {settings.iterations:,} (its last checkpoint: the server restarted, or "
                 "another session is training it right now)."
-                if latest.status == "partial"
+                if latest.status == Status.PARTIAL
                 else f"A run with these settings was {latest.status} at iteration "
                 f"{latest.iterations:,} of {settings.iterations:,}."
             )

@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from nnmath import Status
+
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
 RUN_COLOURS = (
     "#1f77b4",
@@ -159,7 +161,7 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
             )
         ]
 
-    diverged = frame["status"] == "diverged"
+    diverged = frame["status"] == Status.DIVERGED
     for k, hidden in enumerate(sorted(frame["hidden"].unique().tolist())):
         part = frame[(frame["hidden"] == hidden) & ~diverged]
         if part.empty:
