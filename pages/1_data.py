@@ -85,7 +85,7 @@ else:
         "oddrationale/mnist-in-csv (a dataset).",
         key="kaggle_ref",
     )
-    secrets = session.secrets_mapping()
+    secrets = host.secrets_mapping()
     if not kaggle.credentials_available(secrets):
         st.info(
             "No Kaggle credentials on this server. Add KAGGLE_API_TOKEN (or KAGGLE_USERNAME "

@@ -105,7 +105,7 @@ with st.expander("Where the sweep runs"):
         help=f"Empty: this machine's cores. Also read from the {sweep.DASK_ENV} "
         "environment variable or st.secrets['dask_scheduler'].",
     )
-    address = sweep.resolve_scheduler(typed, session.secrets_mapping())
+    address = sweep.resolve_scheduler(typed, host.secrets_mapping())
     if address:
         st.caption(
             f"Runs go to the Dask cluster at `{address}` (each worker must have this "

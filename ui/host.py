@@ -14,11 +14,18 @@ STARTS_KEY = "_training_starts"  # session_state: unix times this session starte
 WARNED_KEY = "_limits_warned"
 
 
+def secrets_mapping() -> dict:
+    """st.secrets as a plain mapping (empty when there is no secrets file): the one way the app
+    reads secrets (Kaggle credentials, the Dask scheduler, these limits). Passed on, never shown."""
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # no secrets.toml: Streamlit raises on access
+        return {}
+
+
 def limits() -> Limits:
     """This server's limits. Values that cannot be read keep their default, with one warning
     per session naming the setting."""
-    from ui.session import secrets_mapping
-
     found, problems = Limits.read(secrets=secrets_mapping())
     if problems and not st.session_state.get(WARNED_KEY):
         st.session_state[WARNED_KEY] = True

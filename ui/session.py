@@ -270,15 +270,6 @@ def dataset_summary(key: str):
     return _dataset_summary(ds.fingerprint, (ds, train, dev))
 
 
-def secrets_mapping() -> dict:
-    """st.secrets as a plain mapping (empty when there is no secrets file): the one way the app
-    reads secrets (Kaggle credentials, the Dask scheduler). Passed on, never displayed."""
-    try:
-        return st.secrets.to_dict()
-    except Exception:  # no secrets.toml: Streamlit raises on access
-        return {}
-
-
 def try_select(key: str, settings: Settings):
     """Load the dataset ``key``; on success make it the current one and return it. On failure
     show st.error and keep the previous dataset (returns None)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import datasets
-from ui import session
+from ui import host
 
 UPLOAD = "upload"
 STATE_KEY = "kaggle_submission"  # session_state: the last submission made on this page
@@ -114,7 +114,7 @@ def section(run) -> None:
         icon=":material/download:",
         key="dl_submission",
     )
-    secrets = session.secrets_mapping()
+    secrets = host.secrets_mapping()
     has_credentials = kaggle.credentials_available(secrets)
     if not has_credentials:
         st.info(
