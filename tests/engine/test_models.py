@@ -90,11 +90,13 @@ def test_an_uploaded_model_is_never_confused_with_a_trained_run(runs):
 
 
 def test_a_notebook_layout_model_works_and_has_the_same_name(runs):
-    params = nnmath.init_params(7, seed=3)
+    params = nnmath.init_params(7, seed=3, dtype=np.float64)  # np.savez of float64 arrays
     key = keep(runs, notebook_bytes(params), name="notebook.npz")
     assert key == "upload-" + models.digest(params)
+    assert keep(runs, model_bytes(params)) == key  # the same weights in nnmath's layout
     run = runs.open(Settings(model=key))
-    assert run.result.config.hidden == 7
+    assert (run.result.config.hidden, run.result.config.dtype) == (7, "float64")
+    assert run.result.params.dtype == np.float64
     np.testing.assert_array_equal(
         nnmath.make_predictions(run.dev.X, run.result.params),
         nnmath.make_predictions(run.dev.X, params),
