@@ -14,7 +14,6 @@ st.set_page_config(
 
 
 def home() -> None:
-    from engine.config import run_label
     from nnmath import Status
     from ui import session, teacher
     from ui.state import init_state, set_settings, sync_url
@@ -53,16 +52,18 @@ def home() -> None:
     if run is not None and run.result is not None:
         r = run.result
         how = (
-            f"trained in {run.seconds:.1f} s"
+            session.NO_HISTORY
+            if run.uploaded
+            else f"trained in {run.seconds:.1f} s"
             if run.trained_now
             else f"served from the run cache (trained in {r.elapsed:.1f} s)"
         )
-        st.markdown(f"**Current run:** {run_label(settings, r.iterations)} — {how}.")
+        st.markdown(f"**Current run:** {run.label} — {how}.")
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Dev accuracy", pct(r.dev_accuracy))
         c2.metric("Train accuracy", pct(r.train_accuracy))
         c3.metric("Loss", number(r.loss, ".3f"))
-        c4.metric("Training time", f"{r.elapsed:.1f} s")
+        c4.metric("Training time", "not trained here" if run.uploaded else f"{r.elapsed:.1f} s")
         if r.status == Status.DIVERGED:
             st.error(f"This run diverged: {r.message}")
     elif run is not None:

@@ -11,6 +11,8 @@
 - ``cache``: the byte-bounded memory cache shared by every session.
 - ``limits`` / ``slots``: limits for a hosted class, and the cross-process training queue.
 - ``datasets``: the ``data`` URL value -> a data.Dataset (embedded sample, downloads, uploads).
+- ``models``: the ``model`` URL value -> an uploaded nnmath.Model, checked and kept in the store
+  (``Runs.open`` shows it as a finished run of 0 iterations, never trained).
 - ``sweep``: grids of settings planned and trained in parallel (joblib: local processes or Dask).
 - ``values``: NaN-aware number conversion for records and tables.
 """

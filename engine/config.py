@@ -83,6 +83,10 @@ class RunConfig(TrainConfig):
     data: str
     dev_size: int = 1000
     split_seed: int = 0
+    #: An uploaded model's key (upload-<digest>, engine.models) for a run that was not trained
+    #: here: its id then differs from every trained run's. None (a trained run) is left out of
+    #: :meth:`to_dict`, so trained runs keep their ids and stored records.
+    model: str | None = None
 
     def __post_init__(self) -> None:
         _canonicalize(self)
@@ -90,7 +94,10 @@ class RunConfig(TrainConfig):
         object.__setattr__(self, "split_seed", int(self.split_seed))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["model"] is None:
+            del d["model"]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
@@ -118,6 +125,9 @@ class Settings(TrainConfig):
 
     data: str = "sample"
     iterations: int = 500
+    #: An uploaded model to show instead of training (``upload-<digest>``, engine.models); None:
+    #: the run these settings train. In the URL only when set.
+    model: str | None = None
 
     def __post_init__(self) -> None:
         _canonicalize(self)
@@ -138,6 +148,8 @@ class Settings(TrainConfig):
             value = getattr(self, name)
             if name in ALWAYS_IN_URL or value != getattr(default, name):
                 q[URL_NAMES.get(name, name)] = _format(name, value)
+        if self.model is not None:
+            q["model"] = self.model
         return q
 
     @classmethod
@@ -151,10 +163,13 @@ class Settings(TrainConfig):
         s = base or cls()
         problems: list[str] = []
         changes: dict[str, Any] = {}
-        for name in ("data", "iterations", *SETTINGS):
+        for name in ("data", "iterations", *SETTINGS, "model"):
             key = URL_NAMES.get(name, name)
             raw = _last(params.get(key))
             if raw is None or raw == "":
+                continue
+            if name == "model":  # checked where it is opened (engine.models), like data
+                changes[name] = raw
                 continue
             if name == "batch_size" and raw.lower() in ("none", "full", "0"):
                 changes[name] = None
@@ -208,6 +223,7 @@ ALWAYS_IN_URL = ("hidden", "alpha", "iterations", "seed")
 SETTING_PARAMS = (
     "data",
     *(URL_NAMES.get(n, n) for n in (*SETTINGS[:2], "iterations", *SETTINGS[2:])),
+    "model",
 )
 
 

@@ -11,16 +11,20 @@ bounded by entries and by bytes. No Streamlit here.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nnmath import Status
+import numpy as np
 
-from . import datasets
+import nnmath
+from nnmath import History, Status, TrainConfig, TrainResult
+
+from . import datasets, models
 from .cache import MB, ByteLRU
-from .config import RunConfig, Settings
+from .config import RunConfig, Settings, run_label
 from .store import RESUME, SERVE, RunStore
 
 #: What the engine keeps in memory for every session together (datasets with their split, served
@@ -41,6 +45,20 @@ class Run:
     latest: Any = None  # the longest stored run of this config (e.g. one stopped earlier)
     trained_now: bool = False  # computed by this call, not served from the store
     seconds: float = 0.0  # wall time of the call that trained it
+
+    @property
+    def uploaded(self) -> bool:
+        """An uploaded model shown on the current dataset: not trained here, so no history."""
+        return self.config.model is not None
+
+    @property
+    def label(self) -> str:
+        """How pages name this run: run_label of the settings, or the uploaded model's shape."""
+        if not self.uploaded:
+            iterations = None if self.result is None else self.result.iterations
+            return run_label(self.settings, iterations)
+        c = self.config
+        return f"uploaded model {c.model} · hidden {c.hidden} · {c.activation} · {c.dtype}"
 
     @property
     def continues(self) -> bool:
@@ -84,6 +102,8 @@ class Runs:
             raise ValueError(
                 f"{ds.name} has no labels (a test set?): pick a labelled dataset on the Data page"
             )
+        if settings.model is not None:
+            return self._open_model(settings, ds, train, dev)
         config = settings.run_config(ds.fingerprint, dev.n)
         key = ("run", config.run_id, settings.iterations, self._version(config))
         found, result = self.cache.find(key)
@@ -100,6 +120,56 @@ class Runs:
                 self.cache.put(key, result)
         return Run(settings, ds, train, dev, config, result, latest)
 
+    # ---- uploaded models -----------------------------------------------------------------------
+    def model(self, key: str) -> nnmath.Model:
+        """The uploaded model ``key`` (upload-<digest>), read once per version of its file.
+        Raises engine.models.UnknownModel (a ValueError) when this server does not have it."""
+        folder = self.store.models_dir
+        return self.cache.get(
+            ("model", key, models.stamp(key, folder)), lambda: models.load(key, folder)
+        )
+
+    def keep_model(self, raw: bytes, *, max_bytes: int, max_hidden: int, name: str) -> str:
+        """Check an uploaded model file (engine.models.check: ValueError saying what is wrong,
+        and nothing is kept) and keep it; returns its ``model`` key."""
+        model = models.check(raw, max_bytes=max_bytes, max_hidden=max_hidden, name=name)
+        return models.save(model, self.store.models_dir)
+
+    def _open_model(self, settings: Settings, ds, train, dev) -> Run:
+        """The uploaded model as a finished run of 0 iterations on this dataset's split: its
+        parameters, one snapshot, no history, and the metrics of one forward pass (computed by
+        nnmath.continue_training with no updates, so exactly as training reports them)."""
+        model = self.model(settings.model)
+        p = model.params
+        base = TrainConfig(hidden=p.hidden, dtype=str(p.dtype), activation=model.activation)
+        config = RunConfig(**vars(base), data=ds.fingerprint, dev_size=dev.n, model=settings.model)
+
+        def evaluate() -> TrainResult:
+            from .store import training_arrays
+
+            X, y, X_dev, y_dev = training_arrays(train, dev)
+            start = TrainResult(
+                config=base,
+                params=p,
+                history=History.empty(),
+                iterations=0,
+                snapshot_iterations=np.zeros(0, np.int64),
+                snapshots={},
+                status=Status.FINISHED,
+                diverged_at=None,
+                message="",
+                loss=math.nan,
+                train_accuracy=math.nan,
+                dev_accuracy=math.nan,
+                dev_loss=math.nan,
+            )
+            done = nnmath.continue_training(start, X, y, iterations=0, X_dev=X_dev, y_dev=y_dev)
+            return replace(done, message="uploaded model, not trained here")
+
+        stamp = models.stamp(settings.model, self.store.models_dir)
+        result = self.cache.get(("model-run", config.run_id, stamp), evaluate)
+        return Run(settings, ds, train, dev, config, result)
+
     def train(
         self,
         run: Run,
@@ -111,7 +181,13 @@ class Runs:
     ) -> Run:
         """Train ``run`` to its settings' length (extending or resuming what the store has),
         calling ``callback(progress)`` as nnmath does; the store saves it, a stopped run too.
-        ``slots``/``waiting``: the server's training queue (see RunStore.train)."""
+        ``slots``/``waiting``: the server's training queue (see RunStore.train). An uploaded
+        model is never trained (nor stored): ValueError."""
+        if run.uploaded:
+            raise ValueError(
+                f"{run.config.model} is an uploaded model: it is shown as it is, never trained "
+                "here (stop using it on the Data page to train a run)"
+            )
         t0 = time.perf_counter()
         result = self.store.train(
             run.config,

@@ -17,6 +17,7 @@ Layout under the root (env ``NNMATH_RUNS_DIR``, default ``<repo>/.runs``)::
     runs/<run_id>.partial.npz  the checkpoint of a run being trained (status "partial", see below)
     locks/<run_id>.lock  per-run fcntl.flock lock: a second trainer of the same run waits, then reads
     uploads/<fp>.npz     datasets uploaded in the app (see engine.datasets), so permalinks work
+    models/<digest>.npz  models uploaded in the app (see engine.models), evicted like uploads
 
 Every write is atomic (temporary file + ``os.replace``), so readers never take a lock. A damaged or
 unreadable entry is removed and recomputed, never reported. The store is bounded in bytes
@@ -289,7 +290,7 @@ class RunStore:
             checkpoint_seconds = _env_float("NNMATH_CHECKPOINT_SECONDS", DEFAULT_CHECKPOINT_SECONDS)
         self.checkpoint_seconds = float(checkpoint_seconds)
         self.stats: dict[str, int] = {}
-        for sub in ("runs", "locks", "uploads"):
+        for sub in ("runs", "locks", "uploads", "models"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     # ---- paths -------------------------------------------------------------------------------
@@ -305,6 +306,10 @@ class RunStore:
     @property
     def uploads_dir(self) -> Path:
         return self.root / "uploads"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
 
     def _count(self, what: str, n: int = 1) -> None:
         self.stats[what] = self.stats.get(what, 0) + n
@@ -690,19 +695,19 @@ class RunStore:
     # ---- size bound --------------------------------------------------------------------------
     def total_bytes(self) -> int:
         total = 0
-        for sub in ("runs", "uploads"):
+        for sub in ("runs", "uploads", "models"):
             for p in (self.root / sub).iterdir():
                 with contextlib.suppress(FileNotFoundError):
                     total += p.stat().st_size
         return total
 
     def _evict(self, keep: str | None = None) -> None:
-        """Remove least recently used runs/uploads until the store fits in ``max_bytes``."""
+        """Remove least recently used runs/uploads/models until the store fits in ``max_bytes``."""
         total = self.total_bytes()
         if total <= self.max_bytes:
             return
         entries = []
-        for sub in ("runs", "uploads"):
+        for sub in ("runs", "uploads", "models"):
             for p in (self.root / sub).glob("*.npz"):
                 if p.name.startswith("."):
                     continue

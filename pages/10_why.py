@@ -29,6 +29,7 @@ run = session.current_run(settings)
 if run is None or run.result is None:
     st.stop()
 params, dev = run.result.params, run.dev
+act = run.result.config.activation  # the run's hidden activation (an uploaded model's too)
 ss = st.session_state
 
 image_key = param_from_url("image", lambda v: parse_image(v, dev.n))
@@ -52,7 +53,9 @@ if picked == DRAWN:
     image, true = drawn_digit(), None
 else:
     image, true = dev.images[picked], int(dev.labels[picked])
-default_target, default_versus = views.default_pair(views.look(params, image).probs, true)
+default_target, default_versus = views.default_pair(
+    views.look(params, image, activation=act).probs, true
+)
 new_image = image_changed(picked)  # another image: its own default pair, unless a link gave one
 for name, key, default in (
     ("target", target_key, default_target),
@@ -67,7 +70,11 @@ if versus == target:
     st.info("Pick two different digits to compare.")
     st.stop()
 
-w = views.why(params, image, true=true, target=target, versus=versus)
+try:
+    w = views.why(params, image, true=true, target=target, versus=versus, activation=act)
+except ValueError as e:  # nnmath.explain: exact shares need a piecewise-linear activation
+    st.info(f"This run's hidden activation is {act}, so no exact explanation: {e}.")
+    st.stop()
 e, cf = w.explanation, w.counterfactual
 pred = int(w.probs.argmax())
 said = f"It answers **{pred}** ({w.probs[pred]:.0%})" + (

@@ -20,6 +20,7 @@ st.caption(
 run = session.current_run(settings)
 if run is None or run.result is None:
     st.stop()
+session.stop_without_history(run, "one training step at a snapshot of its training")
 r = run.result
 frames = session.snapshot_iterations(run)
 drawn = drawn_digit()

@@ -18,6 +18,7 @@ st.caption(
 run = session.current_run(settings)
 if run is None or run.result is None:
     st.stop()
+session.stop_without_history(run, "its learning dynamics (a replay of its snapshots)")
 r = run.result
 dyn = inside.dynamics(run)
 frames = [int(i) for i in dyn.iterations]

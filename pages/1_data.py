@@ -115,6 +115,7 @@ else:
             session.try_select(key, session.state_settings())
 
 settings = session.state_settings()
+settings = session.state_settings()
 try:
     ds, train, dev = session.split(settings.data)
     info = session.dataset_summary(settings.data)
@@ -172,3 +173,24 @@ if info.means is not None:
         key="means",
         config={"displayModeBar": False},
     )
+
+st.subheader("A model trained elsewhere")
+st.caption(
+    "A model file (.npz: W1, b1, W2, b2 in nnmath's layout as the app's Model download writes "
+    "it, or the notebook's own np.savez of its W1 (h, 784), b1 (h, 1), W2 (10, h), b2 (10, 1)) "
+    "becomes the current run on this dataset: Evaluate, Mistakes, Weights, Draw, Why and Lab "
+    "show it; it has no training curves. Its link works like an uploaded dataset's."
+)
+if settings.model is not None:
+    st.info(f"In use: uploaded model {settings.model} (the URL's model=).")
+    session.drop_model_button(settings)
+model_file = st.file_uploader(
+    f"Upload a model (.npz) — up to {MAX_MB:g} MB, hidden units up to "
+    f"{host.limits().max_hidden} on this server",
+    type=["npz"],
+    key="model_upload",
+)
+if model_file is not None and st.button("Use this model", type="primary", key="use_model"):
+    used = session.use_model(model_file.getvalue(), model_file.name, settings)
+    if used is not None:  # show it as in use (on failure use_model said why; nothing changed)
+        st.rerun()

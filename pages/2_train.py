@@ -30,6 +30,14 @@ if not compact:
     )
 if exercise.locked:
     st.caption(teacher.set_for_exercise(settings, exercise))
+if settings.model is not None:
+    st.info(
+        f"An uploaded model is in use ({settings.model}): it was not trained here, and it is "
+        "never trained here — Evaluate, Mistakes, Weights, Draw, Why and Lab show it on the "
+        "current dataset. Stop using it to pick settings and train a run."
+    )
+    session.drop_model_button(settings)
+    st.stop()
 
 
 def shown(name: str) -> bool:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engine.config import format_min_conf, run_label
+from engine.config import format_min_conf
 from nnmath import Status
 from ui import downloads, events, session, submission
 from ui.state import init_state
@@ -19,9 +19,14 @@ r = run.result
 ev = session.evaluation(run)
 cm = metrics.confusion_matrix(ev.y, ev.pred)
 st.markdown(
-    f"**Run:** {run_label(settings, r.iterations)} · dev accuracy **{ev.accuracy:.1%}** "
+    f"**Run:** {run.label} · dev accuracy **{ev.accuracy:.1%}** "
     f"({int(ev.correct.sum()):,} of {len(ev.y):,} right)"
 )
+if run.uploaded:
+    st.info(
+        f"{session.NO_HISTORY.capitalize()}. Its dev set is the current dataset's "
+        f"({run.dev.n:,} images); it may have seen them when it was trained elsewhere."
+    )
 if r.status == Status.DIVERGED:
     st.error(f"This run diverged: {r.message}")
 

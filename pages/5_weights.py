@@ -17,6 +17,8 @@ run = session.current_run(settings)
 if run is None or run.result is None:
     st.stop()
 r = run.result
+if run.uploaded:
+    st.info(f"{session.NO_HISTORY.capitalize()}: the weights of the {run.label}, as uploaded.")
 frames = session.snapshot_iterations(run)
 if len(frames) > 1:
     iteration = st.select_slider(

@@ -85,7 +85,7 @@ with seen_col:
         config={"displayModeBar": False},
     )
 
-seen = views.look(params, image)
+seen = views.look(params, image, activation=run.result.config.activation)
 st.markdown(f"### It reads **{seen.prediction}** ({seen.probs[seen.prediction]:.0%})")
 c1, c2 = st.columns(2)
 c1.plotly_chart(

@@ -25,7 +25,11 @@ def run_export(run) -> export.RunExport:
 def buttons(run, ev) -> None:
     """The five downloads of ``run`` (a session.Run with a result; ``ev`` its dev evaluation)."""
     r = run_export(run)
-    stem = export.model_filename(r.config, r.result.iterations).removesuffix(".npz")
+    stem = (  # an uploaded model keeps its own name: nnmath-upload-<digest>
+        f"nnmath-{run.config.model}"
+        if run.config.model is not None
+        else export.model_filename(r.config, r.result.iterations).removesuffix(".npz")
+    )
     finite = r.result.params.is_finite()
     if not finite:
         st.warning(

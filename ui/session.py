@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from engine import datasets
+from engine import datasets, models
 from engine.cache import MB, ByteLRU
 from engine.config import Settings, query_string, run_label
 from engine.runs import DEFAULT_CACHE_MB, Run, Runs
@@ -199,6 +199,10 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
     when the dataset or the settings cannot be used."""
     try:
         run = lookup(settings)
+    except models.UnknownModel as e:  # an uploaded model this server no longer has
+        st.error(f"Cannot use model {settings.model!r}: {e}")
+        drop_model_button(settings, key="drop_unknown_model")
+        return None
     except (ValueError, OSError) as e:  # unknown/damaged dataset, no labels
         st.error(f"Cannot use dataset {settings.data!r}: {e}")
         st.page_link(
@@ -306,6 +310,68 @@ def keep_upload(uploaded) -> str:
         uploaded.getvalue(), name=uploaded.name, max_bytes=int(limit_mb * 1024 * 1024)
     )
     return datasets.save_upload(ds, store().uploads_dir)
+
+
+# ---- uploaded models ----------------------------------------------------------------------------
+NO_HISTORY = "uploaded model, not trained here: no training curves"
+
+
+def use_model(raw: bytes, name: str, settings: Settings) -> str | None:
+    """Check the bytes of an uploaded model file (size, nnmath.load_model, hidden within the
+    server's limit: engine.models.check), keep it under the run store and make it the current
+    run (URL ``model=``); returns its key. On any problem: st.error with the reason, nothing
+    else changes (settings, dataset and URL stay), returns None."""
+    from dataclasses import replace
+
+    from .state import set_settings, sync_url
+
+    lim = host.limits()
+    try:
+        key = runs().keep_model(
+            raw,
+            max_bytes=int(host.upload_limit_mb(lim) * 1024 * 1024),
+            max_hidden=lim.max_hidden,
+            name=name,
+        )
+    except ValueError as e:  # engine.models.check / nnmath.load_model say what is wrong
+        st.error(f"Could not use {name} as a model, so nothing changed. {e}")
+        return None
+    new = replace(settings, model=key)
+    set_settings(new)
+    sync_url(new)
+    return key
+
+
+def drop_model(settings: Settings) -> Settings:
+    """Stop using the uploaded model: the settings' own run again (URL without ``model=``)."""
+    from dataclasses import replace
+
+    from .state import set_settings, sync_url
+
+    new = replace(settings, model=None)
+    set_settings(new)
+    sync_url(new)
+    return new
+
+
+def drop_model_button(settings: Settings, key: str = "drop_model") -> None:
+    """The "Stop using the uploaded model" button (reruns the page without it)."""
+    if st.button("Stop using the uploaded model", key=key, icon=":material/close:"):
+        drop_model(settings)
+        st.rerun()
+
+
+def stop_without_history(run: Run, what: str) -> None:
+    """On a page that replays training (``what`` it shows): with an uploaded model, say that it
+    has no training history, offer to drop it, and end this page's run."""
+    if run.uploaded:
+        st.info(
+            f"The current run is an {run.label}: it was not trained here, so it has no "
+            f"training history, and {what} cannot be shown. Evaluate, Mistakes, Weights, Draw, "
+            "Why and Lab show it; to see this page, stop using it and train a run."
+        )
+        drop_model_button(run.settings)
+        st.stop()
 
 
 def state_settings() -> Settings:

@@ -41,7 +41,9 @@ def _predict(run, dataset, source: str) -> dict:
     import nnmath
     from data.submission import submission_csv
 
-    labels = nnmath.make_predictions(dataset.X, run.result.params)
+    labels = nnmath.make_predictions(
+        dataset.X, run.result.params, activation=run.result.config.activation
+    )
     return {
         "run_id": run.config.run_id,
         "iterations": run.result.iterations,

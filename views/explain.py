@@ -278,18 +278,21 @@ class Why(NamedTuple):
     versus: int
 
 
-def why(params, image, *, true: int | None = None, target=None, versus=None) -> Why:
+def why(
+    params, image, *, true: int | None = None, target=None, versus=None, activation="relu"
+) -> Why:
     """Explain ``target`` vs ``versus`` for one image (defaults from :func:`default_pair`) and
-    find the counterfactual that makes the network answer ``versus`` instead."""
-    probs = look(params, image).probs
+    find the counterfactual that makes the network answer ``versus`` instead (``activation``:
+    the run's hidden activation)."""
+    probs = look(params, image, activation=activation).probs
     d_target, d_versus = default_pair(probs, true)
     target = d_target if target is None else int(target)
     versus = d_versus if versus is None else int(versus)
     if versus == target:  # a pair from a link that names one digit twice: compare with the next
         versus = next(int(d) for d in np.argsort(probs)[::-1] if int(d) != target)
     return Why(
-        nnmath.explain(params, image, target, versus),
-        nnmath.counterfactual(params, image, versus),
+        nnmath.explain(params, image, target, versus, activation=activation),
+        nnmath.counterfactual(params, image, versus, activation=activation),
         probs,
         target,
         versus,
@@ -302,10 +305,11 @@ class Look(NamedTuple):
     prediction: int
 
 
-def look(params, image) -> Look:
-    """What the network makes of one image (28, 28) uint8: probabilities, hidden activations."""
+def look(params, image, *, activation="relu") -> Look:
+    """What the network makes of one image (28, 28) uint8: probabilities, hidden activations
+    (``activation``: the run's hidden activation)."""
     X = nnmath.scale_pixels(np.asarray(image).reshape(1, 784), params.dtype)
-    cache = nnmath.forward_propagation(params, X)
+    cache = nnmath.forward_propagation(params, X, activation=activation)
     return Look(cache.A2[0], cache.A1[0], int(np.argmax(cache.A2[0])))
 
 

@@ -37,7 +37,9 @@ class RunExport:
         return self.config.run_id
 
     def evaluation(self) -> metrics.Evaluation:
-        return metrics.evaluate(self.result.params, self.dev)
+        return metrics.evaluate(
+            self.result.params, self.dev, activation=self.result.config.activation
+        )
 
 
 def model_filename(config, iterations: int) -> str:

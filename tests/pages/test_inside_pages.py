@@ -46,9 +46,12 @@ def app(page: str, state: dict | None = None, **query) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def reference():
+def reference(tmp_path_factory):
     train, dev, base = app_sample()
-    result = RunStore().train(replace(base), ITER, train, dev)
+    # its own store: a module fixture runs before the per-test NNMATH_RUNS_DIR is set, and the
+    # repository's .runs may hold a run of the same config from another module (snapshots differ)
+    store = RunStore(tmp_path_factory.mktemp("reference"))
+    result = store.train(replace(base), ITER, train, dev)
     return result, train, dev
 
 

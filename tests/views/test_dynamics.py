@@ -14,9 +14,10 @@ from views.metrics import confusion_matrix
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(tmp_path_factory):
     train, dev, base = app_sample()
-    result = RunStore().train(base, 150, train, dev)
+    # its own store: a module fixture runs before the per-test NNMATH_RUNS_DIR is set
+    result = RunStore(tmp_path_factory.mktemp("reference")).train(base, 150, train, dev)
     return result, train, dev
 
 

@@ -97,3 +97,22 @@ def test_look_and_activation_bars(params, image):
     np.testing.assert_allclose(seen.hidden, nnmath.forward_propagation(params, X).A1[0])
     fig = views.activation_bars(seen.hidden)
     assert f"{int((seen.hidden > 0).sum())} of 12 on" in fig.layout.title.text
+
+
+def test_look_and_why_use_the_runs_activation(params, image):
+    X = nnmath.scale_pixels(image.reshape(1, 784), params.dtype)
+    for act in ("tanh", "identity"):
+        seen = views.look(params, image, activation=act)
+        cache = nnmath.forward_propagation(params, X, activation=act)
+        np.testing.assert_array_equal(seen.probs, cache.A2[0])
+        np.testing.assert_array_equal(seen.hidden, cache.A1[0])
+    assert not np.array_equal(
+        views.look(params, image, activation="tanh").probs, views.look(params, image).probs
+    )
+    e = views.why(params, image, activation="identity").explanation
+    z = nnmath.forward_propagation(params, X.astype(np.float64), activation="identity").Z2[0]
+    assert e.total == pytest.approx(z[e.target] - z[e.versus], rel=1e-5)
+    relu = nnmath.forward_propagation(params, X.astype(np.float64)).Z2[0]
+    assert e.total != pytest.approx(relu[e.target] - relu[e.versus], rel=1e-3)
+    with pytest.raises(ValueError, match="piecewise linear"):
+        views.why(params, image, activation="tanh")
