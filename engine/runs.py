@@ -11,16 +11,13 @@ bounded by entries and by bytes. No Streamlit here.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
 import nnmath
-from nnmath import History, Status, TrainConfig, TrainResult
+from nnmath import Status, TrainConfig, TrainResult
 
 from . import datasets, models
 from .cache import MB, ByteLRU
@@ -148,21 +145,7 @@ class Runs:
             from .store import training_arrays
 
             X, y, X_dev, y_dev = training_arrays(train, dev)
-            start = TrainResult(
-                config=base,
-                params=p,
-                history=History.empty(),
-                iterations=0,
-                snapshot_iterations=np.zeros(0, np.int64),
-                snapshots={},
-                status=Status.FINISHED,
-                diverged_at=None,
-                message="",
-                loss=math.nan,
-                train_accuracy=math.nan,
-                dev_accuracy=math.nan,
-                dev_loss=math.nan,
-            )
+            start = TrainResult.start(base, p)
             done = nnmath.continue_training(start, X, y, iterations=0, X_dev=X_dev, y_dev=y_dev)
             return replace(done, message="uploaded model, not trained here")
 

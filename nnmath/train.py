@@ -182,6 +182,27 @@ class TrainResult:
     dev_loss: float
     n_train: int = 0  # rows of the training set (checked by continue_training)
 
+    @classmethod
+    def start(cls, config: TrainConfig, params: Params, *, n_train: int = 0) -> TrainResult:
+        """A run of 0 iterations from ``params``: what training (or continue_training with
+        ``iterations=0``, for parameters made elsewhere) starts from."""
+        return cls(
+            config=config,
+            params=params,
+            history=History.empty(),
+            iterations=0,
+            snapshot_iterations=np.zeros(0, np.int64),
+            snapshots={},
+            status=Status.FINISHED,
+            diverged_at=None,
+            message="",
+            loss=math.nan,
+            train_accuracy=math.nan,
+            dev_accuracy=math.nan,
+            dev_loss=math.nan,
+            n_train=n_train,
+        )
+
     @property
     def elapsed(self) -> float:
         """Seconds spent in training iterations (cumulative over continuations)."""
@@ -263,22 +284,7 @@ def gradient_descent(
     iterations = check_int("iterations", iterations, 0)
     data = _Data.checked(X, y, X_dev, y_dev, config.dtype)
     params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
-    start = TrainResult(
-        config=config,
-        params=params,
-        history=History.empty(),
-        iterations=0,
-        snapshot_iterations=np.zeros(0, np.int64),
-        snapshots={},
-        status=Status.FINISHED,
-        diverged_at=None,
-        message="",
-        loss=math.nan,
-        train_accuracy=math.nan,
-        dev_accuracy=math.nan,
-        dev_loss=math.nan,
-        n_train=data.m,
-    )
+    start = TrainResult.start(config, params, n_train=data.m)
     return _run(
         start,
         data,
