@@ -21,7 +21,7 @@ def test_inside_the_network_tour(page, cold_app_url):
     page.goto(app_url)
     page.get_by_text("Where to go").first.wait_for()
     page.locator(".st-key-home_train button").click()
-    page.get_by_text("Dev accuracy").first.wait_for()
+    page.get_by_text("Dev accuracy", exact=True).first.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
 

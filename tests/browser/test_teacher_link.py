@@ -15,7 +15,9 @@ EXERCISE = (
 
 def test_a_teachers_link_leaves_only_alpha_to_change(page, app_url):
     page.goto(app_url + EXERCISE)
-    page.get_by_text("Dev accuracy").wait_for()  # trained, or served if the other test ran first
+    page.get_by_text(
+        "Dev accuracy", exact=True
+    ).wait_for()  # trained, or served if the other test ran first
     wait_for_app(page)
     assert_no_exception(page)
     assert page.get_by_text(
@@ -33,7 +35,9 @@ def test_a_teachers_link_leaves_only_alpha_to_change(page, app_url):
 
 def test_embedded_the_exercise_is_compact(page, app_url):
     page.goto(app_url + EXERCISE + "&embed=true")
-    page.get_by_text("Dev accuracy").wait_for()  # trained, or served if the other test ran first
+    page.get_by_text(
+        "Dev accuracy", exact=True
+    ).wait_for()  # trained, or served if the other test ran first
     wait_for_app(page)
     assert_no_exception(page)
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0

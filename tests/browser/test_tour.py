@@ -63,7 +63,7 @@ def test_tour(page, app_url, browser):
 
     # Home: one click trains the notebook's network and shows the headline numbers.
     page.locator(".st-key-home_train button").click()
-    page.get_by_text("Dev accuracy").first.wait_for()
+    page.get_by_text("Dev accuracy", exact=True).first.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     dev_accuracy = metric(page, "Dev accuracy")
@@ -125,7 +125,7 @@ def test_tour(page, app_url, browser):
         other = fresh.new_page()
         other.set_default_timeout(60_000)
         other.goto(permalink)
-        other.get_by_text("Dev accuracy").first.wait_for()
+        other.get_by_text("Dev accuracy", exact=True).first.wait_for()
         wait_for_app(other)
         assert_no_exception(other)
         assert metric(other, "Dev accuracy") == dev_accuracy
