@@ -56,9 +56,11 @@ def _chromium() -> str:
     raise SystemExit("Chromium not found (Debian: apt-get install -y chromium)")
 
 
-def _serve(runs_dir: Path):
+def serve(runs_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0):
+    """``streamlit run streamlit_app.py`` on a free loopback port with its own run store (and
+    ``env`` added to the environment); returns (process, url, port) once it answers its health
+    check. The benchmarks' one way to start the app."""
     port = _free_port()
-    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -78,19 +80,20 @@ def _serve(runs_dir: Path):
             "none",
         ],
         cwd=ROOT,
-        env=env,
+        env=dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir), **(env or {})),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                return proc, url
+                return proc, url, port
         except OSError:
             time.sleep(0.2)  # polling a server that is starting, not synchronisation
     proc.kill()
+    proc.wait()
     raise SystemExit("streamlit did not start")
 
 
@@ -148,7 +151,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     runs_dir = Path(tempfile.mkdtemp(prefix="bench-runs-"))
-    proc, url = _serve(runs_dir)
+    proc, url, _ = serve(runs_dir)
     rows: list[tuple[str, list[float], float | None]] = []
     try:
         with sync_playwright() as p:

@@ -31,11 +31,9 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -43,7 +41,7 @@ from urllib.parse import urlencode
 import numpy as np
 import psutil
 
-from bench.bench_browser import _chromium, _free_port
+from bench.bench_browser import _chromium, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -66,43 +64,7 @@ class Server:
     the RSS of its process tree every 50 ms while :meth:`watch` is active."""
 
     def __init__(self, runs_dir: Path, env: dict[str, str] | None = None):
-        self.port = _free_port()
-        full_env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir), **(env or {}))
-        full_env.pop("BENCH_QUICK", None)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=full_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise SystemExit("streamlit did not start") from None
-                time.sleep(0.2)  # polling a server that is starting, not synchronisation
+        self.proc, self.url, self.port = serve(runs_dir, env, timeout=START_TIMEOUT)
         self.process = psutil.Process(self.proc.pid)
         self.peak_rss = 0
         self._watching = threading.Event()
