@@ -226,28 +226,42 @@ def get_accuracy(predictions, y) -> float:
     return float(np.mean(np.asarray(predictions) == np.asarray(y)))
 
 
-def predict_proba(
-    params: Params, X, *, activation="relu", block_rows=4096, workers=None
-) -> np.ndarray:
-    """Class probabilities (m, 10) for images one per row (uint8 0..255 or floats in [0, 1]).
+class Prediction(NamedTuple):
+    logits: np.ndarray  # (m, 10) Z2
+    probs: np.ndarray  # (m, 10) A2 = softmax(Z2)
+
+
+def predict(params: Params, X, *, activation="relu", block_rows=4096, workers=None) -> Prediction:
+    """Logits and class probabilities (m, 10) for images one per row (uint8 0..255 or floats in
+    [0, 1]): forward_propagation's Z2 and A2.
 
     Rows are processed in fixed blocks so a large uint8 X is never converted to floats all at
     once; ``workers`` threads share the blocks, with one BLAS thread each, as in training
     (None: min(2, cores) or NNMATH_TRAIN_WORKERS). The numbers do not depend on ``workers``.
     """
     X = check_images(X)
-    out = np.empty((X.shape[0], N_CLASSES), params.dtype)  # (m, 10)
+    logits = np.empty((X.shape[0], N_CLASSES), params.dtype)  # (m, 10)
+    probs = np.empty_like(logits)  # (m, 10)
     block_rows = check_int("block_rows", block_rows, 1)
     workers = min(resolve_workers(workers), -(-X.shape[0] // block_rows) or 1)
 
     def one_block(start):
         Xb = scale_pixels(X[start : start + block_rows], params.dtype)  # (block, 784)
-        out[start : start + block_rows] = forward_propagation(params, Xb, activation=activation).A2
+        cache = forward_propagation(params, Xb, activation=activation)
+        logits[start : start + block_rows] = cache.Z2
+        probs[start : start + block_rows] = cache.A2
 
     with one_blas_thread(), Blocks(workers, params.dtype, 0) as blocks:
         for _ in blocks.map(one_block, range(0, X.shape[0], block_rows)):
             pass
-    return out
+    return Prediction(logits, probs)
+
+
+def predict_proba(
+    params: Params, X, *, activation="relu", block_rows=4096, workers=None
+) -> np.ndarray:
+    """Class probabilities (m, 10) for images one per row: :func:`predict`'s ``probs``."""
+    return predict(params, X, activation=activation, block_rows=block_rows, workers=workers).probs
 
 
 def make_predictions(X, params: Params, *, activation="relu") -> np.ndarray:

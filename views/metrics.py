@@ -53,17 +53,10 @@ def evaluation_from_probs(
 
 def evaluate(params, dataset, *, activation: str = "relu", block_rows: int = 4096) -> Evaluation:
     """Run ``params`` (nnmath.Params) on a labelled data.Dataset with the run's hidden
-    ``activation``: probabilities and logits, block by block (as nnmath.predict_proba)."""
+    ``activation``: probabilities and logits (nnmath.predict, in blocks of ``block_rows``)."""
     import nnmath
 
-    X = dataset.X
-    logits = np.empty((X.shape[0], CLASSES), params.dtype)  # (m, 10)
-    probs = np.empty_like(logits)
-    for start in range(0, X.shape[0], block_rows):
-        Xb = nnmath.scale_pixels(X[start : start + block_rows], params.dtype)
-        cache = nnmath.forward_propagation(params, Xb, activation=activation)
-        logits[start : start + block_rows] = cache.Z2
-        probs[start : start + block_rows] = cache.A2
+    logits, probs = nnmath.predict(params, dataset.X, activation=activation, block_rows=block_rows)
     return evaluation_from_probs(probs, dataset.labels, logits)
 
 
