@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import nnmath
-from views.figures import COLORS, _layout, digit_image, symmetric_limit
+from views.figures import COLORS, _layout, digit_bars, digit_image, symmetric_limit
 
 SCALE = "RdBu_r"  # negative blue, zero white, positive red
 TOWARD = "#c62828"  # red end of SCALE
@@ -315,21 +315,8 @@ def look(params, image, *, activation="relu") -> Look:
 
 def prediction_bars(probs, height: int = 300) -> go.Figure:
     """The 10 probabilities of one image with no known label: the prediction highlighted."""
-    probs = np.asarray(probs, dtype=float)
-    pred = int(np.argmax(probs))
-    fig = go.Figure(
-        go.Bar(
-            x=np.arange(10),
-            y=probs,
-            marker_color=[COLORS["now"] if d == pred else "#b0b0b0" for d in range(10)],
-            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
-        )
+    pred = int(np.argmax(np.asarray(probs, dtype=float)))
+    colors = [COLORS["now"] if d == pred else "#b0b0b0" for d in range(10)]
+    return digit_bars(
+        probs, colors, title=f"The 10 probabilities: {pred} is the most likely", height=height
     )
-    fig.update_layout(
-        xaxis=dict(title="digit", tickmode="linear", dtick=1),
-        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
-    )
-    return _layout(fig, height=height, title=f"The 10 probabilities: {pred} is the most likely")

@@ -553,16 +553,21 @@ def confidence_histogram(right: np.ndarray, wrong: np.ndarray, bins: int = 20) -
 
 def probability_bars(probs: np.ndarray, true: int, pred: int) -> go.Figure:
     """The 10 probabilities of one image: predicted digit red (if wrong), true digit green."""
-    probs = np.asarray(probs, dtype=float)
     colors = [
         COLORS["right"] if d == true else COLORS["wrong"] if d == pred else "#b0b0b0"
         for d in range(10)
     ]
+    return digit_bars(probs, colors, title=f"true {true} (green) · predicted {pred} (red)")
+
+
+def digit_bars(probs, colors, *, title: str, height: int = 360) -> go.Figure:
+    """Bars of the 10 probabilities of one image, each digit in its ``colors``, labelled in %."""
+    probs = np.asarray(probs, dtype=float)
     fig = go.Figure(
         go.Bar(
             x=np.arange(10),
             y=probs,
-            marker_color=colors,
+            marker_color=list(colors),
             text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
             textposition="outside",
             cliponaxis=False,
@@ -573,7 +578,7 @@ def probability_bars(probs: np.ndarray, true: int, pred: int) -> go.Figure:
         xaxis=dict(title="digit", tickmode="linear", dtick=1),
         yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
     )
-    return _layout(fig, height=360, title=f"true {true} (green) · predicted {pred} (red)")
+    return _layout(fig, height=height, title=title)
 
 
 # ---- weights ----------------------------------------------------------------------------------
