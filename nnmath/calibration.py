@@ -32,16 +32,22 @@ T_BOUNDS = (1e-2, 1e2)
 
 
 # ---- validation ---------------------------------------------------------------------------------
-def _as_probs(probs, name="probs") -> np.ndarray:
-    P = np.asarray(probs, dtype=np.float64)
-    if P.ndim != 2 or P.shape[0] < 1 or P.shape[1] < 1:
+def _as_matrix(values, name: str) -> np.ndarray:
+    """(m, classes) finite float64, or a ValueError naming ``name`` and the first bad row."""
+    A = np.asarray(values, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] < 1 or A.shape[1] < 1:
         raise ValueError(
             f"{name} must have shape (m, classes) with at least one row and one class, "
-            f"got shape {np.shape(probs)}"
+            f"got shape {np.shape(values)}"
         )
-    if not np.isfinite(P).all():
-        row = int(np.flatnonzero(~np.isfinite(P).all(axis=1))[0])
-        raise ValueError(f"{name} must be finite, got {P[row].tolist()} in row {row}")
+    if not np.isfinite(A).all():
+        row = int(np.flatnonzero(~np.isfinite(A).all(axis=1))[0])
+        raise ValueError(f"{name} must be finite, got {A[row].tolist()} in row {row}")
+    return A
+
+
+def _as_probs(probs, name="probs") -> np.ndarray:
+    P = _as_matrix(probs, name)
     bad = np.flatnonzero(((P < 0) | (P > 1)).any(axis=1))
     if bad.size:
         raise ValueError(
@@ -58,16 +64,7 @@ def _as_probs(probs, name="probs") -> np.ndarray:
 
 
 def _as_logits(logits, name="logits") -> np.ndarray:
-    Z = np.asarray(logits, dtype=np.float64)
-    if Z.ndim != 2 or Z.shape[0] < 1 or Z.shape[1] < 1:
-        raise ValueError(
-            f"{name} must have shape (m, classes) with at least one row and one class, "
-            f"got shape {np.shape(logits)}"
-        )
-    if not np.isfinite(Z).all():
-        row = int(np.flatnonzero(~np.isfinite(Z).all(axis=1))[0])
-        raise ValueError(f"{name} must be finite, got {Z[row].tolist()} in row {row}")
-    return Z
+    return _as_matrix(logits, name)
 
 
 def _as_labels(y, m: int, classes: int, name="y") -> np.ndarray:
