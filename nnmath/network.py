@@ -13,15 +13,16 @@ import numpy as np
 
 from ._checks import INITS, N_CLASSES, N_PIXELS, check_choice, check_images, check_int, dtype_name
 from ._threads import Blocks, one_blas_thread, resolve_workers, small_products
-from .activations import ACTIVATIONS, col_sum, log_softmax, row_sum, softmax
+from .activations import ACTIVATIONS, col_sum, log_softmax, row_max, row_sum, softmax
 
 # OpenBLAS's AVX-512 kernels (SkylakeX and later, _threads.SMALL_PRODUCT_KERNELS) take a product
 # of at most SMALL_PRODUCT multiply-adds down a "small matrix" path that, for a narrow hidden
-# layer, is far faster than their general one: at 10 hidden units the two big products of a
-# block take about a third less time, a whole iteration ~18% less (the bench's tricks table;
-# the Haswell kernel gets slower, so other kernels keep whole products). There, X @ W1 and
-# dZ1.T @ X are taken in pieces of rows that fit the path: Z1 piece by piece is the same
-# product, row by row; dW1 is the sum of the pieces' products.
+# layer, is far faster than their general one (the bench's tricks table; the Haswell kernel gets
+# slower, so other kernels keep whole products). There, X @ W1 and dZ1.T @ X are taken in pieces
+# of rows that fit the path: Z1 piece by piece is the same product, row by row; dW1 is the sum of
+# the pieces' products, added in piece order. The pieces go to BLAS as one stack (a 3-d matmul),
+# so numpy loops over them in C without taking the GIL back between pieces: a Python loop over
+# them made two worker threads wait on each other.
 SMALL_PRODUCT = 1_000_000
 MIN_PIECE_ROWS = 32  # narrower pieces cost more in calls than the path saves
 
@@ -34,14 +35,34 @@ def _piece_rows(X, h) -> int | None:
     return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
 
 
+# The (m, hidden) and (m, 10) arrays of a pass (Z1, A1, Z2, A2, dZ2, dZ1) are stored column by
+# column (Fortran order): the softmax's and the loss's reductions over the classes of each
+# sample, and the bias adds, then run down contiguous columns, about twice as fast as numpy's
+# row by row case (the bench's tricks table). Shapes, values and indexing are the same.
+def columns(m, n, dtype) -> np.ndarray:
+    """An empty (m, n) array stored column by column."""
+    return np.empty((m, n), dtype, order="F")
+
+
+def matmul(A, B) -> np.ndarray:
+    """A @ B, (m, k) @ (k, n) -> (m, n), stored column by column."""
+    return np.matmul(A, B, out=columns(A.shape[0], B.shape[1], np.result_type(A, B)))
+
+
 def times(X, W) -> np.ndarray:
-    """X @ W, (m, k) @ (k, h) -> (m, h), in pieces of rows where the BLAS prefers them."""
+    """X @ W, (m, k) @ (k, h) -> (m, h) stored column by column, in pieces of rows where the
+    BLAS prefers them."""
     rows = _piece_rows(X, W.shape[1])
     if rows is None:
-        return X @ W
-    out = np.empty((X.shape[0], W.shape[1]), np.result_type(X, W))  # (m, h)
-    for start in range(0, X.shape[0], rows):
-        np.matmul(X[start : start + rows], W, out=out[start : start + rows])
+        return matmul(X, W)
+    m, k = X.shape
+    h = W.shape[1]
+    n, q = m // rows * rows, m // rows  # rows in whole pieces, pieces
+    out = columns(m, h, np.result_type(X, W))  # (m, h)
+    # out[:n] seen as q pieces of (rows, h): a view, so the stack's results land in out
+    np.matmul(X[:n].reshape(q, rows, k), W, out=out.T[:, :n].reshape(h, q, rows).transpose(1, 2, 0))
+    if n < m:
+        np.matmul(X[n:], W, out=out[n:])
     return out
 
 
@@ -49,11 +70,16 @@ def transposed_times(D, X) -> np.ndarray:
     """D.T @ X, (m, h) and (m, k) -> (h, k): a sum over the m rows, added up piece by piece
     where the BLAS prefers pieces."""
     rows = _piece_rows(X, D.shape[1])
+    DT = D.T  # (h, m): row by row when D is stored column by column
     if rows is None:
-        return D.T @ X
-    total = D[:rows].T @ X[:rows]  # (h, k)
-    for start in range(rows, X.shape[0], rows):
-        total += D[start : start + rows].T @ X[start : start + rows]
+        return DT @ X
+    m, k = X.shape
+    h = D.shape[1]
+    n, q = m // rows * rows, m // rows
+    pieces = DT[:, :n].reshape(h, q, rows).transpose(1, 0, 2)  # (q, h, rows)
+    total = np.matmul(pieces, X[:n].reshape(q, rows, k)).sum(axis=0)  # (h, k)
+    if n < m:
+        total += DT[:, n:] @ X[n:]
     return total
 
 
@@ -153,7 +179,7 @@ def forward_propagation(params: Params, X, *, activation="relu") -> Cache:
     g = ACTIVATIONS[activation].function
     Z1 = times(X, params.W1) + params.b1  # (m, hidden)   X @ W1
     A1 = g(Z1)  # (m, hidden)
-    Z2 = A1 @ params.W2 + params.b2  # (m, 10)
+    Z2 = matmul(A1, params.W2) + params.b2  # (m, 10)      A1 @ W2
     A2 = softmax(Z2)  # (m, 10)
     return Cache(Z1, A1, Z2, A2)
 
@@ -170,7 +196,7 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activati
     dZ2 = (A2 - Y) / m  # (m, 10)       dL/dZ2 for softmax + cross-entropy
     dW2 = A1.T @ dZ2  # (hidden, 10)
     db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
-    dA1 = dZ2 @ params.W2.T  # (m, hidden)
+    dA1 = matmul(dZ2, params.W2.T)  # (m, hidden)   dZ2 @ W2.T
     dZ1 = dA1 * g_deriv(Z1)  # (m, hidden)
     # X.T @ dZ1 computed as the transpose of dZ1.T @ X: the same sums over samples, which
     # OpenBLAS's SkylakeX kernel runs ~20% faster at 10 hidden units (the bench's tricks table)
@@ -192,7 +218,8 @@ def update_params(params: Params, grads: Grads, alpha) -> Params:
 def one_hot(y, classes=N_CLASSES, dtype=np.float32) -> np.ndarray:
     """Labels (m,) -> (m, classes) with a single 1 per row."""
     y = np.asarray(y)
-    Y = np.zeros((y.shape[0], classes), dtype=dtype)  # (m, 10)
+    Y = columns(y.shape[0], classes, dtype)  # (m, 10), stored column by column as A2 is
+    Y.fill(0)
     Y[np.arange(y.shape[0]), y] = 1
     return Y
 
@@ -219,6 +246,21 @@ def cross_entropy(Z2, Y, *, m=None, A2=None) -> float:
 def get_predictions(A2) -> np.ndarray:
     """Most probable class of each row: (m, 10) -> (m,) int."""
     return np.argmax(A2, axis=1)
+
+
+def count_correct(A2, y) -> int:
+    """How many rows get_predictions(A2) gets right, without an argmax per row (numpy's slow case
+    over 10 columns): a row is right when its label's probability is the row's maximum, unless
+    another class ties with it there (argmax returns the first of tied classes: asked only for
+    the rare rows with a tie)."""
+    top = row_max(A2)  # (m, 1)
+    right = A2[np.arange(len(y)), y] == top[:, 0]  # (m,) the label reaches the maximum
+    correct = int(np.count_nonzero(right))
+    at_top = top == A2  # (m, 10)
+    if np.count_nonzero(at_top) > len(y):  # some row reaches its maximum more than once
+        tied = np.flatnonzero(right & (row_sum(at_top)[:, 0] > 1))
+        correct -= int(np.count_nonzero(get_predictions(A2[tied]) != y[tied]))
+    return correct
 
 
 def get_accuracy(predictions, y) -> float:

@@ -201,6 +201,44 @@ def test_one_hot_predictions_accuracy():
     assert get_accuracy(np.array([1, 0, 2]), np.array([1, 1, 2])) == pytest.approx(2 / 3)
 
 
+def test_count_correct_is_the_argmax_count_ties_included():
+    """Training counts right answers from the row maxima; argmax takes the first of tied
+    classes, so rows with ties (many here: small integer scores) must count the same."""
+    from nnmath.network import count_correct
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        m = int(rng.integers(1, 60))
+        A2 = rng.integers(0, 3 if trial % 2 else 1000, (m, 10)).astype(np.float32)
+        if trial % 3:
+            A2 = np.asfortranarray(A2)  # as training stores it
+        y = rng.integers(0, 10, m)
+        assert count_correct(A2, y) == np.count_nonzero(get_predictions(A2) == y)
+    assert count_correct(np.ones((2, 10)), np.array([0, 1])) == 1  # all tied: argmax says 0
+
+
+def test_pass_arrays_are_stored_column_by_column_with_the_same_values():
+    """forward/backward keep (m, 10) and (m, h) arrays column by column (the fast layout for
+    their per-row sums); shapes and values are what the row-major textbook lines give."""
+    rng = np.random.default_rng(1)
+    X = rng.random((300, 784)).astype(np.float32)
+    Y = one_hot(rng.integers(0, 10, 300))
+    params = init_params(12, seed=3)
+    cache = forward_propagation(params, X)
+    for name, Z in zip(("Z1", "A1", "Z2", "A2"), cache, strict=True):
+        assert Z.flags.f_contiguous, name
+    Z1 = X @ params.W1 + params.b1
+    Z2 = np.maximum(Z1, 0) @ params.W2 + params.b2
+    np.testing.assert_allclose(cache.Z1, Z1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cache.Z2, Z2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cache.A2.sum(axis=1), 1, rtol=1e-6)
+    grads = backward_propagation(params, cache, X, Y)
+    dZ2 = (cache.A2 - Y) / 300
+    np.testing.assert_allclose(grads.dW2, cache.A1.T @ dZ2, rtol=1e-5, atol=1e-6)
+    dZ1 = (dZ2 @ params.W2.T) * (Z1 > 0)
+    np.testing.assert_allclose(grads.dW1, X.T @ dZ1, rtol=1e-4, atol=1e-6)
+
+
 def test_uint8_pixels_and_scaled_floats_predict_alike():
     rng = np.random.default_rng(0)
     X8 = rng.integers(0, 256, (50, 784), dtype=np.uint8)
