@@ -228,19 +228,17 @@ def cross_entropy(Z2, Y, *, m=None, A2=None) -> float:
     """Mean cross-entropy -sum(Y * log softmax(Z2)) / m, from the logits (log-sum-exp) so that
     no probability that underflows to 0 turns the loss into inf.
 
-    Given A2 = softmax(Z2) as well, a row whose true class has a probability above 1e-30 reads
-    its loss as -log of it (the same number to float rounding, a third of the work); only the
-    other rows go through the logits.
+    Given A2 = softmax(Z2) as well, each row's log-sum-exp comes from it: the largest
+    probability is exp(max Z2 - LSE), so LSE = max Z2 - log(max A2), a log of a number >= 1/10,
+    never of 0 (the same number to float rounding, without a second exp over the logits).
     """
     m = Z2.shape[0] if m is None else m
     if A2 is None:
         return -float(np.sum(Y * log_softmax(Z2), dtype=np.float64)) / m
-    p = row_sum(A2 * Y)[:, 0]  # (m,) probability of the true class
-    sure = p > 1e-30
-    total = float(np.sum(np.log(p, where=sure, out=np.zeros_like(p)), dtype=np.float64))
-    if not sure.all():
-        total += float(np.sum(Y[~sure] * log_softmax(Z2[~sure]), dtype=np.float64))
-    return -total / m
+    # -log softmax(Z2) = LSE - Z2 = (max Z2 - Z2) - log(max A2), the shift taken first so that
+    # huge logits cancel exactly, as in log_softmax
+    neg_log_p = (row_max(Z2) - Z2) - np.log(row_max(A2))  # (m, 10)
+    return float(np.sum(Y * neg_log_p, dtype=np.float64)) / m
 
 
 def get_predictions(A2) -> np.ndarray:

@@ -14,6 +14,7 @@ from nnmath import (
     get_accuracy,
     get_predictions,
     init_params,
+    log_softmax,
     make_predictions,
     one_hot,
     predict_proba,
@@ -178,6 +179,18 @@ def test_softmax_and_loss_are_stable_for_huge_logits():
     # the true class has probability e^-2000, which underflows to 0: the loss stays finite
     Y = one_hot([2, 0])
     assert cross_entropy(Z, Y) == pytest.approx((2000 + math.log(10)) / 2, rel=1e-5)
+    # given A2, the log-sum-exp comes from the largest probability: the same loss
+    assert cross_entropy(Z, Y, A2=A) == pytest.approx((2000 + math.log(10)) / 2, rel=1e-5)
+
+
+def test_loss_from_probabilities_is_the_loss_from_logits():
+    rng = np.random.default_rng(4)
+    for scale in (0.1, 3, 30, 300):  # up to true-class probabilities far below float32's range
+        Z = (rng.standard_normal((500, 10)) * scale).astype(np.float32)
+        Y = one_hot(rng.integers(0, 10, 500))
+        expected = -np.sum(Y * log_softmax(Z.astype(np.float64))) / 500
+        assert cross_entropy(Z, Y, A2=softmax(Z)) == pytest.approx(expected, rel=1e-5)
+        assert cross_entropy(Z, Y) == pytest.approx(expected, rel=1e-5)
 
 
 def test_nothing_mutates_its_arguments():
