@@ -47,17 +47,13 @@ from .network import (
 # each iteration (the bench's block-size table).
 BLOCK_ROWS = 1536
 
-# Training images whose floats fit in this many bytes are converted once per call, not in every
-# iteration (see _Images): the embedded sample's 4,000 training images take 10.6 MB.
-FLOAT_COPY_BYTES = 16 * 2**20
-
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 # Raised whenever training computes different bits from the same data, settings and seed (2: the
 # block loop leaves out all-zero pixel columns and moves 1/255 onto W1; 3: dW1 is computed as
 # (dZ1.T @ X).T, and on OpenBLAS's AVX-512 kernels X @ W1 and dZ1.T @ X are taken in pieces of
 # rows, see network.py; 4: the (m, 10) and (m, h) arrays are stored column by column, the pieces
-# go to BLAS as one stack, small training sets are converted to floats once). A cache of runs
+# go to BLAS as one stack, the loss's log-sum-exp comes from A2). A cache of runs
 # keys on it, so that no stored run is continued, or served, by code that rounds differently.
 NUMERICS_VERSION = 4
 
@@ -346,11 +342,7 @@ class _Images:
     - pixel columns that are 0 in every image of the set are left out: they add nothing to Z1 and
       their rows of dW1 are exactly 0 (a sum of 0 * dZ1). Real MNIST has many (the embedded
       sample's 4,000 training images: 123 of 784); random test data has none.
-    Both apply to uint8 pixels only; float images are read as they are. And a third:
-    - a set whose floats take at most FLOAT_COPY_BYTES is converted to floats once, here, rather
-      than block by block in every iteration (the pixel values 0..255 unchanged, so the same
-      numbers); a larger set stays uint8, as a float copy would no longer stay in the CPU's cache
-      and reading it from memory costs more than converting (the bench's tricks table).
+    Both apply to uint8 pixels only; float images are read as they are.
     """
 
     X: np.ndarray  # (m, k) uint8 pixels or floats: the `live` columns of the images
@@ -374,8 +366,6 @@ class _Images:
             if 0 < len(used) < X.shape[1]:
                 # take: one C-ordered copy (X[:, used] is F-ordered, so making it C copied twice)
                 live, X = used, X.take(used, axis=1)  # (m, k) uint8, a copy
-            if X.size * dtype.itemsize <= FLOAT_COPY_BYTES:
-                X = X.astype(dtype)  # (m, k) floats 0..255
         return _Images(X, live, scale, y, one_hot(y, dtype=dtype))
 
     def block_params(self, params: Params) -> Params:

@@ -241,22 +241,6 @@ def test_uint8_and_float_inputs_train_alike(small):
         np.testing.assert_array_equal(a.history.train_accuracy, b.history.train_accuracy)
 
 
-def test_small_sets_converted_once_give_the_same_bits(small, monkeypatch):
-    # A training set whose floats fit in FLOAT_COPY_BYTES is converted to floats once per call;
-    # a larger one block by block in every iteration. The pixel values are the same floats.
-    from nnmath import train
-
-    X, y, X_dev, y_dev = small
-    assert X.nbytes * 4 <= train.FLOAT_COPY_BYTES  # the fixture is converted once
-    once = gradient_descent(X, y, X_dev=X_dev, y_dev=y_dev, iterations=15, workers=2)
-    monkeypatch.setattr(train, "FLOAT_COPY_BYTES", 0)
-    per_block = gradient_descent(X, y, X_dev=X_dev, y_dev=y_dev, iterations=15, workers=2)
-    for name in PARAM_NAMES:
-        np.testing.assert_array_equal(getattr(once.params, name), getattr(per_block.params, name))
-    for name in ("loss", "train_accuracy", "dev_loss", "dev_accuracy"):
-        np.testing.assert_array_equal(getattr(once.history, name), getattr(per_block.history, name))
-
-
 def test_dead_pixels_keep_their_starting_weights(small):
     # A pixel that is 0 in every training image gets a gradient of exactly 0.
     X, y, _, _ = small
