@@ -51,6 +51,9 @@ RSS_M = 6_000 if QUICK else 60_000
 TARGET_M = SIZES[0]
 NOTEBOOK_TARGET = {10: 3.5}  # at least this many times faster than the notebook
 TORCH_TARGET = {10: 0.6, 64: 0.8, 256: 0.8}  # at most this fraction of PyTorch's time
+# The issue's MNIST-size run: 60,000 training images x 500 iterations, as the notebook trains on
+# MNIST (no dev set in its loop); the same run with a 10,000-image dev pass per iteration, as the
+# app trains, is printed beside it.
 BIG_RUN = (6_000, 1_000, 100) if QUICK else (60_000, 10_000, 500)  # train, dev, iterations
 BIG_RUN_SECONDS = 10.0
 
@@ -404,15 +407,17 @@ def dead_pixels(repeats=2 if QUICK else 4):
     return len(dead), its, {k: statistics.median(v) for k, v in times.items()}
 
 
-def big_run():
+def big_run(with_dev: bool):
     """Seconds for one MNIST-size run, the default call: BIG_RUN's training images (synthetic,
-    ~80% zeros, no all-zero column) and dev images, hidden 10, its iterations."""
+    ~80% zeros, no all-zero column), with or without its dev images, hidden 10, its iterations."""
     m, m_dev, its = BIG_RUN
     X, y = synthetic(m)
-    X_dev, y_dev = synthetic(m_dev, seed=1)
+    dev = {}
+    if with_dev:
+        dev["X_dev"], dev["y_dev"] = synthetic(m_dev, seed=1)
     settle()
     t = time.perf_counter()
-    nnmath.gradient_descent(X, y, X_dev=X_dev, y_dev=y_dev, hidden=10, iterations=its)
+    nnmath.gradient_descent(X, y, hidden=10, iterations=its, **dev)
     return time.perf_counter() - t
 
 
@@ -543,10 +548,11 @@ def main(argv=()) -> int:
             )
 
     m_big, dev_big, its_big = BIG_RUN
-    big = big_run()
+    big, big_dev = big_run(with_dev=False), big_run(with_dev=True)
     print(
-        f"\nOne MNIST-size run, the default call: {m_big:,} training images + {dev_big:,} dev "
-        f"images (dev pass included), hidden 10, {its_big} iterations: {big:.1f} s"
+        f"\nOne MNIST-size run, the default call, hidden 10, {its_big} iterations: {m_big:,} "
+        f"training images {big:.1f} s; with a {dev_big:,}-image dev pass every iteration "
+        f"{big_dev:.1f} s"
     )
 
     print("\nTargets on this machine (this run):")
@@ -558,11 +564,7 @@ def main(argv=()) -> int:
         if h in TORCH_TARGET:
             print(_target(f"hidden {h}: ÷ PyTorch", vs_torch, TORCH_TARGET[h], "<="))
     if not QUICK:
-        print(
-            _target(
-                f"{m_big:,} + {dev_big:,} images × {its_big} its, s", big, BIG_RUN_SECONDS, "<="
-            )
-        )
+        print(_target(f"{m_big:,} images × {its_big} its, s", big, BIG_RUN_SECONDS, "<="))
     if targets_only:
         return 0
 

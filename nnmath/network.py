@@ -35,10 +35,13 @@ def _piece_rows(X, h) -> int | None:
     return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
 
 
-# The (m, hidden) and (m, 10) arrays of a pass (Z1, A1, Z2, A2, dZ2, dZ1) are stored column by
-# column (Fortran order): the softmax's and the loss's reductions over the classes of each
-# sample, and the bias adds, then run down contiguous columns, about twice as fast as numpy's
-# row by row case (the bench's tricks table). Shapes, values and indexing are the same.
+# The (m, 10) arrays of a pass (Z2, A2, dZ2), and the (m, hidden) ones (Z1, A1, dA1, dZ1) of a
+# narrow hidden layer (one whose products go in pieces), are stored column by column (Fortran
+# order): the softmax's and the loss's reductions over the classes of each sample, and the bias
+# adds, then run down contiguous columns, about twice as fast as numpy's row by row case over
+# 10 columns (the bench's tricks table). A wide layer's X @ W1 is faster written row by row, so
+# there Z1 and the arrays derived from it stay row-major. Shapes, values and indexing are the
+# same either way.
 def columns(m, n, dtype) -> np.ndarray:
     """An empty (m, n) array stored column by column."""
     return np.empty((m, n), dtype, order="F")
@@ -50,11 +53,11 @@ def matmul(A, B) -> np.ndarray:
 
 
 def times(X, W) -> np.ndarray:
-    """X @ W, (m, k) @ (k, h) -> (m, h) stored column by column, in pieces of rows where the
-    BLAS prefers them."""
+    """X @ W, (m, k) @ (k, h) -> (m, h), in pieces of rows where the BLAS prefers them (then
+    stored column by column)."""
     rows = _piece_rows(X, W.shape[1])
     if rows is None:
-        return matmul(X, W)
+        return X @ W
     m, k = X.shape
     h = W.shape[1]
     n, q = m // rows * rows, m // rows  # rows in whole pieces, pieces
@@ -196,7 +199,7 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activati
     dZ2 = (A2 - Y) / m  # (m, 10)       dL/dZ2 for softmax + cross-entropy
     dW2 = A1.T @ dZ2  # (hidden, 10)
     db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
-    dA1 = matmul(dZ2, params.W2.T)  # (m, hidden)   dZ2 @ W2.T
+    dA1 = np.matmul(dZ2, params.W2.T, out=np.empty_like(Z1))  # (m, hidden)  dZ2 @ W2.T
     dZ1 = dA1 * g_deriv(Z1)  # (m, hidden)
     # X.T @ dZ1 computed as the transpose of dZ1.T @ X: the same sums over samples, which
     # OpenBLAS's SkylakeX kernel runs ~20% faster at 10 hidden units (the bench's tricks table)
