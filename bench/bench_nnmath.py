@@ -246,20 +246,24 @@ def tricks(m=41_000):
     measured and not shipped."""
     from nnmath._threads import small_products
     from nnmath.activations import col_sum
-    from nnmath.network import SMALL_PRODUCT, times, transposed_times
+    from nnmath.network import SMALL_PRODUCT, count_correct, times, transposed_times
 
     rng = np.random.default_rng(0)
     B = nnmath.BLOCK_ROWS
     X8, _ = synthetic(B)
     Xf = X8.astype(np.float32)  # (B, 784) a converted block
     buffer = np.empty((B, 784), np.float32)
-    Z = rng.standard_normal((B, 10)).astype(np.float32) * 3
-    Y = one_hot(rng.integers(0, 10, B))
+    Z = np.ascontiguousarray(rng.standard_normal((B, 10)).astype(np.float32) * 3)  # row-major
+    y = rng.integers(0, 10, B)
+    Y = one_hot(y)
+    ZF = np.asfortranarray(Z)  # the same logits stored column by column, as nnmath stores them
     A = nnmath.softmax(Z)
+    AF = nnmath.softmax(ZF)
     per_iteration = m / B
     # hidden 10 padded with 6 zero units to 16, the width of one AVX-512 register of floats
     W10 = rng.standard_normal((784, 10)).astype(np.float32)
     D10 = rng.standard_normal((B, 10)).astype(np.float32)
+    D10F = np.asfortranarray(D10)  # dZ1 as nnmath stores it
     W16, D16 = np.zeros((784, 16), np.float32), np.zeros((B, 16), np.float32)
     W16[:, :10], D16[:, :10] = W10, D10
     # a 4,000-row set (the sample's size) read block by block: uint8 converted into the reused
@@ -290,6 +294,14 @@ def tricks(m=41_000):
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         return E / E.sum(axis=1, keepdims=True)
 
+    def plain_loss():  # -log of the true class's probability; logits where it underflows
+        p = (A * Y).sum(axis=1)
+        sure = p > 1e-30
+        total = np.sum(np.log(p, where=sure, out=np.zeros_like(p)), dtype=np.float64)
+        if not sure.all():
+            total += np.sum(Y[~sure] * nnmath.log_softmax(Z[~sure]), dtype=np.float64)
+        return -total / m
+
     rows = [
         (
             "pixels to floats",
@@ -300,10 +312,10 @@ def tricks(m=41_000):
         ),
         (
             "softmax row max/sum",
-            "Z.max/sum(axis=1)",
-            "of a transposed copy",
+            "Z.max/sum(axis=1), Z row-major",
+            "the same, Z column-major",
             plain_softmax,
-            lambda: nnmath.softmax(Z),
+            lambda: nnmath.softmax(ZF),
         ),
         (
             "bias gradients (2 per block)",
@@ -314,10 +326,17 @@ def tricks(m=41_000):
         ),
         (
             "loss",
-            "log_softmax of the logits",
-            "-log A2 (logits if p < 1e-30)",
-            lambda: nnmath.cross_entropy(Z, Y, m=m),
-            lambda: nnmath.cross_entropy(Z, Y, m=m, A2=A),
+            "-log A2 (logits if p < 1e-30), row-major",
+            "LSE = max Z2 - log max A2, col-major",
+            plain_loss,
+            lambda: nnmath.cross_entropy(ZF, Y, m=m, A2=AF),
+        ),
+        (
+            "right answers",
+            "argmax(A2, axis=1) == y",
+            "label at the row max (ties: argmax)",
+            lambda: np.count_nonzero(nnmath.get_predictions(A) == y),
+            lambda: count_correct(AF, y),
         ),
         (
             "dW1 at hidden 10",
@@ -332,7 +351,7 @@ def tricks(m=41_000):
             "X @ W1, dZ1.T @ X whole",
             f"in pieces of <= {SMALL_PRODUCT:,} mult-adds",
             lambda: (Xf @ W10, D10.T @ Xf),
-            lambda: (times(Xf, W10), transposed_times(D10, Xf)),
+            lambda: (times(Xf, W10), transposed_times(D10F, Xf)),
         ),
         (
             "hidden 10 padded to 16 (Z1 and dW1), no",
@@ -377,6 +396,80 @@ def tricks(m=41_000):
                 )
             )
     return out
+
+
+def two_workers(repeats=2 if QUICK else 4):
+    """What the changes made for two worker threads buy, which the tricks table (one thread)
+    cannot show: ms per iteration at m = SIZES[0] (hidden 10) and seconds for the embedded
+    sample's 500-iteration run (4,000 + 1,000 dev images), the default call, as shipped and with
+    one change undone: the small-product pieces taken in a Python loop (a GIL round trip per
+    piece) rather than one stacked matmul; loss and right answers computed per block (a dozen
+    more small numpy calls per block, each a GIL round trip) rather than once per pass."""
+    from data import load_dataset, train_dev_split
+    from nnmath import network
+    from nnmath import train as T
+
+    def looped_times(X, W):
+        rows = network._piece_rows(X, W.shape[1])
+        if rows is None:
+            return X @ W
+        out = network.columns(X.shape[0], W.shape[1], np.result_type(X, W))
+        for start in range(0, X.shape[0], rows):
+            np.matmul(X[start : start + rows], W, out=out[start : start + rows])
+        return out
+
+    def looped_transposed_times(D, X):
+        rows = network._piece_rows(X, D.shape[1])
+        if rows is None:
+            return D.T @ X
+        total = D.T[:, :rows] @ X[:rows]
+        for start in range(rows, X.shape[0], rows):
+            total += D.T[:, start : start + rows] @ X[start : start + rows]
+        return total
+
+    shipped_forward = T.forward_propagation
+    labels = {}
+
+    def forward_with_block_metrics(params, X, *, activation="relu"):
+        cache = shipped_forward(params, X, activation=activation)
+        n = X.shape[0]
+        if n not in labels:
+            y = np.arange(n) % 10
+            labels[n] = (y, one_hot(y))
+        y, Y = labels[n]
+        nnmath.cross_entropy(cache.Z2, Y, A2=cache.A2)
+        network.count_correct(cache.A2, y)
+        return cache
+
+    variants = {
+        "as shipped": {},
+        "pieces in a Python loop": {
+            (network, "times"): looped_times,
+            (network, "transposed_times"): looped_transposed_times,
+        },
+        "loss and right answers per block": {
+            (T, "forward_propagation"): forward_with_block_metrics
+        },
+    }
+    X, y = synthetic(SIZES[0])
+    train, dev = train_dev_split(load_dataset("sample"), 1000)
+    its = 100 if QUICK else 500
+    out = {name: ([], []) for name in variants}
+    for _ in range(repeats):
+        for name, patches in variants.items():
+            saved = {key: getattr(*key) for key in patches}
+            try:
+                for (module, attr), f in patches.items():
+                    setattr(module, attr, f)
+                out[name][0].extend(time_default(X, y, 10))
+                settle()
+                t = time.perf_counter()
+                nnmath.gradient_descent(train.X, train.y, X_dev=dev.X, y_dev=dev.y, iterations=its)
+                out[name][1].append(time.perf_counter() - t)
+            finally:
+                for (module, attr), f in saved.items():
+                    setattr(module, attr, f)
+    return its, {k: (statistics.median(a), statistics.median(b)) for k, (a, b) in out.items()}
 
 
 def dead_pixels(repeats=2 if QUICK else 4):
@@ -576,6 +669,16 @@ def main(argv=()) -> int:
     print("|---|---|---|---|---|")
     for step, plain_name, plain, trick_name, trick in tricks(SIZES[0]):
         print(f"| {step} | {plain_name} | {plain:.2f} | {trick_name} | {trick:.2f} |")
+    its, variants = two_workers()
+    print(
+        f"\nTwo worker threads (the default call), ms per iteration at m={SIZES[0]:,}, hidden 10, "
+        f"and s for the embedded sample's {its} iterations (4,000 + 1,000 dev images):"
+    )
+    print(f"| variant | ms/iter, m={SIZES[0]:,} | s, sample run |")
+    print("|---|---|---|")
+    for name, (ms, sec) in variants.items():
+        print(f"| {name} | {ms:.1f} | {sec:.2f} |")
+
     n_dead, its, secs = dead_pixels()
     print(
         f"\nThe embedded sample (4,000 training images, {n_dead} of 784 pixel columns all zero; "
