@@ -402,12 +402,19 @@ def two_workers(repeats=2 if QUICK else 4):
     """What the changes made for two worker threads buy, which the tricks table (one thread)
     cannot show: ms per iteration at m = SIZES[0] (hidden 10) and seconds for the embedded
     sample's 500-iteration run (4,000 + 1,000 dev images), the default call, as shipped and with
-    one change undone: the small-product pieces taken in a Python loop (a GIL round trip per
-    piece) rather than one stacked matmul; loss and right answers computed per block (a dozen
-    more small numpy calls per block, each a GIL round trip) rather than once per pass."""
+    one change undone: workers running their small numpy steps at the same time instead of
+    taking turns (nnmath._threads.others_turn); the small-product pieces taken in a Python loop
+    (a GIL round trip per piece) rather than one stacked matmul; loss and right answers computed
+    per block (a dozen more small numpy calls per block) rather than once per pass."""
+    import contextlib
+
     from data import load_dataset, train_dev_split
-    from nnmath import network
+    from nnmath import _threads, network
     from nnmath import train as T
+
+    @contextlib.contextmanager
+    def no_turns(lock):
+        yield
 
     def looped_times(X, W):
         rows = network._piece_rows(X, W.shape[1])
@@ -443,6 +450,7 @@ def two_workers(repeats=2 if QUICK else 4):
 
     variants = {
         "as shipped": {},
+        "no turns: small steps of both workers at once": {(_threads, "_own_turn"): no_turns},
         "pieces in a Python loop": {
             (network, "times"): looped_times,
             (network, "transposed_times"): looped_transposed_times,

@@ -140,6 +140,39 @@ def _limit_blas_to_one():
     return restore
 
 
+# Workers take turns for the many small numpy steps of a block (a few microseconds each) and
+# run its big steps (the conversion of its pixels, the X @ W1 and dZ1.T @ X products) side by
+# side. Each small step gives up the GIL and takes it back; two workers doing them at once kept
+# handing it back and forth, and a worker coming out of a big product waited behind the other's
+# run of small steps (the bench's two-worker table). So a block runs holding its pool's turn,
+# and the big steps let it go: ``others_turn()`` around them (a no-op outside a pool).
+_turn = threading.local()  # .lock: the turn this thread holds while running a block, if any
+
+
+@contextlib.contextmanager
+def _own_turn(lock) -> Iterator[None]:
+    with lock:
+        _turn.lock = lock
+        try:
+            yield
+        finally:
+            _turn.lock = None
+
+
+@contextlib.contextmanager
+def others_turn() -> Iterator[None]:
+    """Lets the other workers run their small steps during a big one of this thread's."""
+    lock = getattr(_turn, "lock", None)
+    if lock is None:
+        yield
+        return
+    lock.release()
+    try:
+        yield
+    finally:
+        lock.acquire()
+
+
 class Blocks:
     """Runs a function over blocks of rows on ``workers`` threads, the caller's included, and
     hands the results back in block order. Each running block may borrow one of ``workers``
@@ -151,6 +184,7 @@ class Blocks:
         for _ in range(workers):
             self.buffers.put(np.empty(buffer_size, dtype))
         self.pool = ThreadPoolExecutor(workers - 1, "nnmath") if workers > 1 else None
+        self.turn = threading.Lock()  # see others_turn
 
     def map(self, function, items):
         """Lazy results of function(item), in the order of items.
@@ -168,7 +202,9 @@ class Blocks:
         def work():
             while (k := next(taken)) < len(items):
                 try:
-                    done[k].set_result(function(items[k]))
+                    with _own_turn(self.turn):
+                        result = function(items[k])
+                    done[k].set_result(result)
                 except BaseException as e:  # handed to whoever reads item k
                     done[k].set_exception(e)
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import INITS, N_CLASSES, N_PIXELS, check_choice, check_images, check_int, dtype_name
-from ._threads import Blocks, one_blas_thread, resolve_workers, small_products
+from ._threads import Blocks, one_blas_thread, others_turn, resolve_workers, small_products
 from .activations import ACTIVATIONS, col_sum, log_softmax, row_max, row_sum, softmax
 
 # OpenBLAS's AVX-512 kernels (SkylakeX and later, _threads.SMALL_PRODUCT_KERNELS) take a product
@@ -58,15 +58,18 @@ def times(X, W) -> np.ndarray:
     stored column by column)."""
     rows = _piece_rows(X, W.shape[1])
     if rows is None:
-        return X @ W
+        with others_turn():
+            return X @ W
     m, k = X.shape
     h = W.shape[1]
     n, q = m // rows * rows, m // rows  # rows in whole pieces, pieces
     out = columns(m, h, np.result_type(X, W))  # (m, h)
     # out[:n] seen as q pieces of (rows, h): a view, so the stack's results land in out
-    np.matmul(X[:n].reshape(q, rows, k), W, out=out.T[:, :n].reshape(h, q, rows).transpose(1, 2, 0))
-    if n < m:
-        np.matmul(X[n:], W, out=out[n:])
+    pieces = out.T[:, :n].reshape(h, q, rows).transpose(1, 2, 0)  # (q, rows, h)
+    with others_turn():
+        np.matmul(X[:n].reshape(q, rows, k), W, out=pieces)
+        if n < m:
+            np.matmul(X[n:], W, out=out[n:])
     return out
 
 
@@ -76,14 +79,16 @@ def transposed_times(D, X) -> np.ndarray:
     rows = _piece_rows(X, D.shape[1])
     DT = D.T  # (h, m): row by row when D is stored column by column
     if rows is None:
-        return DT @ X
+        with others_turn():
+            return DT @ X
     m, k = X.shape
     h = D.shape[1]
     n, q = m // rows * rows, m // rows
     pieces = DT[:, :n].reshape(h, q, rows).transpose(1, 0, 2)  # (q, h, rows)
-    total = np.matmul(pieces, X[:n].reshape(q, rows, k)).sum(axis=0)  # (h, k)
-    if n < m:
-        total += DT[:, n:] @ X[n:]
+    with others_turn():
+        total = np.matmul(pieces, X[:n].reshape(q, rows, k)).sum(axis=0)  # (h, k)
+        if n < m:
+            total += DT[:, n:] @ X[n:]
     return total
 
 

@@ -27,7 +27,7 @@ from ._checks import (
     check_labels,
     dtype_name,
 )
-from ._threads import Blocks, one_blas_thread, resolve_workers
+from ._threads import Blocks, one_blas_thread, others_turn, resolve_workers
 from .activations import ACTIVATIONS
 from .network import (
     Params,
@@ -424,7 +424,8 @@ def _block(X, rows, start, stop, buffer):
     if part.dtype == buffer.dtype:
         return part  # already floats of the right type
     out = buffer[: part.size].reshape(part.shape)  # (block, k) contiguous view
-    np.copyto(out, part, casting="unsafe")
+    with others_turn():
+        np.copyto(out, part, casting="unsafe")
     return out
 
 

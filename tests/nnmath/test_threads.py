@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nnmath import gradient_descent, predict_proba
-from nnmath._threads import default_workers
+from nnmath._threads import Blocks, default_workers, others_turn
 
 REPO = Path(__file__).resolve().parents[2]
 # Variables that start BLAS with fewer threads (some libraries of the suite, e.g. Dask's nanny,
@@ -177,3 +177,31 @@ def test_concurrent_calls_keep_one_blas_thread_until_the_last_one_ends(tmp_path)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["seen"] == [1, 1, 1, 1]
     assert result["after"] == result["before"] >= 2
+
+
+def test_a_block_holds_its_pools_turn_and_lets_it_go_for_big_steps():
+    """Workers take turns for a block's small numpy steps; others_turn() hands the turn over
+    for the length of a big step, and is a no-op outside a pool (one worker, or no pool)."""
+    seen = []
+
+    def block(item):
+        seen.append(("block", pool.turn.locked()))
+        with others_turn():
+            seen.append(("big step", pool.turn.locked()))
+        seen.append(("after", pool.turn.locked()))
+        return item * 2
+
+    with Blocks(2, np.float32, 0) as pool:
+        assert list(pool.map(block, [21])) == [42]  # one item: no other worker holds the turn
+        assert not pool.turn.locked()
+    assert seen == [("block", True), ("big step", False), ("after", True)]
+    with others_turn():  # outside a pool
+        pass
+
+    def failing(item):
+        raise RuntimeError("boom")
+
+    with Blocks(2, np.float32, 0) as pool:
+        with pytest.raises(RuntimeError, match="boom"):
+            list(pool.map(failing, [1, 2, 3]))
+        assert not pool.turn.locked()  # an error gives the turn back
