@@ -404,13 +404,11 @@ def two_workers(repeats=2 if QUICK else 4):
     sample's 500-iteration run (4,000 + 1,000 dev images), the default call, as shipped and with
     one change undone: workers running their small numpy steps at the same time instead of
     taking turns (nnmath._threads.others_turn); the small-product pieces taken in a Python loop
-    (a GIL round trip per piece) rather than one stacked matmul; loss and right answers computed
-    per block (a dozen more small numpy calls per block) rather than once per pass."""
+    (a GIL round trip per piece) rather than one stacked matmul."""
     import contextlib
 
     from data import load_dataset, train_dev_split
     from nnmath import _threads, network
-    from nnmath import train as T
 
     @contextlib.contextmanager
     def no_turns(lock):
@@ -419,34 +417,22 @@ def two_workers(repeats=2 if QUICK else 4):
     def looped_times(X, W):
         rows = network._piece_rows(X, W.shape[1])
         if rows is None:
-            return X @ W
+            return network.times(X, W)
         out = network.columns(X.shape[0], W.shape[1], np.result_type(X, W))
-        for start in range(0, X.shape[0], rows):
-            np.matmul(X[start : start + rows], W, out=out[start : start + rows])
+        with _threads.others_turn():
+            for start in range(0, X.shape[0], rows):
+                np.matmul(X[start : start + rows], W, out=out[start : start + rows])
         return out
 
     def looped_transposed_times(D, X):
         rows = network._piece_rows(X, D.shape[1])
         if rows is None:
             return D.T @ X
-        total = D.T[:, :rows] @ X[:rows]
-        for start in range(rows, X.shape[0], rows):
-            total += D.T[:, start : start + rows] @ X[start : start + rows]
+        with _threads.others_turn():
+            total = D.T[:, :rows] @ X[:rows]
+            for start in range(rows, X.shape[0], rows):
+                total += D.T[:, start : start + rows] @ X[start : start + rows]
         return total
-
-    shipped_forward = T.forward_propagation
-    labels = {}
-
-    def forward_with_block_metrics(params, X, *, activation="relu"):
-        cache = shipped_forward(params, X, activation=activation)
-        n = X.shape[0]
-        if n not in labels:
-            y = np.arange(n) % 10
-            labels[n] = (y, one_hot(y))
-        y, Y = labels[n]
-        nnmath.cross_entropy(cache.Z2, Y, A2=cache.A2)
-        network.count_correct(cache.A2, y)
-        return cache
 
     variants = {
         "as shipped": {},
@@ -454,9 +440,6 @@ def two_workers(repeats=2 if QUICK else 4):
         "pieces in a Python loop": {
             (network, "times"): looped_times,
             (network, "transposed_times"): looped_transposed_times,
-        },
-        "loss and right answers per block": {
-            (T, "forward_propagation"): forward_with_block_metrics
         },
     }
     X, y = synthetic(SIZES[0])

@@ -18,7 +18,6 @@ import numpy as np
 
 from ._checks import (
     INITS,
-    N_CLASSES,
     N_PIXELS,
     check_alpha,
     check_choice,
@@ -32,7 +31,6 @@ from .activations import ACTIVATIONS
 from .network import (
     Params,
     backward_propagation,
-    columns,
     count_correct,
     cross_entropy,
     forward_propagation,
@@ -55,9 +53,9 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # block loop leaves out all-zero pixel columns and moves 1/255 onto W1; 3: dW1 is computed as
 # (dZ1.T @ X).T, and on OpenBLAS's AVX-512 kernels X @ W1 and dZ1.T @ X are taken in pieces of
 # rows, see network.py; 4: the (m, 10) and (m, h) arrays are stored column by column, the pieces
-# go to BLAS as one stack, loss and accuracy are summed over a whole pass, not per block). A
-# cache of runs keys on it, so that no stored run is continued, or served, by code that rounds
-# differently.
+# go to BLAS as one stack, the loss's log-sum-exp comes from A2, pixel conversion and products
+# run while the other worker takes its turn). A cache of runs keys on it, so that no stored run
+# is continued, or served, by code that rounds differently.
 NUMERICS_VERSION = 4
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
@@ -431,10 +429,8 @@ def _block(X, rows, start, stop, buffer):
 
 class _Pass(NamedTuple):
     images: _Images
-    rows: np.ndarray | None  # the pass's rows of the images (a mini-batch), None: all
-    Z2: np.ndarray  # (m, 10) logits of the pass's rows, filled in block by block
-    A2: np.ndarray  # (m, 10) their probabilities
-    results: Iterator  # the gradients (or None) of each block, in block order
+    m: int
+    results: Iterator  # (loss, correct, grads or None) per block, in block order
 
 
 def _pass(params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"):
@@ -452,15 +448,11 @@ def _start_pass(
 
     The gradient of a mean over m samples is a sum over samples, so it is computed block by
     block with backward_propagation(..., m=m) and the block gradients are added, in block order
-    (a fixed order, whichever thread computed which block). The blocks' logits and probabilities
-    are gathered into arrays of the whole pass, whose loss and accuracy _collect computes in one
-    go: per block, those dozen small numpy calls each handed the GIL back and forth between the
-    workers (the bench's tricks table).
+    (a fixed order, whichever thread computed which block).
     """
     m = images.m if rows is None else len(rows)
-    X, Y = images.X, images.Y
+    X, Y, y = images.X, images.Y, images.y
     block_params = images.block_params(params)  # W1: live rows only, times 1/255
-    Z2, A2 = columns(m, N_CLASSES, Y.dtype), columns(m, N_CLASSES, Y.dtype)  # (m, 10) each
 
     def one_block(start):
         stop = min(start + BLOCK_ROWS, m)
@@ -468,21 +460,27 @@ def _start_pass(
         try:
             Xb = _block(X, rows, start, stop, buffer)  # (block, k)
             Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]  # (block, 10)
+            yb = y[start:stop] if rows is None else y[rows[start:stop]]  # (block,)
             cache = forward_propagation(block_params, Xb, activation=activation)
-            Z2[start:stop], A2[start:stop] = cache.Z2, cache.A2
-            if not backward:
-                return None
-            return backward_propagation(block_params, cache, Xb, Yb, m=m, activation=activation)
+            loss = cross_entropy(cache.Z2, Yb, m=m, A2=cache.A2)
+            correct = count_correct(cache.A2, yb)
+            grads = (
+                backward_propagation(block_params, cache, Xb, Yb, m=m, activation=activation)
+                if backward
+                else None
+            )
         finally:
             blocks.buffers.put(buffer)
+        return loss, correct, grads
 
-    return _Pass(images, rows, Z2, A2, blocks.map(one_block, range(0, m, BLOCK_ROWS)))
+    return _Pass(images, m, blocks.map(one_block, range(0, m, BLOCK_ROWS)))
 
 
 def _collect(started: _Pass):
-    """Loss, accuracy and (if computed) the full-batch gradients of a started pass."""
-    total = None
-    for grads in started.results:
+    loss, correct, total = 0.0, 0, None
+    for block_loss, block_correct, grads in started.results:
+        loss += block_loss
+        correct += block_correct
         if total is None:
             total = grads  # fresh arrays of ours: safe to add into
         elif grads is not None:
@@ -490,10 +488,7 @@ def _collect(started: _Pass):
                 getattr(total, name).__iadd__(getattr(grads, name))
     if total is not None:
         total = replace(total, dW1=started.images.full_dW1(total.dW1))
-    images, rows = started.images, started.rows
-    Y, y = (images.Y, images.y) if rows is None else (images.Y[rows], images.y[rows])
-    loss = cross_entropy(started.Z2, Y, A2=started.A2)
-    return loss, count_correct(started.A2, y) / len(y), total
+    return loss, correct / started.m, total
 
 
 def _batch_rows(seed, iteration, m, batch_size):
