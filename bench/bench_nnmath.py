@@ -414,10 +414,12 @@ def two_workers(repeats=2 if QUICK else 4):
     def no_turns(lock):
         yield
 
+    shipped_times, shipped_transposed_times = network.times, network.transposed_times
+
     def looped_times(X, W):
         rows = network._piece_rows(X, W.shape[1])
         if rows is None:
-            return network.times(X, W)
+            return shipped_times(X, W)
         out = network.columns(X.shape[0], W.shape[1], np.result_type(X, W))
         with _threads.others_turn():
             for start in range(0, X.shape[0], rows):
@@ -427,7 +429,7 @@ def two_workers(repeats=2 if QUICK else 4):
     def looped_transposed_times(D, X):
         rows = network._piece_rows(X, D.shape[1])
         if rows is None:
-            return D.T @ X
+            return shipped_transposed_times(D, X)
         with _threads.others_turn():
             total = D.T[:, :rows] @ X[:rows]
             for start in range(rows, X.shape[0], rows):
