@@ -44,9 +44,11 @@ def app(page: str, **query) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(tmp_path_factory):
+    # its own store: a module fixture is made before the per-test store of conftest.py, and the
+    # default one (<repo>/.runs) may hold runs of other code
     train, dev, base = app_sample()
-    return RunStore().train(base, int(ITER), train, dev), dev
+    return RunStore(tmp_path_factory.mktemp("runs")).train(base, int(ITER), train, dev), dev
 
 
 def pad_picture(digit: np.ndarray) -> np.ndarray:

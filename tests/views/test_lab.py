@@ -14,9 +14,11 @@ from views.metrics import confusion_matrix
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(tmp_path_factory):
+    # its own store: a module fixture is made before the per-test store of conftest.py, and the
+    # default one (<repo>/.runs) may hold runs of other code
     train, dev, base = app_sample()
-    return RunStore().train(base, 100, train, dev), dev
+    return RunStore(tmp_path_factory.mktemp("runs")).train(base, 100, train, dev), dev
 
 
 def test_url_values_parse_and_format_back():

@@ -13,9 +13,11 @@ from views import math_step as mv
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(tmp_path_factory):
+    # its own store: a module fixture is made before the per-test store of conftest.py, and the
+    # default one (<repo>/.runs) may hold runs of other code
     train, dev, base = app_sample()
-    return RunStore().train(base, 100, train, dev), dev
+    return RunStore(tmp_path_factory.mktemp("runs")).train(base, 100, train, dev), dev
 
 
 def test_math_step_is_trace_step_at_the_snapshot_with_the_runs_alpha(run):
