@@ -210,8 +210,13 @@ if result is None:
         )
     else:
         st.info("Not trained yet with these settings: press Train.")
-        # The empty axes the curves will fill; drawn now, they also have the browser load its
-        # chart library (4.7 MB) with the page instead of on the first Train click.
+        # What training fills in, drawn empty now: the progress bar, the metrics and the curves'
+        # axes. The browser then loads their code (the chart library alone is 4.7 MB) with the
+        # page, not while the first Train click trains on the same cores.
+        st.progress(0.0, text=f"0 of {settings.iterations:,} iterations")
+        empty = st.columns(4)
+        for column, name in zip(empty, ("Dev accuracy", "Train accuracy", "Loss", "Time taken")):
+            column.metric(name, "—")
         st.plotly_chart(
             figures.training_curves(History.empty(), total=settings.iterations),
             width="stretch",
