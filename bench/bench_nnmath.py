@@ -294,12 +294,14 @@ def tricks(m=41_000):
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         return E / E.sum(axis=1, keepdims=True)
 
+    YC = np.ascontiguousarray(Y)  # row-major, as A and Z
+
     def plain_loss():  # -log of the true class's probability; logits where it underflows
-        p = (A * Y).sum(axis=1)
+        p = (A * YC).sum(axis=1)
         sure = p > 1e-30
         total = np.sum(np.log(p, where=sure, out=np.zeros_like(p)), dtype=np.float64)
         if not sure.all():
-            total += np.sum(Y[~sure] * nnmath.log_softmax(Z[~sure]), dtype=np.float64)
+            total += np.sum(YC[~sure] * nnmath.log_softmax(Z[~sure]), dtype=np.float64)
         return -total / m
 
     rows = [
