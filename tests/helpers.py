@@ -46,3 +46,13 @@ def app_sample():
     ds = load_dataset("sample")
     train, dev = train_dev_split(ds, seed=0)
     return train, dev, RunConfig(data=ds.fingerprint, dev_size=dev.n)
+
+
+def app_sample_run(root, iterations: int):
+    """(result, dev): app_sample's default-settings run, trained for ``iterations`` in a run store
+    at ``root``. For module-scoped fixtures, which are made before conftest.py's per-test store:
+    the default store (<repo>/.runs) may hold runs of other code."""
+    from engine.store import RunStore
+
+    train, dev, base = app_sample()
+    return RunStore(root).train(base, iterations, train, dev), dev

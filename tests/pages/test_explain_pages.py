@@ -16,8 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import nnmath
 from data import from_drawing
-from engine.store import RunStore
-from tests.helpers import app_sample, decode
+from tests.helpers import app_sample_run, decode
 from views import explain as views
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -45,10 +44,7 @@ def app(page: str, **query) -> AppTest:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    # its own store: a module fixture is made before the per-test store of conftest.py, and the
-    # default one (<repo>/.runs) may hold runs of other code
-    train, dev, base = app_sample()
-    return RunStore(tmp_path_factory.mktemp("runs")).train(base, int(ITER), train, dev), dev
+    return app_sample_run(tmp_path_factory.mktemp("runs"), int(ITER))
 
 
 def pad_picture(digit: np.ndarray) -> np.ndarray:

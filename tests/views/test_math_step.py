@@ -8,16 +8,13 @@ import pytest
 
 import nnmath
 from engine.store import RunStore
-from tests.helpers import app_sample
+from tests.helpers import app_sample, app_sample_run
 from views import math_step as mv
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    # its own store: a module fixture is made before the per-test store of conftest.py, and the
-    # default one (<repo>/.runs) may hold runs of other code
-    train, dev, base = app_sample()
-    return RunStore(tmp_path_factory.mktemp("runs")).train(base, 100, train, dev), dev
+    return app_sample_run(tmp_path_factory.mktemp("runs"), 100)
 
 
 def test_math_step_is_trace_step_at_the_snapshot_with_the_runs_alpha(run):
