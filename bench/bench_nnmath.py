@@ -244,6 +244,7 @@ def tricks(m=41_000):
     the cost of the plain form and of the trick, both timed on the same arrays (1 BLAS thread,
     CPU time of one block of BLOCK_ROWS rows, times the number of blocks). Rows marked "no" were
     measured and not shipped."""
+    from nnmath import network
     from nnmath._threads import small_products
     from nnmath.activations import col_sum
     from nnmath.network import SMALL_PRODUCT, count_correct, times, transposed_times
@@ -289,6 +290,17 @@ def tricks(m=41_000):
         sparse_product = lambda: Xcsr @ W10  # noqa: E731
     except ImportError:
         sparse_product = None
+
+    def without_tn(step):  # Z1's pieces asked as piece @ W1, not W1.T @ piece.T
+        def run():
+            saved = network._tn_rows
+            network._tn_rows = lambda X, h: None
+            try:
+                return step()
+            finally:
+                network._tn_rows = saved
+
+        return run
 
     def plain_softmax():
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -356,6 +368,13 @@ def tricks(m=41_000):
             lambda: (times(Xf, W10), transposed_times(D10F, Xf)),
         ),
         (
+            "Z1 at hidden 10, its pieces" + ("" if small_products() else " (not this kernel)"),
+            "piece @ W1 (16-column kernel)",
+            "W1.T @ piece.T (TN kernel)",
+            without_tn(lambda: times(Xf, W10)),
+            lambda: times(Xf, W10),
+        ),
+        (
             "hidden 10 padded to 16 (Z1 and dW1), no",
             "10 units",
             "16, 6 of them zero",
@@ -405,8 +424,9 @@ def two_workers(repeats=2 if QUICK else 4):
     cannot show: ms per iteration at m = SIZES[0] (hidden 10) and seconds for the embedded
     sample's 500-iteration run (4,000 + 1,000 dev images), the default call, as shipped and with
     one change undone: workers running their small numpy steps at the same time instead of
-    taking turns (nnmath._threads.others_turn); the small-product pieces taken in a Python loop
-    (a GIL round trip per piece) rather than one stacked matmul."""
+    taking turns (nnmath._threads.others_turn); Z1's pieces asked as piece @ W1 rather than
+    W1.T @ piece.T (network._tn_rows); the small-product pieces taken in a Python loop (a GIL
+    round trip per piece) rather than one stacked matmul."""
     import contextlib
 
     from data import load_dataset, train_dev_split
@@ -418,7 +438,7 @@ def two_workers(repeats=2 if QUICK else 4):
 
     shipped_times, shipped_transposed_times = network.times, network.transposed_times
 
-    def looped_times(X, W):
+    def looped_times(X, W):  # the NN pieces of before the TN kernel, one call each
         rows = network._piece_rows(X, W.shape[1])
         if rows is None:
             return shipped_times(X, W)
@@ -441,6 +461,7 @@ def two_workers(repeats=2 if QUICK else 4):
     variants = {
         "as shipped": {},
         "no turns: small steps of both workers at once": {(_threads, "_own_turn"): no_turns},
+        "Z1's pieces as piece @ W1 (no TN kernel)": {(network, "_tn_rows"): lambda X, h: None},
         "pieces in a Python loop": {
             (network, "times"): looped_times,
             (network, "transposed_times"): looped_transposed_times,

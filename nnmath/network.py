@@ -25,6 +25,16 @@ from .activations import ACTIVATIONS, col_sum, log_softmax, row_max, row_sum, so
 # them made two worker threads wait on each other.
 SMALL_PRODUCT = 1_000_000
 MIN_PIECE_ROWS = 32  # narrower pieces cost more in calls than the path saves
+# Z1 = X @ W1 can go down either of two small-matrix kernels, the same sums to rounding. As
+# numpy asks for it, a piece of X times W1 runs on one that works in whole AVX-512 registers of
+# columns (16 floats, 8 doubles): 10 hidden units in float32 cost as much as 16. Asked as
+# W1.T @ piece.T, it runs on the kernel OpenBLAS uses when its first matrix is read transposed
+# ("TN"), whose cost grows with each unit: 30% less at 10 units (the bench's tricks table), more
+# at 15 and 16. The TN kernel takes outputs of at most SMALL_TN_OUTPUT numbers (rows x units:
+# OpenBLAS's [sd]gemm_small_kernel_permit_skylakex.c), so its pieces are narrower.
+SMALL_TN_OUTPUT = 1200
+TN_SPARE_COLUMNS = 3  # TN when whole registers would hold at least this many unused columns
+REGISTER_BYTES = 64  # AVX-512
 
 
 def _piece_rows(X, h) -> int | None:
@@ -33,6 +43,16 @@ def _piece_rows(X, h) -> int | None:
         return None
     fit = SMALL_PRODUCT // (h * X.shape[1])  # the most rows that fit the path
     rows = 1 << (fit.bit_length() - 1) if fit else 0  # a power of two: ~4% faster than `fit`
+    return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
+
+
+def _tn_rows(X, h) -> int | None:
+    """Rows of X per piece for X @ W (h columns) asked as W.T @ piece.T, or None not to."""
+    lanes = REGISTER_BYTES // X.dtype.itemsize  # columns per register
+    if not small_products() or -h % lanes < TN_SPARE_COLUMNS:
+        return None
+    fit = min(SMALL_PRODUCT // (h * X.shape[1]), SMALL_TN_OUTPUT // h)
+    rows = 1 << (fit.bit_length() - 1) if fit else 0
     return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
 
 
@@ -56,12 +76,24 @@ def matmul(A, B) -> np.ndarray:
 def times(X, W) -> np.ndarray:
     """X @ W, (m, k) @ (k, h) -> (m, h), in pieces of rows where the BLAS prefers them (then
     stored column by column)."""
-    rows = _piece_rows(X, W.shape[1])
+    m, k = X.shape
+    h = W.shape[1]
+    rows = _tn_rows(X, h)
+    if rows is not None:
+        n, q = m // rows * rows, m // rows  # rows in whole pieces, pieces
+        out = columns(m, h, np.result_type(X, W))  # (m, h): out.T is (h, m) row by row
+        WT = np.ascontiguousarray(W.T)  # (h, k): a transposed view would pick another kernel
+        # out.T[:, :n] seen as q pieces of (h, rows): Z1.T piece by piece, landing in out
+        pieces = out.T[:, :n].reshape(h, q, rows).transpose(1, 0, 2)  # (q, h, rows)
+        with others_turn():
+            np.matmul(WT, X[:n].reshape(q, rows, k).transpose(0, 2, 1), out=pieces)
+            if n < m:
+                np.matmul(WT, X[n:].T, out=out.T[:, n:])
+        return out
+    rows = _piece_rows(X, h)
     if rows is None:
         with others_turn():
             return X @ W
-    m, k = X.shape
-    h = W.shape[1]
     n, q = m // rows * rows, m // rows  # rows in whole pieces, pieces
     out = columns(m, h, np.result_type(X, W))  # (m, h)
     # out[:n] seen as q pieces of (rows, h): a view, so the stack's results land in out

@@ -54,9 +54,10 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # (dZ1.T @ X).T, and on OpenBLAS's AVX-512 kernels X @ W1 and dZ1.T @ X are taken in pieces of
 # rows, see network.py; 4: the (m, 10) and (m, h) arrays are stored column by column, the pieces
 # go to BLAS as one stack, the loss's log-sum-exp comes from A2; 5: pieces of a power-of-two
-# number of rows, after commits that computed other bits under 4). A cache of runs keys on it,
-# so that no stored run is continued, or served, by code that rounds differently.
-NUMERICS_VERSION = 5
+# number of rows, after commits that computed other bits under 4; 6: Z1's pieces as
+# W1.T @ piece.T on the TN kernel). A cache of runs keys on it, so that no stored run is
+# continued, or served, by code that rounds differently.
+NUMERICS_VERSION = 6
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
 # started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and

@@ -267,23 +267,37 @@ def test_uint8_pixels_and_scaled_floats_predict_alike():
     )
 
 
-@pytest.mark.parametrize("hidden, pieces", [(10, 12), (16, 24), (64, 1)])
-def test_products_in_pieces_are_the_products(monkeypatch, hidden, pieces):
+@pytest.mark.parametrize(
+    "hidden, pieces, tn_pieces", [(10, 12, 24), (13, 24, 24), (16, 24, 1), (64, 1, 1)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_in_pieces_are_the_products(monkeypatch, hidden, pieces, tn_pieces, dtype):
     """Where the BLAS has a small-product path, X @ W1 and dZ1.T @ X are taken in pieces of rows
-    of at most SMALL_PRODUCT multiply-adds: the same products to rounding; elsewhere (and when
-    pieces would be too narrow, as at 64 units) the plain product, bit for bit."""
+    of at most SMALL_PRODUCT multiply-adds, Z1's as W1.T @ piece.T (outputs of at most
+    SMALL_TN_OUTPUT numbers) where whole registers of columns would go unused: the same products
+    to rounding; elsewhere (and when pieces would be too narrow, as at 64 units) the plain
+    product, bit for bit."""
     from nnmath import network
 
     rng = np.random.default_rng(0)
-    X = (rng.random((1536, 661)) < 0.2).astype(np.float32) * rng.integers(1, 256, (1536, 661))
-    W = rng.standard_normal((661, hidden)).astype(np.float32)
-    D = rng.standard_normal((1536, hidden)).astype(np.float32)
+    X = (rng.random((1536, 661)) < 0.2).astype(dtype) * rng.integers(1, 256, (1536, 661))
+    W = rng.standard_normal((661, hidden)).astype(dtype)
+    D = rng.standard_normal((1536, hidden)).astype(dtype)
     monkeypatch.setattr(network, "small_products", lambda: True)
     rows = network._piece_rows(X, hidden)
     assert (rows is None) == (pieces == 1)
     if rows is not None:
         assert rows * hidden * 661 <= network.SMALL_PRODUCT and -(-1536 // rows) == pieces
-    np.testing.assert_allclose(network.times(X, W), X @ W, rtol=1e-5, atol=1e-2)
+    tn_rows = network._tn_rows(X, hidden)
+    if dtype == np.float32:  # 16 floats per register; doubles: 8, so 16 units fill two
+        assert (tn_rows is None) == (tn_pieces == 1)
+    if tn_rows is not None:
+        assert tn_rows * hidden <= network.SMALL_TN_OUTPUT
+        assert tn_rows * hidden * 661 <= network.SMALL_PRODUCT
+        assert -(-1536 // tn_rows) == tn_pieces
+    Z1 = network.times(X, W)
+    assert Z1.flags.f_contiguous == (rows is not None or tn_rows is not None)
+    np.testing.assert_allclose(Z1, X @ W, rtol=1e-5, atol=1e-2)
     np.testing.assert_allclose(network.transposed_times(D, X), D.T @ X, rtol=1e-5, atol=1e-1)
     monkeypatch.setattr(network, "small_products", lambda: False)
     np.testing.assert_array_equal(network.times(X, W), X @ W)
