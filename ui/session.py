@@ -30,6 +30,11 @@ from views import figures, metrics
 # measures what they cost).
 CHART_EVERY = 25  # at least this many iterations between live chart updates ...
 CHART_SECONDS = 0.8  # ... and at least this many seconds (see train())
+# The live chart first appears this long after training starts: a run that ends sooner (the
+# notebook's 500 iterations on the sample take about a second) shows its curves when it ends. A
+# chart drawn for a split second said nothing, and drawing it cost the browser ~0.2 CPU-s during
+# the click (bench/bench_browser.py: click -> final chart 1.56 s with it, 1.35 s without).
+CHART_FIRST_SECONDS = 2.0
 PROGRESS_EVERY = 5  # iterations between callbacks (each one a chance to stop)
 PROGRESS_SECONDS = 0.3  # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
@@ -124,9 +129,10 @@ def train(run: Run) -> Run:
     )
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
-    # The first callback draws the chart at once (axes up to `total`, and the history so far when
-    # continuing a cached run); later redraws are throttled (see CHART_SECONDS).
-    state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": 0.0, "t_bar": 0.0}
+    # The first chart (axes up to `total`, and the history so far when continuing a cached run)
+    # waits CHART_FIRST_SECONDS; later redraws are throttled (see CHART_SECONDS).
+    t_chart = time.perf_counter() + CHART_FIRST_SECONDS - CHART_SECONDS
+    state: dict[str, Any] = {"drawn": -CHART_EVERY, "t_chart": t_chart, "t_bar": 0.0}
     lim = host.limits()
 
     def waiting(ahead: int, busy: int) -> bool | None:

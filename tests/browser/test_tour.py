@@ -147,7 +147,7 @@ def test_training_grows_live_and_stop_keeps_the_partial_run(page, app_url):
     page.wait_for_url(re.compile(r"iterations=4000"))
     wait_for_app(page)
     page.locator(".st-key-train button").click()
-    # progress and the live chart (redrawn every >= 25 iterations and 0.4 s) while training
+    # progress, and the live chart (first drawn 2 s in, then every >= 25 iterations and 0.8 s)
     page.get_by_text(re.compile(r"iteration 1,\d{3} of 4,000")).first.wait_for()
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     screenshot(page, "train_live")

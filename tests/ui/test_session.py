@@ -19,14 +19,16 @@ class StopException(BaseException):
 
 class FakeBar:
     def __init__(self, fail_after):
-        self.calls, self.fail_after = 0, fail_after
+        self.calls, self.fail_after, self.charts = 0, fail_after, 0
 
     def progress(self, *a, **k):
         self.calls += 1
         if self.calls > self.fail_after:
             raise StopException()  # what a UI call raises when the user clicked Stop
 
-    plotly_chart = progress  # the live chart placeholder: also a UI update that can raise
+    def plotly_chart(self, *a, **k):  # the live chart placeholder: also a UI update that can raise
+        self.charts += 1
+        self.progress()
 
     def empty(self):
         pass
@@ -41,7 +43,8 @@ class FakeSt:
         return self.bar
 
     def empty(self):
-        return FakeBar(10**9)
+        self.chart = FakeBar(10**9)
+        return self.chart
 
     def spinner(self, text):
         return contextlib.nullcontext()
@@ -69,3 +72,15 @@ def test_training_without_interruption_returns_the_result(monkeypatch):
     run = session.train(session.lookup(Settings(iterations=30)))
     assert run.trained_now and run.result.iterations == 30 and run.result.status == "finished"
     assert session.lookup(Settings(iterations=30)).result is not None
+
+
+@pytest.mark.parametrize("first_seconds, drawn", [(10**9, False), (0.0, True)])
+def test_the_live_chart_waits_for_runs_that_last(monkeypatch, first_seconds, drawn):
+    """A run that ends within CHART_FIRST_SECONDS shows its curves only when it ends (no chart
+    drawn for a split second); a longer one gets live curves."""
+    monkeypatch.setattr(session, "CHART_FIRST_SECONDS", first_seconds)
+    monkeypatch.setattr(session, "CHART_SECONDS", 0.0)
+    fake = FakeSt(fail_after=10**9)
+    monkeypatch.setattr(session, "st", fake)
+    session.train(session.lookup(Settings(iterations=60)))
+    assert (fake.chart.charts > 0) == drawn
