@@ -30,10 +30,13 @@ MIN_PIECE_ROWS = 32  # narrower pieces cost more in calls than the path saves
 # columns (16 floats, 8 doubles): 10 hidden units in float32 cost as much as 16. Asked as
 # W1.T @ piece.T, it runs on the kernel OpenBLAS uses when its first matrix is read transposed
 # ("TN"), whose cost grows with each unit: 30% less at 10 units (the bench's tricks table), more
-# at 15 and 16. The TN kernel takes outputs of at most SMALL_TN_OUTPUT numbers (rows x units:
-# OpenBLAS's [sd]gemm_small_kernel_permit_skylakex.c), so its pieces are narrower.
+# at 15 and 16. The TN kernel takes outputs of at most SMALL_TN_OUTPUT numbers (rows x units)
+# and sums of at least MIN_TN_SUM terms (OpenBLAS's [sd]gemm_small_kernel_permit_skylakex.c), so
+# its pieces are narrower; they still beat the whole product up to ~75 units (10% at 64).
 SMALL_TN_OUTPUT = 1200
-TN_SPARE_COLUMNS = 3  # TN when whole registers would hold at least this many unused columns
+MIN_TN_SUM = 32
+MIN_TN_ROWS = 16  # narrower TN pieces lose to the whole product (measured at 256 units)
+TN_SPARE_COLUMNS = 3  # over piece @ W1: TN when whole registers leave this many columns unused
 REGISTER_BYTES = 64  # AVX-512
 
 
@@ -48,21 +51,23 @@ def _piece_rows(X, h) -> int | None:
 
 def _tn_rows(X, h) -> int | None:
     """Rows of X per piece for X @ W (h columns) asked as W.T @ piece.T, or None not to."""
-    lanes = REGISTER_BYTES // X.dtype.itemsize  # columns per register
-    if not small_products() or -h % lanes < TN_SPARE_COLUMNS:
+    if not small_products() or X.shape[1] < MIN_TN_SUM:
         return None
+    lanes = REGISTER_BYTES // X.dtype.itemsize  # columns per register
+    if -h % lanes < TN_SPARE_COLUMNS and _piece_rows(X, h) is not None:
+        return None  # piece @ W1 does as well
     fit = min(SMALL_PRODUCT // (h * X.shape[1]), SMALL_TN_OUTPUT // h)
     rows = 1 << (fit.bit_length() - 1) if fit else 0
-    return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
+    return rows if MIN_TN_ROWS <= rows < X.shape[0] else None
 
 
 # The (m, 10) arrays of a pass (Z2, A2, dZ2), and the (m, hidden) ones (Z1, A1, dA1, dZ1) of a
-# narrow hidden layer (one whose products go in pieces), are stored column by column (Fortran
+# hidden layer whose X @ W1 goes in pieces, are stored column by column (Fortran
 # order): the softmax's and the loss's reductions over the classes of each sample, and the bias
 # adds, then run down contiguous columns, several times faster than numpy's row by row case over
-# 10 columns (the bench's tricks table). A wide layer's X @ W1 is faster written row by row, so
-# there Z1 and the arrays derived from it stay row-major. Shapes, values and indexing are the
-# same either way.
+# 10 columns (the bench's tricks table). A layer too wide for pieces (from ~76 units at 784
+# pixels) has its whole X @ W1 faster written row by row, so there Z1 and the arrays derived from
+# it stay row-major. Shapes, values and indexing are the same either way.
 def columns(m, n, dtype) -> np.ndarray:
     """An empty (m, n) array stored column by column."""
     return np.empty((m, n), dtype, order="F")

@@ -55,9 +55,10 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # rows, see network.py; 4: the (m, 10) and (m, h) arrays are stored column by column, the pieces
 # go to BLAS as one stack, the loss's log-sum-exp comes from A2; 5: pieces of a power-of-two
 # number of rows, after commits that computed other bits under 4; 6: Z1's pieces as
-# W1.T @ piece.T on the TN kernel). A cache of runs keys on it, so that no stored run is
-# continued, or served, by code that rounds differently.
-NUMERICS_VERSION = 6
+# W1.T @ piece.T on the TN kernel; 7: the same up to ~75 units, after a commit that computed
+# other bits under 6). A cache of runs keys on it, so that no stored run is continued, or
+# served, by code that rounds differently.
+NUMERICS_VERSION = 7
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
 # started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and

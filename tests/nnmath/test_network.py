@@ -268,15 +268,16 @@ def test_uint8_pixels_and_scaled_floats_predict_alike():
 
 
 @pytest.mark.parametrize(
-    "hidden, pieces, tn_pieces", [(10, 12, 24), (13, 24, 24), (16, 24, 1), (64, 1, 1)]
+    "hidden, pieces, tn_pieces",
+    [(10, 12, 24), (13, 24, 24), (16, 24, 1), (64, 1, 96), (256, 1, 1)],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_products_in_pieces_are_the_products(monkeypatch, hidden, pieces, tn_pieces, dtype):
     """Where the BLAS has a small-product path, X @ W1 and dZ1.T @ X are taken in pieces of rows
     of at most SMALL_PRODUCT multiply-adds, Z1's as W1.T @ piece.T (outputs of at most
-    SMALL_TN_OUTPUT numbers) where whole registers of columns would go unused: the same products
-    to rounding; elsewhere (and when pieces would be too narrow, as at 64 units) the plain
-    product, bit for bit."""
+    SMALL_TN_OUTPUT numbers) where whole registers of columns would go unused or the other pieces
+    would be too narrow (64 units): the same products to rounding; elsewhere (and when pieces
+    would be too narrow for both, as at 256 units) the plain product, bit for bit."""
     from nnmath import network
 
     rng = np.random.default_rng(0)
