@@ -247,7 +247,7 @@ def tricks(m=41_000):
     from nnmath import network
     from nnmath._threads import small_products
     from nnmath.activations import col_sum
-    from nnmath.network import SMALL_PRODUCT, count_correct, times, transposed_times
+    from nnmath.network import SMALL_PRODUCT, count_correct, scores, times, transposed_times
 
     rng = np.random.default_rng(0)
     B = nnmath.BLOCK_ROWS
@@ -351,6 +351,13 @@ def tricks(m=41_000):
             "label at the row max (ties: argmax)",
             lambda: np.count_nonzero(nnmath.get_predictions(A) == y),
             lambda: count_correct(AF, y),
+        ),
+        (
+            "loss and right answers together",
+            "the two rows above, (m, 10) products",
+            "labels' entries gathered, one row max",
+            lambda: (nnmath.cross_entropy(ZF, Y, m=m, A2=AF), count_correct(AF, y)),
+            lambda: scores(ZF, AF, y, m=m),
         ),
         (
             "dW1 at hidden 10",

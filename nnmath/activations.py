@@ -64,8 +64,9 @@ ACTIVATIONS: dict[str, Activation] = {
 def softmax(Z):
     """Row-wise softmax. Subtracting each row's max first changes nothing mathematically
     (softmax(z) = softmax(z - c)) but keeps exp() from overflowing for large logits."""
-    E = np.exp(Z - row_max(Z))  # (m, 10), every entry in (0, 1]
-    E /= row_sum(E)  # (m, 10), rows sum to 1 (E is ours to overwrite)
+    E = Z - row_max(Z)  # (m, 10), every entry <= 0
+    np.exp(E, out=E)  # (m, 10), every entry in (0, 1] (E is ours to overwrite)
+    E /= row_sum(E)  # (m, 10), rows sum to 1
     return E
 
 

@@ -223,9 +223,11 @@ def scale_pixels(X, dtype=np.float32, *, out=None) -> np.ndarray:
 def forward_propagation(params: Params, X, *, activation="relu") -> Cache:
     """X (m, 784) floats in [0, 1] -> Cache(Z1, A1, Z2, A2)."""
     g = ACTIVATIONS[activation].function
-    Z1 = times(X, params.W1) + params.b1  # (m, hidden)   X @ W1
+    Z1 = times(X, params.W1)  # (m, hidden)   X @ W1 ...
+    Z1 += params.b1  # ... + b1 (Z1 is a new array: added in place)
     A1 = g(Z1)  # (m, hidden)
-    Z2 = matmul(A1, params.W2) + params.b2  # (m, 10)      A1 @ W2
+    Z2 = matmul(A1, params.W2)  # (m, 10)      A1 @ W2 ...
+    Z2 += params.b2  # ... + b2
     A2 = softmax(Z2)  # (m, 10)
     return Cache(Z1, A1, Z2, A2)
 
@@ -239,11 +241,12 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activati
     g_deriv = ACTIVATIONS[activation].derivative
     m = X.shape[0] if m is None else m
     Z1, A1, Z2, A2 = cache
-    dZ2 = (A2 - Y) / m  # (m, 10)       dL/dZ2 for softmax + cross-entropy
+    dZ2 = A2 - Y  # (m, 10)       dL/dZ2 for softmax + cross-entropy ...
+    dZ2 /= m  # ... (A2 - Y) / m, divided in place
     dW2 = A1.T @ dZ2  # (hidden, 10)
     db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
     dA1 = np.matmul(dZ2, params.W2.T, out=np.empty_like(Z1))  # (m, hidden)  dZ2 @ W2.T
-    dZ1 = dA1 * g_deriv(Z1)  # (m, hidden)
+    dZ1 = np.multiply(dA1, g_deriv(Z1), out=dA1)  # (m, hidden)  dA1 * g'(Z1), in place
     # X.T @ dZ1 computed as the transpose of dZ1.T @ X: the same sums over samples, which
     # OpenBLAS's SkylakeX kernel runs ~20% faster at 10 hidden units (the bench's tricks table)
     dW1 = transposed_times(dZ1, X).T  # (784, hidden)
@@ -297,14 +300,46 @@ def count_correct(A2, y) -> int:
     over 10 columns): a row is right when its label's probability is the row's maximum, unless
     another class ties with it there (argmax returns the first of tied classes: asked only for
     the rare rows with a tie)."""
-    top = row_max(A2)  # (m, 1)
-    right = A2[np.arange(len(y)), y] == top[:, 0]  # (m,) the label reaches the maximum
+    y = np.asarray(y)
+    return _count_right(A2, y, row_max(A2)[:, 0], A2[np.arange(len(y)), y])
+
+
+def _count_right(A2, y, top, at_label) -> int:
+    """count_correct from each row's maximum ``top`` (m,) and label's probability (m,)."""
+    right = at_label == top  # (m,) the label reaches the maximum
     correct = int(np.count_nonzero(right))
-    at_top = top == A2  # (m, 10)
+    at_top = top[:, None] == A2  # (m, 10)
     if np.count_nonzero(at_top) > len(y):  # some row reaches its maximum more than once
         tied = np.flatnonzero(right & (row_sum(at_top)[:, 0] > 1))
         correct -= int(np.count_nonzero(get_predictions(A2[tied]) != y[tied]))
     return correct
+
+
+def scores(Z2, A2, y, *, m=None) -> tuple[float, int]:
+    """``cross_entropy(Z2, one_hot(y), m=m, A2=A2)`` and ``count_correct(A2, y)`` at once.
+
+    Both read only each row's maxima and its label's entries, so this gathers those (m numbers
+    each) instead of multiplying (m, 10) arrays by the one-hot labels, and takes the row maxima
+    of A2 once for both. The loss is the same sum of the same float terms, -log softmax(Z2) at
+    each label, added in another order (in float64).
+    """
+    y = np.asarray(y)
+    n = len(y)
+    m = n if m is None else m
+    z_label, a_label = _at_labels(Z2, y), _at_labels(A2, y)  # (m,) each
+    top = row_max(A2)[:, 0]  # (m,) the largest probability of each row
+    neg_log_p = (row_max(Z2)[:, 0] - z_label) - np.log(top)  # (m,) as in cross_entropy
+    loss = float(np.sum(neg_log_p, dtype=np.float64)) / m
+    return loss, _count_right(A2, y, top, a_label)
+
+
+def _at_labels(A, y) -> np.ndarray:
+    """A[i, y[i]] for every row i: read from the flat array when A is stored column by column
+    (one take; numpy's fancy indexing by two index arrays is several times slower)."""
+    n = len(y)
+    if A.flags.f_contiguous:
+        return A.ravel(order="F").take(np.arange(n) + y * n)
+    return A[np.arange(n), y]
 
 
 def get_accuracy(predictions, y) -> float:

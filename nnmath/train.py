@@ -31,11 +31,10 @@ from .activations import ACTIVATIONS
 from .network import (
     Params,
     backward_propagation,
-    count_correct,
-    cross_entropy,
     forward_propagation,
     init_params,
     one_hot,
+    scores,
     update_params,
 )
 
@@ -56,9 +55,10 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # go to BLAS as one stack, the loss's log-sum-exp comes from A2; 5: pieces of a power-of-two
 # number of rows, after commits that computed other bits under 4; 6: Z1's pieces as
 # W1.T @ piece.T on the TN kernel; 7: the same up to ~75 units, after a commit that computed
-# other bits under 6). A cache of runs keys on it, so that no stored run is continued, or
-# served, by code that rounds differently.
-NUMERICS_VERSION = 7
+# other bits under 6; 8: the loss adds its terms in another order, see network.scores). A cache
+# of runs keys on it, so that no stored run is continued, or served, by code that rounds
+# differently.
+NUMERICS_VERSION = 8
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
 # started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and
@@ -464,8 +464,7 @@ def _start_pass(
             Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]  # (block, 10)
             yb = y[start:stop] if rows is None else y[rows[start:stop]]  # (block,)
             cache = forward_propagation(block_params, Xb, activation=activation)
-            loss = cross_entropy(cache.Z2, Yb, m=m, A2=cache.A2)
-            correct = count_correct(cache.A2, yb)
+            loss, correct = scores(cache.Z2, cache.A2, yb, m=m)
             grads = (
                 backward_propagation(block_params, cache, Xb, Yb, m=m, activation=activation)
                 if backward

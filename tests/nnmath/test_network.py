@@ -230,6 +230,31 @@ def test_count_correct_is_the_argmax_count_ties_included():
     assert count_correct(np.ones((2, 10)), np.array([0, 1])) == 1  # all tied: argmax says 0
 
 
+@pytest.mark.parametrize("layout", ["F", "C"])
+def test_scores_are_the_loss_and_the_right_answers(layout):
+    """Training takes loss and right answers together from the labels' entries (scores): the
+    same as cross_entropy and count_correct, ties and logits far beyond float32's exp included,
+    in either layout."""
+    from nnmath.network import count_correct, scores
+
+    rng = np.random.default_rng(5)
+    for trial in range(120):
+        m = int(rng.integers(1, 300))
+        if trial % 3 == 0:  # small integer logits: many tied rows
+            Z = rng.integers(0, 3, (m, 10)).astype(np.float32)
+        else:
+            Z = (rng.standard_normal((m, 10)) * (0.1, 3, 300)[trial % 3]).astype(np.float32)
+        Z = np.asfortranarray(Z) if layout == "F" else np.ascontiguousarray(Z)
+        A = softmax(Z)
+        y = rng.integers(0, 10, m)
+        loss, correct = scores(Z, A, y, m=1000)
+        assert loss == pytest.approx(cross_entropy(Z, one_hot(y), m=1000, A2=A), rel=1e-12)
+        assert correct == count_correct(A, y) == np.count_nonzero(get_predictions(A) == y)
+    Z = np.asfortranarray(np.array([[1000.0, 0.0, -1000.0] + [0.0] * 7, [1e30] * 10], np.float32))
+    loss, correct = scores(Z, softmax(Z), np.array([2, 0]))
+    assert loss == pytest.approx((2000 + math.log(10)) / 2, rel=1e-5) and correct == 1
+
+
 def test_pass_arrays_are_stored_column_by_column_with_the_same_values():
     """forward/backward keep the (m, 10) arrays column by column (the fast layout for their
     per-row sums); shapes and values are what the row-major textbook lines give."""
