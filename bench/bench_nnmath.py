@@ -44,7 +44,11 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIZES = [6_000] if QUICK else [41_000, 60_000]
 HIDDEN = [10, 64] if QUICK else [10, 64, 256]
 REPEATS = 3 if QUICK else 5  # timed iterations per round (after one warm-up)
-ROUNDS = 1 if QUICK else 3  # every figure of a table row is measured once per round
+# Every figure of a table row is measured once per round. On the 2-core VMs these figures come
+# from, runs that use both cores have slow spells of a few seconds (the same 2-worker call took
+# 12 to 17 ms/iteration within one process, minutes apart, while 1-thread figures held within
+# 5%): five rounds spread each figure over the whole row so one spell cannot decide its median.
+ROUNDS = 1 if QUICK else 5
 RSS_M = 6_000 if QUICK else 60_000
 # The targets, checked at m = TARGET_M: nnmath's best over the notebook's best, and over
 # PyTorch's best, per hidden size; and the seconds of one MNIST-size run (BIG_RUN).
