@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.app_server import chromium_path, start_app
+
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 REPEATS = 3 if QUICK else 5
 
@@ -43,58 +42,17 @@ OBSERVE = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    raise SystemExit("Chromium not found (Debian: apt-get install -y chromium)")
+    found = chromium_path()
+    if found is None:
+        raise SystemExit("Chromium not found (Debian: apt-get install -y chromium)")
+    return found
 
 
 def serve(runs_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0):
-    """``streamlit run streamlit_app.py`` on a free loopback port with its own run store (and
-    ``env`` added to the environment); returns (process, url, port) once it answers its health
-    check. The benchmarks' one way to start the app."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir), **(env or {})),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                return proc, url, port
-        except OSError:
-            time.sleep(0.2)  # polling a server that is starting, not synchronisation
-    proc.kill()
-    proc.wait()
-    raise SystemExit("streamlit did not start")
+    """The app with its own run store (and ``env`` added to the environment), once it answers:
+    (process, url, port). The benchmarks' one way to start the app (bench.app_server)."""
+    return start_app(runs_dir, env, timeout=timeout)
 
 
 def _idle(page) -> None:

@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.app_server import ROOT, chromium_path, start_app
+
 SCREENSHOTS = ROOT / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,74 +48,13 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        # Polling a health endpoint that is not up yet: the interval is not a synchronisation.
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
-
-
 def spawn_app(runs_dir: Path, log_path: Path, **env_vars: str) -> tuple[str, subprocess.Popen]:
     """Start `streamlit run streamlit_app.py` on a free loopback port (extra environment
-    variables in ``env_vars``) and wait until it answers; returns (URL, process). The caller
-    ends it (e.g. with a SIGKILL, as a crash would)."""
-    port = _free_port()
-    env = dict(os.environ, NNMATH_RUNS_DIR=str(runs_dir), **env_vars)
+    variables in ``env_vars``, output in ``log_path``) and wait until it answers; returns (URL,
+    process). The caller ends it (e.g. with a SIGKILL, as a crash would)."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            _command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
+        proc, url, _ = start_app(runs_dir, env_vars, log=log)
     return url, proc
-
-
-def _command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
 
 
 @contextlib.contextmanager
