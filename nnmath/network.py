@@ -44,9 +44,14 @@ def _piece_rows(X, h) -> int | None:
     """Rows of X per piece for a product with h columns, or None to take it whole."""
     if not small_products():
         return None
-    fit = SMALL_PRODUCT // (h * X.shape[1])  # the most rows that fit the path
-    rows = 1 << (fit.bit_length() - 1) if fit else 0  # a power of two: ~4% faster than `fit`
+    rows = _power_of_two(SMALL_PRODUCT // (h * X.shape[1]))  # of the most rows that fit the path
     return rows if MIN_PIECE_ROWS <= rows < X.shape[0] else None
+
+
+def _power_of_two(fit: int) -> int:
+    """The largest power of two <= fit (0 for 0): pieces of a power-of-two number of rows run
+    ~4% faster than pieces of the most rows that fit."""
+    return 1 << (fit.bit_length() - 1) if fit else 0
 
 
 def _tn_rows(X, h) -> int | None:
@@ -56,8 +61,7 @@ def _tn_rows(X, h) -> int | None:
     lanes = REGISTER_BYTES // X.dtype.itemsize  # columns per register
     if -h % lanes < TN_SPARE_COLUMNS and _piece_rows(X, h) is not None:
         return None  # piece @ W1 does as well
-    fit = min(SMALL_PRODUCT // (h * X.shape[1]), SMALL_TN_OUTPUT // h)
-    rows = 1 << (fit.bit_length() - 1) if fit else 0
+    rows = _power_of_two(min(SMALL_PRODUCT // (h * X.shape[1]), SMALL_TN_OUTPUT // h))
     return rows if MIN_TN_ROWS <= rows < X.shape[0] else None
 
 
