@@ -305,7 +305,7 @@ def count_correct(A2, y) -> int:
     another class ties with it there (argmax returns the first of tied classes: asked only for
     the rare rows with a tie)."""
     y = np.asarray(y)
-    return _count_right(A2, y, row_max(A2)[:, 0], A2[np.arange(len(y)), y])
+    return _count_right(A2, y, row_max(A2)[:, 0], _at_labels(A2, y))
 
 
 def _count_right(A2, y, top, at_label) -> int:
