@@ -102,12 +102,19 @@ if shown("advanced"):
             key=widget_key("dtype", settings),
             disabled=exercise.is_locked("dtype"),
         )
-        batch = a3.selectbox(
-            "Batch size",
-            list(dict.fromkeys([*BATCH_SIZES, settings.batch_size])),
-            key=widget_key("batch_size", settings),
-            disabled=exercise.is_locked("batch"),
-            format_func=lambda b: "full batch (notebook)" if b is None else f"{b:,}",
+        # 0 stands for None (full batch) in the box: a select box holding None shows its
+        # placeholder "Choose an option", as if nothing were chosen
+        batch = (
+            a3.selectbox(
+                "Batch size",
+                list(dict.fromkeys([0, *filter(None, BATCH_SIZES), settings.batch_size or 0])),
+                key=widget_key("batch_size", settings, shown=0),
+                disabled=exercise.is_locked("batch"),
+                format_func=lambda b: "full batch (notebook)" if not b else f"{b:,}",
+                help="Images per gradient step: full batch uses every training image in each step, "
+                "as the notebook does.",
+            )
+            or None
         )
         activation = a4.selectbox(
             "Hidden activation",

@@ -15,22 +15,14 @@ st.caption(
     "(wrong) prediction. Click an image to see it large with its 10 probabilities."
 )
 
-DIGITS = [None, *range(10)]
+ANY = "any"  # in the boxes: a box holding None shows its placeholder "Choose an option"
+DIGITS = [ANY, *range(10)]
 PER_PAGE = 30
 COLS = 10
 f1, f2, f3, f4 = st.columns([1, 1, 1.4, 2])
-true = f1.selectbox(
-    "True digit",
-    DIGITS,
-    key=filter_from_url("true"),
-    format_func=lambda d: "any" if d is None else str(d),
-)
-pred = f2.selectbox(
-    "Predicted digit",
-    DIGITS,
-    key=filter_from_url("pred"),
-    format_func=lambda d: "any" if d is None else str(d),
-)
+true = f1.selectbox("True digit", DIGITS, key=filter_from_url("true", none_as=ANY))
+pred = f2.selectbox("Predicted digit", DIGITS, key=filter_from_url("pred", none_as=ANY))
+true, pred = (None if d == ANY else d for d in (true, pred))
 min_conf = f3.slider(
     "Confidence at least",
     0.0,

@@ -90,12 +90,15 @@ def sync_url(settings: Settings, **extra: Any) -> None:
             qp[k] = str(v)
 
 
-def widget_key(name: str, settings: Settings) -> str:
+def widget_key(name: str, settings: Settings, shown: Any = None) -> str:
     """Key of the widget editing setting ``name``, seeded from the settings when absent (widget
-    state is dropped by Streamlit on pages that do not render the widget)."""
+    state is dropped by Streamlit on pages that do not render the widget). ``shown``: what the
+    widget holds for a setting of None (a select box holding None shows its placeholder,
+    "Choose an option", as if nothing were chosen)."""
     key = WIDGET_PREFIX + name
     if key not in st.session_state:
-        st.session_state[key] = getattr(settings, name)
+        value = getattr(settings, name)
+        st.session_state[key] = shown if value is None else value
     return key
 
 
@@ -108,18 +111,23 @@ def consume_link() -> None:
     st.session_state[FROM_LINK_KEY] = False
 
 
-def filter_from_url(name: str, parse=parse_filter) -> str:
+def filter_from_url(name: str, parse=parse_filter, none_as: Any = None) -> str:
     """Key of the widget for the Mistakes filter ``name`` ("true"/"pred" read by
     ``parse_filter``, "min_conf" by ``engine.config.parse_min_conf``), seeded from the URL
     when the URL value came from outside (a link, a confusion-matrix click) rather than from our
-    own last write, and restored after navigation cleared the URL. Call before the widget."""
+    own last write, and restored after navigation cleared the URL. Call before the widget.
+    ``none_as``: what the widget holds for no filter (a select box holding None shows its
+    placeholder, "Choose an option")."""
     ss, qp = st.session_state, st.query_params
     key, last = f"filter_{name}", f"_url_{name}"
+    value = ...
     if name in qp:
         if ss.get(last, "<unset>") != qp[name]:
-            ss[key] = parse(qp.to_dict(), name)
+            value = parse(qp.to_dict(), name)
     elif key not in ss and ss.get(last) is not None:
-        ss[key] = parse({name: ss[last]}, name)
+        value = parse({name: ss[last]}, name)
+    if value is not ...:
+        ss[key] = none_as if value is None else value
     return key
 
 
