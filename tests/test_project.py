@@ -221,6 +221,51 @@ def test_requirements_match_the_installed_versions():
 def test_readme_starts_with_the_two_setup_commands():
     head = (ROOT / "README.md").read_text().split("\n## ")[0]
     assert "make run" in head and "make test" in head
+    # the first run's wait and the port are said before anything else
+    assert "first run takes a few minutes" in head and "make run PORT=8502" in head
+
+
+def test_readme_is_short():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines: move sections to docs/"
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for a file's headings (code blocks left out)."""
+    text = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)
+    anchors = set()
+    for title in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        anchors.add(re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def markdown_links(path: Path) -> list[tuple[Path, str]]:
+    """(target file, anchor or "") of every relative link and image in a markdown file."""
+    links = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue  # http(s), mailto: checked by nobody here
+        file, _, anchor = target.partition("#")
+        links.append((path.parent / file if file else path, anchor))
+    return links
+
+
+@pytest.mark.parametrize(
+    "doc", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name
+)
+def test_every_documentation_link_resolves(doc):
+    for target, anchor in markdown_links(doc):
+        assert target.exists(), f"{doc.name} links to {target}, which does not exist"
+        if anchor:
+            assert anchor in heading_anchors(target.read_text()), (
+                f"{doc.name} links to {target.name}#{anchor}: no such heading"
+            )
+
+
+def test_readme_reaches_every_documentation_file():
+    linked = {t.resolve() for t, _ in markdown_links(ROOT / "README.md")}
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert doc.resolve() in linked, f"README.md has no link to docs/{doc.name}"
 
 
 def test_ci_runs_the_readme_test_command():
