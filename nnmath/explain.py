@@ -34,7 +34,13 @@ PIECEWISE_LINEAR = {
     "relu": lambda Z1: (Z1 > 0).astype(np.float64),
     "identity": lambda Z1: np.ones_like(Z1, dtype=np.float64),
 }
-MARGIN = 1e-3  # logits: how far past the tie the counterfactual aims, so rounding cannot undo it
+# Logits: by how much a counterfactual's target must beat every other digit, in the run's dtype
+# AND in float64, to count as flipped. Float32 logits of ~10 carry rounding of ~1e-6 and a
+# different summation order moves them by ~1e-5: 1e-3 is far beyond both, so anyone who
+# recomputes the answer, in either arithmetic, gets the same digit. The search aims a little
+# further (AIM) so that its projections land past MARGIN, not on it.
+MARGIN = 1e-3
+AIM = 1.01  # x margin: where the exact projections aim
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,14 @@ class Counterfactual:
     target: int
     x: np.ndarray  # (784,) floats in [0, 1]: the changed image
     original: np.ndarray  # (784,) floats in [0, 1]
-    flipped: bool  # a fresh forward pass (in the run's dtype) predicts target
+    flipped: bool  # target beats every other digit by >= margin in the run's dtype and float64
     distance: float  # L2 norm of x - original
     exact_in_pattern: bool  # x is the nearest point that flips among those with its ReLU pattern
     steps: int  # linearisations used
     probs: np.ndarray  # (10,) the network's probabilities for x, in the run's dtype
+    margin: float = MARGIN  # the lead that ``flipped`` demands, in logits
+    lead: float = float("nan")  # z[target] - max other z at x, float64
+    lead_run_dtype: float = float("nan")  # the same in the run's dtype
 
     @property
     def change(self) -> np.ndarray:
@@ -128,7 +137,7 @@ def counterfactual(
     answer ``target``.
 
     What is exact: within one ReLU pattern every logit is linear in x, so "z[target] beats every
-    other digit by ``margin``" is a set of half-spaces, and the nearest point of their
+    other digit by ``AIM * margin``" is a set of half-spaces, and the nearest point of their
     intersection with the box [0, 1]^784 is a convex projection, solved here exactly (each
     half-space by its piecewise-linear breakpoints, several by Hildreth's cyclic dual ascent).
     What is not: the projection uses the pattern of the point it linearised at; the point it
@@ -143,12 +152,17 @@ def counterfactual(
     If no projection flips the answer, a margin ascent (DeepFool-like steps that are kept only
     when the true margin z[target] - max z[other] grows) from x and from the last point, pulled
     back the same way, takes over; it can get stuck against the box, and then ``flipped`` is
-    False. ``flipped`` is always a fresh forward pass in the run's dtype. Measured on the
-    sample's dev set toward each image's runner-up: ``python -m bench.bench_explain``.
+    False. ``flipped`` is a fresh forward pass: target beats every other digit by at least
+    ``margin`` logits both in the run's dtype and in float64 (``lead``, ``lead_run_dtype``), so
+    a tie is never called a flip; every step of the search (the crossings included) tests that
+    same condition. Measured on the sample's dev set toward each image's runner-up:
+    ``python -m bench.bench_explain``.
     """
     slope = _slope_of(activation)
     target = check_digit("target", target)
     max_steps = check_int("max_steps", max_steps, 1)
+    if not (isinstance(margin, (int, float)) and 0 < margin < np.inf):
+        raise ValueError(f"margin must be a number > 0 (logits), got {margin!r}")
     x0 = one_image(x)
     W1, b1, W2, b2 = (np.asarray(a, np.float64) for a in params.arrays().values())
     p64 = Params(W1, b1, W2, b2)
@@ -164,8 +178,10 @@ def counterfactual(
     def rivals(z):
         return {k for k in range(N_CLASSES) if k != target and z[k] > z[target] - margin}
 
-    def flips(v):
-        return _predicts(params, v, target, activation)
+    def flips(v):  # float64 first: the run's dtype only when that one clears the margin
+        return _lead(p64, v, target, activation) >= margin and (
+            _lead(params, v, target, activation) >= margin
+        )
 
     def closer(a, b):
         return b is None or np.linalg.norm(a - x0) < np.linalg.norm(b - x0)
@@ -177,7 +193,8 @@ def counterfactual(
     while not exact and steps < max_steps:
         steps += 1
         w, c = linear(point)
-        new = _project(x0, [(w[:, target] - w[:, k], margin - c[target] + c[k]) for k in keep])
+        aim = AIM * margin
+        new = _project(x0, [(w[:, target] - w[:, k], aim - c[target] + c[k]) for k in keep])
         if flips(new):
             if closer(new, best):
                 best = new
@@ -206,7 +223,8 @@ def counterfactual(
                 best = found
         if best is None:
             best = point
-    flipped = _predicts(params, best, target, activation)
+    lead64, lead_run = (_lead(p, best, target, activation) for p in (p64, params))
+    flipped = min(lead64, lead_run) >= margin
     return Counterfactual(
         target=target,
         x=best,
@@ -216,6 +234,9 @@ def counterfactual(
         exact_in_pattern=bool(exact and flipped),
         steps=steps,
         probs=_probs(params, best, activation),
+        margin=float(margin),
+        lead=lead64,
+        lead_run_dtype=lead_run,
     )
 
 
@@ -281,6 +302,12 @@ def _predicts(params, x, target, activation) -> bool:
     return bool(_predict_rows(params, x[None], activation)[0] == target)
 
 
+def _lead(params, x, target, activation) -> float:
+    """z[target] - max other z for one image, in the params' own dtype."""
+    z = forward_propagation(params, np.asarray(x[None], params.dtype), activation=activation).Z2[0]
+    return float(z[target]) - float(np.delete(z, target).max())
+
+
 def _probs(params, x, activation) -> np.ndarray:
     X = np.asarray(x[None], params.dtype)
     return forward_propagation(params, X, activation=activation).A2[0]
@@ -299,12 +326,16 @@ def _project(x0, constraints, sweeps=50, tol=1e-12) -> np.ndarray:
     lam = np.zeros(len(constraints))
     A = np.array([a for a, _ in constraints]).reshape(len(constraints), -1)  # (k, n)
     for _ in range(sweeps if len(constraints) > 1 else 1):
-        moved = 0.0
-        for k, (a, b) in enumerate(constraints):
-            base = x0 + lam @ A - lam[k] * a
-            new = _solve_one(base, a, b)
-            moved = max(moved, abs(new - lam[k]))
-            lam[k] = new
+        moved, before = 0.0, lam.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, (a, b) in enumerate(constraints):
+                base = x0 + lam @ A - lam[k] * a
+                new = _solve_one(base, a, b)
+                moved = max(moved, abs(new - lam[k]))
+                lam[k] = new
+        if not np.isfinite(lam @ A).all():  # constraints the box cannot meet together: the
+            lam = before  # dual ascent runs off to infinity; keep the last finite point
+            break
         if moved <= tol * (1 + lam.max(initial=0)):
             break
     return np.clip(x0 + lam @ A, 0, 1)

@@ -89,6 +89,7 @@ def test_counterfactual_figures_and_sentence(w):
     np.testing.assert_allclose(decode(bars.to_plotly_json()["data"][1])["y"], cf.probs)
     s = views.counterfactual_sentence(cf)
     assert f"and it answers {cf.target} (" in s and f"distance {cf.distance:.3f}" in s
+    assert f"by {min(cf.lead, cf.lead_run_dtype):.3g} or more" in s and cf.lead >= cf.margin
 
 
 def test_look_and_activation_bars(params, image):
