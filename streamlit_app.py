@@ -17,6 +17,7 @@ def home() -> None:
     from nnmath import Status
     from ui import session, teacher
     from ui.state import init_state, set_settings, sync_url
+    from views import glossary
     from views.format import number, pct
 
     settings = init_state()
@@ -60,9 +61,9 @@ def home() -> None:
         )
         st.markdown(f"**Current run:** {run.label} — {how}.")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Dev accuracy", pct(r.dev_accuracy))
-        c2.metric("Train accuracy", pct(r.train_accuracy))
-        c3.metric("Loss", number(r.loss, ".3f"))
+        c1.metric("Dev accuracy", pct(r.dev_accuracy), help=glossary.help("dev-accuracy"))
+        c2.metric("Train accuracy", pct(r.train_accuracy), help=glossary.help("train-accuracy"))
+        c3.metric("Loss", number(r.loss, ".3f"), help=glossary.help("loss"))
         c4.metric("Training time", "not trained here" if run.uploaded else f"{r.elapsed:.1f} s")
         if r.status == Status.DIVERGED:
             st.error(f"This run diverged: {r.message}")

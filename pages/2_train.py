@@ -15,7 +15,7 @@ from ui.state import (
     sync_url,
     widget_key,
 )
-from views import figures
+from views import figures, glossary
 from views.format import number, pct
 
 settings = init_state()
@@ -259,9 +259,9 @@ else:
     )
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Dev accuracy", pct(result.dev_accuracy), help="On the held-out dev images.")
-m2.metric("Train accuracy", pct(result.train_accuracy))
-m3.metric("Loss", number(result.loss, ".3f"))
+m1.metric("Dev accuracy", pct(result.dev_accuracy), help=glossary.help("dev-accuracy"))
+m2.metric("Train accuracy", pct(result.train_accuracy), help=glossary.help("train-accuracy"))
+m3.metric("Loss", number(result.loss, ".3f"), help=glossary.help("loss"))
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
 st.plotly_chart(
     figures.training_curves(

@@ -6,7 +6,7 @@ from engine.config import format_min_conf
 from nnmath import Status
 from ui import downloads, events, session, submission
 from ui.state import init_state
-from views import calibration, figures, metrics
+from views import calibration, figures, glossary, metrics
 
 settings = init_state()
 st.title("Evaluate")
@@ -32,7 +32,7 @@ if r.status == Status.DIVERGED:
 
 left, right = st.columns([3, 2])
 with left:
-    st.subheader("Confusion matrix")
+    st.subheader("Confusion matrix", help=glossary.help("confusion-matrix"))
     normalised = st.toggle("Share of each true digit (normalise rows)", key="cm_norm")
     st.caption(
         "Rows: the true digit; columns: what the network said. Off-diagonal cells are "
@@ -99,9 +99,11 @@ c2.dataframe(
     width="stretch",
     column_config={
         "digit": st.column_config.NumberColumn("digit", format="%d", width="small"),
-        "precision": st.column_config.Column("precision", width="small"),
-        "recall": st.column_config.Column("recall", width="small"),
-        "f1": st.column_config.Column("F1", width="small"),
+        "precision": st.column_config.Column(
+            "precision", width="small", help=glossary.help("precision")
+        ),
+        "recall": st.column_config.Column("recall", width="small", help=glossary.help("recall")),
+        "f1": st.column_config.Column("F1", width="small", help=glossary.help("f1")),
         "support": st.column_config.NumberColumn("images", format="%d", width="small"),
     },
 )
@@ -200,7 +202,7 @@ else:
     )
     sel = calibration.answer_when_sure(report.risk, threshold)
     m1, m2, m3 = st.columns(3)
-    m1.metric("Coverage (answered)", f"{sel.coverage:.1%}")
+    m1.metric("Coverage (answered)", f"{sel.coverage:.1%}", help=glossary.help("coverage"))
     m2.metric("Accuracy on the answered", "—" if sel.answered == 0 else f"{sel.accuracy:.1%}")
     m3.metric("“I don't know”", f"{sel.abstained:,}")
     confident_mistakes = sel.answered - sel.right

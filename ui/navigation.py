@@ -149,6 +149,14 @@ PAGES: tuple[PageSpec, ...] = (
         "Inside the network",
         "What if some hidden units were off, or the images were noisy, rotated or shifted?",
     ),
+    PageSpec(
+        "pages/20_glossary.py",
+        "Glossary",
+        ":material/menu_book:",
+        "glossary",
+        "Help",
+        "What does a word on these pages mean, and what is its formula?",
+    ),
 )
 
 
