@@ -60,6 +60,8 @@ TORCH_TARGET = {10: 0.6, 64: 0.8, 256: 0.8}  # at most this fraction of PyTorch'
 # app trains, is printed beside it.
 BIG_RUN = (6_000, 1_000, 100) if QUICK else (60_000, 10_000, 500)  # train, dev, iterations
 BIG_RUN_SECONDS = 10.0
+# The machine's own limit: one iteration's matmul FLOPs at the two-core sgemm rate measured here.
+BOUND_TARGET = {10: 2.5}  # at most this many times that bound
 
 
 def synthetic(m, seed=0):
@@ -138,6 +140,29 @@ def time_naive(X, y, hidden, threads):
 
     with threadpool_limits(threads, "blas"):
         return times_ms(step)
+
+
+def sgemm_gflops(threads=2, n=1024 if QUICK else 2048, repeats=5) -> float:
+    """float32 GFLOPS of one big n x n x n matmul with ``threads`` BLAS threads (best of
+    ``repeats``, after a warm-up): the most this machine's BLAS does with its cores."""
+    rng = np.random.default_rng(0)
+    A, B = (rng.random((n, n), dtype=np.float32) for _ in range(2))
+    best = float("inf")
+    with threadpool_limits(threads, "blas"):
+        A @ B
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            A @ B
+            best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def bound_ms(m, hidden, gflops) -> float:
+    """ms one training iteration on m images would take if its matmuls ran at ``gflops``:
+    X @ W1 and dZ1.T @ X (2 m 784 h FLOPs each), A1 @ W2, A1.T @ dZ2 and dZ2 @ W2.T (2 m h 10
+    each). Everything else (softmax, ReLU, sums, the update) counts as free."""
+    flops = 4 * m * 784 * hidden + 6 * m * hidden * 10
+    return flops / (gflops * 1e9) * 1e3
 
 
 def time_nnmath(X, y, hidden, threads, workers=1):
@@ -593,6 +618,11 @@ def main(argv=()) -> int:
         flush=True,
     )
     with_torch = torch_available()
+    gflops = sgemm_gflops()
+    print(
+        f"sgemm with 2 BLAS threads: {gflops:.0f} GFLOPS (float32, best of 5 square matmuls); "
+        '"÷ bound" = best nnmath over the time its matmuls would take at that rate'
+    )
     print()
     header = [
         "m",
@@ -606,6 +636,7 @@ def main(argv=()) -> int:
         "best nnmath",
         "× faster than notebook",
         "÷ PyTorch",
+        "÷ bound",
     ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -642,8 +673,9 @@ def main(argv=()) -> int:
             best = ours[best_policy]
             nb_best = min(nb.values())
             torch_best = min((v for v in torch_ms.values() if v), default=None)
+            bound = best / bound_ms(m, h, gflops)
             if m == TARGET_M:
-                ratios[h] = (nb_best / best, best / torch_best if torch_best else None)
+                ratios[h] = (nb_best / best, best / torch_best if torch_best else None, bound)
 
             def pair(d):
                 return " \\| ".join(f"{d[t]:.1f}" if d.get(t) else "—" for t in (1, 2))
@@ -655,6 +687,7 @@ def main(argv=()) -> int:
                 f"**{best:.1f}** ({best_policy})",
                 f"{nb_best / best:.1f}×",
                 f"{best / torch_best:.2f}" if torch_best else "—",
+                f"{bound:.1f}×",
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
         del X, y
@@ -676,13 +709,15 @@ def main(argv=()) -> int:
     )
 
     print("\nTargets on this machine (this run):")
-    for h, (vs_nb, vs_torch) in ratios.items():
+    for h, (vs_nb, vs_torch, vs_bound) in ratios.items():
         if h in NOTEBOOK_TARGET:
             print(
                 _target(f"hidden {h}: × faster than the notebook", vs_nb, NOTEBOOK_TARGET[h], ">=")
             )
         if h in TORCH_TARGET:
             print(_target(f"hidden {h}: ÷ PyTorch", vs_torch, TORCH_TARGET[h], "<="))
+        if h in BOUND_TARGET:
+            print(_target(f"hidden {h}: ÷ 2-core sgemm bound", vs_bound, BOUND_TARGET[h], "<="))
     if not QUICK:
         print(_target(f"{m_big:,} images × {its_big} its, s", big, BIG_RUN_SECONDS, "<="))
     if targets_only:
