@@ -20,3 +20,25 @@ def _isolated_run_store(tmp_path_factory, monkeypatch):
     """Every test gets its own run store, so no test sees another's cached runs."""
     monkeypatch.setenv("NNMATH_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the session (bench.postgres: Debian's package, installed
+    first when missing and we are root); yields its URL. Without one the test is skipped, except
+    with CI=true, where that is a failure: CI runs the PostgreSQL tests against a real server."""
+    import os
+
+    from bench.postgres import PostgresUnavailable, local_postgres
+
+    try:
+        server = local_postgres(durable=False)  # behaviour, not timings
+        url = server.__enter__()
+    except PostgresUnavailable as e:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
+        pytest.skip(f"no PostgreSQL: {e}")
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
