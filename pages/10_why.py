@@ -73,7 +73,7 @@ if versus == target:
 try:
     w = views.why(params, image, true=true, target=target, versus=versus, activation=act)
 except ValueError as e:  # nnmath.explain: exact shares need a piecewise-linear activation
-    st.info(f"This run's hidden activation is {act}, so no exact explanation: {e}.")
+    st.info(views.cannot_explain(act) or f"No exact explanation for this run: {e}.")
     st.stop()
 e, cf = w.explanation, w.counterfactual
 pred = int(w.probs.argmax())

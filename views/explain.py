@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import nnmath
+from nnmath.explain import PIECEWISE_LINEAR
 from views.figures import COLORS, _layout, digit_bars, digit_image, symmetric_limit
 
 SCALE = "RdBu_r"  # negative blue, zero white, positive red
@@ -29,6 +30,19 @@ def default_pair(probs, true: int | None = None) -> tuple[int, int]:
     if true is not None and int(true) != pred:
         return pred, int(true)
     return pred, int(order[1])
+
+
+def cannot_explain(activation: str) -> str | None:
+    """Why the Why page cannot split a run with this hidden activation into exact shares, in
+    plain words (None when it can: ReLU and identity)."""
+    if activation in PIECEWISE_LINEAR:
+        return None
+    return (
+        f"This run's hidden units use the {activation} activation, which is curved. Why can "
+        "split an answer into exact shares only when each hidden unit is a straight line once "
+        "the image has switched it on or off, as with ReLU (the notebook's) or identity. Train "
+        "the same settings with ReLU to see every pixel's share."
+    )
 
 
 def logit_name(target: int, versus: int | None) -> str:

@@ -181,3 +181,11 @@ def test_mistakes_links_the_picked_image_to_why():
     link = [p.proto for p in at.get("page_link") if p.proto.page == "why"][0]
     picked = at.selectbox(key="picked").value
     assert f"image={picked}" in link.query_string and "Why?" in link.label
+
+
+def test_why_on_a_sigmoid_run_says_in_plain_words_why_it_cannot_explain():
+    at = app("pages/10_why.py", iterations="20", activation="sigmoid")
+    said = "\n".join(e.value for e in at.info)
+    assert "sigmoid activation, which is curved" in said and "with ReLU" in said
+    assert "one of [" not in said and "piecewise" not in said and "'sigmoid'" not in said
+    assert views.cannot_explain("relu") is None and views.cannot_explain("identity") is None
