@@ -29,6 +29,9 @@ def home() -> None:
         "it gets wrong and what its hidden units look for — and share a link to any run."
     )
 
+    st.page_link(
+        "pages/0_lessons.py", label="**New here? Start with the lessons**", icon=":material/school:"
+    )
     ds, train, dev = session.split_or_stop(settings.data)
     sizes = (
         f"{train.n:,} to train on, {dev.n:,} held out (dev)"

@@ -46,6 +46,14 @@ PAGES: tuple[PageSpec, ...] = (
         "What is this, and what does the notebook's network reach?",
     ),
     PageSpec(
+        "pages/0_lessons.py",
+        "Lessons",
+        ":material/school:",
+        "lessons",
+        "Train and inspect",
+        "New here? Learn the notebook step by step: guess, run, compute by hand.",
+    ),
+    PageSpec(
         "pages/1_data.py",
         "Data",
         ":material/dataset:",

@@ -1,0 +1,70 @@
+"""Lessons: the notebook taught step by step — read, predict, run, and backprop done by hand."""
+
+import streamlit as st
+
+from ui import lessons as ul
+from ui.state import init_state
+
+init_state()
+lesson_id, number = ul.position()
+lesson = ul.find(lesson_id) if lesson_id else None
+
+if lesson is None:
+    st.title("Lessons")
+    st.markdown(
+        "The notebook's network, one idea at a time. Each lesson takes 5–10 minutes: you read, "
+        "**guess before the machine answers**, run the real network, and compute some of its "
+        "numbers **by hand**, checked against nnmath's own trace."
+    )
+    if lesson_id:
+        st.error(f"There is no lesson {lesson_id!r} on this server: pick one below.")
+    for i, item in enumerate(ul.course(), start=1):
+        with st.container(border=True):
+            st.markdown(f"**{i}. {item.title}** · {item.minutes} min  \n{item.summary}")
+            if st.button("Start", key=f"start_{item.id}", icon=":material/school:"):
+                ul.go(item.id, 1)
+                st.rerun()
+    with st.expander("Teachers: use your own lesson file"):
+        st.markdown(
+            "Write a lesson as a text file (the format: docs/lessons.md), upload it here and "
+            "share the link it gets. A file with problems is refused with the line of each."
+        )
+        uploaded = st.file_uploader("Lesson file (.md)", type=["md", "txt"], key="lesson_upload")
+        if uploaded is not None:
+            kept = ul.upload(uploaded)
+            if kept is not None:
+                st.success(f"{kept.title}: {len(kept.steps)} steps, checked and kept.")
+                st.page_link(
+                    "pages/0_lessons.py",
+                    label=f"Open it (link: ?lesson={kept.id})",
+                    icon=":material/link:",
+                    query_params={"lesson": kept.id, "step": "1"},
+                )
+    st.stop()
+
+count = len(lesson.steps)
+number = min(max(number, 1), count)
+step = lesson.steps[number - 1]
+st.title(lesson.title)
+st.progress(number / count, text=f"Step {number} of {count} · {step.kind}")
+ul.draw(lesson, step)
+
+back, course, forward = st.columns(3)
+if back.button("Back", key="lesson_back", disabled=number == 1, icon=":material/arrow_back:"):
+    ul.go(lesson.id, number - 1)
+    st.rerun()
+if course.button("All lessons", key="lesson_list", icon=":material/list:"):
+    ul.go(None)
+    st.rerun()
+if number < count:
+    if forward.button(
+        "Next",
+        key="lesson_next",
+        type="primary",
+        disabled=not ul.done(lesson, step),
+        icon=":material/arrow_forward:",
+    ):
+        ul.go(lesson.id, number + 1)
+        st.rerun()
+else:
+    forward.success("Lesson complete.")
