@@ -42,6 +42,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,6 +56,7 @@ import nnmath
 from nnmath import Status
 
 from .config import RunConfig
+from .notes import Annotation, check_note, check_tags
 from .values import as_float
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +64,8 @@ DEFAULT_ROOT = REPO / ".runs"
 DEFAULT_MAX_MB = 500.0
 DEFAULT_CHECKPOINT_SECONDS = 10.0
 PARTIAL = ".partial"  # runs/<run_id>.partial.npz
+NOTES = ".notes.json"  # runs/<run_id>.notes.json: a person's note and tags (engine.notes)
+RUN_ID = re.compile(r"[0-9a-f]{16}")  # what RunConfig.run_id produces
 RECORD_VERSION = 1
 
 
@@ -302,6 +306,11 @@ class RunStore:
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}{PARTIAL}.npz"
+
+    def notes_path(self, run_id: str) -> Path:
+        if not RUN_ID.fullmatch(run_id):
+            raise ValueError(f"run_id must be 16 hex digits, got {run_id[:40]!r}")
+        return self.root / "runs" / f"{run_id}{NOTES}"
 
     @property
     def uploads_dir(self) -> Path:
@@ -679,12 +688,52 @@ class RunStore:
                 self._save(config, result, data_name=data_name, data_key=data_key, dev_set=dev_set)
             return result
 
+    # ---- notes and tags ------------------------------------------------------------------------
+    def annotation(self, run_id: str) -> Annotation:
+        """The run's note and tags (empty when it has none)."""
+        try:
+            return Annotation.from_json(json.loads(self.notes_path(run_id).read_text()))
+        except (OSError, ValueError):
+            return Annotation()
+
+    def annotations(self) -> dict[str, Annotation]:
+        """Every run's note and tags that has any, by run id."""
+        out = {}
+        for p in (self.root / "runs").glob(f"*{NOTES}"):
+            run_id = p.name.removesuffix(NOTES)
+            if RUN_ID.fullmatch(run_id):
+                a = self.annotation(run_id)
+                if a != Annotation():
+                    out[run_id] = a
+        return out
+
+    def annotate(self, run_id: str, *, note: str | None = None, tags=None) -> Annotation:
+        """Set a stored run's note and/or tags (checked by engine.notes); returns what is kept.
+        An empty note and no tags remove the file."""
+        path = self.notes_path(run_id)
+        if not self.npz_path(run_id).exists():
+            raise ValueError("that run is not in the run cache (deleted or evicted)")
+        old = self.annotation(run_id)
+        new = Annotation(
+            old.note if note is None else check_note(note),
+            old.tags if tags is None else check_tags(tags),
+        )
+        if new == Annotation():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        else:
+            payload = json.dumps(new.to_json())
+            self._atomic_write(path, lambda p: p.write_text(payload))
+        return new
+
     def delete(self, run_id: str) -> None:
         with self.lock(run_id):
             self._discard(run_id, checkpoint=True)
 
     def _discard(self, run_id: str, *, checkpoint: bool = False) -> None:
         paths = [self.npz_path(run_id), self.json_path(run_id)]
+        if RUN_ID.fullmatch(run_id):
+            paths.append(self.notes_path(run_id))
         if checkpoint:
             paths.append(self.checkpoint_path(run_id))
         for p in paths:

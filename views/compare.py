@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,14 +51,29 @@ RUNS_COLUMNS = [
     "seconds",
     "created",
     "updated",
+    "seeds",
+    "note",
+    "tags",
 ]
 
 
-def runs_frame(records: Iterable) -> pd.DataFrame:
-    """One row per stored run: settings, final metrics, time, status, when (newest first)."""
+def runs_frame(records: Iterable, annotations: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per stored run: settings, final metrics, time, status, when (newest first);
+    ``seeds``: the dev accuracy of its group (the runs that differ from it only in seed) as
+    mean ± sd (n seeds); ``note`` and ``tags`` from ``annotations`` (run id -> engine.notes
+    Annotation)."""
+    from views.significance import groups, summary
+
+    records = list(records)
+    annotations = annotations or {}
+    group_of = {}
+    for members in groups(records).values():
+        text = summary([as_float(m.dev_accuracy) for m in members]).text()
+        group_of.update({m.config.run_id: text for m in members})
     rows = []
     for r in records:
         c = r.config
+        a = annotations.get(c.run_id)
         rows.append(
             {
                 "run_id": c.run_id,
@@ -73,6 +88,9 @@ def runs_frame(records: Iterable) -> pd.DataFrame:
                 "seconds": as_float(r.elapsed),
                 "created": _when(r.created),
                 "updated": _when(r.updated),
+                "seeds": group_of[c.run_id],
+                "note": a.note if a else "",
+                "tags": ", ".join(a.tags) if a else "",
             }
         )
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
@@ -117,9 +135,21 @@ def filter_runs(
     hidden: Sequence[int] | None = None,
     alpha_range: tuple[float, float] | None = None,
     min_dev_accuracy: float | None = None,
+    tags: Sequence[str] | None = None,
+    text: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``frame`` matching every given filter (None = no filter)."""
+    """Rows of ``frame`` matching every given filter (None = no filter). ``tags``: runs carrying
+    every one of them; ``text``: runs whose note or tags contain it (case-insensitive)."""
     keep = np.ones(len(frame), dtype=bool)
+    if tags:
+        have = frame["tags"].map(lambda t: set(filter(None, t.split(", "))))
+        keep &= have.map(lambda h: set(tags) <= h).to_numpy(dtype=bool)
+    if text and text.strip():
+        needle = text.strip().lower()
+        found = frame["note"].str.lower().str.contains(needle, regex=False) | frame[
+            "tags"
+        ].str.contains(needle, regex=False)
+        keep &= found.to_numpy(dtype=bool)
     if status:
         keep &= frame["status"].isin(list(status)).to_numpy()
     if hidden:
