@@ -1,128 +1,29 @@
-"""Corrupted copies of digits, to test how robust a network is: Gaussian noise, rotation, shift
-and stroke thickness. NumPy only; every function takes uint8 images (n, 28, 28) (or one (28, 28))
-and returns new uint8 images of the same shape, leaving its input untouched.
-"""
+"""Corrupted copies of digits (noise, rotation, shift, thickness): the pure-numpy transforms live
+in :mod:`nnmath.corrupt`, where training-time augmentation uses them too; re-exported here, where
+the Lab and the data layer have always found them."""
 
-from __future__ import annotations
+from nnmath.corrupt import (
+    CENTRE,
+    CORRUPTIONS,
+    LEVELS,
+    SIDE,
+    UNITS,
+    corrupt,
+    gaussian_noise,
+    rotate,
+    shift,
+    thickness,
+)
 
-import numpy as np
-
-SIDE = 28
-CENTRE = (SIDE - 1) / 2  # 13.5: rotation about the middle of the image
-
-CORRUPTIONS = ("noise", "rotate", "shift", "thickness")
-# The levels a robustness curve walks through, and what a level means.
-LEVELS: dict[str, tuple[float, ...]] = {
-    "noise": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
-    "rotate": (0.0, 10.0, 20.0, 30.0, 45.0, 60.0),
-    "shift": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0),
-    "thickness": (-2.0, -1.0, 0.0, 1.0, 2.0),
-}
-UNITS = {
-    "noise": "noise std (share of 255)",
-    "rotate": "rotation (degrees, anticlockwise)",
-    "shift": "shift (pixels right and down)",
-    "thickness": "stroke thickness (3x3 dilations; negative: erosions)",
-}
-
-
-def _images(images) -> tuple[np.ndarray, bool]:
-    a = np.asarray(images)
-    single = a.ndim == 2
-    if single:
-        a = a[None]
-    if a.ndim != 3 or a.shape[1:] != (SIDE, SIDE):
-        raise ValueError(f"images must have shape (n, 28, 28) or (28, 28), got {np.shape(images)}")
-    if a.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 pixels 0..255, got dtype {a.dtype}")
-    return a, single
-
-
-def _out(a: np.ndarray, single: bool) -> np.ndarray:
-    return a[0] if single else a
-
-
-def gaussian_noise(images, std: float, seed: int = 0) -> np.ndarray:
-    """Add N(0, (std * 255)^2) noise to every pixel, clipped to 0..255 and rounded."""
-    if not np.isfinite(std) or std < 0:
-        raise ValueError(f"std must be >= 0, got {std}")
-    a, single = _images(images)
-    rng = np.random.default_rng(seed)
-    noisy = a + rng.normal(0.0, std * 255.0, a.shape)
-    return _out(np.clip(np.rint(noisy), 0, 255).astype(np.uint8), single)
-
-
-def _sample_bilinear(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Bilinear samples of images ``a`` (n, 28, 28) at (rows, cols) (28, 28) source coordinates;
-    outside the image counts as 0 (paper)."""
-    padded = np.zeros((a.shape[0], SIDE + 2, SIDE + 2), np.float64)
-    padded[:, 1:-1, 1:-1] = a
-    r = np.clip(rows + 1, 0, SIDE + 1)  # padded coordinates; beyond the border is 0 anyway
-    c = np.clip(cols + 1, 0, SIDE + 1)
-    r0 = np.clip(np.floor(r).astype(int), 0, SIDE)
-    c0 = np.clip(np.floor(c).astype(int), 0, SIDE)
-    fr, fc = r - r0, c - c0
-    top = padded[:, r0, c0] * (1 - fc) + padded[:, r0, c0 + 1] * fc
-    bottom = padded[:, r0 + 1, c0] * (1 - fc) + padded[:, r0 + 1, c0 + 1] * fc
-    return top * (1 - fr) + bottom * fr
-
-
-def rotate(images, degrees: float) -> np.ndarray:
-    """Rotate anticlockwise (as seen, rows down) by ``degrees`` about the image centre, by inverse
-    mapping: each output pixel samples the input bilinearly where the rotation came from."""
-    if not np.isfinite(degrees):
-        raise ValueError(f"degrees must be a finite number, got {degrees}")
-    a, single = _images(images)
-    t = np.deg2rad(degrees)
-    rr, cc = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64)
-    y, x = CENTRE - rr, cc - CENTRE  # y up, x right
-    # the source of output (x, y) is (x, y) rotated by -t
-    xs = np.cos(t) * x + np.sin(t) * y
-    ys = -np.sin(t) * x + np.cos(t) * y
-    out = _sample_bilinear(a, CENTRE - ys, xs + CENTRE)
-    return _out(np.clip(np.rint(out), 0, 255).astype(np.uint8), single)
-
-
-def shift(images, right: float, down: float | None = None) -> np.ndarray:
-    """Move the digit ``right`` pixels right and ``down`` pixels down (default: as many as
-    right); what leaves the frame is lost, what enters is 0. Fractional shifts interpolate."""
-    down = right if down is None else down
-    if not (np.isfinite(right) and np.isfinite(down)):
-        raise ValueError(f"shift must be finite, got right={right}, down={down}")
-    a, single = _images(images)
-    rr, cc = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64)
-    out = _sample_bilinear(a, rr - down, cc - right)
-    return _out(np.clip(np.rint(out), 0, 255).astype(np.uint8), single)
-
-
-def _filter3(a: np.ndarray, reduce) -> np.ndarray:
-    """3x3 max or min filter; outside the image counts as 0 (paper)."""
-    padded = np.zeros((a.shape[0], SIDE + 2, SIDE + 2), a.dtype)
-    padded[:, 1:-1, 1:-1] = a
-    windows = [padded[:, dr : dr + SIDE, dc : dc + SIDE] for dr in range(3) for dc in range(3)]
-    return reduce.reduce(np.stack(windows), axis=0)
-
-
-def thickness(images, steps: int) -> np.ndarray:
-    """Thicker strokes (``steps`` > 0: that many 3x3 max filters, dilation) or thinner ones
-    (``steps`` < 0: 3x3 min filters, erosion); 0 returns a copy."""
-    if int(steps) != steps:
-        raise ValueError(f"steps must be a whole number, got {steps}")
-    a, single = _images(images)
-    out = a.copy()
-    for _ in range(abs(int(steps))):
-        out = _filter3(out, np.maximum if steps > 0 else np.minimum)
-    return _out(out, single)
-
-
-def corrupt(images, kind: str, level: float, seed: int = 0) -> np.ndarray:
-    """One of :data:`CORRUPTIONS` at ``level`` (see :data:`UNITS`)."""
-    if kind == "noise":
-        return gaussian_noise(images, level, seed)
-    if kind == "rotate":
-        return rotate(images, level)
-    if kind == "shift":
-        return shift(images, level)
-    if kind == "thickness":
-        return thickness(images, int(round(level)))
-    raise ValueError(f"kind must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
+__all__ = [
+    "CENTRE",
+    "CORRUPTIONS",
+    "LEVELS",
+    "SIDE",
+    "UNITS",
+    "corrupt",
+    "gaussian_noise",
+    "rotate",
+    "shift",
+    "thickness",
+]

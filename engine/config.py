@@ -33,6 +33,10 @@ TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 #: The training settings a user picks (URL, sweep axes, ledger, comparisons): every TrainConfig
 #: field but ``snapshot_every``, which the run store fixes (it decides what is kept, not numbers).
 SETTINGS = tuple(name for name in TRAIN_FIELDS if name != "snapshot_every")
+#: The settings beyond the notebook's plain gradient descent (optimizer, weight decay, schedule,
+#: dropout, augmentation): in a run's id only when they are not at their defaults, so every run
+#: stored before they existed keeps its id.
+ADVANCED = tuple(name for name in TRAIN_FIELDS if name not in nnmath.CORE_FIELDS)
 #: The store keeps parameters every this many iterations (any snapshot length is served exactly).
 SNAPSHOT_EVERY = TrainConfig.snapshot_every
 #: Fields that must match for two runs to share a dev set.
@@ -94,9 +98,18 @@ class RunConfig(TrainConfig):
         object.__setattr__(self, "split_seed", int(self.split_seed))
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-ready values; the advanced settings only where they change the
+        numbers (TrainConfig.canonical) and differ from their defaults."""
         d = asdict(self)
         if d["model"] is None:
             del d["model"]
+        canonical, default = self.train_config().canonical(), TrainConfig()
+        for name in ADVANCED:
+            value = getattr(canonical, name)
+            if value == getattr(default, name):
+                del d[name]
+            else:
+                d[name] = value
         return d
 
     @classmethod
@@ -205,6 +218,10 @@ class Settings(TrainConfig):
                 )
         if self.batch_size is not None and self.batch_size < 1:
             out.append(f"batch size must be >= 1 (or full batch), got {self.batch_size}")
+        try:  # the advanced settings, as nnmath checks them (over the notebook's basic ones)
+            replace(TrainConfig(), **{n: getattr(self, n) for n in ADVANCED}).validated()
+        except ValueError as error:
+            out.append(str(error))
         return out
 
     def is_notebook(self) -> bool:
@@ -237,6 +254,11 @@ def run_label(config: TrainConfig, iterations: int | None = None) -> str:
         ("dtype", str(config.dtype)),
         ("batch_size", f"batch {config.batch_size}"),
         ("activation", str(config.activation)),
+        ("optimizer", str(config.optimizer)),
+        ("weight_decay", f"L2 {config.weight_decay:g}"),
+        ("schedule", f"{config.schedule} schedule"),
+        ("dropout", f"dropout {config.dropout:g}"),
+        ("augment", f"{config.augment} {config.augment_level:g}"),
     ):
         if getattr(config, name) != getattr(default, name):
             parts.append(text)

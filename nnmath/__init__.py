@@ -17,7 +17,8 @@ Samples are ROWS. ``m`` = number of images, ``h`` = hidden units.
 
     dZ2 = (A2 - Y) / m    (m, 10)        dW2 = A1.T @ dZ2    (h, 10)   db2 = sum_rows dZ2  (10,)
     dZ1 = dZ2 @ W2.T * g'(Z1)   (m, h)   dW1 = X.T @ dZ1     (784, h)  db1 = sum_rows dZ1  (h,)
-    W <- W - alpha * dW   for every parameter
+    W <- W - alpha * dW   for every parameter (the notebook's; nnmath.optim adds momentum,
+                          Nesterov, Adam, weight decay and schedules, as torch.optim has them)
 
 The notebook stores samples as columns (X is (784, m), W1 is (h, 784)); here W1 is its
 transpose. Unlike some versions of the notebook, biases get the gradient summed over the
@@ -75,10 +76,14 @@ from .network import (
     scale_pixels,
     update_params,
 )
+from .optim import OPTIMIZERS, SCHEDULES, learning_rate
 from .persist import Model, load_model, load_result, save_model, save_result
 from .trace import StepTrace, equation_line, trace_step
 from .train import (
+    AUGMENT_MAX,
+    AUGMENTATIONS,
     BLOCK_ROWS,
+    CORE_FIELDS,
     NUMERICS_VERSION,
     History,
     Progress,
@@ -92,6 +97,12 @@ from .train import (
 __all__ = [
     "__version__",
     "ACTIVATIONS",
+    "AUGMENT_MAX",
+    "AUGMENTATIONS",
+    "CORE_FIELDS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "learning_rate",
     "Activation",
     "BLOCK_ROWS",
     "CLASSES",

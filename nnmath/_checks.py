@@ -94,3 +94,20 @@ def check_labels(y, m, name="y"):
     if bad.size:
         raise ValueError(f"{name} must hold labels 0..9, got {y[bad[0]]} at index {bad[0]}")
     return y.astype(np.int64)
+
+
+def check_real(name, value, low, high, *, low_open=False, high_open=False):
+    """A finite number in [low, high] (an open end with ``low_open``/``high_open``) as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    if (
+        not np.isfinite(value)
+        or value < low
+        or value > high
+        or (low_open and value == low)
+        or (high_open and value == high)
+    ):
+        raise ValueError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value:g}")
+    return value

@@ -224,23 +224,32 @@ def scale_pixels(X, dtype=np.float32, *, out=None) -> np.ndarray:
     return out
 
 
-def forward_propagation(params: Params, X, *, activation="relu") -> Cache:
-    """X (m, 784) floats in [0, 1] -> Cache(Z1, A1, Z2, A2)."""
+def forward_propagation(params: Params, X, *, activation="relu", keep=None) -> Cache:
+    """X (m, 784) floats in [0, 1] -> Cache(Z1, A1, Z2, A2).
+
+    ``keep`` (m, hidden): inverted dropout's mask, 0 for a dropped unit and 1 / (1 - p) for a
+    kept one, multiplied into A1 (training only; the same mask goes to backward_propagation).
+    """
     g = ACTIVATIONS[activation].function
     Z1 = times(X, params.W1)  # (m, hidden)   X @ W1 ...
     Z1 += params.b1  # ... + b1 (Z1 is a new array: added in place)
     A1 = g(Z1)  # (m, hidden)
+    if keep is not None:
+        A1 = A1 * keep  # (m, hidden)  dropped units 0, kept ones scaled by 1 / (1 - p)
     Z2 = matmul(A1, params.W2)  # (m, 10)      A1 @ W2 ...
     Z2 += params.b2  # ... + b2
     A2 = softmax(Z2)  # (m, 10)
     return Cache(Z1, A1, Z2, A2)
 
 
-def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activation="relu") -> Grads:
+def backward_propagation(
+    params: Params, cache: Cache, X, Y, *, m=None, activation="relu", keep=None
+) -> Grads:
     """Gradients of the mean cross-entropy over ``m`` samples (default: the rows of X).
 
     Passing the full batch size as ``m`` for one block of rows gives that block's share of the
-    full-batch gradient, so block gradients add up to it.
+    full-batch gradient, so block gradients add up to it. ``keep``: forward_propagation's
+    dropout mask (dA1 is multiplied by it: a dropped unit passes no gradient back).
     """
     g_deriv = ACTIVATIONS[activation].derivative
     m = X.shape[0] if m is None else m
@@ -250,6 +259,8 @@ def backward_propagation(params: Params, cache: Cache, X, Y, *, m=None, activati
     dW2 = A1.T @ dZ2  # (hidden, 10)
     db2 = col_sum(dZ2)  # (10,)         summed over samples (rows) only
     dA1 = np.matmul(dZ2, params.W2.T, out=np.empty_like(Z1))  # (m, hidden)  dZ2 @ W2.T
+    if keep is not None:
+        dA1 *= keep  # (m, hidden)  through the dropout mask
     dZ1 = np.multiply(dA1, g_deriv(Z1), out=dA1)  # (m, hidden)  dA1 * g'(Z1), in place
     # X.T @ dZ1 computed as the transpose of dZ1.T @ X: the same sums over samples, which
     # OpenBLAS's SkylakeX kernel runs ~20% faster at 10 hidden units (the bench's tricks table)

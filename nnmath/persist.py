@@ -19,6 +19,7 @@ from ._checks import N_CLASSES, N_PIXELS, check_choice
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .network import Params
+from .optim import state_names
 from .train import NUMERICS_VERSION, PARAM_NAMES, History, Status, TrainConfig, TrainResult
 
 FORMAT = "nnmath.TrainResult"
@@ -47,6 +48,8 @@ def save_result(result: TrainResult, path) -> None:
     arrays = {f"params/{k}": v for k, v in result.params.arrays().items()}
     arrays.update({f"history/{k}": v for k, v in result.history.arrays().items()})
     arrays.update({f"snapshots/{k}": v for k, v in result.snapshots.items()})
+    arrays.update({f"state/{k}": v for k, v in result.state.items()})
+    arrays.update({f"state_snapshots/{k}": v for k, v in result.state_snapshots.items()})
     arrays["snapshot_iterations"] = result.snapshot_iterations
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
@@ -69,6 +72,8 @@ def load_result(path) -> TrainResult:
             history=History(**{k: arrays[f"history/{k}"] for k in History.FIELDS}),
             snapshot_iterations=arrays["snapshot_iterations"],
             snapshots={k: arrays[f"snapshots/{k}"] for k in PARAM_NAMES},
+            state=_prefixed(arrays, "state/"),
+            state_snapshots=_prefixed(arrays, "state_snapshots/"),
             **{k: meta[k] for k in _SCALARS if k != "status"},
             status=Status(meta["status"]),
         )
@@ -89,9 +94,30 @@ def load_result(path) -> TrainResult:
     return result
 
 
+def _prefixed(arrays: dict, prefix: str) -> dict:
+    return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+
+
 def _check_consistent(r: TrainResult) -> None:
     h, n = r.config.hidden, r.iterations
     expected = {"W1": (784, h), "b1": (h,), "W2": (h, 10), "b2": (10,)}
+    names = set(state_names(r.config.optimizer))
+    for what, arrays in (("state", r.state), ("state_snapshots", r.state_snapshots)):
+        if set(arrays) != names:
+            raise ValueError(
+                f"{what} must hold {sorted(names)} for optimizer {r.config.optimizer!r}, "
+                f"got {sorted(arrays)}"
+            )
+    for k in names:
+        shape = expected[k.split("/")[1]]
+        if r.state[k].shape != shape:
+            raise ValueError(f"state {k} must have shape {shape}, got {r.state[k].shape}")
+        k_snaps = len(r.snapshot_iterations)
+        if r.state_snapshots[k].shape != (k_snaps, *shape):
+            raise ValueError(
+                f"state_snapshots {k} must have shape {(k_snaps, *shape)}, "
+                f"got {r.state_snapshots[k].shape}"
+            )
     for k, shape in expected.items():
         if getattr(r.params, k).shape != shape:
             raise ValueError(

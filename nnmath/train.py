@@ -24,10 +24,12 @@ from ._checks import (
     check_images,
     check_int,
     check_labels,
+    check_real,
     dtype_name,
 )
 from ._threads import Blocks, one_blas_thread, others_turn, resolve_workers
 from .activations import ACTIVATIONS
+from .corrupt import CORRUPTIONS, augment
 from .network import (
     Params,
     backward_propagation,
@@ -35,8 +37,9 @@ from .network import (
     init_params,
     one_hot,
     scores,
-    update_params,
 )
+from .optim import OPTIMIZERS, SCHEDULES, init_state, state_names
+from .optim import step as optimizer_step
 
 # Rows per block. Fixed (never derived from the thread count or the machine) because the order
 # in which block gradients are added decides the last bits of every number: with a fixed block
@@ -47,6 +50,12 @@ from .network import (
 BLOCK_ROWS = 1536
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+AUGMENTATIONS = ("none", *CORRUPTIONS)
+# The largest augment_level of each augmentation (degrees, pixels, noise std, dilations).
+AUGMENT_MAX = {"none": 0.0, "noise": 1.0, "rotate": 180.0, "shift": 14.0, "thickness": 3.0}
+# The settings of the notebook's network and loop (the rest are beyond plain gradient descent).
+CORE_FIELDS = ("hidden", "alpha", "seed", "init", "dtype", "batch_size", "snapshot_every",
+               "activation")  # fmt: skip
 
 # Raised whenever training computes different bits from the same data, settings and seed (2: the
 # block loop leaves out all-zero pixel columns and moves 1/255 onto W1; 3: dW1 is computed as
@@ -92,6 +101,21 @@ class TrainConfig:
     batch_size: int | None = None
     snapshot_every: int = 50
     activation: str = "relu"
+    # Beyond plain gradient descent (nnmath.optim: the update rules, as torch.optim writes them).
+    # Each default is the notebook's behaviour; at their defaults these settings change no bit.
+    optimizer: str = "gd"  # gd | momentum | nesterov | adam
+    momentum: float = 0.9  # mu of momentum and nesterov
+    beta1: float = 0.9  # adam
+    beta2: float = 0.999  # adam
+    eps: float = 1e-8  # adam
+    weight_decay: float = 0.0  # L2 on W1 and W2, added to the gradient (not in the loss shown)
+    schedule: str = "constant"  # constant | step | cosine (never depends on the run's length)
+    step_every: int = 100  # step: alpha times gamma every step_every updates
+    gamma: float = 0.5  # step
+    horizon: int = 1000  # cosine: alpha falls to 0 over this many updates
+    dropout: float = 0.0  # share of hidden units dropped per training image (inverted dropout)
+    augment: str = "none"  # none | a corruption of nnmath.corrupt, redrawn every iteration
+    augment_level: float = 0.0  # its largest level (degrees, pixels, noise std, dilations)
 
     def validated(self) -> TrainConfig:
         """The same settings with canonical Python types; ValueError naming the first bad one."""
@@ -104,6 +128,41 @@ class TrainConfig:
             batch_size=check_int("batch_size", self.batch_size, 1, allow_none=True),
             snapshot_every=check_int("snapshot_every", self.snapshot_every, 1),
             activation=check_choice("activation", self.activation, tuple(ACTIVATIONS)),
+            optimizer=check_choice("optimizer", self.optimizer, OPTIMIZERS),
+            momentum=check_real("momentum", self.momentum, 0, 1, high_open=True),
+            beta1=check_real("beta1", self.beta1, 0, 1, high_open=True),
+            beta2=check_real("beta2", self.beta2, 0, 1, high_open=True),
+            eps=check_real("eps", self.eps, 0, 1, low_open=True),
+            weight_decay=check_real("weight_decay", self.weight_decay, 0, 1),
+            schedule=check_choice("schedule", self.schedule, SCHEDULES),
+            step_every=check_int("step_every", self.step_every, 1),
+            gamma=check_real("gamma", self.gamma, 0, 1, low_open=True),
+            horizon=check_int("horizon", self.horizon, 1),
+            dropout=check_real("dropout", self.dropout, 0, 1, high_open=True),
+            augment=check_choice("augment", self.augment, AUGMENTATIONS),
+            augment_level=check_real(
+                "augment_level", self.augment_level, 0, AUGMENT_MAX[self.augment]
+            ),
+        )
+
+    def canonical(self) -> TrainConfig:
+        """The same run with every setting that cannot change its numbers at its default (the
+        betas under gd, the step decay's gamma under a cosine schedule, ...): two configs of one
+        canonical form train the same bits, so the run store gives them one id."""
+        keep = set(CORE_FIELDS)
+        keep |= {
+            "momentum": {"momentum"},
+            "nesterov": {"momentum"},
+            "adam": {"beta1", "beta2", "eps"},
+        }.get(self.optimizer, set())
+        keep |= {"step": {"step_every", "gamma"}, "cosine": {"horizon"}}.get(self.schedule, set())
+        keep |= {"optimizer", "weight_decay", "schedule", "dropout", "augment"}
+        if self.augment != "none":
+            keep.add("augment_level")
+        default = TrainConfig()
+        return replace(
+            self,
+            **{f.name: getattr(default, f.name) for f in fields(TrainConfig) if f.name not in keep},
         )
 
     @classmethod
@@ -185,6 +244,11 @@ class TrainResult:
     dev_accuracy: float  # NaN without a dev set
     dev_loss: float
     n_train: int = 0  # rows of the training set (checked by continue_training)
+    # The optimizer's state after `iterations` updates ("velocity/W1", or "m/W1" ... "v/b2":
+    # nnmath.optim; none for gd), and at every snapshot iteration ((k, ...) arrays, as snapshots),
+    # so that a run continued from its end or from a snapshot is the unbroken run, bit for bit.
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+    state_snapshots: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def start(cls, config: TrainConfig, params: Params, *, n_train: int = 0) -> TrainResult:
@@ -205,6 +269,7 @@ class TrainResult:
             dev_accuracy=math.nan,
             dev_loss=math.nan,
             n_train=n_train,
+            state=init_state(config.optimizer, params),
         )
 
     @property
@@ -214,12 +279,21 @@ class TrainResult:
 
     def snapshot(self, i: int) -> Params:
         """Parameters after i updates; i must be one of snapshot_iterations."""
+        k = self._snapshot_index(i)
+        return Params(*(self.snapshots[name][k].copy() for name in PARAM_NAMES))
+
+    def snapshot_state(self, i: int) -> dict[str, np.ndarray]:
+        """The optimizer's state after i updates; i must be one of snapshot_iterations."""
+        k = self._snapshot_index(i)
+        return {name: array[k].copy() for name, array in self.state_snapshots.items()}
+
+    def _snapshot_index(self, i: int) -> int:
         k = np.searchsorted(self.snapshot_iterations, i)
         if k == len(self.snapshot_iterations) or self.snapshot_iterations[k] != i:
             raise ValueError(
                 f"i must be a snapshot iteration {self.snapshot_iterations.tolist()}, got {i}"
             )
-        return Params(*(self.snapshots[name][k].copy() for name in PARAM_NAMES))
+        return int(k)
 
     def truncated(self, n: int) -> TrainResult:
         """The run as it stood after n updates (n must be a snapshot iteration)."""
@@ -237,6 +311,8 @@ class TrainResult:
             iterations=n,
             snapshot_iterations=self.snapshot_iterations[keep],
             snapshots={k: v[keep] for k, v in self.snapshots.items()},
+            state=self.snapshot_state(n),
+            state_snapshots={k: v[keep] for k, v in self.state_snapshots.items()},
             status=Status.FINISHED,
             diverged_at=None,
             message=f"finished {n} iterations",
@@ -286,7 +362,7 @@ def gradient_descent(
         )
     config = (config.train_config() if config is not None else TrainConfig.of(settings)).validated()
     iterations = check_int("iterations", iterations, 0)
-    data = _Data.checked(X, y, X_dev, y_dev, config.dtype)
+    data = _Data.checked(X, y, X_dev, y_dev, config.dtype, config.augment)
     params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
     start = TrainResult.start(config, params, n_train=data.m)
     return _run(
@@ -318,7 +394,7 @@ def continue_training(
     A diverged run is returned unchanged: the long run would have stopped there too.
     """
     iterations = check_int("iterations", iterations, 0)
-    data = _Data.checked(X, y, X_dev, y_dev, result.config.dtype)
+    data = _Data.checked(X, y, X_dev, y_dev, result.config.dtype, result.config.augment)
     if result.n_train and data.m != result.n_train:
         raise ValueError(
             f"X must be the run's training set of {result.n_train} rows, got {data.m} rows"
@@ -359,14 +435,15 @@ class _Images:
         return self.X.shape[0]
 
     @staticmethod
-    def of(X, y, dtype, name) -> _Images:
+    def of(X, y, dtype, name, *, all_columns=False) -> _Images:
+        """``all_columns``: keep every pixel column (augmented images light up any of them)."""
         X = check_images(X, name)
         y = check_labels(y, X.shape[0], "y" if name == "X" else "y_dev")
         live, scale = None, 1.0
         if X.dtype == np.uint8:
             scale = 1 / 255
             used = np.flatnonzero(X.any(axis=0))
-            if 0 < len(used) < X.shape[1]:
+            if 0 < len(used) < X.shape[1] and not all_columns:
                 # take: one C-ordered copy (X[:, used] is F-ordered, so making it C copied twice)
                 live, X = used, X.take(used, axis=1)  # (m, k) uint8, a copy
         return _Images(X, live, scale, y, one_hot(y, dtype=dtype))
@@ -400,9 +477,13 @@ class _Data:
         return self.train.m
 
     @staticmethod
-    def checked(X, y, X_dev, y_dev, dtype) -> _Data:
+    def checked(X, y, X_dev, y_dev, dtype, augment="none") -> _Data:
         dtype = np.dtype(dtype)
-        train = _Images.of(X, y, dtype, "X")
+        train = _Images.of(X, y, dtype, "X", all_columns=augment != "none")
+        if augment != "none" and train.X.dtype != np.uint8:
+            raise ValueError(
+                f"augment={augment!r} needs X as uint8 pixels 0..255, got dtype {train.X.dtype}"
+            )
         if train.m == 0:
             raise ValueError("X must hold at least 1 image, got 0 rows")
         if (X_dev is None) != (y_dev is None):
@@ -414,19 +495,56 @@ class _Data:
         return _Data(train, dev, dtype)
 
 
-def _block(X, rows, start, stop, buffer):
-    """Rows start:stop of X (or of X[rows]) as floats, converted into ``buffer``.
+def _block(X, rows, start, stop, buffer, transform=None):
+    """Rows start:stop of X (or of X[rows]) as floats, converted into ``buffer`` (after
+    ``transform`` of the uint8 rows: augmentation).
 
     Converting one block at a time keeps memory at a block's worth of floats however large
     the uint8 X is, and the block is still in cache when both matmuls read it.
     """
     part = X[start:stop] if rows is None else X[rows[start:stop]]
+    if transform is not None:
+        part = transform(part)
     if part.dtype == buffer.dtype:
         return part  # already floats of the right type
     out = buffer[: part.size].reshape(part.shape)  # (block, k) contiguous view
     with others_turn():
         np.copyto(out, part, casting="unsafe")
     return out
+
+
+@dataclass(frozen=True)
+class _Noise:
+    """The training-only randomness of iteration ``iteration``: dropout masks and augmented
+    images, drawn per block from generators seeded by (seed, iteration, block), so that they do
+    not depend on the thread count, and a resumed run draws what the unbroken one did."""
+
+    config: TrainConfig
+    iteration: int
+
+    def rng(self, block: int, purpose: int) -> np.random.Generator:
+        return np.random.default_rng([self.config.seed, self.iteration, block, purpose])
+
+    def transform(self, block: int):
+        c = self.config
+        if c.augment == "none":
+            return None
+        return lambda part: augment(part, c.augment, c.augment_level, self.rng(block, 0))
+
+    def keep(self, block: int, rows: int, hidden: int, dtype) -> np.ndarray | None:
+        """Inverted dropout's mask (rows, hidden): 0 with probability p, else 1 / (1 - p)."""
+        p = self.config.dropout
+        if not p:
+            return None
+        draws = self.rng(block, 1).random((hidden, rows)).T  # (rows, hidden) column-major
+        kept = draws >= p
+        return np.multiply(kept, dtype.type(1 / (1 - p)), dtype=dtype)
+
+    @staticmethod
+    def of(config: TrainConfig, iteration: int) -> _Noise | None:
+        if config.dropout == 0 and config.augment == "none":
+            return None
+        return _Noise(config, iteration)
 
 
 class _Pass(NamedTuple):
@@ -443,7 +561,14 @@ def _pass(params, images: _Images, blocks: Blocks, *, rows=None, backward=True, 
 
 
 def _start_pass(
-    params, images: _Images, blocks: Blocks, *, rows=None, backward=True, activation="relu"
+    params,
+    images: _Images,
+    blocks: Blocks,
+    *,
+    rows=None,
+    backward=True,
+    activation="relu",
+    noise: _Noise | None = None,
 ) -> _Pass:
     """Hands the blocks of one pass to the workers (all at once, so a second pass started before
     this one is collected keeps both threads busy).
@@ -459,14 +584,21 @@ def _start_pass(
     def one_block(start):
         stop = min(start + BLOCK_ROWS, m)
         buffer = blocks.buffers.get()
+        block = start // BLOCK_ROWS
+        transform = keep = None
+        if noise is not None:
+            transform = noise.transform(block)
+            keep = noise.keep(block, stop - start, params.hidden, params.dtype)
         try:
-            Xb = _block(X, rows, start, stop, buffer)  # (block, k)
+            Xb = _block(X, rows, start, stop, buffer, transform)  # (block, k)
             Yb = Y[start:stop] if rows is None else Y[rows[start:stop]]  # (block, 10)
             yb = y[start:stop] if rows is None else y[rows[start:stop]]  # (block,)
-            cache = forward_propagation(block_params, Xb, activation=activation)
+            cache = forward_propagation(block_params, Xb, activation=activation, keep=keep)
             loss, correct = scores(cache.Z2, cache.A2, yb, m=m)
             grads = (
-                backward_propagation(block_params, cache, Xb, Yb, m=m, activation=activation)
+                backward_propagation(
+                    block_params, cache, Xb, Yb, m=m, activation=activation, keep=keep
+                )
                 if backward
                 else None
             )
@@ -519,8 +651,12 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     rows_hist = {name: np.full(more, np.nan) for name in History.FIELDS}
     snap_iters = list(result.snapshot_iterations)
     snaps = {name: list(result.snapshots.get(name, ())) for name in PARAM_NAMES}
+    snaps.update(
+        {name: list(result.state_snapshots.get(name, ())) for name in state_names(config.optimizer)}
+    )
     elapsed0 = result.elapsed
     params = prev_params = result.params
+    state = prev_state = result.state or init_state(config.optimizer, params)
     status, diverged_at, message = Status.FINISHED, None, f"finished {total} iterations"
     t0 = time.perf_counter()
     i = done
@@ -528,7 +664,9 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         rows = None
         if config.batch_size is not None and config.batch_size < data.m:
             rows = _batch_rows(config.seed, i, data.m, config.batch_size)
-        train_pass = _start_pass(params, data.train, blocks, rows=rows, activation=act)
+        train_pass = _start_pass(
+            params, data.train, blocks, rows=rows, activation=act, noise=_Noise.of(config, i)
+        )
         dev_pass = (
             None
             if data.dev is None
@@ -548,7 +686,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
                 else f"loss {loss:.4g} > {DIVERGENCE_FACTOR:g} × the starting loss {start_loss:.4g}"
             )
             if i > done:  # keep the last finite parameters: those of iteration i - 1
-                params = prev_params
+                params, state = prev_params, prev_state
                 i -= 1
             message = (
                 f"diverged at iteration {diverged_at} ({why}) — lower alpha "
@@ -562,9 +700,9 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
             dev_loss, dev_acc, _ = _collect(dev_pass)
             rows_hist["dev_loss"][row], rows_hist["dev_accuracy"][row] = dev_loss, dev_acc
         if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
-            _add_snapshot(snap_iters, snaps, i, params)
-        prev_params = params
-        params = update_params(params, grads, config.alpha)
+            _add_snapshot(snap_iters, snaps, i, params, state)
+        prev_params, prev_state = params, state
+        params, state = optimizer_step(params, grads, state, config, i)
         i += 1
         rows_hist["elapsed"][row] = elapsed0 + time.perf_counter() - t0
         if callback is not None and (i % callback_every == 0 or i == total):
@@ -577,7 +715,15 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
                 history=_joined(result.history, rows_hist, row + 1),
                 params=params,
                 checkpoint=partial(
-                    _checkpoint, result, rows_hist, row + 1, list(snap_iters), snaps, params, i
+                    _checkpoint,
+                    result,
+                    rows_hist,
+                    row + 1,
+                    list(snap_iters),
+                    snaps,
+                    params,
+                    state,
+                    i,
                 ),
             )
             if callback(progress) and i < total:
@@ -591,7 +737,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     if data.dev is not None:
         dev_loss, dev_acc, _ = _pass(params, data.dev, blocks, backward=False, activation=act)
     if not snap_iters or snap_iters[-1] != i:
-        _add_snapshot(snap_iters, snaps, i, params)
+        _add_snapshot(snap_iters, snaps, i, params, state)
     if status == Status.FINISHED and diverged_at is None:
         message = f"finished {i} iterations"
     return TrainResult(
@@ -601,6 +747,8 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
         iterations=i,
         snapshot_iterations=np.array(snap_iters, dtype=np.int64),
         snapshots={name: np.stack(snaps[name]) for name in PARAM_NAMES},
+        state=state,
+        state_snapshots={k: np.stack(v) for k, v in snaps.items() if k not in PARAM_NAMES},
         status=status,
         diverged_at=diverged_at,
         message=message,
@@ -612,7 +760,7 @@ def _iterate(result, data, more, callback, callback_every, blocks) -> TrainResul
     )
 
 
-def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, i) -> TrainResult:
+def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, state, i) -> TrainResult:
     """The run after ``i`` updates, for a callback to save: ``continue_training`` from it gives
     the same numbers, bit for bit, as the unbroken run (elapsed aside), snapshots included.
 
@@ -621,9 +769,9 @@ def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, i) -> TrainR
     its loss and accuracies are NaN (the history holds the metrics of every iteration before)."""
     config = base.config
     snap_iters = list(snap_iters)
-    arrays = {name: list(snaps[name][: len(snap_iters)]) for name in PARAM_NAMES}
+    arrays = {name: list(snaps[name][: len(snap_iters)]) for name in snaps}
     if i % config.snapshot_every == 0 and (not snap_iters or snap_iters[-1] != i):
-        _add_snapshot(snap_iters, arrays, i, params)
+        _add_snapshot(snap_iters, arrays, i, params, state)
     return replace(
         base,
         params=params,
@@ -631,6 +779,8 @@ def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, i) -> TrainR
         iterations=i,
         snapshot_iterations=np.array(snap_iters, dtype=np.int64),
         snapshots={name: np.stack(arrays[name]) for name in PARAM_NAMES},
+        state=state,
+        state_snapshots={k: np.stack(v) for k, v in arrays.items() if k not in PARAM_NAMES},
         status=Status.PARTIAL,
         diverged_at=None,
         message=f"checkpoint at iteration {i}",
@@ -641,9 +791,9 @@ def _checkpoint(base, rows_hist, n_rows, snap_iters, snaps, params, i) -> TrainR
     )
 
 
-def _add_snapshot(snap_iters, snaps, i, params):
+def _add_snapshot(snap_iters, snaps, i, params, state):
     snap_iters.append(i)
-    for name, array in params.arrays().items():
+    for name, array in {**params.arrays(), **state}.items():
         snaps[name].append(array.copy())
 
 
