@@ -46,6 +46,15 @@ SPLIT_FIELDS = ("data", "dev_size", "split_seed")
 ALPHAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 BATCH_SIZES = (None, 32, 64, 128, 256, 512, 1000)
 CHOICES = {"init": INITS, "dtype": DTYPES, "activation": tuple(ACTIVATIONS)}
+WEIGHT_DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
+DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+EPSILONS = (1e-10, 1e-8, 1e-6, 1e-4)
+OPTIMIZER_NAMES = {
+    "gd": "gradient descent (notebook)",
+    "momentum": "momentum",
+    "nesterov": "Nesterov momentum",
+    "adam": "Adam",
+}
 MAX_HIDDEN = 512
 MAX_ITERATIONS = 20_000
 
@@ -265,6 +274,20 @@ def run_label(config: TrainConfig, iterations: int | None = None) -> str:
     if iterations is not None:
         parts.append(f"{int(iterations):,} iterations")
     return " · ".join(parts)
+
+
+def loss_help(config: TrainConfig) -> str:
+    """What the loss shown is: the cross-entropy, never the weight-decay penalty; in the curves,
+    of the images as trained on (dropout, augmentation)."""
+    text = "Mean cross-entropy of the final parameters on the whole training set"
+    if config.weight_decay:
+        text += f", without the L2 penalty (weight decay {config.weight_decay:g})"
+    if config.dropout or config.augment != "none":
+        text += (
+            "; the curve's loss is of each iteration's training pass, with its dropout masks "
+            "and augmented images"
+        )
+    return text + "."
 
 
 def _canonicalize(config: TrainConfig) -> None:

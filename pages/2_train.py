@@ -4,8 +4,19 @@ from dataclasses import replace
 
 import streamlit as st
 
-from engine.config import ALPHAS, BATCH_SIZES, CHOICES, Settings
-from nnmath import History, Status
+from engine.config import (
+    ALPHAS,
+    BATCH_SIZES,
+    CHOICES,
+    DROPOUTS,
+    EPSILONS,
+    OPTIMIZER_NAMES,
+    WEIGHT_DECAYS,
+    Settings,
+    loss_help,
+)
+from nnmath import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, History, Status
+from nnmath.corrupt import LEVELS, UNITS
 from ui import host, session, teacher
 from ui.state import (
     consume_link,
@@ -125,6 +136,93 @@ if shown("advanced"):
             "own.",
         )
 
+extra = {}  # the settings beyond plain gradient descent, when changed here
+if shown("advanced"):
+    with st.expander("Advanced: optimizer, weight decay, schedule, dropout, augmentation"):
+        st.caption(
+            "Beyond the notebook's plain gradient descent; the updates are torch.optim's "
+            "(see the Math page for the equations with real numbers)."
+        )
+        o1, o2, o3, o4 = st.columns(4)
+        extra["optimizer"] = o1.selectbox(
+            "Optimizer",
+            OPTIMIZERS,
+            key=widget_key("optimizer", settings),
+            disabled=exercise.is_locked("optimizer"),
+            format_func=lambda o: OPTIMIZER_NAMES[o],
+            help="gd: W <- W - alpha dW (the notebook). momentum/Nesterov keep a velocity "
+            "(torch's SGD, mu below); Adam keeps running means of dW and dW² (usual alpha "
+            "0.001-0.01).",
+        )
+        if extra["optimizer"] in ("momentum", "nesterov"):
+            extra["momentum"] = o2.number_input(
+                "Momentum mu", step=0.05, key=widget_key("momentum", settings)
+            )
+        if extra["optimizer"] == "adam":
+            extra["beta1"] = o2.number_input("beta1", step=0.01, key=widget_key("beta1", settings))
+            extra["beta2"] = o3.number_input(
+                "beta2", step=0.001, format="%.4f", key=widget_key("beta2", settings)
+            )
+            extra["eps"] = o4.select_slider(
+                "eps", EPSILONS, key=widget_key("eps", settings), format_func=lambda e: f"{e:g}"
+            )
+        s1, s2, s3, s4 = st.columns(4)
+        extra["weight_decay"] = s1.select_slider(
+            "Weight decay (L2)",
+            sorted(set(WEIGHT_DECAYS) | {settings.weight_decay}),
+            key=widget_key("weight_decay", settings),
+            disabled=exercise.is_locked("weight_decay"),
+            format_func=lambda w: f"{w:g}",
+            help="lambda * W added to the gradient of W1 and W2 (not the biases), as torch's "
+            "weight_decay. The loss shown stays the cross-entropy, without the penalty.",
+        )
+        extra["schedule"] = s2.selectbox(
+            "Learning-rate schedule",
+            SCHEDULES,
+            key=widget_key("schedule", settings),
+            disabled=exercise.is_locked("schedule"),
+            help="constant (notebook); step: alpha × gamma every N updates; cosine: alpha to 0 "
+            "over a horizon of updates. Never tied to the run's length, so longer runs "
+            "continue shorter ones.",
+        )
+        if extra["schedule"] == "step":
+            extra["step_every"] = s3.number_input(
+                "Every N updates", step=50, key=widget_key("step_every", settings)
+            )
+            extra["gamma"] = s4.number_input("gamma", step=0.05, key=widget_key("gamma", settings))
+        if extra["schedule"] == "cosine":
+            extra["horizon"] = s3.number_input(
+                "Horizon (updates)", step=100, key=widget_key("horizon", settings)
+            )
+        d1, d2, d3, _ = st.columns(4)
+        extra["dropout"] = d1.select_slider(
+            "Dropout (hidden layer)",
+            sorted(set(DROPOUTS) | {settings.dropout}),
+            format_func=lambda p: f"{p:g}",
+            key=widget_key("dropout", settings),
+            disabled=exercise.is_locked("dropout"),
+            help="Share of hidden units switched off per image in training (inverted dropout); "
+            "none when evaluating.",
+        )
+        extra["augment"] = d2.selectbox(
+            "Augmentation",
+            AUGMENTATIONS,
+            key=widget_key("augment", settings),
+            disabled=exercise.is_locked("augment"),
+            help="Each training image corrupted anew every iteration (random level up to the "
+            "one chosen), as the Lab's robustness curves corrupt the dev images.",
+        )
+        if extra["augment"] != "none":
+            levels = [lv for lv in LEVELS[extra["augment"]] if lv > 0]
+            if settings.augment_level not in levels:
+                st.session_state[widget_key("augment_level", settings)] = levels[len(levels) // 2]
+            extra["augment_level"] = d3.select_slider(
+                f"Up to ({UNITS[extra['augment']]})",
+                levels,
+                key=widget_key("augment_level", settings),
+                format_func=lambda v: f"{v:g}",
+            )
+
 
 def teacher_link_maker(settings: Settings) -> None:
     """The link a teacher sends a class: these settings, some controls locked or hidden."""
@@ -160,6 +258,7 @@ new = replace(
     dtype=dtype,
     batch_size=batch,
     activation=activation,
+    **extra,
 )
 if new != settings:
     settings = new
@@ -261,7 +360,7 @@ else:
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Dev accuracy", pct(result.dev_accuracy), help=glossary.help("dev-accuracy"))
 m2.metric("Train accuracy", pct(result.train_accuracy), help=glossary.help("train-accuracy"))
-m3.metric("Loss", number(result.loss, ".3f"), help=glossary.help("loss"))
+m3.metric("Loss", number(result.loss, ".3f"), help=f"{glossary.help('loss')} {loss_help(settings)}")
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
 st.plotly_chart(
     figures.training_curves(

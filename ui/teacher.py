@@ -103,6 +103,8 @@ def set_for_exercise(settings, exercise: Exercise) -> str:
         "dtype": ("precision", settings.dtype),
         "batch": ("batch size", settings.batch_size or "full batch"),
     }
+    for n in LOCKABLE:  # the others (activation, optimizer, ...) by their own names
+        labels.setdefault(n, (n.replace("_", " "), getattr(settings, n, "")))
     parts = [f"{labels[n][0]} {labels[n][1]}" for n in LOCKABLE if exercise.is_locked(n)]
     return "Set for this exercise: " + ", ".join(parts) + "."
 
