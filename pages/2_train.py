@@ -360,7 +360,9 @@ else:
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Dev accuracy", pct(result.dev_accuracy), help=glossary.help("dev-accuracy"))
 m2.metric("Train accuracy", pct(result.train_accuracy), help=glossary.help("train-accuracy"))
-m3.metric("Loss", number(result.loss, ".3f"), help=f"{glossary.help('loss')} {loss_help(settings)}")
+m3.metric(
+    "Loss", number(result.loss, ".3f"), help=f"{loss_help(settings)}\n\n{glossary.help('loss')}"
+)
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
 st.plotly_chart(
     figures.training_curves(
