@@ -83,7 +83,7 @@ def main() -> None:
             host="127.0.0.1",
             dashboard_address=":0",
         ) as cluster,
-        distributed.Client(cluster.scheduler_address, set_as_default=False) as client,
+        sweep.connect_dask(cluster.scheduler_address).client as client,
     ):
         rows.append(
             (

@@ -1,12 +1,17 @@
 """Grid sweeps: expand a grid of settings, skip what the run store already answers, train the rest
-in parallel (joblib: local cores through loky, or a Dask cluster), save each run as it finishes.
+in parallel (local cores through joblib/loky, or the host's Dask cluster), save each run as it
+finishes.
 
 Where the work happens:
 - workers run :func:`train_task`, a pure function (config, iterations, train/dev arrays -> result)
   with BLAS limited to one thread, so 2 workers x 1 thread fill 2 cores without oversubscription;
 - the MAIN process saves every finished (or diverged) result into the run store
   (``RunStore.put``) the moment it arrives (``return_as="generator_unordered"``), so stopping a
-  sweep never loses a finished run.
+  sweep never loses a finished run;
+- what a worker sends back is plain values only (a dict of str/bytes/None, the result as .npz
+  bytes), checked by :func:`check_outcome` before the store sees it. A Dask client made by
+  :func:`connect_dask` reads msgpack only, so a pickled object from a cluster is refused unread.
+  The cluster's address is the host's setting (:func:`resolve_scheduler`), never a visitor's.
 
 Stopping is cooperative: :meth:`SweepExecution.stop` raises a stop signal (a file next to the
 progress files, plus a ``distributed.Event`` on a Dask cluster) that each worker's training
@@ -19,7 +24,9 @@ Nothing here imports streamlit; the pages draw what :class:`SweepExecution` repo
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import itertools
 import json
 import math
@@ -32,16 +39,20 @@ import threading
 import time
 import traceback
 import uuid
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+import nnmath
 from nnmath import Status
 
 from .config import SETTINGS, optional, setting_type
+from .slots import Cancelled
 from .store import SERVE, compute
 from .values import finite_or_none
 
@@ -265,30 +276,154 @@ def train_task(
     dev_set,
     start=None,
     signals: WorkerSignals | None = None,
-):
+    slots=None,
+) -> dict:
     """Train one run (pure): :func:`engine.store.compute` — the same call the run store makes, so a
     run computed by a sweep worker is bit-identical to the one the Train page would compute —
     with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start``
-    is a shorter run of the same config to extend. Returns ``(run_id, result, error)``; exactly
-    one of result/error is None. Errors come back as text so one bad setting does not abort the
-    whole sweep."""
+    is a shorter run of the same config to extend; ``slots`` (an engine.slots.TrainingSlots, local
+    backends) is the server's training queue, waited on before computing.
+
+    Returns a plain outcome ``{"run_id": str, "result": bytes | None, "error": str | None}``
+    (the result as :func:`encode_result` bytes): only plain values travel back, so the server
+    never has to unpickle what a worker sends (see :func:`check_outcome`). Errors come back as
+    text so one bad setting does not abort the whole sweep."""
     run_id = config.run_id
+
+    def outcome(result=None, error=None) -> dict:
+        payload = None if result is None else encode_result(result)
+        return {"run_id": run_id, "result": payload, "error": error}
+
     try:
         if signals is not None and signals.stop_requested():
-            return run_id, None, "stopped before it started"
-        result = compute(
-            config,
-            iterations,
-            train_set,
-            dev_set,
-            base=start,
-            callback=signals.callback(run_id) if signals else None,
-            callback_every=signals.callback_every if signals else 10,
-            workers=1,
-        )  # one core per run: a sweep's parallelism is across runs
-        return run_id, result, None
+            return outcome(error=STOPPED_BEFORE)
+        queue_ = (
+            contextlib.nullcontext()
+            if slots is None
+            else slots.acquire(lambda ahead, busy: signals is not None and signals.stop_requested())
+        )
+        with queue_:
+            result = compute(
+                config,
+                iterations,
+                train_set,
+                dev_set,
+                base=start,
+                callback=signals.callback(run_id) if signals else None,
+                callback_every=signals.callback_every if signals else 10,
+                workers=1,
+            )  # one core per run: a sweep's parallelism is across runs
+        return outcome(result)
+    except Cancelled:  # stopped while queued for a training slot
+        return outcome(error=STOPPED_BEFORE)
     except Exception as exc:  # reported per run; the sweep goes on
-        return run_id, None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        return outcome(error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+
+
+STOPPED_BEFORE = "stopped before it started"
+
+
+# --------------------------------------------------------------------------------------------
+# What comes back from a worker: plain values, checked before anything else reads them
+# --------------------------------------------------------------------------------------------
+OUTCOME_KEYS = frozenset({"run_id", "result", "error"})
+MAX_ERROR_CHARS = 2000
+_NPY_KINDS = frozenset("fiub")  # float, int, unsigned, bool arrays: never objects
+
+
+class InvalidOutcome(ValueError):
+    """A worker sent back something that is not a plain result of the run it was given."""
+
+
+def encode_result(result) -> bytes:
+    """The TrainResult as .npz bytes (nnmath.save_result: arrays + JSON text, no pickles)."""
+    buffer = io.BytesIO()
+    nnmath.save_result(result, buffer)
+    return buffer.getvalue()
+
+
+def result_bytes_bound(config, iterations: int) -> int:
+    """The most bytes a genuine result of ``config`` at ``iterations`` can take in .npz form:
+    the parameters at every snapshot plus the final ones, five float64 history arrays, and 1 MB
+    for headers and metadata (float64 everywhere, a generous bound)."""
+    hidden, iterations = int(config.hidden), int(iterations)
+    n_params = hidden * 784 + hidden + hidden * 10 + 10
+    snapshots = iterations // max(1, int(getattr(config, "snapshot_every", 50) or 50)) + 2
+    return 8 * (n_params * (snapshots + 1) + 6 * (iterations + 1) + snapshots) + 2**20
+
+
+def _check_npz(payload: bytes, limit: int) -> None:
+    """Refuse a payload that is not a plain .npz within ``limit`` bytes unpacked: every member an
+    .npy header of a numeric dtype whose shape matches the member's size (so np.load allocates
+    nothing the payload did not pay for), no pickled objects."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+        members = archive.infolist()
+        if sum(m.file_size for m in members) > limit:
+            raise InvalidOutcome(f"unpacks to more than {limit:,} bytes")
+        for member in members:
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise InvalidOutcome(f"{member.filename}: .npy version {version}")
+                header = f.tell() if f.seekable() else None
+            text = member.filename == "meta.npy" and dtype.kind == "U"
+            if dtype.hasobject or (dtype.kind not in _NPY_KINDS and not text):
+                raise InvalidOutcome(f"{member.filename}: dtype {dtype} is not a plain number")
+            n = math.prod(shape) * dtype.itemsize
+            if header is not None and n != member.file_size - header:
+                raise InvalidOutcome(
+                    f"{member.filename}: its shape {shape} does not match its size"
+                )
+    except InvalidOutcome:
+        raise
+    except Exception as exc:  # zipfile / numpy header errors: not a plain .npz
+        raise InvalidOutcome(f"not a plain .npz ({type(exc).__name__})") from None
+
+
+def decode_result(payload, config, iterations: int):
+    """The TrainResult in ``payload`` (bytes from :func:`encode_result`) after checking that it
+    is plain arrays (:func:`_check_npz`), that nnmath reads it (allow_pickle=False, shapes
+    consistent) and that it is a run of ``config`` of at most ``iterations``; else
+    :class:`InvalidOutcome`."""
+    if type(payload) is not bytes:
+        raise InvalidOutcome(f"result must be bytes, got {type(payload).__name__}")
+    limit = result_bytes_bound(config, iterations)
+    if len(payload) > limit:
+        raise InvalidOutcome(f"result is {len(payload):,} bytes, more than {limit:,}")
+    _check_npz(payload, limit)
+    try:
+        result = nnmath.load_result(io.BytesIO(payload))
+    except ValueError as exc:
+        raise InvalidOutcome(f"not a readable result ({str(exc)[:200]})") from None
+    if result.config != config.train_config():
+        raise InvalidOutcome("it is a run of other settings than the ones sent")
+    if not 0 <= result.iterations <= iterations:
+        raise InvalidOutcome(f"it has {result.iterations} iterations, asked for {iterations}")
+    return result
+
+
+def check_outcome(outcome, tasks: Mapping[str, Task]) -> tuple[str, Any, str | None]:
+    """``(run_id, TrainResult or None, error text or None)`` from a worker's plain outcome
+    (:func:`train_task`), or :class:`InvalidOutcome`: it must be a dict of exactly the known
+    keys, name a run of this sweep, carry text as its error and :func:`decode_result` bytes."""
+    if type(outcome) is not dict or set(outcome) != OUTCOME_KEYS:
+        raise InvalidOutcome(
+            f"expected a dict with keys {sorted(OUTCOME_KEYS)}, got {type(outcome).__name__}"
+        )
+    run_id, payload, error = outcome["run_id"], outcome["result"], outcome["error"]
+    if type(run_id) is not str or run_id not in tasks:
+        raise InvalidOutcome("it names no run of this sweep")
+    if error is not None:
+        if type(error) is not str or payload is not None:
+            raise InvalidOutcome("its error must be text, without a result")
+        return run_id, None, error[:MAX_ERROR_CHARS]
+    task = tasks[run_id]
+    return run_id, decode_result(payload, task.config, task.iterations), None
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,6 +501,7 @@ class SweepExecution:
         progress_root: str | None = None,
         callback_every: int = 10,
         data_key: str | None = None,
+        slots=None,
     ):
         if backend not in {"loky", "threading", "dask", "sequential"}:
             raise ValueError(
@@ -373,9 +509,17 @@ class SweepExecution:
             )
         if backend == "dask" and client is None:
             raise ValueError("backend 'dask' needs a connected distributed.Client, got client=None")
+        if backend == "dask" and not plain_results_only(client):
+            raise ValueError(
+                "backend 'dask' needs a client that refuses pickled results: connect with "
+                "engine.sweep.connect_dask (deserializers=['msgpack'])"
+            )
         if int(n_jobs) < 1:
             raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
         self.store, self.plan = store, plan
+        # The server's training queue bounds local work; a Dask cluster's workers are elsewhere.
+        self.slots = None if backend == "dask" else slots
+        self._tasks = {t.config.run_id: t for t in plan.tasks}
         self.backend, self.client, self.n_jobs = backend, client, int(n_jobs)
         self.train_set, self.dev_set = train_set, dev_set
         self.data_key = data_key
@@ -488,44 +632,23 @@ class SweepExecution:
     def _parallel_config(self):
         import joblib
 
-        if self.backend == "dask":
-            # No explicit scatter=[...]: joblib's scatter hashes the data to fixed keys, and a
-            # second sweep on the same client then races the release of the first one's keys
-            # ("lost dependencies"). joblib scatters large arguments itself, unhashed.
-            return joblib.parallel_config(backend="dask", client=self.client)
         if self.backend == "sequential":
             return joblib.parallel_config(backend="sequential")
         return joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs)
 
     def _consume(self) -> None:
-        import joblib
-
         # Longest first (cost ~ hidden units x iterations to go): with a few workers, the big runs
         # must not be the last ones left, or one worker finishes them while the others idle.
         tasks = sorted(self.plan.tasks, key=_task_cost, reverse=True)
         try:
             if not tasks:
                 return
-            with self._parallel_config():
-                n_jobs = -1 if self.backend == "dask" else self.n_jobs
-                outputs = joblib.Parallel(
-                    n_jobs=n_jobs, return_as="generator_unordered", batch_size=1
-                )(
-                    joblib.delayed(train_task)(
-                        t.config,
-                        t.iterations,
-                        self.train_set,
-                        self.dev_set,
-                        t.start,
-                        self.signals,
-                    )
-                    for t in tasks
-                )
-                # Drain every output even after stop: tasks return within a few iterations once
-                # the stop signal is up, and draining (instead of closing the generator) leaves
-                # the shared worker pool running for everyone else.
-                for run_id, result, error in outputs:
-                    self._record(run_id, result, error)
+            # Drain every output even after stop: tasks return within a few iterations once
+            # the stop signal is up, and draining (instead of closing the generator) leaves
+            # the shared worker pool running for everyone else.
+            outputs = self._dask(tasks) if self.backend == "dask" else self._joblib(tasks)
+            for outcome in outputs:
+                self._record(outcome)
         except BaseException as exc:  # surfaced through .error, never lost in a thread
             self.error = f"{type(exc).__name__}: {exc}"
             with self._lock:
@@ -536,7 +659,69 @@ class SweepExecution:
             self._cleanup()  # every task has returned: nobody writes progress any more
             self._events.put(None)
 
-    def _record(self, run_id: str, result, error: str | None) -> None:
+    def _joblib(self, tasks) -> Iterator:
+        import joblib
+
+        with self._parallel_config():
+            yield from joblib.Parallel(
+                n_jobs=self.n_jobs, return_as="generator_unordered", batch_size=1
+            )(
+                joblib.delayed(train_task)(
+                    t.config,
+                    t.iterations,
+                    self.train_set,
+                    self.dev_set,
+                    t.start,
+                    self.signals,
+                    self.slots,
+                )
+                for t in tasks
+            )
+
+    def _dask(self, tasks) -> Iterator:
+        """Outcomes from the cluster as they finish. The client deserializes msgpack only
+        (:func:`connect_dask`): a result that is not plain values is refused by it, unread, and
+        becomes an :class:`InvalidOutcome` of its run here."""
+        from distributed import as_completed
+
+        client = self.client
+        # Scattered under unique keys (hash=False): a second sweep on the same client does not
+        # race the release of the first one's data.
+        train_f, dev_f = client.scatter([self.train_set, self.dev_set], hash=False)
+        futures = {
+            client.submit(
+                train_task,
+                t.config,
+                t.iterations,
+                train_f,
+                dev_f,
+                t.start,
+                self.signals,
+                pure=False,
+                key=f"nnmath-sweep-{t.config.run_id}-{uuid.uuid4().hex}",
+            ): t.config.run_id
+            for t in tasks
+        }
+        try:
+            for future in as_completed(list(futures), loop=client.loop):
+                run_id = futures[future]
+                try:
+                    yield future.result()
+                except Exception as exc:  # refused by the client, or the task itself failed
+                    yield _Refused(run_id, f"{type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            client.cancel([*futures, train_f, dev_f])
+
+    def _record(self, outcome) -> None:
+        if isinstance(outcome, _Refused):
+            self._refuse(outcome.run_id, outcome.reason)
+            return
+        try:
+            run_id, result, error = check_outcome(outcome, self._tasks)
+        except InvalidOutcome as bad:
+            named = outcome.get("run_id") if type(outcome) is dict else None
+            self._refuse(named, str(bad))
+            return
         config = self._configs[run_id]
         status = RunStatus.FAILED if result is None else RunStatus(result.status)
         if result is not None and status in {RunStatus.FINISHED, RunStatus.DIVERGED}:
@@ -562,10 +747,28 @@ class SweepExecution:
                 state.message = result.message or ""
         self._events.put(run_id)
 
+    def _refuse(self, run_id, reason: str) -> None:
+        """A worker's answer that is not a plain result: nothing is stored; its run (when it can
+        be told) fails with the reason."""
+        with self._lock:
+            state = self._states.get(run_id) if type(run_id) is str else None
+            if state is not None and state.status in {RunStatus.QUEUED, RunStatus.RUNNING}:
+                state.status = RunStatus.FAILED
+                state.message = f"refused what the worker sent back ({reason})"
+        self._events.put(run_id)
+
     def _cleanup(self) -> None:
         if not self._cleaned:
             self._cleaned = True
             shutil.rmtree(self._progress_dir, ignore_errors=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Refused:
+    """A Dask result the client would not read (not plain values) or a task that raised."""
+
+    run_id: str
+    reason: str
 
 
 def _task_cost(task: Task) -> float:
@@ -573,23 +776,28 @@ def _task_cost(task: Task) -> float:
     return (task.config.hidden + 8) * (task.iterations - done)
 
 
-def resolve_scheduler(
-    explicit: str | None = None, secrets: Mapping | None = None, environ: Mapping | None = None
-) -> str | None:
-    """The Dask scheduler address to use, first found of: the Sweep page setting, the
-    NNMATH_DASK_SCHEDULER environment variable, ``st.secrets["dask_scheduler"]``. None = local."""
+def resolve_scheduler(secrets: Mapping | None = None, environ: Mapping | None = None) -> str | None:
+    """The Dask scheduler address the HOST configured, first found of: the NNMATH_DASK_SCHEDULER
+    environment variable, ``st.secrets["dask_scheduler"]``; None = local processes. Never from
+    a visitor: whoever picks the address picks what the server talks to."""
     environ = os.environ if environ is None else environ
-    for candidate in (explicit, environ.get(DASK_ENV)):
-        if candidate and str(candidate).strip():
-            return str(candidate).strip()
-    if secrets is not None:
+    value = environ.get(DASK_ENV)
+    if not (value and str(value).strip()) and secrets is not None:
         try:
             value = secrets.get("dask_scheduler")
         except Exception:  # st.secrets raises when no secrets file exists
             value = None
-        if value and str(value).strip():
-            return str(value).strip()
-    return None
+    return str(value).strip() if value and str(value).strip() else None
+
+
+#: The only serialization family a sweep's client reads: plain values (dict, str, bytes, numbers).
+PLAIN = ("msgpack",)
+
+
+def plain_results_only(client) -> bool:
+    """True when ``client`` refuses anything but msgpack from the cluster (its deserializers;
+    distributed keeps them in ``Client._deserializers``, set by :func:`connect_dask`)."""
+    return tuple(getattr(client, "_deserializers", None) or ()) == PLAIN
 
 
 class DaskConnection:
@@ -608,9 +816,13 @@ class DaskConnection:
 
 
 def connect_dask(address: str, timeout: float = 10.0) -> DaskConnection:
-    """Connect to the Dask scheduler at ``address`` (the client is not made the process default,
-    so two sessions pointing at two clusters do not interfere). The caller owns the connection
-    (the Sweep page caches one per address)."""
+    """Connect to the host's Dask scheduler at ``address`` (the client is not made the process
+    default, so it does not interfere with anything else). The client deserializes msgpack only:
+    it asks workers for plain values and refuses pickled data (dask/pickle families) instead of
+    running it; the sweep then checks those values (:func:`check_outcome`). The caller owns the
+    connection (the Sweep page caches one)."""
     from distributed import Client
 
-    return DaskConnection(Client(address, timeout=timeout, set_as_default=False))
+    return DaskConnection(
+        Client(address, timeout=timeout, set_as_default=False, deserializers=list(PLAIN))
+    )

@@ -97,22 +97,21 @@ with st.expander("Where the sweep runs"):
             help="Each worker trains one run with one BLAS thread.",
         )
     )
-    typed = st.text_input(
-        "Dask scheduler address (optional)",
-        "",
-        key="sweep_scheduler",
-        placeholder="tcp://scheduler-host:8786",
-        help=f"Empty: this machine's cores. Also read from the {sweep.DASK_ENV} "
-        "environment variable or st.secrets['dask_scheduler'].",
-    )
-    address = sweep.resolve_scheduler(typed, host.secrets_mapping())
+    # The scheduler is the host's setting only (engine.sweep.resolve_scheduler): an address
+    # typed by a visitor would choose what this server connects to and reads from.
+    address = sweep.resolve_scheduler(host.secrets_mapping())
     if address:
         st.caption(
-            f"Runs go to the Dask cluster at `{address}` (each worker must have this "
-            "project installed); results are saved here, in this server's run cache."
+            "Runs go to the Dask cluster this server's host configured (each worker must have "
+            "this project installed); results are checked and saved here, in this server's "
+            "run cache."
         )
     else:
-        st.caption(f"Runs use {workers} local process(es) on this machine ({cores} cores).")
+        st.caption(
+            f"Runs use {workers} local process(es) on this machine ({cores} cores). A Dask "
+            f"cluster is the host's setting ({sweep.DASK_ENV} or st.secrets['dask_scheduler']); "
+            "none is configured."
+        )
 
 try:
     axes = {
@@ -162,7 +161,9 @@ if launch:
         try:
             client = dask_connection(address).client
         except Exception as e:
-            st.error(f"Cannot reach the Dask scheduler at {address}: {e}")
+            st.error(
+                f"Cannot reach the Dask cluster configured on this server ({type(e).__name__})."
+            )
             st.stop()
     execution = sweep.SweepExecution(
         store,

@@ -140,7 +140,7 @@ def test_dask_backend_runs_the_same_sweep_on_a_loopback_cluster(split, store):
             host="127.0.0.1",
             dashboard_address=":0",
         ) as cluster,
-        distributed.Client(cluster.scheduler_address, set_as_default=False) as client,
+        sweep.connect_dask(cluster.scheduler_address).client as client,
     ):
         final = run_all(store, plan, train, dev, backend="dask", client=client)
         # A second sweep on the same (cached) client, as the page does.
@@ -165,10 +165,11 @@ def test_stop_reaches_dask_workers_through_an_event(split):
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
+        sweep.connect_dask(cluster.scheduler_address).client as client,
     ):
         go = client.submit(sweep.train_task, base_config(ds), ITER, train, dev, None, signals)
-        assert go.result()[1].status == "finished"
+        tasks = {base_config(ds).run_id: sweep.Task(base_config(ds), ITER)}
+        assert sweep.check_outcome(go.result(), tasks)[1].status == "finished"
         distributed.Event("nnmath-test-stop", client=client).set()
         stop = client.submit(
             sweep.train_task,
@@ -179,15 +180,22 @@ def test_stop_reaches_dask_workers_through_an_event(split):
             None,
             signals,
         )
-        run_id, result, error = stop.result()
-    assert result is None and error == "stopped before it started"
+        outcome = stop.result()
+    assert outcome["result"] is None and outcome["error"] == "stopped before it started"
 
 
-def test_dask_backend_needs_a_client(split, store):
+def test_dask_backend_needs_a_client_that_refuses_pickles(split, store):
+    distributed = pytest.importorskip("distributed")
     ds, train, dev = split
     plan = sweep.plan_sweep(store, [base_config(ds)], ITER)
     with pytest.raises(ValueError, match="needs a connected distributed.Client"):
         sweep.SweepExecution(store, plan, train, dev, backend="dask")
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+        pytest.raises(ValueError, match="refuses pickled results"),
+    ):
+        sweep.SweepExecution(store, plan, train, dev, backend="dask", client=client)
 
 
 # ---- stopping ----------------------------------------------------------------------------------
@@ -318,13 +326,12 @@ def test_heatmap_marks_missing_partial_and_diverged_cells():
         grid.heatmap_data(table, x="alpha", y="alpha")
 
 
-def test_resolve_scheduler_prefers_page_then_env_then_secrets():
+def test_resolve_scheduler_reads_the_environment_then_secrets():
     env = {sweep.DASK_ENV: "tcp://env:8786"}
     secrets = {"dask_scheduler": "tcp://secret:8786"}
-    assert sweep.resolve_scheduler("tcp://page:8786", secrets, env) == "tcp://page:8786"
-    assert sweep.resolve_scheduler("", secrets, env) == "tcp://env:8786"
-    assert sweep.resolve_scheduler(None, secrets, {}) == "tcp://secret:8786"
-    assert sweep.resolve_scheduler(None, None, {}) is None
+    assert sweep.resolve_scheduler(secrets, env) == "tcp://env:8786"
+    assert sweep.resolve_scheduler(secrets, {sweep.DASK_ENV: " "}) == "tcp://secret:8786"
+    assert sweep.resolve_scheduler(None, {}) is None
 
 
 def test_heatmap_of_ece_or_nll_stars_the_lowest_cell():
