@@ -53,6 +53,7 @@ def main() -> None:
     import distributed
 
     import data
+    from engine import sweep
 
     axes, iterations = grid()
     ds = data.load_dataset("sample")
