@@ -139,10 +139,11 @@ if shown("advanced"):
 extra = {}  # the settings beyond plain gradient descent, when changed here
 if shown("advanced"):
     with st.expander("Advanced: optimizer, weight decay, schedule, dropout, augmentation"):
-        st.caption(
-            "Beyond the notebook's plain gradient descent; the updates are torch.optim's "
-            "(see the Math page for the equations with real numbers)."
-        )
+        if not compact:
+            st.caption(
+                "Beyond the notebook's plain gradient descent; the updates are torch.optim's "
+                "(see the Math page for the equations with real numbers)."
+            )
         o1, o2, o3, o4 = st.columns(4)
         extra["optimizer"] = o1.selectbox(
             "Optimizer",
