@@ -5,11 +5,11 @@ import streamlit as st
 
 from ui import session
 from ui.state import init_state
-from views import compare
+from views import compare, significance
 from views.compare_figures import confusion_change_figure, gallery_figure
 
 settings = init_state()
-st.title("Compare two runs")
+st.title("Compare runs")
 st.caption(
     "Run A is the baseline, run B the change. Only runs evaluated on the same dataset and "
     "dev split can be compared image by image."
@@ -78,6 +78,47 @@ if result_a is None or result_b is None:
 comparison = compare.compare_runs(result_a, result_b, dev)
 st.subheader("Side by side")
 st.table(comparison.metrics)
+notes = store.annotations()
+for name, rec in (("A", rec_a), ("B", rec_b)):
+    note = notes.get(rec.run_id)
+    if note:
+        tags = " ".join(f"`{t}`" for t in note.tags)
+        st.markdown(f"**Run {name}:** {note.note} {tags}".strip())
+
+st.subheader("Is B really better, or is it luck?")
+paired = significance.paired_difference(
+    comparison.pred_a == comparison.labels, comparison.pred_b == comparison.labels
+)
+st.markdown(paired.sentence())
+st.caption(
+    f"Method: [{paired.method}](glossary#paired-bootstrap): {paired.detail}. The dev images are "
+    "resampled 10,000 times; the interval holds the middle 95% of B − A."
+)
+group_a, group_b = (significance.group_of(records, r) for r in (rec_a, rec_b))
+if len(group_a) > 1 or len(group_b) > 1:
+    sa, sb = (significance.summary([m.dev_accuracy for m in g]) for g in (group_a, group_b))
+    st.markdown(
+        f"Over seeds (runs that differ from it only in seed): A {sa.text()}, B {sb.text()}."
+    )
+    seeds = significance.group_difference(
+        [m.dev_accuracy for m in group_a], [m.dev_accuracy for m in group_b]
+    )
+    st.markdown(seeds.sentence())
+    st.caption(f"Method: [{seeds.method}](glossary#welch-t-interval): {seeds.detail}.")
+st.caption(
+    "A difference between two single runs may be one seed's luck: repeat each setting with "
+    "several seeds and compare the groups."
+)
+r1, r2 = st.columns(2)
+for col, name, rec in ((r1, "A", rec_a), (r2, "B", rec_b)):
+    col.page_link(
+        "pages/7_sweep.py",
+        label=f"Repeat run {name} with 5 seeds",
+        icon=":material/repeat:",
+        query_params=compare.repeat_params(
+            rec.config, rec.iterations, rec.data_key or settings.data, 5
+        ),
+    )
 p1, p2 = st.columns(2)
 for col, name, rec in ((p1, "A", rec_a), (p2, "B", rec_b)):
     col.page_link(
@@ -119,3 +160,21 @@ for key, indices, title in (
         width="stretch",
         config={"displayModeBar": False},
     )
+
+st.subheader("More runs: only what differs")
+more = st.multiselect(
+    "Runs to set side by side",
+    ids,
+    default=[a_id, b_id] if a_id != b_id else [a_id],
+    format_func=label,
+    key="cmp_more",
+    max_selections=12,
+)
+if len(more) >= 2:
+    differs, shared = compare.settings_side_by_side([by_id[i] for i in more])
+    if differs.empty:
+        st.markdown("These runs have the same settings.")
+    else:
+        st.dataframe(differs, width="stretch")
+    with st.expander(f"The {len(shared)} settings they share"):
+        st.table(shared)

@@ -35,6 +35,14 @@ def permalink_params(config: RunConfig, iterations: int, data_key: str) -> dict[
     return config.settings(data_key, iterations).to_query()
 
 
+def repeat_params(config: RunConfig, iterations: int, data_key: str, seeds: int) -> dict[str, str]:
+    """The Sweep page's query that repeats ``config`` with seeds 0 .. seeds − 1 (cached seeds
+    are served, not retrained)."""
+    query = permalink_params(config, iterations, data_key)
+    query.pop("seed", None)
+    return {**query, "seeds": f"0-{int(seeds) - 1}"}
+
+
 # --------------------------------------------------------------------------------------------
 # Ledger
 # --------------------------------------------------------------------------------------------
@@ -160,6 +168,29 @@ def filter_runs(
     if min_dev_accuracy is not None:
         keep &= (frame["dev_accuracy"].fillna(-1.0) >= min_dev_accuracy).to_numpy()
     return frame[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Any number of runs: only what differs
+# --------------------------------------------------------------------------------------------
+def settings_side_by_side(records: Sequence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(what differs, what they share) for any number of runs: one row per setting (and
+    iterations), one column per run; a row goes to the first table when the runs do not all
+    have the same value, else to the second with that one value."""
+    names = [*SETTINGS, "iterations"]
+    columns = [f"{i + 1}: {run_label(r.config, r.iterations)}" for i, r in enumerate(records)]
+    values = {
+        name: [
+            _show(r.iterations if name == "iterations" else getattr(r.config, name, None))
+            for r in records
+        ]
+        for name in names
+    }
+    differ = {n: v for n, v in values.items() if len(set(v)) > 1}
+    same = {n: v[0] for n, v in values.items() if len(set(v)) == 1 and v}
+    differs = pd.DataFrame.from_dict(differ, orient="index", columns=columns)
+    shared = pd.DataFrame({"value": pd.Series(same, dtype=object)})
+    return differs, shared
 
 
 # --------------------------------------------------------------------------------------------

@@ -496,6 +496,52 @@ TERMS: dict[str, Term] = _terms(
         ),
     ),
     (
+        "seed-group",
+        Term(
+            "Seed group",
+            "Runs with the same settings except their seed (the random start). Their spread "
+            "shows how much of a result is luck; the app gives their mean ± sample standard "
+            "deviation and how many seeds.",
+            r"\bar a = \tfrac{1}{n}\sum_s a_s, \quad "
+            r"\text{sd} = \sqrt{\tfrac{1}{n-1}\sum_s (a_s - \bar a)^2}",
+            ("seed", "welch-t-interval"),
+        ),
+    ),
+    (
+        "paired-bootstrap",
+        Term(
+            "Paired bootstrap",
+            "How sure a difference between two runs is, from the dev images they share: draw "
+            "the images again at random (with replacement) many times, recompute B's accuracy "
+            "minus A's each time, and keep the middle 95% of those differences as the interval. "
+            "Only images where A and B disagree move it.",
+            r"\Delta^* = \tfrac{1}{n}\sum_{i \in \text{draw}} ([b_i = y_i] - [a_i = y_i]),"
+            r"\quad \text{interval} = [q_{2.5\%}(\Delta^*),\ q_{97.5\%}(\Delta^*)]",
+            ("dev-set", "welch-t-interval"),
+        ),
+    ),
+    (
+        "welch-t-interval",
+        Term(
+            "Welch's t interval",
+            "How sure a difference between two groups of seeds is: the difference of their mean "
+            "accuracies, plus or minus a t quantile times its standard error, without assuming "
+            "the groups spread alike. If it includes 0, there is no clear difference.",
+            r"\bar b - \bar a \pm t_{0.975,\nu} \sqrt{s_a^2/n_a + s_b^2/n_b}",
+            ("seed-group", "paired-bootstrap"),
+        ),
+    ),
+    (
+        "main-effect",
+        Term(
+            "Share of the variance (which setting mattered)",
+            "For a sweep: how much of the spread of dev accuracy over its runs lines up with one "
+            "setting. It compares the setting's per-value averages with the overall average.",
+            r"\eta^2_k = \frac{\sum_v n_v (\bar y_v - \bar y)^2}{\sum_i (y_i - \bar y)^2}",
+            ("seed-group",),
+        ),
+    ),
+    (
         "pca",
         Term(
             "PCA map",

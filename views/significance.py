@@ -288,3 +288,12 @@ def _reading(shares: Mapping[str, float], n: int, total: float) -> str:
         f"{top} mattered most: it explains {share:.0%} of the spread of dev accuracy over "
         f"these {n} runs ({', '.join(parts)})."
     )
+
+
+def group_of(records: Iterable, record) -> list:
+    """The runs among ``records`` in ``record``'s group (itself included), sorted by seed."""
+    key = group_key(record.config, record.iterations)
+    return sorted(
+        (r for r in records if group_key(r.config, r.iterations) == key),
+        key=lambda r: r.config.seed,
+    )

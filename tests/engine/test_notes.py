@@ -106,3 +106,16 @@ def test_the_ledger_shows_groups_notes_and_tags_and_filters_on_them(stored):
         accs = rows["dev_accuracy"].to_numpy()
         expected = f"{accs.mean() * 100:.1f}% ± {np.std(accs, ddof=1) * 100:.1f} (3 seeds)"
         assert set(rows["seeds"]) == {expected}
+
+
+def test_only_what_differs_comes_first_for_any_number_of_runs(stored):
+    store, configs, _ = stored
+    records = [store.record(c.run_id) for c in configs[:2] + configs[4:5]]
+    differs, shared = compare.settings_side_by_side(records)
+    assert differs.index.tolist() == ["alpha", "seed"]
+    assert differs.loc["seed"].tolist() == ["0", "1", "1"]
+    assert differs.loc["alpha"].tolist() == ["0.1", "0.1", "0.5"]
+    assert (
+        shared.loc["hidden", "value"] == "4" and shared.loc["batch_size", "value"] == "full batch"
+    )
+    assert "iterations" in shared.index and len(differs.columns) == 3

@@ -94,3 +94,31 @@ def test_runs_on_different_datasets_are_not_compared(two_runs):
     assert "Not comparable" in at.warning[0].value
     assert "different dataset" in at.warning[0].value
     assert not at.get("plotly_chart")
+
+
+def test_compare_says_whether_a_difference_is_real_for_runs_and_for_seed_groups():
+    """Two settings, three seeds each: the paired interval for the two runs picked, each group's
+    mean ± sd (numpy's, ddof=1) and Welch's interval across seeds, in plain sentences."""
+    from views import significance
+
+    train, dev, base = app_sample()
+    store = RunStore()
+    results = {}
+    for alpha in (0.05, 0.5):
+        for seed in (0, 1, 2):
+            c = replace(base, hidden=10, alpha=alpha, seed=seed)
+            results[alpha, seed] = (c, store.train(c, 50, train, dev, data_key="sample"))
+    (a, ra), (b, rb) = results[0.05, 0], results[0.5, 0]
+    at = compare_page(a=a.run_id, b=b.run_id)
+    text = "\n".join(m.value for m in at.markdown)
+    right_a = nnmath.make_predictions(dev.X, ra.params) == dev.labels
+    right_b = nnmath.make_predictions(dev.X, rb.params) == dev.labels
+    assert significance.paired_difference(right_a, right_b).sentence() in text
+    accs = {al: [results[al, s][1].dev_accuracy for s in (0, 1, 2)] for al in (0.05, 0.5)}
+    for al, name in ((0.05, "A"), (0.5, "B")):
+        mean, sd = np.mean(accs[al]), np.std(accs[al], ddof=1)
+        assert f"{name} {mean * 100:.1f}% ± {sd * 100:.1f} (3 seeds)" in text
+    assert significance.group_difference(accs[0.05], accs[0.5]).sentence() in text
+    assert "better than" in text or "No clear difference" in text
+    # only what differs: alpha first (seed and the rest are shared by these two)
+    assert at.dataframe[0].value.index.tolist() == ["alpha"]
