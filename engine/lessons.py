@@ -763,6 +763,8 @@ def evaluate(expr: str, scope: Mapping[str, Any]):
             return all(values) if isinstance(node.op, ast.And) else any(values)
         if isinstance(node, ast.Compare):
             left = ev(node.left)
+            if len(node.ops) == 1:  # elementwise on arrays: count(Z1 <= 0)
+                return _COMPARE[type(node.ops[0])](left, ev(node.comparators[0]))
             for op, c in zip(node.ops, node.comparators, strict=True):
                 right = ev(c)
                 if not bool(_COMPARE[type(op)](left, right)):
@@ -780,9 +782,9 @@ def evaluate(expr: str, scope: Mapping[str, Any]):
                 if not float(v).is_integer():
                     raise ExpressionError(f"{expr!r}: index {v} is not a whole number")
                 idx.append(int(v))
-            if len(idx) != value.ndim:
-                raise ExpressionError(f"{expr!r}: {value.ndim} index(es) needed, got {len(idx)}")
-            for i, n in zip(idx, value.shape, strict=True):
+            if len(idx) > value.ndim:
+                raise ExpressionError(f"{expr!r}: at most {value.ndim} index(es), got {len(idx)}")
+            for i, n in zip(idx, value.shape[: len(idx)], strict=True):
                 if not 0 <= i < n:
                     raise ExpressionError(f"{expr!r}: index {i} is outside 0..{n - 1}")
             return value[tuple(idx)][()]
