@@ -3,12 +3,14 @@
 import streamlit as st
 
 from engine.config import run_label
+from engine.notes import NOTE_MAX, parse_tags
 from ui import session
 from ui.state import init_state
-from views import compare
+from views import compare, significance
 from views.compare_figures import (
     accuracy_vs_time_figure,
     curves_figure,
+    group_curves_figure,
     parallel_coordinates_figure,
 )
 
@@ -24,7 +26,7 @@ MAX_CURVES = 8
 
 ds, train, dev = session.split_or_stop(settings.data)
 store = session.store()
-frame = compare.runs_frame(store.records(data=ds.fingerprint))
+frame = compare.runs_frame(store.records(data=ds.fingerprint), store.annotations())
 st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")
 if frame.empty:
     st.info("No runs on this dataset yet: train one on the Train page, or launch a sweep.")
@@ -44,8 +46,19 @@ hidden = f2.multiselect(
     placeholder="any size",
 )
 min_dev = f3.slider("minimum dev accuracy", 0.0, 1.0, 0.0, 0.01, key="runs_min_dev")
+g1, g2 = st.columns([2, 5])
+all_tags = sorted({t for ts in frame["tags"] for t in ts.split(", ") if t})
+tags = g1.multiselect("tags", all_tags, key="runs_tags", placeholder="any tag")
+search = g2.text_input(
+    "search notes and tags", "", key="runs_search", max_chars=100, placeholder="e.g. baseline"
+)
 view = compare.filter_runs(
-    frame, status=statuses, hidden=hidden, min_dev_accuracy=min_dev if min_dev > 0 else None
+    frame,
+    status=statuses,
+    hidden=hidden,
+    min_dev_accuracy=min_dev if min_dev > 0 else None,
+    tags=tags,
+    text=search,
 )
 shown = view.drop(columns=["run_id"]).assign(open=compare.ledger_links(view, settings.data))
 event = st.dataframe(
@@ -63,6 +76,7 @@ event = st.dataframe(
         "iterations",
         "status",
         "dev_accuracy",
+        "seeds",
         "train_accuracy",
         "loss",
         "dev_ece",
@@ -73,6 +87,8 @@ event = st.dataframe(
         "init",
         "dtype",
         "batch_size",
+        "tags",
+        "note",
     ],
     column_config={
         "open": st.column_config.LinkColumn(
@@ -95,6 +111,11 @@ event = st.dataframe(
         "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm"),
         "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
         "batch_size": st.column_config.NumberColumn("batch size"),
+        "seeds": st.column_config.TextColumn(
+            "dev accuracy over seeds",
+            help="The runs that differ from this one only in their seed: mean ± sample standard "
+            "deviation of their dev accuracy, and how many seeds.",
+        ),
     },
 )
 rows = list(event.selection.rows) if event and event.selection else []
@@ -123,15 +144,44 @@ else:
         st.session_state.pop("runs_confirm_delete", None)
         st.rerun()
 
-    histories = {}
-    for row in selected.head(MAX_CURVES).itertuples():
-        result = store.load(row.run_id)
-        if result is not None:
-            label = run_label(row)
-            histories[label] = result.history
+    if len(selected) == 1:
+        run_id = selected["run_id"].iloc[0]
+        note = store.annotation(run_id)
+        with st.form("runs_note"):
+            text = st.text_area("note on this run", note.note, max_chars=NOTE_MAX)
+            tag_text = st.text_input("tags (comma-separated)", ", ".join(note.tags), max_chars=300)
+            if st.form_submit_button("Save note and tags"):
+                try:
+                    store.annotate(run_id, note=text, tags=parse_tags(tag_text))
+                except ValueError as e:
+                    st.error(f"Not saved: {e}")
+                else:
+                    st.rerun()
+
+    picked = [records[i] for i in selected["run_id"] if i in records][:MAX_CURVES]
+    histories, groups = {}, {}  # label -> History; label -> the Histories of its seeds
+    for members in significance.groups(picked).values():
+        loaded = [(m, r) for m in members if (r := store.load(m.run_id)) is not None]
+        if loaded:
+            first = loaded[0][0]
+            label = significance.group_label(first.config, first.iterations, len(loaded))
+            groups[label] = [r.history for _, r in loaded]
+        for m, r in loaded:
+            histories[run_label(m.config, m.iterations)] = r.history
     if len(selected) > MAX_CURVES:
         st.caption(f"Curves of the first {MAX_CURVES} selected runs.")
-    st.plotly_chart(curves_figure(histories), key="runs_curves", width="stretch")
+    if any(len(h) > 1 for h in groups.values()) and st.toggle(
+        "Group seeds: mean line, ±1 sd band, thin line per seed",
+        value=True,
+        key="runs_group_curves",
+    ):
+        st.plotly_chart(
+            group_curves_figure({k: v for k, v in groups.items() if v}),
+            key="runs_group_chart",
+            width="stretch",
+        )
+    else:
+        st.plotly_chart(curves_figure(histories), key="runs_curves", width="stretch")
 
 # ---- the whole ledger ---------------------------------------------------------------------------
 if len(view) >= 1:

@@ -102,6 +102,78 @@ def curves_figure(histories: Mapping[str, object]) -> go.Figure:
     return fig
 
 
+def group_curves_figure(groups: Mapping[str, Sequence[object]]) -> go.Figure:
+    """Seed groups (label -> the Histories of its seeds): per group a mean line with a ±1 sd
+    band (sample sd, ddof=1, from views.significance.seed_band) and thin per-seed lines, for
+    the training loss (left) and dev accuracy (right). One colour per group."""
+    from views.significance import seed_band
+
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("Training loss", "Dev accuracy"), horizontal_spacing=0.08
+    )
+    for k, (label, histories) in enumerate(groups.items()):
+        colour = RUN_COLOURS[k % len(RUN_COLOURS)]
+        for col, what, fmt in ((1, "loss", ".4f"), (2, "dev_accuracy", ".3f")):
+            curves = [np.asarray(getattr(h, what), dtype=float) for h in histories]
+            if not curves or not all(np.isfinite(c).any() for c in curves):
+                continue
+            mean, low, high = seed_band(curves)
+            steps = np.arange(mean.size)
+            for i, c in enumerate(curves):
+                fig.add_trace(
+                    go.Scatter(
+                        x=np.arange(c.size),
+                        y=c,
+                        mode="lines",
+                        name=f"{label} · seed {i + 1}",
+                        legendgroup=label,
+                        showlegend=False,
+                        line=dict(color=colour, width=0.8),
+                        opacity=0.35,
+                        hoverinfo="skip",
+                    ),
+                    row=1,
+                    col=col,
+                )
+            fig.add_trace(
+                go.Scatter(
+                    x=np.concatenate([steps, steps[::-1]]),
+                    y=np.concatenate([high, low[::-1]]),
+                    fill="toself",
+                    fillcolor=colour,
+                    opacity=0.2,
+                    line=dict(width=0),
+                    name=f"{label} · ±1 sd",
+                    legendgroup=label,
+                    showlegend=False,
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=mean,
+                    mode="lines",
+                    name=f"{label} (mean of {len(curves)} seeds)",
+                    legendgroup=label,
+                    showlegend=col == 1,
+                    line=dict(color=colour, width=2.5),
+                    hovertemplate=f"iteration %{{x}}<br>mean {what.replace('_', ' ')} %{{y:{fmt}}}",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="iteration")
+    fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
+    fig.update_yaxes(title_text="dev accuracy", range=[0, 1], row=1, col=2)
+    fig.update_layout(
+        height=420, margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.2)
+    )
+    return fig
+
+
 def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
     """Settings → dev accuracy, one line per run, coloured by dev accuracy. alpha is on a log
     axis (ticks show the real values); a run without a dev accuracy sits at 0."""

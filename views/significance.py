@@ -297,3 +297,12 @@ def group_of(records: Iterable, record) -> list:
         (r for r in records if group_key(r.config, r.iterations) == key),
         key=lambda r: r.config.seed,
     )
+
+
+def group_label(config, iterations: int, seeds: int) -> str:
+    """How a group is named: its run label with "n seeds" in place of the one seed."""
+    from engine.config import run_label
+
+    if seeds == 1:
+        return run_label(config, iterations)
+    return run_label(config, iterations).replace(f"seed {config.seed}", f"{seeds} seeds", 1)

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -97,7 +98,7 @@ def test_selected_runs_overlay_curves_and_two_open_compare(runs):
     assert curves[0]["layout"]["yaxis"]["title"]["text"] == "cross-entropy loss"
     at.button(key="runs_compare").click().run()
     assert not at.exception
-    assert at.title[0].value == "Compare two runs"
+    assert at.title[0].value == "Compare runs"
     assert at.selectbox(key="cmp_a").value != at.selectbox(key="cmp_b").value
 
 
@@ -123,3 +124,72 @@ def test_delete_removes_the_selected_runs_from_the_store(runs):
     at.button(key="runs_delete").click().run()
     assert not at.exception
     assert len(store.records()) == 2
+
+
+@pytest.fixture
+def seeds():
+    """Two settings with three seeds each, and one run alone."""
+    train, dev, base = app_sample()
+    store = RunStore()
+    for alpha in (0.1, 0.5):
+        for seed in (0, 1, 2):
+            store.train(replace(base, alpha=alpha, seed=seed), 30, train, dev, data_key="sample")
+    store.train(replace(base, hidden=16), 30, train, dev, data_key="sample")
+    return store
+
+
+def test_seed_groups_notes_and_tags_in_the_ledger(seeds):
+    store = seeds
+    at = runs_page()
+    table = at.dataframe[0].value
+    for alpha in (0.1, 0.5):
+        rows = table[(table["alpha"] == alpha) & (table["hidden"] == 10)]
+        acc = rows["dev_accuracy"].to_numpy(dtype=float)
+        want = f"{acc.mean() * 100:.1f}% ± {np.std(acc, ddof=1) * 100:.1f} (3 seeds)"
+        assert set(rows["seeds"]) == {want}
+    assert table[table["hidden"] == 16]["seeds"].iloc[0].endswith("(1 seed)")
+    # a note and tags on one run, written through the page's form
+    row = int(np.flatnonzero(table["hidden"] == 16)[0])
+    at = select(at, [row])
+    at.text_area[0].input("wider layer, same rate")
+    tag_box = [t for t in at.text_input if t.label.startswith("tags")][0]
+    tag_box.input("Wide, try-2")
+    [b for b in at.button if b.label == "Save note and tags"][0].click()
+    at.run()
+    assert not at.exception
+    (run_id,) = [r.run_id for r in store.records() if r.config.hidden == 16]
+    assert store.annotation(run_id).tags == ("wide", "try-2")
+    # survives a new session (a restart reads the same folder) and filters the ledger
+    at = runs_page()
+    assert at.multiselect(key="runs_tags").options == ["try-2", "wide"]
+    at.multiselect(key="runs_tags").select("wide").run()
+    assert at.dataframe[0].value["hidden"].tolist() == [16]
+    at.multiselect(key="runs_tags").unselect("wide").run()
+    at.text_input(key="runs_search").input("LAYER").run()
+    assert at.dataframe[0].value["note"].tolist() == ["wider layer, same rate"]
+
+
+def test_selected_seeds_draw_mean_band_and_thin_lines(seeds):
+    at = runs_page()
+    table = at.dataframe[0].value
+    rows = [int(i) for i in table.index[(table["alpha"] == 0.5) & (table["hidden"] == 10)]]
+    at = select(at, rows)
+    assert not at.exception
+    (fig,) = [
+        s
+        for s in specs(at).values()
+        if any("mean of 3 seeds" in (t.get("name") or "") for t in s["data"])
+    ]
+    names = [t["name"] for t in fig["data"]]
+    assert sum("· seed" in n for n in names) == 6  # three thin lines per panel
+    assert sum("±1 sd" in n for n in names) == 2
+    store = seeds
+    devs = [
+        store.load(r.run_id).history.dev_accuracy
+        for r in store.records()
+        if r.config.alpha == 0.5 and r.config.hidden == 10
+    ]
+    (mean,) = [
+        t for t in fig["data"] if t["name"].endswith("(mean of 3 seeds)") and t["xaxis"] == "x2"
+    ]
+    np.testing.assert_allclose(mean["y"], np.mean(devs, axis=0))
