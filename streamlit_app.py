@@ -15,7 +15,7 @@ st.set_page_config(
 
 def home() -> None:
     from nnmath import Status
-    from ui import session, teacher
+    from ui import coach, session, teacher
     from ui.state import init_state, set_settings, sync_url
     from views import glossary
     from views.format import number, pct
@@ -70,6 +70,7 @@ def home() -> None:
         c4.metric("Training time", "not trained here" if run.uploaded else f"{r.elapsed:.1f} s")
         if r.status == Status.DIVERGED:
             st.error(f"This run diverged: {r.message}")
+        coach.show(run)
     elif run is not None:
         st.info("No run for the current settings yet: train one above or on the Train page.")
 

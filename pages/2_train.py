@@ -17,7 +17,7 @@ from engine.config import (
 )
 from nnmath import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, History, Status
 from nnmath.corrupt import LEVELS, UNITS
-from ui import host, session, teacher
+from ui import coach, host, session, teacher
 from ui.state import (
     consume_link,
     init_state,
@@ -365,6 +365,7 @@ m3.metric(
     "Loss", number(result.loss, ".3f"), help=f"{loss_help(settings)}\n\n{glossary.help('loss')}"
 )
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
+coach.show(run)
 st.plotly_chart(
     figures.training_curves(
         result.history, total=settings.iterations, diverged_at=result.diverged_at

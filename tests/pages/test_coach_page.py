@@ -1,0 +1,28 @@
+"""The coach on Train and Home (AppTest, embedded sample): a short run of the notebook's settings
+is still improving, and the coach links the same run continued; the notebook's full run gets no
+box."""
+
+from __future__ import annotations
+
+from tests.pages.test_pages import app, texts
+
+
+def coach_links(at) -> list:
+    return [e for e in at.get("page_link") if "Continue to" in e.proto.label]
+
+
+def test_train_coaches_a_short_run_to_continue():
+    at = app("pages/2_train.py", iterations="60")  # opened from a link: trains at once
+    assert "What happened:" in texts(at) and "still rising at the end" in texts(at)
+    (link,) = coach_links(at)
+    assert link.proto.label == "Continue to 120 iterations"
+    assert link.proto.page == "train"
+    assert link.proto.query_string == "data=sample&hidden=10&alpha=0.1&iterations=120&seed=0"
+
+
+def test_home_coaches_too_and_says_nothing_when_nothing_stands_out():
+    at = app(None, iterations="60")
+    at.button(key="home_train").click().run()  # the notebook's 500 iterations
+    assert "What happened:" not in texts(at) and not coach_links(at)
+    short = app(None, iterations="60", hidden="10", alpha="0.1", seed="0")
+    assert "still rising at the end" in texts(short) and coach_links(short)
