@@ -7,6 +7,11 @@ NNMATH_MAX_HIDDEN          256        largest hidden layer a run may have
 NNMATH_MAX_ITERATIONS      5000       largest iteration count a run may ask for
 NNMATH_MAX_UPLOAD_MB       100        largest upload on the Data page (never above Streamlit's own
                                       ``server.maxUploadSize``, 200 in .streamlit/config.toml)
+NNMATH_MAX_UNPACKED_MB     160        largest data file once unpacked (.gz, .zip, .npz members):
+                                      counted while decompressing, refused past it
+NNMATH_MAX_IMAGES          70000      most images one dataset may have (uploads, Kaggle files,
+                                      the test.csv of a submission)
+NNMATH_MAX_SWEEP_RUNS      100        most combinations one sweep may have (counted from the text)
 NNMATH_MAX_TRAININGS       2          trainings computing at once on the server; more wait in a queue
 NNMATH_RUNS_PER_MINUTE     10         trainings one browser session may start per minute
 =========================  =========  ===============================================================
@@ -18,7 +23,9 @@ The defaults fit one 1 GB instance shared by a class: a run keeps a snapshot of 
 every 50 iterations, so a 256-unit run of 5,000 iterations holds 101 snapshots of 0.8 MB (82 MB,
 on disk and in the result cache); two trainings at once keep the two cores of a small instance
 busy without each slowing the other down (nnmath already uses up to two worker threads per
-training); Kaggle's digit-recognizer train.csv (73 MB) fits under the upload limit.
+training); Kaggle's digit-recognizer train.csv (73 MB) fits under the upload limit; the
+full MNIST CSV (60,000 images, ~110 MB unpacked) fits under the unpacked and image limits, and
+a 70,000-image dataset is 55 MB of pixels.
 
 No Streamlit here: the glue passes ``st.secrets`` in as a plain mapping.
 """
@@ -37,6 +44,9 @@ ENV = {
     "max_upload_mb": "NNMATH_MAX_UPLOAD_MB",
     "max_trainings": "NNMATH_MAX_TRAININGS",
     "runs_per_minute": "NNMATH_RUNS_PER_MINUTE",
+    "max_unpacked_mb": "NNMATH_MAX_UNPACKED_MB",
+    "max_images": "NNMATH_MAX_IMAGES",
+    "max_sweep_runs": "NNMATH_MAX_SWEEP_RUNS",
 }
 
 
@@ -47,10 +57,17 @@ class Limits:
     max_upload_mb: float = 100.0
     max_trainings: int = 2
     runs_per_minute: int = 10
+    max_unpacked_mb: float = 160.0
+    max_images: int = 70_000
+    max_sweep_runs: int = 100
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
 
     @classmethod
     def read(

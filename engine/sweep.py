@@ -24,6 +24,7 @@ Nothing here imports streamlit; the pages draw what :class:`SweepExecution` repo
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import io
@@ -84,34 +85,38 @@ DONE = {RunStatus.CACHED, RunStatus.FINISHED, RunStatus.DIVERGED}
 # --------------------------------------------------------------------------------------------
 # Grid
 # --------------------------------------------------------------------------------------------
-def parse_values(text: str, setting: str) -> tuple:
-    """Parse what a user types for one axis: ``"10, 32, 64"``, ``"0-2"`` (ints, inclusive) or
-    ``"0.05 0.1"``. Values keep their order; duplicates are dropped.
+MAX_TEXT_CHARS = 500  # what one axis box may hold
+MAX_TOKEN_CHARS = 40  # one value or range: longer is no number a setting takes
 
-    >>> parse_values("0-2", "seed")
-    (0, 1, 2)
-    """
+
+def _items(text: str, setting: str) -> list[tuple]:
+    """What a user typed for one axis as items, nothing expanded: ``("value", v)`` or
+    ``("range", lo, hi)`` (ints, inclusive)."""
     if setting not in SWEEPABLE:
         raise ValueError(f"setting must be one of {', '.join(SWEEPABLE)}, got {setting!r}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"{setting} values must fit in {MAX_TEXT_CHARS} characters")
     tokens = [t for t in re.split(r"[,\s;]+", text.strip()) if t]
     if not tokens:
         raise ValueError(f"{setting} needs at least one value, got {text!r}")
-    values: list = []
+    items: list[tuple] = []
     kind = setting_type(setting)
     for token in tokens:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ValueError(f"{setting} values must be short numbers, got {token[:20]!r}…")
         if kind is int:
             if token.lower() in {"none", "full"} and optional(setting):
-                values.append(None)
+                items.append(("value", None))
                 continue
             span = re.fullmatch(r"(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)", token)
             if span:
                 lo, hi = int(span.group(1)), int(span.group(2))
                 if hi < lo:
                     raise ValueError(f"{setting} range must go up, got {token!r}")
-                values.extend(range(lo, hi + 1))
+                items.append(("range", lo, hi))
                 continue
             try:
-                values.append(int(token))
+                items.append(("value", int(token)))
             except ValueError:
                 raise ValueError(f"{setting} values must be whole numbers, got {token!r}") from None
         elif kind is float:
@@ -121,10 +126,83 @@ def parse_values(text: str, setting: str) -> tuple:
                 raise ValueError(f"{setting} values must be numbers, got {token!r}") from None
             if not math.isfinite(value):
                 raise ValueError(f"{setting} values must be finite, got {token!r}")
-            values.append(value)
+            items.append(("value", value))
         else:
-            values.append(token)
+            items.append(("value", token))
+    return items
+
+
+def _count(items: list[tuple]) -> int:
+    """Distinct values of ``items`` by arithmetic: the union of the ranges (merged intervals)
+    plus the single values outside them. Nothing is expanded, so ``0-10**12`` costs nothing."""
+    ranges = sorted((it[1], it[2]) for it in items if it[0] == "range")
+    merged: list[list[int]] = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    starts = [lo for lo, _ in merged]
+    singles = set()
+    for it in items:
+        if it[0] != "value":
+            continue
+        v = it[1]
+        if type(v) is int:
+            k = bisect.bisect_right(starts, v) - 1
+            if k >= 0 and v <= merged[k][1]:
+                continue  # inside a range
+        singles.add(v)
+    return sum(hi - lo + 1 for lo, hi in merged) + len(singles)
+
+
+def _expand(items: list[tuple]) -> tuple:
+    """The values of ``items`` in the order typed, duplicates dropped (only after counting)."""
+    values: list = []
+    for it in items:
+        if it[0] == "range":
+            values.extend(range(it[1], it[2] + 1))
+        else:
+            values.append(it[1])
     return tuple(dict.fromkeys(values))
+
+
+def count_values(text: str, setting: str) -> int:
+    """How many distinct values ``text`` names for ``setting``, counted without expanding
+    (``"0-100000"`` is 100,001 at the cost of one subtraction)."""
+    return _count(_items(text, setting))
+
+
+def parse_values(text: str, setting: str, max_values: int | None = None) -> tuple:
+    """Parse what a user types for one axis: ``"10, 32, 64"``, ``"0-2"`` (ints, inclusive) or
+    ``"0.05 0.1"``. Values keep their order; duplicates are dropped. With ``max_values``, more
+    values than that are refused (counted first, nothing expanded).
+
+    >>> parse_values("0-2", "seed")
+    (0, 1, 2)
+    """
+    items = _items(text, setting)
+    if max_values is not None:
+        n = _count(items)
+        if n > max_values:
+            raise ValueError(f"{setting} has {n:,} values, more than the {max_values:,} allowed")
+    return _expand(items)
+
+
+def parse_grid(texts: Mapping[str, str], max_runs: int) -> dict[str, tuple]:
+    """The axes of a sweep from what was typed per setting, after counting the grid from the
+    text: more than ``max_runs`` combinations is refused (ValueError naming the sizes) before a
+    single list is built, so ``seed = 0-10000000`` costs as little as ``seed = 0-2``."""
+    items = {name: _items(text, name) for name, text in texts.items()}
+    counts = {name: _count(it) for name, it in items.items()}
+    total = math.prod(counts.values())
+    if total > max_runs:
+        sizes = " × ".join(f"{counts[n]:,} {n}" for n in counts)
+        raise ValueError(
+            f"this grid has {sizes} = {total:,} runs; a sweep on this server may have at most "
+            f"{max_runs:,} (NNMATH_MAX_SWEEP_RUNS): use fewer values or a shorter range"
+        )
+    return {name: _expand(it) for name, it in items.items()}
 
 
 def expand_grid(base, axes: Mapping[str, Sequence]) -> list:

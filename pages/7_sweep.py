@@ -113,12 +113,11 @@ with st.expander("Where the sweep runs"):
             "none is configured."
         )
 
-try:
-    axes = {
-        "hidden": sweep.parse_values(hidden_text, "hidden"),
-        "alpha": sweep.parse_values(alpha_text, "alpha"),
-        "seed": sweep.parse_values(seed_text, "seed"),
-    }
+try:  # counted from the text first: a grid over the server's limit is never expanded
+    axes = sweep.parse_grid(
+        {"hidden": hidden_text, "alpha": alpha_text, "seed": seed_text},
+        max_runs=host.limits().max_sweep_runs,  # NNMATH_MAX_SWEEP_RUNS
+    )
 except ValueError as e:
     st.error(str(e))
     st.stop()
@@ -154,6 +153,18 @@ if launch:
         on_click=_stopped,
         help="Stops the runs in flight; finished runs are already saved.",
     )
+    # A sweep's runs are trainings like Train's: the session's rate limit counts each of them,
+    # and on this machine each waits for a slot of the server's training queue.
+    lim = host.limits()
+    wait = host.seconds_until_allowed(lim)
+    if wait > 0:
+        st.error(
+            f"This session started {lim.runs_per_minute} trainings in the last minute, the most "
+            f"a session may start per minute on this server (NNMATH_RUNS_PER_MINUTE): try "
+            f"again in {wait:.0f} s."
+        )
+        st.stop()
+    host.note_start(count=len(plan.tasks))
     overall = st.progress(0.0, text="Starting…")
     per_run = st.empty()
     client = None
@@ -174,6 +185,7 @@ if launch:
         backend="dask" if client is not None else "loky",
         client=client,
         data_key=settings.data,
+        slots=host.slots(store.root, lim),
     )
     # Leaving the `with` block — normally, or because a click (Stop or any widget) makes Streamlit
     # interrupt this script run — tells the workers to stop. Finished runs are already saved, and

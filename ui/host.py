@@ -59,8 +59,10 @@ def seconds_until_allowed(lim: Limits | None = None, now: float | None = None) -
     return 60 - (now - recent[-lim.runs_per_minute])
 
 
-def note_start(now: float | None = None) -> None:
-    st.session_state.setdefault(STARTS_KEY, []).append(time.time() if now is None else now)
+def note_start(now: float | None = None, count: int = 1) -> None:
+    """Count ``count`` trainings started now by this session (a sweep counts each of its runs)."""
+    stamp = time.time() if now is None else now
+    st.session_state.setdefault(STARTS_KEY, []).extend([stamp] * max(1, int(count)))
 
 
 def slots(root, lim: Limits | None = None) -> TrainingSlots:
