@@ -13,20 +13,8 @@ def test_the_same_text_and_seed_draw_the_same_settings():
     assert s == Search(12, 0.01, 1.0, 10, 128, 7)
     assert s.draws() == parse_search(12, "0.01 - 1", "10-128", 7).draws()
     assert s.draws() != parse_search(12, "0.01-1", "10-128", 8).draws()
-    assert (
-        parse_search(
-            **dict(
-                zip(
-                    ("n", "alpha_text", "hidden_text", "seed"),
-                    (
-                        "12",
-                        *(s.to_query()[k] for k in ("alpha_range", "hidden_range", "search_seed")),
-                    ),
-                )
-            )
-        )
-        == s
-    )
+    q = s.to_query()
+    assert parse_search(q["n"], q["alpha_range"], q["hidden_range"], q["search_seed"]) == s
 
 
 def test_alpha_is_log_uniform_and_hidden_uniform_within_the_ranges():
