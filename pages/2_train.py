@@ -26,7 +26,7 @@ from ui.state import (
     sync_url,
     widget_key,
 )
-from views import figures, glossary
+from views import compare, figures, glossary
 from views.format import number, pct
 
 settings = init_state()
@@ -374,6 +374,13 @@ st.plotly_chart(
     key="curves",
 )
 if not (compact or exercise.is_hidden("links")):
+    if not run.uploaded:  # a model file has no settings to train again
+        st.page_link(
+            "pages/7_sweep.py",
+            label="Is this result luck? Repeat these settings with 5 seeds",
+            icon=":material/repeat:",
+            query_params=compare.repeat_params(run.config, result.iterations, settings.data, 5),
+        )
     st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
     st.code(session.permalink(settings), language=None)
     teacher_link_maker(settings)
