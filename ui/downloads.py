@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import session
 from views import export, report
 
 ZIP = "application/zip"
@@ -19,7 +20,8 @@ HTML = "text/html"
 
 def run_export(run) -> export.RunExport:
     """The views.export view of a engine.runs.Run that has a result."""
-    return export.RunExport(run.config, run.result, run.dataset, run.dev)
+    note = session.store().annotation(run.run_id)
+    return export.RunExport(run.config, run.result, run.dataset, run.dev, note)
 
 
 def buttons(run, ev) -> None:

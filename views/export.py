@@ -31,6 +31,7 @@ class RunExport:
     result: nnmath.TrainResult
     dataset: Any  # data.Dataset the run was trained on (name, fingerprint, size)
     dev: Any  # data.Dataset: the held-out images the run is evaluated on
+    note: Any = None  # engine.notes.Annotation: what someone wrote about the run, if anything
 
     @property
     def run_id(self) -> str:
@@ -223,7 +224,7 @@ def load_run(run_id: str, store=None, *, data_key: str | None = None, iterations
                 f"got {iterations}"
             )
         result = store.train(config, iterations, train, dev)
-    return RunExport(config, result, dataset, dev)
+    return RunExport(config, result, dataset, dev, store.annotation(config.run_id))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,17 @@ def settings_rows(run, ev) -> list[tuple[str, str]]:
         ("activation", r.config.activation),
         ("status", r.status + (f" ({r.message})" if r.message else "")),
         ("run id", run.run_id),
-    ]
+    ] + _note_rows(getattr(run, "note", None))
+
+
+def _note_rows(note) -> list[tuple[str, str]]:
+    """The run's note and tags (engine.notes.Annotation), when someone wrote any."""
+    rows = []
+    if note is not None and note.note:
+        rows.append(("note", note.note))
+    if note is not None and note.tags:
+        rows.append(("tags", ", ".join(note.tags)))
+    return rows
 
 
 def dataset_rows(run) -> list[tuple[str, str]]:

@@ -213,3 +213,19 @@ def test_views_do_not_import_streamlit():
     code = "import sys, views.export, views.report; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_report_carries_the_runs_note_and_tags(sample_run, tmp_path, monkeypatch):
+    run, store = sample_run
+    html_text = report.report_html(run)
+    assert "<th>note</th>" not in html_text and "<th>tags</th>" not in html_text
+    store.annotate(run.run_id, note="first try <b>bold</b>", tags=["baseline"])
+    try:
+        monkeypatch.setenv("NNMATH_RUNS_DIR", str(store.root))
+        assert export.main([run.run_id, "-o", str(tmp_path)]) == 0
+        (page,) = tmp_path.glob("*-report.html")
+        text = page.read_text()
+        assert "<th>note</th><td>first try &lt;b&gt;bold&lt;/b&gt;</td>" in text
+        assert "<th>tags</th><td>baseline</td>" in text
+    finally:
+        store.annotate(run.run_id, note="", tags=[])
