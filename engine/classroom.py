@@ -43,7 +43,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,29 @@ def default_url() -> str:
     root = Path(os.environ.get("NNMATH_RUNS_DIR") or DEFAULT_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / DB_FILE}"
+
+
+def url_from_secrets(conf: Mapping[str, Any] | None) -> str | None:
+    """The database URL of Streamlit's ``[connections.sql]`` secrets (what ``st.connection("sql")``
+    reads): ``url``, or ``dialect``/``driver``/``username``/``password``/``host``/``port``/
+    ``database``/``query``; None when they name none. The glue passes the secrets in."""
+    if not conf:
+        return None
+    if conf.get("url"):
+        return str(conf["url"])
+    if not conf.get("dialect"):
+        return None
+    driver = f"{conf['dialect']}+{conf['driver']}" if conf.get("driver") else str(conf["dialect"])
+    port = conf.get("port")
+    return sa.URL.create(
+        driver,
+        username=conf.get("username"),
+        password=conf.get("password"),
+        host=conf.get("host"),
+        port=int(port) if port not in (None, "") else None,
+        database=conf.get("database"),
+        query=dict(conf.get("query") or {}),
+    ).render_as_string(hide_password=False)
 
 
 def make_engine(url: str) -> Engine:
@@ -670,17 +693,16 @@ class Classroom:
     def record_run(self, student_id: str, run_id: str, details: dict | None = None) -> None:
         """Record that the student trained (or opened) the run ``run_id``; ``details`` (plain
         JSON: settings, accuracies, its link) are what the teacher's page draws. Recording the
-        same run again updates its details. Returns once committed."""
+        same run again with details replaces them (without, keeps them). Returns once committed."""
         if not isinstance(run_id, str) or not 1 <= len(run_id) <= 200:
             raise ValueError(f"run_id must be 1 to 200 characters, got {run_id!r}")
-        text = _dumps(details or {}, DETAILS_MAX, "the run's details")
+        text = None if details is None else _dumps(details, DETAILS_MAX, "the run's details")
         with self.engine.begin() as c:
             sid = self._student(c, student_id)
             mine = (_runs.c.student_id == sid) & (_runs.c.run_id == run_id)
-            updated = c.execute(
-                sa.update(_runs).where(mine).values(details=text, at=time.time())
-            ).rowcount
-            if updated:
+            if c.execute(sa.select(_runs.c.id).where(mine)).first() is not None:
+                if text is not None:
+                    c.execute(sa.update(_runs).where(mine).values(details=text, at=time.time()))
                 return
             count = c.execute(
                 sa.select(sa.func.count()).select_from(_runs).where(_runs.c.student_id == sid)
@@ -688,7 +710,9 @@ class Classroom:
             if count >= MAX_RUNS:
                 raise ValueError(f"a student may record at most {MAX_RUNS} runs")
             c.execute(
-                sa.insert(_runs).values(student_id=sid, run_id=run_id, details=text, at=time.time())
+                sa.insert(_runs).values(
+                    student_id=sid, run_id=run_id, details=text or "{}", at=time.time()
+                )
             )
 
     def own(self, student_id: str, lesson: str | None = None) -> list[Record]:

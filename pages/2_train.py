@@ -17,7 +17,7 @@ from engine.config import (
 )
 from nnmath import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, History, Status
 from nnmath.corrupt import LEVELS, UNITS
-from ui import coach, host, session, teacher
+from ui import classroom, coach, host, session, teacher
 from ui.state import (
     consume_link,
     init_state,
@@ -294,6 +294,7 @@ if run.result is None and (clicked or opened_from_link()):
 consume_link()
 if run is None:
     st.stop()
+classroom.note_run(run)  # a student's run shown here is recorded for their class (once)
 
 result = run.result
 if result is None:

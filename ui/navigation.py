@@ -165,6 +165,22 @@ PAGES: tuple[PageSpec, ...] = (
         "Help",
         "What does a word on these pages mean, and what is its formula?",
     ),
+    PageSpec(
+        "pages/30_class.py",
+        "Class",
+        ":material/groups:",
+        "class",
+        "A class",
+        "How do I join my class, or create one for my students?",
+    ),
+    PageSpec(
+        "pages/31_teacher.py",
+        "Teacher",
+        ":material/co_present:",
+        "teacher",
+        "A class",
+        "What did each of my students answer and train?",
+    ),
 )
 
 

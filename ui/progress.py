@@ -2,7 +2,8 @@
 
 Every page that records something about a learner calls these functions and nothing else, so
 the class helper (issue 23) can make them also write to the class's record without touching the
-pages. Today they keep everything in ``st.session_state`` (this browser tab's session):
+pages. They keep everything in ``st.session_state`` (this browser tab's session) and, when the session
+is a student's in a class, also write it to the class's record (ui.classroom):
 
 - :func:`record_answer` — a predict step's locked answer (the first one stays: a guess is locked
   once given);
@@ -19,6 +20,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import streamlit as st
+
+from ui import classroom
 
 KEY = "lesson_progress"
 
@@ -39,13 +42,17 @@ def record_answer(lesson_id: str, step_id: str, value: Any) -> Any:
     """Lock the learner's answer to a predict step; returns the answer that holds (the first one
     given: later calls do not change it)."""
     answers = _progress()["answers"]
-    return answers.setdefault((lesson_id, step_id), value)
+    if (lesson_id, step_id) not in answers:
+        answers[(lesson_id, step_id)] = value
+        classroom.record(lesson_id, step_id, value)  # when the session is a student's
+    return answers[(lesson_id, step_id)]
 
 
 def record_attempt(lesson_id: str, step_id: str, value: Any, correct: bool) -> int:
     """Keep one by-hand attempt; returns how many attempts the learner has made at this step."""
     tries = _progress()["attempts"].setdefault((lesson_id, step_id), [])
     tries.append(Attempt(value, bool(correct)))
+    classroom.record(lesson_id, step_id, value, bool(correct))
     return len(tries)
 
 
@@ -54,6 +61,7 @@ def record_run(run_id: str) -> None:
     runs_ = _progress()["runs"]
     if run_id not in runs_:
         runs_.append(run_id)
+        classroom.record_run(run_id)
 
 
 def answer(lesson_id: str, step_id: str) -> Any | None:

@@ -22,7 +22,7 @@ from engine.config import Settings, query_string, run_label
 from engine.runs import DEFAULT_CACHE_MB, Run, Runs
 from engine.slots import Cancelled
 from engine.store import RunStore
-from ui import host
+from ui import classroom, host
 from views import figures, metrics
 
 # Live updates while training. Each update is a message the browser must draw on the same few
@@ -236,10 +236,12 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         return run
     host.note_start()
     try:
-        return train(run)
+        trained = train(run)
     except ValueError as e:  # nnmath's parameter validation
         st.error(f"Training refused these settings: {e}")
         return run
+    classroom.note_run(trained)  # a student's run is recorded for their class, once finished
+    return trained
 
 
 def evaluation(run: Run) -> metrics.Evaluation:

@@ -50,6 +50,9 @@ def init_state() -> Settings:
     from ui.teacher import keep_exercise  # a teacher's link: locks kept across pages
 
     keep_exercise()
+    from ui.classroom import keep_membership  # a student's place in a class, kept across pages
+
+    keep_membership()
     return settings
 
 

@@ -218,6 +218,7 @@ def test_a_run_recorded_again_updates_its_details(room):
     room.record_run(me, "r1", {"dev_accuracy": 0.5})
     room.record_run(me, "r1", {"dev_accuracy": 0.6})
     room.record_run(me, "r2")
+    room.record_run(me, "r1")  # without details: keeps them
     assert [(r.run_id, r.details) for r in room.runs(code, key)] == [
         ("r1", {"dev_accuracy": 0.6}),
         ("r2", {}),
@@ -334,6 +335,25 @@ def test_the_default_database_is_sqlite_in_the_runs_folder(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="must be a file"):
         cr.make_engine("sqlite://")
     assert cr.make_engine("postgresql://u@h/db").dialect.driver == "psycopg"
+
+
+def test_the_url_of_streamlit_sql_secrets():
+    assert cr.url_from_secrets(None) is None
+    assert cr.url_from_secrets({}) is None
+    assert cr.url_from_secrets({"host": "h"}) is None
+    assert cr.url_from_secrets({"url": "postgresql://u:p@h/db"}) == "postgresql://u:p@h/db"
+    got = cr.url_from_secrets(
+        {
+            "dialect": "postgresql",
+            "driver": "psycopg",
+            "username": "t",
+            "password": "p@ss",
+            "host": "db.example",
+            "port": "5433",
+            "database": "class",
+        }
+    )
+    assert got == "postgresql+psycopg://t:p%40ss@db.example:5433/class"
 
 
 WRITER = textwrap.dedent(

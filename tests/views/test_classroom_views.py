@@ -1,0 +1,102 @@
+"""views.classroom: the teacher's tables and figures, read back from their data."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from engine.classroom import Member, Record, StudentRun
+from views import classroom as v
+
+
+def run(nick, hidden, acc, its=500, alpha=0.1):
+    details = {"hidden": hidden, "dev_accuracy": acc, "iterations": its, "alpha": alpha}
+    return StudentRun(nick, f"{nick}-{hidden}-{its}", details, 0.0)
+
+
+def test_progress_counts_steps_per_lesson_and_of_how_many():
+    members = [
+        Member("ada", 0.0, {"cost": ("a", "b"), "forward": ("x",)}, 2),
+        Member("bob", 0.0, {}, 0),
+    ]
+    t = v.progress_table(members)
+    assert list(t.columns) == ["nickname", "joined", "runs", "cost", "forward"]
+    assert list(t["cost"]) == ["2 steps", "0 steps"] and list(t["forward"]) == ["1 step", "0 steps"]
+    t = v.progress_table(members, [("cost", "The cost", 5)])
+    assert list(t["The cost"]) == ["2 of 5", "0 of 5"] and list(t["runs"]) == [2, 0]
+
+
+def test_numeric_guesses_are_a_histogram_with_the_real_result_and_mine_marked():
+    fig = v.guesses_figure([2.3, 2.4, 9.0], truth=2.30, mine=9.0)
+    assert fig.data[0].type == "histogram" and list(fig.data[0].x) == [2.3, 2.4, 9.0]
+    lines = {s.line.color: s.x0 for s in fig.layout.shapes}
+    assert lines == {v.TRUTH_COLOUR: 2.3, v.MINE_COLOUR: 9.0}
+
+
+def test_choices_are_bars_with_the_right_one_coloured_even_when_nobody_chose_it():
+    fig = v.guesses_figure(["b", "a", "b"], truth="c")
+    bar = fig.data[0]
+    assert list(bar.x) == ["b", "a", "c"] and list(bar.y) == [2, 1, 0]
+    assert list(bar.marker.color) == [v.GUESS_COLOUR, v.GUESS_COLOUR, v.TRUTH_COLOUR]
+
+
+def test_by_hand_tries_say_who_got_it_at_which_try():
+    recs = [
+        Record("ada", "l", "s", 1, False, 0),
+        Record("ada", "l", "s", 2, True, 0),
+        Record("bob", "l", "s", 1, False, 0),
+        Record("cy", "l", "other", 1, True, 0),
+        Record("dee", "l", "s", 1, None, 0),  # an answer, not an attempt
+    ]
+    t = v.tries_table(recs, "l", "s")
+    assert t.to_dict("records") == [
+        {"nickname": "ada", "tries": 2, "right": "yes, at try 2"},
+        {"nickname": "bob", "tries": 1, "right": "not yet"},
+    ]
+
+
+def test_the_runs_scatter_has_one_point_per_run_with_its_index():
+    runs = [run("ada", 10, 0.8), StudentRun("bob", "x", {}, 0.0), run("cy", 32, 0.9)]
+    sc = v.runs_figure(runs).data[0]
+    assert list(sc.x) == [10, 32] and list(sc.y) == [0.8, 0.9]
+    assert [list(c) for c in sc.customdata] == [[0], [2]]
+
+
+def test_the_challenge_board_takes_each_students_best_run_within_1000_iterations():
+    runs = [
+        run("ada", 10, 0.80),
+        run("ada", 64, 0.95, its=5000),  # too long for the challenge
+        run("ada", 32, 0.85),
+        run("bob", 10, 0.90, its=1000),
+        run("cy", 10, float("nan")),
+    ]
+    t = v.challenge_table(runs)
+    assert t.to_dict("records") == [
+        {
+            "rank": 1,
+            "nickname": "bob",
+            "dev accuracy": "90.0%",
+            "hidden": 10,
+            "alpha": 0.1,
+            "iterations": 1000,
+        },
+        {
+            "rank": 2,
+            "nickname": "ada",
+            "dev accuracy": "85.0%",
+            "hidden": 32,
+            "alpha": 0.1,
+            "iterations": 500,
+        },
+    ]
+
+
+def test_the_csv_holds_every_answer_attempt_and_run():
+    recs = [Record("ada", "l", "s", "b", None, 0), Record("ada", "l", "h", [0.1, 2], True, 0)]
+    rows = list(csv.DictReader(io.StringIO(v.export_csv(recs, [run("bob", 10, 0.8)]))))
+    assert [(r["kind"], r["nickname"], r["value"], r["correct"]) for r in rows] == [
+        ("answer", "ada", '"b"', ""),
+        ("attempt", "ada", "[0.1, 2]", "true"),
+        ("run", "bob", "", ""),
+    ]
+    assert rows[2]["dev_accuracy"] == "0.8000" and rows[0]["at"].endswith("UTC")

@@ -1,0 +1,242 @@
+"""What the teacher's page (and a student's own view) shows of a class: tables and figures built
+from engine.classroom's records. Plain functions, no streamlit.
+
+Privacy is decided by the caller: the teacher's page passes nicknames; a student's view gets
+values only (:meth:`engine.classroom.Classroom.class_values`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from engine.classroom import Member, Record, StudentRun
+from views.format import MISSING, pct
+
+CHALLENGE_ITERATIONS = 1000  # the board's rule: best dev accuracy in at most this many iterations
+TRUTH_COLOUR = "#2ca02c"
+GUESS_COLOUR = "#1f77b4"
+MINE_COLOUR = "#ff7f0e"
+
+
+def _when(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def progress_table(
+    members: Sequence[Member], lessons: Sequence[tuple[str, str, int]] = ()
+) -> pd.DataFrame:
+    """One row per student: nickname, joined, runs, and per lesson the steps answered — "3 of 8"
+    when ``lessons`` gives (lesson id, title, number of steps), else the count of each lesson
+    any student answered."""
+    if lessons:
+        columns = [(lesson_id, title, n) for lesson_id, title, n in lessons]
+    else:
+        seen = dict.fromkeys(lesson for m in members for lesson in m.steps)
+        columns = [(lesson, lesson, 0) for lesson in seen]
+    rows = []
+    for m in members:
+        row = {"nickname": m.nickname, "joined": _when(m.joined), "runs": m.runs}
+        for lesson_id, title, n in columns:
+            done = m.done(lesson_id)
+            row[title] = f"{done} of {n}" if n else f"{done} step{'s' * (done != 1)}"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["nickname", "joined", "runs", *(c[1] for c in columns)])
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_label(x) for x in v)
+    return json.dumps(v)
+
+
+def guesses_figure(
+    values: Sequence[Any], truth: Any = None, mine: Any = None, title: str = ""
+) -> go.Figure:
+    """The distribution of a class's guesses: a histogram of numbers, or a bar per choice; the
+    real result (``truth``) and the viewer's own guess (``mine``) marked when given."""
+    numbers = [_number(v) for v in values]
+    fig = go.Figure()
+    if values and all(x is not None for x in numbers):
+        fig.add_trace(go.Histogram(x=numbers, name="guesses", marker_color=GUESS_COLOUR, nbinsx=20))
+        for value, colour, name in (
+            (truth, TRUTH_COLOUR, "real result"),
+            (mine, MINE_COLOUR, "you"),
+        ):
+            x = _number(value)
+            if x is not None:
+                fig.add_vline(
+                    x=x,
+                    line_color=colour,
+                    line_width=3,
+                    annotation_text=f"{name}: {x:g}",
+                    annotation_position="top",
+                )
+        fig.update_layout(xaxis_title="guess", yaxis_title="students")
+    else:
+        counts = Counter(_label(v) for v in values)
+        if truth is not None:
+            counts.setdefault(_label(truth), 0)
+        labels = sorted(counts, key=lambda k: (-counts[k], k))
+        right = _label(truth) if truth is not None else None
+        colours = [TRUTH_COLOUR if k == right else GUESS_COLOUR for k in labels]
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[counts[k] for k in labels],
+                marker_color=colours,
+                name="guesses",
+                text=["real result" if k == right else "" for k in labels],
+                textposition="outside",
+            )
+        )
+        fig.update_layout(xaxis_title="answer", yaxis_title="students")
+    fig.update_layout(
+        title=title or None, height=300, margin=dict(l=40, r=20, t=40, b=40), showlegend=False
+    )
+    return fig
+
+
+def tries_table(records: Iterable[Record], lesson: str, step: str) -> pd.DataFrame:
+    """By-hand step: per student, how many tries and whether (and at which try) they got it."""
+    tries: dict[str, list[bool]] = {}
+    for r in records:
+        if r.lesson == lesson and r.step == step and r.correct is not None:
+            tries.setdefault(r.nickname, []).append(r.correct)
+    rows = []
+    for nickname, results in tries.items():
+        right_at = results.index(True) + 1 if True in results else None
+        rows.append(
+            {
+                "nickname": nickname,
+                "tries": len(results),
+                "right": f"yes, at try {right_at}" if right_at else "not yet",
+            }
+        )
+    return pd.DataFrame(rows, columns=["nickname", "tries", "right"])
+
+
+def _detail(run: StudentRun, name: str) -> float | None:
+    return _number(run.details.get(name))
+
+
+def runs_figure(runs: Sequence[StudentRun]) -> go.Figure:
+    """The class's runs: hidden units against dev accuracy, one point per student run (hover:
+    nickname and settings; ``customdata`` the run's index in ``runs``, for a click)."""
+    shown = [
+        (i, r)
+        for i, r in enumerate(runs)
+        if _detail(r, "hidden") is not None and _detail(r, "dev_accuracy") is not None
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=[_detail(r, "hidden") for _, r in shown],
+            y=[_detail(r, "dev_accuracy") for _, r in shown],
+            mode="markers",
+            marker=dict(size=11, color=GUESS_COLOUR, line=dict(width=1, color="white")),
+            customdata=[[i] for i, _ in shown],
+            text=[
+                f"{r.nickname}<br>hidden {r.details.get('hidden')} · alpha "
+                f"{r.details.get('alpha')} · {r.details.get('iterations')} iterations"
+                for _, r in shown
+            ],
+            hovertemplate="%{text}<br>dev accuracy %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title="hidden units",
+        yaxis_title="dev accuracy",
+        yaxis_tickformat=".0%",
+        height=360,
+        margin=dict(l=50, r=20, t=20, b=50),
+    )
+    return fig
+
+
+def challenge_table(
+    runs: Sequence[StudentRun], max_iterations: int = CHALLENGE_ITERATIONS
+) -> pd.DataFrame:
+    """The challenge board: each student's best dev accuracy over their runs of at most
+    ``max_iterations`` iterations, best first."""
+    best: dict[str, StudentRun] = {}
+    for r in runs:
+        acc, its = _detail(r, "dev_accuracy"), _detail(r, "iterations")
+        if acc is None or its is None or its > max_iterations:
+            continue
+        held = best.get(r.nickname)
+        if held is None or acc > _detail(held, "dev_accuracy"):
+            best[r.nickname] = r
+    ranked = sorted(best.values(), key=lambda r: -_detail(r, "dev_accuracy"))
+    return pd.DataFrame(
+        [
+            {
+                "rank": i,
+                "nickname": r.nickname,
+                "dev accuracy": pct(r.details["dev_accuracy"]),
+                "hidden": r.details.get("hidden", MISSING),
+                "alpha": r.details.get("alpha", MISSING),
+                "iterations": r.details.get("iterations", MISSING),
+            }
+            for i, r in enumerate(ranked, start=1)
+        ],
+        columns=["rank", "nickname", "dev accuracy", "hidden", "alpha", "iterations"],
+    )
+
+
+CSV_COLUMNS = (
+    "kind",
+    "nickname",
+    "lesson",
+    "step",
+    "value",
+    "correct",
+    "run_id",
+    "dev_accuracy",
+    "at",
+)
+
+
+def export_csv(records: Iterable[Record], runs: Iterable[StudentRun]) -> str:
+    """Everything recorded in the class as CSV: one row per answer, attempt and run."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for r in records:
+        kind = "answer" if r.correct is None else "attempt"
+        correct = "" if r.correct is None else str(r.correct).lower()
+        w.writerow(
+            [kind, r.nickname, r.lesson, r.step, json.dumps(r.value), correct, "", "", _when(r.at)]
+        )
+    for r in runs:
+        acc = _detail(r, "dev_accuracy")
+        w.writerow(
+            [
+                "run",
+                r.nickname,
+                "",
+                "",
+                "",
+                "",
+                r.run_id,
+                "" if acc is None else f"{acc:.4f}",
+                _when(r.at),
+            ]
+        )
+    return out.getvalue()
