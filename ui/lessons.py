@@ -170,10 +170,8 @@ def step_scope(lesson: Lesson, step: Step) -> dict[str, Any] | None:
     return scope(lesson, step, run)
 
 
-def render(text: str, facts: Mapping[str, Any] | None) -> str:
+def render(text: str, facts: Mapping[str, Any]) -> str:
     """A step's text with its placeholders filled (an expression that fails says so in place)."""
-    if facts is None:
-        return text
     try:
         return el.render(text, facts)
     except el.ExpressionError as e:
@@ -199,10 +197,25 @@ def key(lesson: Lesson, step: Step, what: str) -> str:
 
 
 # ---- the steps ------------------------------------------------------------------------------------
+def _uses_facts(text: str) -> bool:
+    """Does ``text`` show a number of the run (rather than only arithmetic like ln(10))?"""
+    return any(el.names(e, _AnyRun()) for e, _ in el.placeholders(text))
+
+
+class _AnyRun(dict):
+    def __contains__(self, name) -> bool:  # run step names were checked when the file was read
+        return True
+
+
+def _text_facts(lesson: Lesson, step: Step, text: str) -> dict[str, Any] | None:
+    """The facts to fill ``text``: the step's (training its run if needed) when it shows a
+    number of the run, else none needed ({}), so a step of words and formulas trains nothing."""
+    return step_scope(lesson, step) if _uses_facts(text) else {}
+
+
 def read_step(lesson: Lesson, step: Step) -> None:
-    needs_run = bool(step.figures or expressions(step))
-    facts = step_scope(lesson, step) if needs_run else None
-    if needs_run and facts is None:
+    facts = step_scope(lesson, step) if step.figures else _text_facts(lesson, step, step.text)
+    if facts is None:
         return
     st.markdown(render(step.text, facts))
     if step.figures:
@@ -224,7 +237,9 @@ def read_step(lesson: Lesson, step: Step) -> None:
 
 
 def predict_step(lesson: Lesson, step: Step) -> None:
-    facts = step_scope(lesson, step) if el.placeholders(step.text) else None
+    facts = _text_facts(lesson, step, step.text)
+    if facts is None:
+        return
     st.markdown(render(step.text, facts))
     locked = progress.answer(lesson.id, step.id)
     if locked is None:
@@ -247,7 +262,8 @@ def predict_step(lesson: Lesson, step: Step) -> None:
             disabled=guess is None,
             icon=":material/lock:",
         ):
-            locked = progress.record_answer(lesson.id, step.id, guess)
+            progress.record_answer(lesson.id, step.id, guess)
+            st.rerun()  # drawn again locked: the input is gone
         else:
             st.caption("Answer first: once locked, the run shows what really happens.")
             return

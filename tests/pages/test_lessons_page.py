@@ -136,3 +136,81 @@ def walk(lesson, runs_dir) -> None:
 @pytest.mark.parametrize("lesson", el.builtin(), ids=lambda x: x.id)
 def test_each_lesson_walks_end_to_end(lesson, runs_dir):
     walk(lesson, runs_dir)
+
+
+# ---- the course list, the URL and uploads -------------------------------------------------------
+def test_the_course_lists_every_lesson_and_start_puts_the_first_step_in_the_url():
+    at = open_page()
+    assert at.title[0].value == "Lessons"
+    lessons = el.builtin()
+    for lesson in lessons:
+        assert at.button(key=f"start_{lesson.id}")
+    click(at, f"start_{lessons[2].id}")
+    assert at.query_params["lesson"] in ([lessons[2].id], lessons[2].id)
+    assert at.title[0].value == lessons[2].title
+    assert f"Step 1 of {len(lessons[2].steps)}" in at.get("progress")[0].proto.text
+
+
+def test_a_link_opens_at_its_step_and_next_waits_for_the_guess():
+    lesson = el.load("cost")
+    number = 1 + lesson.step_index("first-loss")
+    at = open_page(lesson="cost", step=number)
+    assert f"Step {number} of {len(lesson.steps)} · predict" in at.get("progress")[0].proto.text
+    assert at.button(key="lesson_next").disabled
+    k = "lesson:cost:first-loss:"
+    at.number_input(key=k + "number").set_value(2.3).run()
+    click(at, k + "lock")
+    assert not at.button(key="lesson_next").disabled
+    assert at.session_state["lesson_progress"]["answers"][("cost", "first-loss")] == 2.3
+    assert not at.get("number_input")  # locked: no more input
+    assert {m.label for m in at.metric} == {"Your guess (locked)", "The run"}
+    click(at, "lesson_back")
+    assert at.query_params["step"] in ([str(number - 1)], str(number - 1))
+    click(at, "lesson_list")
+    assert "lesson" not in at.query_params
+    assert at.title[0].value == "Lessons"
+
+
+def test_an_unknown_lesson_says_so_and_shows_the_course():
+    at = open_page(lesson="no-such-lesson")
+    assert "There is no lesson 'no-such-lesson'" in texts(at)
+    assert at.button(key="start_digits")
+
+
+class _Uploaded:
+    def __init__(self, raw: bytes, name: str):
+        self.raw, self.name, self.size = raw, name, len(raw)
+
+    def getvalue(self) -> bytes:
+        return self.raw
+
+
+def _upload_script():
+    import streamlit as st
+
+    from tests.pages.test_lessons_page import _Uploaded
+    from ui import lessons as ul
+
+    kept = ul.upload(_Uploaded(st.session_state["raw"], "mine.md"))
+    st.write(kept.id if kept else "refused")
+
+
+def test_an_upload_is_checked_kept_and_opened_by_its_link(runs_dir):
+    good = el.builtin_files()[2].read_bytes()
+    broken = good.replace(b"tolerance: 25%\n", b"")
+    at = AppTest.from_function(_upload_script, default_timeout=30)
+    at.session_state["raw"] = broken
+    at.run()
+    assert at.markdown[0].value == "refused"
+    assert "not a lesson this app can use, so nothing changed" in at.error[0].value
+    assert "line 21: the answer has no tolerance" in at.error[0].value
+    assert not (runs_dir / "lessons").exists() or not list((runs_dir / "lessons").iterdir())
+    at.session_state["raw"] = b"x" * (el.MAX_BYTES + 1)
+    at.run()
+    assert at.markdown[0].value == "refused" and "at most 64 KB" in at.error[0].value
+    at.session_state["raw"] = good
+    at.run()
+    key = at.markdown[0].value
+    assert key.startswith("upload-") and (runs_dir / "lessons" / f"{key[7:]}.md").is_file()
+    page = open_page(lesson=key, step=1)
+    assert page.title[0].value == el.parse(good.decode()).title

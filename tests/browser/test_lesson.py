@@ -1,0 +1,115 @@
+"""One whole lesson completed by clicking in a real browser, on a desktop window and on a phone
+(390 x 844, touch): a guess locked and revealed, a by-hand answer refused then accepted against
+nnmath's trace, a run, a choice, and the end with its links deeper."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import lessons as el
+from engine.runs import Runs
+from engine.store import RunStore
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def image_loss(runs_dir) -> float:
+    """What the by-hand step of the cost lesson asks, from the run the app trained."""
+    lesson = el.load("cost")
+    step = lesson.steps[lesson.step_index("image-loss")]
+    run = Runs(RunStore(runs_dir)).open(lesson.settings)
+    assert run.result is not None
+    facts = el.trace_facts(
+        el.params_at(run.result, step.at),
+        lesson.image_of(step),
+        run.dev.X,
+        run.dev.labels,
+        run.result.config.alpha,
+    )
+    return float(facts["image_loss"])
+
+
+def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
+    lesson = el.load("cost")
+    n = len(lesson.steps)
+
+    def at_step(i: int) -> None:
+        page.get_by_text(f"Step {i} of {n}").wait_for()
+        wait_for_app(page)
+        assert_no_exception(page)
+
+    def next_step(i: int) -> None:
+        page.get_by_role("button", name="Next").click()
+        at_step(i + 1)
+
+    page.goto(app_url + "/lessons?lesson=cost&step=1")
+    at_step(1)
+    page.get_by_text("A sure, right answer costs").wait_for()
+    next_step(1)
+
+    # predict a number: locked, then shown beside the run's (trained here on first use)
+    guess = page.get_by_role("spinbutton", name="Your answer")
+    guess.fill("2.3")
+    guess.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Lock my answer").click()
+    page.get_by_text("Your guess (locked)").wait_for()
+    page.get_by_text("The first loss was").wait_for()
+    wait_for_app(page)
+    next_step(2)
+
+    # by hand: a wrong number is refused, the trace's is accepted
+    field = page.get_by_role("spinbutton", name="image_loss")
+    field.fill("9.5")
+    field.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("Not quite: image_loss is off by more than 0.001.").wait_for()
+    field.fill(f"{image_loss(runs_dir):.6f}")
+    field.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("Right (within 0.001 of nnmath's value).").wait_for()
+    page.get_by_text("Worked numbers").wait_for()
+    next_step(3)
+
+    # run: served from the run cache (the predict step trained it)
+    page.get_by_role("button", name="Show the run").click()
+    page.get_by_text("Run done:").wait_for()
+    wait_for_app(page)
+    next_step(4)
+
+    # predict a choice
+    page.locator('[data-testid="stRadio"] label').filter(has_text="yes").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Lock my answer").click()
+    page.get_by_text("Your guess (locked)").wait_for()
+    page.get_by_text("The loss fell from").wait_for()
+    wait_for_app(page)
+    next_step(5)
+
+    page.get_by_text("Lesson complete.").wait_for()
+    link = page.get_by_role("link", name="Watch the loss fall with other settings")
+    assert link.count() == 1
+    assert "lesson=cost" in page.url and f"step={n}" in page.url
+    assert_no_exception(page)
+    screenshot(page, name)
+
+
+def test_a_lesson_completes_by_clicking_on_the_desktop(page, app_server):
+    url, runs_dir = app_server
+    complete_the_cost_lesson(page, url, runs_dir, "lesson_desktop")
+
+
+def test_a_lesson_completes_by_tapping_on_a_phone(browser, app_server):
+    url, runs_dir = app_server
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    phone.set_default_timeout(60_000)
+    try:
+        complete_the_cost_lesson(phone, url, runs_dir, "lesson_phone")
+    finally:
+        context.close()
