@@ -6,11 +6,11 @@ The page list and the router live in ui/navigation.py (one table, checked by tes
 import streamlit as st
 
 from ui import teacher
-from ui.navigation import PAGES, route
+from ui.navigation import FAVICON, PAGES, route
 
-st.set_page_config(
-    page_title="nnmath · MNIST from scratch", page_icon=":material/neurology:", layout="wide"
-)
+# The icon is a file served by this server: a material icon (":material/…") would make every
+# browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title="nnmath · MNIST from scratch", page_icon=str(FAVICON), layout="wide")
 
 
 def home() -> None:

@@ -5,10 +5,12 @@ Each term sits under the anchor of its key, so a tooltip's link glossary#ece ope
 
 import streamlit as st
 
-from ui.state import init_state
+from ui.navigation import ensure_routed
 from views import glossary
 
-init_state()
+# Not init_state(): it would write the settings into the URL, and that drops the #term the link
+# came with. The glossary shows no run; the settings stay in the session for the other pages.
+ensure_routed()
 st.title("Glossary")
 st.caption(
     "Every word these pages use, in plain words and with its formula. The notation is the "

@@ -23,6 +23,8 @@ import streamlit as st
 
 REPO = Path(__file__).resolve().parents[1]
 ROUTER = REPO / "streamlit_app.py"
+# The browser tab's icon: the sample's first 7 on a dark square, 64x64 (made once with PIL).
+FAVICON = REPO / "ui" / "assets" / "favicon.png"
 # Set while the router runs a page, in this script run's context only (not shared by sessions).
 _ROUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("nnmath_routed", default=False)
 

@@ -81,11 +81,20 @@ def test_help_gives_words_formula_and_the_link_to_its_entry():
         glossary.help("nope")
 
 
+# glossary.help("key") / glossary.term("key") calls, and links to glossary#key
+ASKED = (
+    r"glossary\.(?:help|term)\(\s*[\"']([^\"']+)[\"']",
+    r"\(glossary#([a-z0-9-]+)\)",
+)
+
+
 def test_every_term_a_page_asks_for_exists():
     asked = {}
-    for path in [ROOT / "streamlit_app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py")]:
-        for key in re.findall(r"glossary\.(?:help|term)\(\s*\"([^\"]+)\"", path.read_text()):
-            asked.setdefault(key, path.name)
+    code = ["streamlit_app.py", "pages/*.py", "ui/*.py", "views/*.py"]
+    for path in (p for pattern in code for p in ROOT.glob(pattern) if p.name != "glossary.py"):
+        for pattern in ASKED:
+            for key in re.findall(pattern, path.read_text()):
+                asked.setdefault(key, path.name)
     assert {"dev-accuracy", "loss", "precision"} <= set(asked)  # the scan finds the pages' calls
     missing = {k: f for k, f in asked.items() if k not in TERMS}
     assert not missing, f"not in views/glossary.py: {missing}"

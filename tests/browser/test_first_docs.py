@@ -1,0 +1,53 @@
+"""Issue 21 in Chromium: the tab's icon comes from this server (nothing fetched from the internet
+on load), and a glossary link opens on its term with every formula
+typesets."""
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from views.glossary import TERMS
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_favicon_is_served_by_the_app_and_nothing_leaves_the_machine(page, app_url):
+    outside = []
+    page.on(
+        "request",
+        lambda r: (
+            urlparse(r.url).hostname not in (None, "127.0.0.1", "localhost")
+            and outside.append(r.url)
+        ),
+    )
+    page.goto(app_url)
+    page.get_by_text("watch a neural network learn handwritten digits").first.wait_for()
+    wait_for_app(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('link[rel~=icon]')]"
+        ".some(l => l.href.includes('/media/'))"
+    )
+    icons = page.eval_on_selector_all("link[rel~=icon]", "ls => ls.map(l => l.href)")
+    assert icons and all(urlparse(h).hostname == urlparse(app_url).hostname for h in icons), icons
+    response = page.request.get(icons[-1])
+    assert response.ok and response.headers["content-type"] == "image/png"
+    assert not outside, outside
+
+
+def test_a_glossary_link_opens_on_its_term_with_its_formula(page, app_url):
+    page.goto(f"{app_url}/glossary#ece")
+    heading = page.locator("#ece")
+    heading.wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#ece').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
+    assert TERMS["ece"].name in heading.inner_text()
+    assert page.locator(".katex").count() >= len(
+        [t for t in TERMS.values() if t.formula != "no formula"]
+    )
+    assert page.locator(".katex-error").count() == 0  # every formula typesets
+    screenshot(page, "glossary")
