@@ -250,19 +250,30 @@ class Effects:
     reading: str
 
 
+MAX_LEVELS = 6  # a numeric setting with more distinct values is cut into BINS bins
+BINS = 4
+
+
 def main_effects(rows: Sequence[Mapping], metric: str = "dev_accuracy") -> Effects:
     """Each setting's share of the variance of ``metric`` over ``rows`` (one mapping per run with
     its settings and the metric): SS between the setting's levels / SS total. Settings that took
     one value are left out; runs without a finite metric (diverged) too. With a full grid and one
     run per cell the shares of the settings and the interactions add up to 1; what the main
-    effects leave is printed as "the rest"."""
+    effects leave is printed as "the rest". A numeric setting with more than MAX_LEVELS values
+    (a random search's alphas) is cut into BINS bins of equal counts by rank first, since with
+    one run per value its "levels" would explain everything."""
     rows = [r for r in rows if math.isfinite(float(r.get(metric, math.nan)))]
     y = np.array([float(r[metric]) for r in rows])
     n = y.size
     total = float(np.sum((y - y.mean()) ** 2)) if n else 0.0
     shares, levels = {}, {}
     for name in SETTINGS:
-        values = [json.dumps(r.get(name), default=str) for r in rows]
+        raw = [r.get(name) for r in rows]
+        values = [json.dumps(v, default=str) for v in raw]
+        n_values = len(set(values))
+        if n_values > MAX_LEVELS and all(isinstance(v, (int, float)) for v in raw):
+            ranks = np.argsort(np.argsort(np.asarray(raw, dtype=float), kind="stable"))
+            values = [str(int(r * BINS // n)) for r in ranks]  # BINS groups by rank
         distinct = sorted(set(values))
         if len(distinct) < 2:
             continue
@@ -271,7 +282,7 @@ def main_effects(rows: Sequence[Mapping], metric: str = "dev_accuracy") -> Effec
             mask = np.array([x == v for x in values])
             between += mask.sum() * (y[mask].mean() - y.mean()) ** 2
         shares[name] = float(between / total) if total > 0 else 0.0
-        levels[name] = len(distinct)
+        levels[name] = n_values
     shares = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
     return Effects(shares, levels, n, _reading(shares, n, total))
 

@@ -124,3 +124,19 @@ def test_main_effects_find_the_setting_that_decides_the_metric():
 
 def test_main_effects_with_too_few_runs_say_so():
     assert "Not enough" in sig.main_effects([dict(alpha=0.1, dev_accuracy=0.8)]).reading
+
+
+def test_a_random_searchs_alphas_are_binned_before_their_share_is_taken():
+    rng = np.random.default_rng(0)
+    alphas = np.exp(rng.uniform(np.log(0.01), np.log(1), 40))
+    rows = [
+        dict(alpha=float(a), hidden=10, seed=0, dev_accuracy=0.8 + 0.05 * np.log10(a) + e)
+        for a, e in zip(alphas, rng.normal(0, 0.01, 40))
+    ]
+    e = sig.main_effects(rows)
+    ranks = np.argsort(np.argsort(alphas))
+    bins = ranks * 4 // 40
+    y = np.array([r["dev_accuracy"] for r in rows])
+    between = sum((bins == b).sum() * (y[bins == b].mean() - y.mean()) ** 2 for b in range(4))
+    assert e.shares == {"alpha": pytest.approx(between / np.sum((y - y.mean()) ** 2))}
+    assert e.levels == {"alpha": 40} and 0.5 < e.shares["alpha"] < 1
