@@ -2,15 +2,16 @@
 dev accuracy of every combination off a heatmap and open any cell's run."""
 
 import os
+from dataclasses import replace
 
 import streamlit as st
 
-from engine import sweep
+from engine import search, sweep
 from engine.config import run_label
 from ui import events, host, session
 from ui.state import init_state, metric_from_url, remember_metric
-from views import compare, grid
-from views.compare_figures import heatmap_figure
+from views import compare, grid, significance
+from views.compare_figures import heatmap_figure, search_figure
 
 settings = init_state()
 st.title("Sweep")
@@ -48,6 +49,81 @@ def _stopped() -> None:
     )
 
 
+def prefill_from_url(settings) -> None:
+    """A link from Train or Compare ("repeat with N seeds": ``seeds=0-4`` with the run's
+    settings) or a random search's link fills the boxes once; typing takes over after that."""
+    q = st.query_params
+    link = (q.get("seeds"), q.get("search"), q.get("n"), q.get("alpha_range"))
+    if st.session_state.get("sweep_prefilled") == link or not any(link):
+        return
+    st.session_state["sweep_prefilled"] = link
+    if q.get("seeds"):
+        st.session_state["sweep_seeds"] = q["seeds"][: sweep.MAX_TEXT_CHARS]
+    if q.get("search") == "random":
+        st.session_state["sweep_mode"] = "random"
+        for key, param in (
+            ("sweep_n", "n"),
+            ("sweep_alpha_range", "alpha_range"),
+            ("sweep_hidden_range", "hidden_range"),
+            ("sweep_search_seed", "search_seed"),
+        ):
+            if q.get(param):
+                st.session_state[key] = q[param][:40]
+    else:  # repeat one run's settings
+        st.session_state["sweep_mode"] = "grid"
+        st.session_state["sweep_hidden"] = str(settings.hidden)
+        st.session_state["sweep_alpha"] = f"{settings.alpha:g}"
+        lim = max(50, host.limits().max_iterations)
+        st.session_state["sweep_iterations"] = min(lim, max(50, settings.iterations))
+
+
+def show_importance(table) -> None:
+    finished = table[~table["status"].isin([sweep.RunStatus.DIVERGED, sweep.RunStatus.NOT_RUN])]
+    effects = significance.main_effects(finished.to_dict("records"))
+    if not effects.shares:
+        return
+    st.subheader("Which setting mattered?")
+    st.markdown(effects.reading)
+    st.dataframe(
+        {
+            "setting": list(effects.shares),
+            "values tried": [effects.levels[k] for k in effects.shares],
+            "share of the variance of dev accuracy": [f"{v:.0%}" for v in effects.shares.values()],
+        },
+        hide_index=True,
+    )
+    st.caption(
+        "[Share of the variance](glossary#main-effect): how much of the spread of dev accuracy "
+        "over these runs lines up with each setting on its own (settings with many values, as "
+        "in a random search, in 4 groups by size). Diverged runs are left out."
+    )
+
+
+def every_run(table) -> None:
+    with st.expander("Every run of this sweep"):
+        st.dataframe(
+            table.drop(columns=["init", "dtype", "batch_size", "activation"], errors="ignore"),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "alpha": st.column_config.NumberColumn(format="%g"),
+                "dev_accuracy": st.column_config.NumberColumn(format="%.3f"),
+                "train_accuracy": st.column_config.NumberColumn(format="%.3f"),
+                "loss": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
+
+
+def search_configs(base, drawn, seeds) -> list:
+    """Every drawn setting with every seed, duplicates dropped (two draws may coincide)."""
+    out = [
+        replace(base, hidden=d["hidden"], alpha=d["alpha"], seed=seed)
+        for d in drawn.draws()
+        for seed in seeds
+    ]
+    return list(dict.fromkeys(out))
+
+
 ds, train, dev = session.split_or_stop(settings.data)
 if train is None:
     st.error(f"{ds.name} has no labels: pick a labelled dataset on the Data page to sweep.")
@@ -56,22 +132,47 @@ store = session.store()
 st.markdown(f"**Dataset:** {ds.name} — {train.n:,} training and {dev.n:,} dev images.")
 
 # ---- what to sweep ------------------------------------------------------------------------------
+prefill_from_url(settings)
+mode = (
+    st.segmented_control(
+        "How to choose the settings",
+        ["grid", "random"],
+        format_func={"grid": "A grid of values", "random": "Random search"}.get,
+        key="sweep_mode",
+        help="A grid tries every combination of the values you type; random search draws N "
+        "settings from ranges (alpha log-uniformly) and is reproducible from its seed.",
+    )
+    or "grid"
+)
 c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
-hidden_text = c1.text_input(
-    "hidden units", "10, 32, 64, 128", key="sweep_hidden", help="Comma-separated values."
-)
-alpha_text = c2.text_input(
-    "alpha (learning rate)",
-    "0.05, 0.1, 0.2, 0.5",
-    key="sweep_alpha",
-    help="Comma-separated values.",
-)
+if mode == "grid":
+    hidden_text = c1.text_input(
+        "hidden units", "10, 32, 64, 128", key="sweep_hidden", help="Comma-separated values."
+    )
+    alpha_text = c2.text_input(
+        "alpha (learning rate)",
+        "0.05, 0.1, 0.2, 0.5",
+        key="sweep_alpha",
+        help="Comma-separated values.",
+    )
+else:
+    r1, r2 = c1.columns(2)
+    n_text = r1.text_input("settings to draw", "8", key="sweep_n", help="1 to 64.")
+    search_seed = r2.text_input(
+        "search seed", "0", key="sweep_search_seed", help="The same seed draws the same settings."
+    )
+    alpha_range = c2.text_input(
+        "alpha range", "0.01-1", key="sweep_alpha_range", help="low-high, drawn log-uniformly."
+    )
+    hidden_range = c2.text_input(
+        "hidden units range", "10-128", key="sweep_hidden_range", help="low-high, whole numbers."
+    )
 seed_text = c3.text_input(
     "seeds",
     "0-2",
     key="sweep_seeds",
-    help="Values or an inclusive range such as 0-2. The heatmap shows the "
-    "mean and spread over seeds.",
+    help="Values or an inclusive range such as 0-2: every setting is trained with each seed, "
+    "and the results show the mean, sample standard deviation and number of seeds.",
 )
 iterations = int(
     c4.number_input(
@@ -113,24 +214,43 @@ with st.expander("Where the sweep runs"):
             "none is configured."
         )
 
+base = settings.run_config(ds.fingerprint, dev.n)
+max_runs = host.limits().max_sweep_runs  # NNMATH_MAX_SWEEP_RUNS
 try:  # counted from the text first: a grid over the server's limit is never expanded
-    axes = sweep.parse_grid(
-        {"hidden": hidden_text, "alpha": alpha_text, "seed": seed_text},
-        max_runs=host.limits().max_sweep_runs,  # NNMATH_MAX_SWEEP_RUNS
-    )
+    if mode == "grid":
+        axes = sweep.parse_grid(
+            {"hidden": hidden_text, "alpha": alpha_text, "seed": seed_text}, max_runs=max_runs
+        )
+        configs = None
+    else:
+        drawn = search.parse_search(n_text, alpha_range, hidden_range, search_seed)
+        axes = sweep.parse_grid({"seed": seed_text}, max_runs=max(1, max_runs // drawn.n))
+        configs = search_configs(base, drawn, axes["seed"])
+        axes = {"alpha": (), "hidden": (), **axes}
+        st.query_params.update({**drawn.to_query(), "seeds": seed_text})
+        st.caption(
+            f"This search as a link: add `?{'&'.join(f'{k}={v}' for k, v in drawn.to_query().items())}"
+            f"&seeds={seed_text}` to this page's address (it is in the address bar now)."
+        )
 except ValueError as e:
     st.error(str(e))
     st.stop()
-if max(axes["hidden"]) > host.limits().max_hidden:
+configs = configs or sweep.expand_grid(base, axes)
+largest = max(c.hidden for c in configs)
+if largest > host.limits().max_hidden:
     st.error(
         f"hidden must be at most {host.limits().max_hidden} on this server "
-        f"(NNMATH_MAX_HIDDEN), got {max(axes['hidden'])}"
+        f"(NNMATH_MAX_HIDDEN), got {largest}"
     )
     st.stop()
-configs = sweep.expand_grid(settings.run_config(ds.fingerprint, dev.n), axes)
 plan = sweep.plan_sweep(store, configs, iterations)
+sizes = (
+    " × ".join(str(len(v)) for v in axes.values())
+    if mode == "grid"
+    else f"{len(configs) // len(axes['seed'])} settings × {len(axes['seed'])} seeds"
+)
 st.markdown(
-    f"**{len(configs)} runs** ({' × '.join(str(len(v)) for v in axes.values())}): "
+    f"**{len(configs)} runs** ({sizes}): "
     f"{len(plan.cached)} already cached, **{len(plan.tasks)} to train**."
 )
 
@@ -220,6 +340,18 @@ if (table["status"] == "not run").all():
     st.info("No results for this grid yet: launch the sweep.")
     st.stop()
 
+show_importance(table)
+if mode == "random":
+    st.subheader("The search at a glance")
+    st.plotly_chart(
+        search_figure(table),
+        key="sweep_search_chart",
+        width="stretch",
+        config={"displayModeBar": False},
+    )
+    every_run(table)
+    st.stop()
+
 st.subheader("The grid at a glance")
 choices = [n for n in ("alpha", "hidden", "seed") if n in axes]
 a0, a1, a2 = st.columns(3)
@@ -269,15 +401,4 @@ if data.best is not None:
         query_params=compare.permalink_params(best, iterations, settings.data),
     )
 
-with st.expander("Every run of this grid"):
-    st.dataframe(
-        table.drop(columns=["init", "dtype", "batch_size", "activation"]),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "alpha": st.column_config.NumberColumn(format="%g"),
-            "dev_accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "train_accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "loss": st.column_config.NumberColumn(format="%.4f"),
-        },
-    )
+every_run(table)

@@ -277,6 +277,69 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
 # --------------------------------------------------------------------------------------------
 # Sweep screen
 # --------------------------------------------------------------------------------------------
+def search_figure(table: pd.DataFrame) -> go.Figure:
+    """A random search's settings: alpha (log scale) against hidden units, one marker per
+    setting coloured by its mean dev accuracy over seeds (the text gives mean ± sd and the
+    number of seeds); settings with a diverged seed are dark red crosses, settings not run yet
+    grey."""
+    from views.significance import summary
+
+    fig = go.Figure()
+    done, bad, pending = [], [], []
+    for (alpha, hidden), cell in table.groupby(["alpha", "hidden"], sort=True):
+        s = summary(cell.loc[cell["status"] != Status.DIVERGED, "dev_accuracy"])
+        entry = (alpha, hidden, s, f"alpha {alpha:g} · hidden {hidden}<br>{s.text()}")
+        if (cell["status"] == Status.DIVERGED).any():
+            bad.append(entry)
+        elif s.n:
+            done.append(entry)
+        else:
+            pending.append(entry)
+    if done:
+        fig.add_trace(
+            go.Scatter(
+                x=[e[0] for e in done],
+                y=[e[1] for e in done],
+                mode="markers",
+                name="trained",
+                text=[e[3] for e in done],
+                marker=dict(
+                    size=14,
+                    color=[e[2].mean for e in done],
+                    colorscale="Viridis",
+                    colorbar=dict(title="mean dev accuracy", tickformat=".0%"),
+                    line=dict(width=1, color="#444"),
+                ),
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    for entries, name, marker in (
+        (bad, "diverged (a seed blew up)", dict(size=13, symbol="x", color=DIVERGED_COLOUR)),
+        (pending, "not run yet", dict(size=11, color=NOT_RUN_COLOUR, line=dict(width=1))),
+    ):
+        if entries:
+            fig.add_trace(
+                go.Scatter(
+                    x=[e[0] for e in entries],
+                    y=[e[1] for e in entries],
+                    mode="markers",
+                    name=name,
+                    text=[e[3] for e in entries],
+                    marker=marker,
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        title="Random search: each point one setting, coloured by mean dev accuracy over seeds",
+        xaxis=dict(title="learning rate alpha (log scale)", type="log"),
+        yaxis=dict(title="hidden units"),
+        height=440,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
+
+
 _AXIS_TITLES = {
     "hidden": "hidden units",
     "alpha": "learning rate alpha",

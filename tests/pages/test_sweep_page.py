@@ -163,3 +163,60 @@ def spec_colour_of_accuracy():
     import plotly.express as px
 
     return px.colors.sequential.Viridis[0]
+
+
+def test_repeat_with_seeds_from_a_link_fills_the_grid():
+    """Train's and Compare's "repeat with 5 seeds" links: the run's settings, seeds 0-4."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/7_sweep.py")
+    for k, v in dict(hidden="16", alpha="0.2", iterations="150", seeds="0-4").items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="sweep_hidden").value == "16"
+    assert at.text_input(key="sweep_alpha").value == "0.2"
+    assert at.text_input(key="sweep_seeds").value == "0-4"
+    assert at.number_input(key="sweep_iterations").value == 150
+    assert any("**5 runs** (1 × 1 × 5)" in t for t in texts(at))
+
+
+def test_a_random_search_from_its_link_trains_and_says_which_setting_mattered():
+    import numpy as np
+
+    from engine.search import parse_search
+    from views import significance
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/7_sweep.py")
+    link = dict(
+        search="random",
+        n="4",
+        alpha_range="0.02-2",
+        hidden_range="6-12",
+        search_seed="3",
+        seeds="0-1",
+        iterations="50",
+    )
+    for k, v in link.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert at.session_state["sweep_mode"] == "random"
+    assert any("**8 runs** (4 settings × 2 seeds)" in t for t in texts(at))
+    at.button(key="sweep_launch").click().run()
+    assert not at.exception
+    draws = parse_search("4", "0.02-2", "6-12", "3").draws()
+    chart = spec(at)
+    points = [(x, y) for t in chart["data"] for x, y in zip(t["x"], t["y"])]
+    assert sorted(points) == sorted((d["alpha"], d["hidden"]) for d in draws)
+    # the importance reading is the main-effects analysis of the same finished runs
+    table = at.dataframe[-1].value
+    ok = table[table["status"] == "finished"]
+    reading = significance.main_effects(ok.to_dict("records")).reading
+    assert reading in texts(at)
+    # each point's hover text: mean ± sd over its two seeds, as numpy computes them
+    trained = [t for t in chart["data"] if t["name"] == "trained"]
+    for t in trained:
+        for x, y, text in zip(t["x"], t["y"], t["text"]):
+            accs = ok[(ok["alpha"] == x) & (ok["hidden"] == y)]["dev_accuracy"].to_numpy()
+            assert f"{accs.mean() * 100:.1f}% ± {np.std(accs, ddof=1) * 100:.1f} (2 seeds)" in text
