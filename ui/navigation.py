@@ -120,6 +120,14 @@ PAGES: tuple[PageSpec, ...] = (
         "How do two or more runs differ?",
     ),
     PageSpec(
+        "pages/14_race.py",
+        "Race",
+        ":material/sports_score:",
+        "race",
+        "Compare",
+        "Which optimizer learns fastest: GD, momentum or Adam?",
+    ),
+    PageSpec(
         "pages/9_draw.py",
         "Draw",
         ":material/draw:",

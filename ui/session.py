@@ -116,17 +116,20 @@ def lookup(settings: Settings) -> Run:
     return runs().open(settings)
 
 
-def train(run: Run) -> Run:
+def train(run: Run, *, figure=None, label: str | None = None) -> Run:
     """Train (or extend) ``run`` with a progress bar and a live chart; returns it with a result.
+    ``figure(history, total)``: the live chart (default: the run's training curves; a race
+    overlays the other racers); ``label``: the progress bar's text.
 
     Stopping: any click while training makes Streamlit raise a rerun/stop exception from the next
     UI update. The callback catches it and returns True, so nnmath stops; the partial run is saved
     with Status.STOPPED by the store, then the exception is re-raised for Streamlit to rerun.
     """
     s = run.settings
-    label = f"Training {run_label(s, s.iterations)}" + (
+    label = (label or f"Training {run_label(s, s.iterations)}") + (
         f" (continuing from {run.latest.iterations:,})" if run.continues else ""
     )
+    figure = figure or figures.training_curves
     bar = st.progress(0.0, text=label + "…")
     chart = st.empty()
     # The first chart (axes up to `total`, and the history so far when continuing a cached run)
@@ -165,7 +168,7 @@ def train(run: Run) -> Run:
             ):
                 state["drawn"], state["t_chart"] = p.iteration, now
                 chart.plotly_chart(
-                    figures.training_curves(p.history, total=p.total),
+                    figure(p.history, total=p.total),
                     width="stretch",
                     config={"displayModeBar": False},
                 )

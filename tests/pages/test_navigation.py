@@ -27,7 +27,12 @@ def test_titles_and_url_paths_are_unique_and_home_is_default():
         values = [getattr(p, field) for p in PAGES]
         assert len(values) == len(set(values)), f"duplicate {field}: {values}"
     assert PAGES[0].source == "home" and PAGES[0].url_path == ""
-    assert [p.title for p in PAGES if p.section == "Compare"] == ["Runs", "Sweep", "Compare"]
+    assert [p.title for p in PAGES if p.section == "Compare"] == [
+        "Runs",
+        "Sweep",
+        "Compare",
+        "Race",
+    ]
 
 
 def test_the_router_builds_its_navigation_from_the_table(monkeypatch):
