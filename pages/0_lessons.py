@@ -34,9 +34,10 @@ if lesson is None:
             kept = ul.upload(uploaded)
             if kept is not None:
                 st.success(f"{kept.title}: {len(kept.steps)} steps, checked and kept.")
+                st.code(ul.link(kept), language=None)
                 st.page_link(
                     "pages/0_lessons.py",
-                    label=f"Open it (link: ?lesson={kept.id})",
+                    label="Open it",
                     icon=":material/link:",
                     query_params={"lesson": kept.id, "step": "1"},
                 )

@@ -17,6 +17,7 @@ from engine import lessons as el
 from engine.config import run_label
 from engine.lessons import Lesson, Step
 from engine.runs import Run
+from nnmath import Status
 from ui import progress, session
 from views import lessons as vl
 
@@ -99,6 +100,14 @@ def upload(uploaded) -> Lesson | None:
         return None
 
 
+def link(lesson: Lesson, step: int = 1) -> str:
+    """The address that opens ``lesson`` at ``step`` on this server (to share with a class)."""
+    base = session.page_url()
+    if not base.rstrip("/").endswith("/lessons"):
+        base = base.rsplit("/", 1)[0] + "/lessons" if base else "/lessons"
+    return f"{base}?lesson={lesson.id}&step={step}"
+
+
 # ---- runs and their facts -------------------------------------------------------------------------
 def run_of(lesson: Lesson, name: str | None, *, train: bool = True) -> Run | None:
     """The run ``name`` of the lesson (a run step's id; None: the lesson's run), served from the
@@ -163,11 +172,18 @@ def texts(step: Step) -> list[str]:
 
 def step_scope(lesson: Lesson, step: Step) -> dict[str, Any] | None:
     """The step's facts, training its run first if needed (None, with a message, when it cannot
-    be trained)."""
+    be trained, diverged, or its numbers cannot be computed)."""
     run = run_of(lesson, step.run)
     if run is None or run.result is None:
         return None
-    return scope(lesson, step, run)
+    if run.result.status == Status.DIVERGED:
+        st.error(f"This lesson's run diverged ({run.result.message}): its numbers cannot be shown.")
+        return None
+    try:
+        return scope(lesson, step, run)
+    except (el.ExpressionError, ValueError) as e:
+        st.error(f"This step's numbers could not be computed for this run: {e}")
+        return None
 
 
 def render(text: str, facts: Mapping[str, Any]) -> str:
@@ -246,9 +262,8 @@ def predict_step(lesson: Lesson, step: Step) -> None:
         if step.choices:
             guess = st.radio(
                 "Your answer",
-                range(len(step.choices)),
+                [c.text for c in step.choices],
                 index=None,
-                format_func=lambda i: step.choices[i].text,
                 key=key(lesson, step, "choice"),
             )
         else:
@@ -277,10 +292,10 @@ def reveal(lesson: Lesson, step: Step, locked, facts: Mapping[str, Any]) -> None
     """The learner's locked guess beside the run's real result."""
     try:
         if step.choices:
-            right = el.right_choices(step, facts)
-            yours = step.choices[int(locked)].text
-            real = " / ".join(step.choices[i].text for i in right) or "none of these"
-            ok = int(locked) in right
+            right = [step.choices[i].text for i in el.right_choices(step, facts)]
+            yours = str(locked)
+            real = " / ".join(right) or "none of these"
+            ok = yours in right
         else:
             truth = el.expected_numbers(step.answer, facts)[0]
             yours, real = el.format_value(float(locked)), el.format_value(truth)

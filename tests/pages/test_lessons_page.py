@@ -83,7 +83,7 @@ def walk(lesson, runs_dir) -> None:
         k = f"lesson:{lesson.id}:{step.id}:"
         if step.kind == "predict":
             if step.choices:
-                at.radio(key=k + "choice").set_value(0).run()
+                at.radio(key=k + "choice").set_value(step.choices[0].text).run()
             else:
                 at.number_input(key=k + "number").set_value(1.0).run()
             click(at, k + "lock")
