@@ -3,7 +3,7 @@ notebook's run, where nothing stands out."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -34,6 +34,7 @@ def trained(sample, n_train: int | None = None, **settings):
         iterations=s.iterations,
         seed=s.seed,
         init=s.init,
+        weight_decay=s.weight_decay,
         X_dev=dev.X,
         y_dev=dev.labels,
     )
@@ -82,6 +83,17 @@ def test_train_and_dev_apart_gets_fewer_units(sample):
     advice = coach.advise(result, s, dead=dead)
     assert advice.rule == "apart" and advice.next.hidden == 16
     assert f"dev accuracy {result.dev_accuracy:.1%}" in advice.said
+
+
+def test_train_and_dev_apart_at_the_notebooks_width_gets_weight_decay(sample):
+    result, s, dead = trained(sample, n_train=500, hidden=10, alpha=0.5, iterations=200)
+    gap = result.train_accuracy - result.dev_accuracy
+    advice = coach.advise(result, s, dead=dead)
+    assert advice.rule == "apart" and advice.changes == ("weight_decay",)
+    assert advice.next.weight_decay == coach.WEIGHT_DECAY and advice.next.hidden == 10
+    assert advice.next.to_query()["weight_decay"] == "0.01"  # the link carries it
+    regularised, _, _ = trained(sample, n_train=500, **asdict(advice.next))
+    assert regularised.train_accuracy - regularised.dev_accuracy < gap  # the step narrows it
 
 
 def test_still_improving_at_the_end_gets_more_iterations(sample):
