@@ -129,3 +129,14 @@ st.caption(mv.UPDATE.meaning)
 code("W1")
 st.success(mv.loss_sentence(ms))
 st.info(mv.full_batch_sentence(ms, run.train.n, r.config.batch_size))
+
+st.header(f"The update with the run's optimizer: {r.config.optimizer}")
+st.caption(
+    "As torch.optim writes it (velocity starts at 0; Adam's bias corrections use the step count "
+    "t + 1), with the run's learning-rate schedule and weight decay."
+)
+for line in mv.optimizer_equations(r.config):
+    st.latex(line)
+update = mv.weight_update(r, int(at), t)
+st.markdown(mv.weight_update_sentence(update))
+st.latex(mv.weight_update_latex(update))

@@ -325,3 +325,115 @@ def dW1_figure(dW1, dZ1, max_units: int = 100) -> go.Figure:
     fig.data[1].text = [f"unit {u}: dW1 = X × dZ1[{u}] = X × {dz[u]:.5f}" for u in range(count)]
     fig.data[0].colorbar.title.text = "gradient"
     return fig
+
+
+# ---- the optimizer's update of one weight -----------------------------------------------------
+#: The update rule of each optimizer, in nnmath.optim's notation (torch.optim's conventions:
+#: velocity starts at 0, so the first v is g; Adam's bias corrections use the step count t + 1).
+OPTIMIZER_EQUATIONS: dict[str, tuple[str, ...]] = {
+    "gd": (r"w \leftarrow w - \eta_t\, g",),
+    "momentum": (r"v \leftarrow \mu\, v + g", r"w \leftarrow w - \eta_t\, v"),
+    "nesterov": (r"v \leftarrow \mu\, v + g", r"w \leftarrow w - \eta_t\,(g + \mu\, v)"),
+    "adam": (
+        r"m \leftarrow \beta_1 m + (1 - \beta_1)\, g",
+        r"v \leftarrow \beta_2 v + (1 - \beta_2)\, g^2",
+        r"\hat m = m / (1 - \beta_1^{\,t+1}),\quad \hat v = v / (1 - \beta_2^{\,t+1})",
+        r"w \leftarrow w - \eta_t\, \hat m / (\sqrt{\hat v} + \varepsilon)",
+    ),
+}
+DECAY_EQUATION = (
+    r"g = \partial L / \partial w + \lambda\, w \quad (\text{weights only, not biases})"
+)
+SCHEDULE_EQUATIONS = {
+    "constant": r"\eta_t = \alpha",
+    "step": r"\eta_t = \alpha\, \gamma^{\lfloor t / N \rfloor}",
+    "cosine": r"\eta_t = \alpha\, (1 + \cos(\pi t / T)) / 2",
+}
+
+
+@dataclass(frozen=True)
+class WeightUpdate:
+    """One weight's update at update t of the run, with its optimizer state: every number."""
+
+    optimizer: str
+    name: str  # "W2"
+    index: tuple[int, ...]  # which entry of it
+    t: int  # the update's index (0-based; torch's step count is t + 1)
+    lr: float  # eta_t, the schedule's rate
+    rows: tuple[tuple[str, float], ...]  # (LaTeX symbol, value), in the order of the equations
+    before: float
+    after: float
+
+
+def weight_update(result, at: int, trace: StepTrace) -> WeightUpdate:
+    """The update at iteration ``at`` of the entry of W2 that this image's gradient moves most,
+    under the run's optimizer: its state is the run's own after ``at`` updates (velocity, m, v
+    from the snapshot), the gradient this image's (trace), the new values nnmath.optim.step's."""
+    from nnmath.network import Grads
+    from nnmath.optim import init_state, learning_rate, step
+
+    config = result.config
+    params = trace.params
+    state = result.snapshot_state(at) or init_state(config.optimizer, params)
+    grads = Grads(trace.dW1, trace.db1, trace.dW2, trace.db2)
+    updated, new_state = step(params, grads, state, config, at)
+    index = np.unravel_index(int(np.argmax(np.abs(trace.dW2))), trace.dW2.shape)
+    w, dw = float(params.W2[index]), float(trace.dW2[index])
+    lam = config.weight_decay
+    g = dw + lam * w
+    lr = learning_rate(config, at)
+    rows: list[tuple[str, float]] = [(r"w", w), (r"\partial L / \partial w", dw)]
+    if lam:
+        rows += [(r"\lambda", lam), (r"g", g)]
+    rows.append((r"\eta_t", lr))
+    old = {k.split("/")[0]: float(v[index]) for k, v in state.items() if k.endswith("/W2")}
+    new = {k.split("/")[0]: float(v[index]) for k, v in new_state.items() if k.endswith("/W2")}
+    if config.optimizer in ("momentum", "nesterov"):
+        rows += [(r"\mu", config.momentum), (r"v_{\text{before}}", old["velocity"]),
+                 (r"v", new["velocity"])]  # fmt: skip
+    if config.optimizer == "adam":
+        c1, c2 = 1 - config.beta1 ** (at + 1), 1 - config.beta2 ** (at + 1)
+        rows += [
+            (r"m_{\text{before}}", old["m"]),
+            (r"m", new["m"]),
+            (r"v_{\text{before}}", old["v"]),
+            (r"v", new["v"]),
+            (r"1 - \beta_1^{\,t+1}", c1),
+            (r"1 - \beta_2^{\,t+1}", c2),
+            (r"\hat m", new["m"] / c1),
+            (r"\hat v", new["v"] / c2),
+        ]
+    after = float(updated.W2[index])
+    rows.append((r"w_{\text{after}}", after))
+    return WeightUpdate(
+        config.optimizer, "W2", tuple(int(i) for i in index), at, lr, tuple(rows), w, after
+    )
+
+
+def optimizer_equations(config) -> tuple[str, ...]:
+    """The chosen optimizer's equations (LaTeX), with weight decay's and the schedule's."""
+    lines = [SCHEDULE_EQUATIONS[config.schedule]]
+    lines.append(DECAY_EQUATION if config.weight_decay else r"g = \partial L / \partial w")
+    return (*lines, *OPTIMIZER_EQUATIONS[config.optimizer])
+
+
+def weight_update_latex(u: WeightUpdate) -> str:
+    """The numbers as one aligned LaTeX block: symbol = value, one per line."""
+    body = r" \\ ".join(rf"{symbol} &= {value:.6g}" for symbol, value in u.rows)
+    return r"\begin{aligned}" + body + r"\end{aligned}"
+
+
+def weight_update_sentence(u: WeightUpdate) -> str:
+    where = f"{u.name}[{', '.join(str(i) for i in u.index)}]"
+    state = {
+        "gd": "plain gradient descent keeps no state",
+        "momentum": "its velocity v is the run's own after these updates",
+        "nesterov": "its velocity v is the run's own after these updates",
+        "adam": "m and v are the run's own running means after these updates",
+    }[u.optimizer]
+    return (
+        f"The weight {where} (hidden unit {u.index[0]} → digit {u.index[1]}, the one this "
+        f"image's gradient moves most) at update t = {u.t:,}: {state}; the gradient is this "
+        f"image's (the run's own step averages all training images). It goes from "
+        f"{u.before:.6g} to {u.after:.6g}."
+    )

@@ -36,3 +36,11 @@ def test_an_out_of_range_setting_in_a_link_is_a_clear_error(calls):
     at = app("pages/2_train.py", iterations=ITER, dropout="1.5")
     assert any("dropout must be in [0, 1)" in e.value for e in at.error)
     assert calls["gradient_descent"] == 0
+
+
+def test_the_math_page_shows_one_weights_adam_update_with_the_runs_state():
+    at = app("pages/11_math.py", iterations=ITER, optimizer="adam", alpha="0.01", at="50")
+    assert not at.exception, at.exception
+    latex = "\n".join(e.value for e in at.latex)
+    assert r"\hat m" in latex and r"m_{\text{before}}" in latex
+    assert any("m and v are the run's own running means" in m.value for m in at.markdown)

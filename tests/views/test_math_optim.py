@@ -1,0 +1,61 @@
+"""The Math page's optimizer section: one weight's update with the run's own optimizer state."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nnmath
+from nnmath import TrainConfig
+from tests.helpers import tiny_dataset
+from views import math_step as mv
+
+
+def run(**settings):
+    ds = tiny_dataset(200)
+    config = TrainConfig(hidden=6, snapshot_every=5, dtype="float64", **settings)
+    return nnmath.gradient_descent(ds.X, ds.labels, config, iterations=12), ds
+
+
+def values(u):
+    return dict(u.rows)
+
+
+@pytest.mark.parametrize("at", [0, 5, 12])
+def test_adam_weight_update_shows_the_runs_state_and_its_bias_corrections(at):
+    result, ds = run(optimizer="adam", alpha=0.01, weight_decay=0.01)
+    t = nnmath.trace_step(result.snapshot(at), ds.X[3], ds.labels[3], result.config.alpha)
+    u = mv.weight_update(result, at, t)
+    v = values(u)
+    i, j = u.index
+    assert abs(t.dW2[i, j]) == np.abs(t.dW2).max()
+    assert v[r"m_{\text{before}}"] == result.snapshot_state(at)["m/W2"][i, j]
+    g = v[r"\partial L / \partial w"] + 0.01 * v["w"]
+    assert v["g"] == pytest.approx(g)
+    assert v["m"] == pytest.approx(0.9 * v[r"m_{\text{before}}"] + 0.1 * g)
+    assert v["v"] == pytest.approx(0.999 * v[r"v_{\text{before}}"] + 0.001 * g * g)
+    assert v[r"1 - \beta_1^{\,t+1}"] == pytest.approx(1 - 0.9 ** (at + 1))
+    m_hat, v_hat = v[r"\hat m"], v[r"\hat v"]
+    assert u.after == pytest.approx(u.before - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-8))
+    assert mv.optimizer_equations(result.config)[1] == mv.DECAY_EQUATION
+
+
+def test_momentum_and_gd_updates():
+    result, ds = run(optimizer="nesterov", alpha=0.1, schedule="step", step_every=4, gamma=0.5)
+    t = nnmath.trace_step(result.snapshot(10), ds.X[0], ds.labels[0], 0.1)
+    v = values(mv.weight_update(result, 10, t))
+    assert v[r"\eta_t"] == 0.1 * 0.5**2
+    assert v["v"] == pytest.approx(0.9 * v[r"v_{\text{before}}"] + v[r"\partial L / \partial w"])
+    g = v[r"\partial L / \partial w"]
+    assert v[r"w_{\text{after}}"] == pytest.approx(v["w"] - v[r"\eta_t"] * (g + 0.9 * v["v"]))
+    plain, ds = run()
+    t = nnmath.trace_step(plain.snapshot(5), ds.X[0], ds.labels[0], 0.1)
+    u = mv.weight_update(plain, 5, t)
+    # gd: the Math page's own one-image step, the same number
+    assert u.after == t.updated.W2[u.index]
+    assert mv.optimizer_equations(plain.config) == (
+        mv.SCHEDULE_EQUATIONS["constant"], r"g = \partial L / \partial w",
+        *mv.OPTIMIZER_EQUATIONS["gd"],
+    )  # fmt: skip
