@@ -2,6 +2,7 @@
 
     python -m bench.bench_class          (BENCH_QUICK=1: fewer iterations, 4 and 8 sessions)
     BENCH_CLASS_SESSIONS=8,16,32 python -m bench.bench_class
+    python -m bench.bench_class records  (the class record alone: SQLite, then PostgreSQL)
 
 Each variant starts ``streamlit run streamlit_app.py`` on a free loopback port with an empty run
 store (NNMATH_RUNS_DIR in a temporary folder) and opens its sessions at once. A session is driven
@@ -17,7 +18,13 @@ Variants:
 - 60,000 images: N/4, then 3N/4 different links trained at once (peak RSS against trainings in
   flight); then a fresh server, whose run store now has all N runs, gets the N links at once
   (dataset, runs and evaluations fill its caches): peak RSS with a full-size dataset;
-- Chromium: a few real browser tabs (Playwright) open different links at once.
+- Chromium: a few real browser tabs (Playwright) open different links at once;
+- the class record (engine.classroom): 30 students (threads, as Streamlit runs one per session)
+  join one class and answer a lesson's questions at once, on SQLite (the default file, WAL,
+  synchronous=FULL) and on a local PostgreSQL (bench.postgres, fsync on). Each answer's time is
+  measured around ``Classroom.record`` (it returns once committed); afterwards every answer is
+  read back (none may be missing), and the RSS of this process, which holds the Classroom as the
+  app server does, is sampled throughout.
 
 Every session's numbers (dev accuracy, train accuracy, loss as the page prints them) are checked
 against the run store's result for that link's settings, and a few of those results against a
@@ -462,6 +469,163 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+# ---- the class record: 30 students answering at once ------------------------------------------
+CLASS_STUDENTS = 30
+CLASS_ANSWERS = 10 if QUICK else 40  # answers per student (a lesson has ~10 questions)
+
+
+@dataclass
+class ClassRow:
+    backend: str
+    students: int
+    answers: int  # recorded
+    stored: int  # read back
+    join_times: list
+    answer_times: list
+    seconds: float
+    rss_before: int
+    rss_peak: int
+
+    def cells(self) -> list[str]:
+        def q(xs, p):
+            xs = sorted(xs)
+            return xs[min(len(xs) - 1, int(np.ceil(p * len(xs))) - 1)] * 1000
+
+        return [
+            self.backend,
+            str(self.students),
+            f"{self.stored:,} of {self.answers:,}",
+            f"{q(self.join_times, 0.95):.0f}",
+            f"{q(self.answer_times, 0.5):.1f}",
+            f"{q(self.answer_times, 0.95):.1f}",
+            f"{max(self.answer_times) * 1000:.0f}",
+            f"{self.answers / self.seconds:.0f}",
+            f"{self.rss_before / 2**20:.0f} → {self.rss_peak / 2**20:.0f}",
+        ]
+
+
+CLASS_HEADER = [
+    "database",
+    "students",
+    "answers stored",
+    "join p95 ms",
+    "answer p50 ms",
+    "answer p95 ms",
+    "answer max ms",
+    "answers/s",
+    "server RSS MB (before → peak)",
+]
+
+
+def class_record(url: str, backend: str) -> ClassRow:
+    """CLASS_STUDENTS threads join one class at once and each records CLASS_ANSWERS answers;
+    every answer is then read back."""
+    from engine.classroom import Classroom
+
+    me = psutil.Process()
+    room = Classroom(url)
+    code, key = room.create("bench")
+    start = threading.Barrier(CLASS_STUDENTS + 1)
+    joins, answers, errors = [], [], []
+    lock = threading.Lock()
+
+    def student(i: int) -> None:
+        try:
+            start.wait()
+            t = time.perf_counter()
+            sid = room.join(code, f"student {i}")
+            took = [time.perf_counter() - t]
+            for j in range(CLASS_ANSWERS):
+                t = time.perf_counter()
+                room.record(sid, "bench", f"q{j}", i * 1000 + j)
+                took.append(time.perf_counter() - t)
+            with lock:
+                joins.append(took[0])
+                answers.extend(took[1:])
+        except Exception as e:  # noqa: BLE001 - counted below: an error is a result
+            with lock:
+                errors.append(f"{type(e).__name__}: {e}")
+
+    rss_before = me.memory_info().rss
+    peak = [rss_before]
+    sampling = threading.Event()
+    sampling.set()
+
+    def sample():
+        while sampling.is_set():
+            peak[0] = max(peak[0], me.memory_info().rss)
+            time.sleep(0.02)  # the sampling period, not synchronisation
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(CLASS_STUDENTS)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    sampling.clear()
+    sampler.join()
+    want = {i * 1000 + j for i in range(CLASS_STUDENTS) for j in range(CLASS_ANSWERS)}
+    got = [v for r in room.records(code, key) for v in [r.value]]
+    stored = len(want & set(got))
+    for e in errors[:5]:
+        print(f"  ! {backend}: {e}", flush=True)
+    if stored != len(want) or len(got) != len(want):
+        print(f"  ! {backend}: {len(want) - stored} answers missing, {len(got)} stored", flush=True)
+    room.delete(code, key)
+    room.close()
+    return ClassRow(
+        backend,
+        CLASS_STUDENTS,
+        len(want),
+        stored,
+        joins,
+        answers,
+        seconds,
+        rss_before,
+        peak[0],
+    )
+
+
+def class_variants() -> list[ClassRow]:
+    from bench.postgres import PostgresUnavailable, local_postgres, new_database
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.append(class_record(f"sqlite:///{Path(tmp) / 'classes.sqlite'}", "SQLite (WAL, FULL)"))
+    print(" | ".join(rows[-1].cells()), flush=True)
+    try:
+        with local_postgres(durable=True) as server:
+            url = new_database(server, "bench_class")
+            rows.append(class_record(url, "PostgreSQL 127.0.0.1 (fsync on)"))
+        print(" | ".join(rows[-1].cells()), flush=True)
+    except PostgresUnavailable as e:
+        print(f"  ! PostgreSQL: {e}", flush=True)
+    return rows
+
+
+def class_table(rows: list[ClassRow]) -> str:
+    lines = ["| " + " | ".join(CLASS_HEADER) + " |", "|" + "---|" * len(CLASS_HEADER)]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def records_main() -> None:
+    print(
+        f"{CLASS_STUDENTS} students (threads) join one class at once and record "
+        f"{CLASS_ANSWERS} answers each; times around join() and record() (committed).\n",
+        flush=True,
+    )
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    rows = class_variants()
+    print(f"load average after: {os.getloadavg()}", flush=True)
+    print()
+    print(class_table(rows))
+
+
 def main() -> None:
     print(
         f"Train links on the embedded sample at {ITERATIONS} iterations (hidden 10+i, seed i); "
@@ -475,10 +639,15 @@ def main() -> None:
         rows += sample_variants(n)
     rows += big_variants(max(SESSIONS))
     rows.append(browser_variant(BROWSER_TABS))
+    class_rows = class_variants()
     print(f"load average after: {os.getloadavg()}", flush=True)
     print()
     print(table(rows))
+    print()
+    print(class_table(class_rows))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    records_main() if sys.argv[1:] == ["records"] else main()
