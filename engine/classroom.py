@@ -33,6 +33,7 @@ several questions hashes once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -43,7 +44,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,9 @@ def url_from_secrets(conf: Mapping[str, Any] | None) -> str | None:
     ).render_as_string(hide_password=False)
 
 
+READ_ONLY = "nnmath_read_only"  # execution option: a transaction that only reads
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for ``url``: a ``postgresql://`` URL gets the psycopg 3 driver; SQLite
     gets WAL, synchronous=FULL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes."""
@@ -264,8 +268,9 @@ def make_engine(url: str) -> Engine:
     def _begin(conn):
         # A deferred transaction that reads and then writes can fail at once with "database is
         # locked" when another writer got there first; IMMEDIATE takes the write lock up front
-        # and so waits its turn on the busy timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # and so waits its turn on the busy timeout. Reads stay deferred (WAL: they never wait).
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -438,6 +443,24 @@ class Classroom:
         self._secret = secrets.token_bytes(32)
         self._verified: OrderedDict[tuple[str, bytes], tuple[int, float]] = OrderedDict()
         self._verified_lock = threading.Lock()
+        # SQLite has one writer at a time; its busy handler polls with growing sleeps, so 30
+        # threads waiting on it get served unfairly (seconds for some, bench_class). Writers of
+        # this process queue on a lock instead; other processes still wait on the busy timeout.
+        self._write_lock = threading.Lock() if self.backend == "sqlite" else None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends."""
+        if self._write_lock is None:
+            with self.engine.begin() as c:
+                yield c
+            return
+        with self._write_lock, self.engine.begin() as c:
+            yield c
+
+    def _read(self) -> Connection:
+        """A connection for reads only (on SQLite a deferred transaction: no write lock)."""
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
 
     @property
     def backend(self) -> str:
@@ -457,7 +480,7 @@ class Classroom:
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             try:
-                with self.engine.begin() as c:
+                with self._write() as c:
                     c.execute(
                         sa.insert(_classes).values(
                             code=code, name=name, key_hash=stored, created=time.time()
@@ -484,7 +507,7 @@ class Classroom:
             raise PermissionError(
                 f"too many wrong keys for class {code}: try again in {math.ceil(wait)} s"
             )
-        with self.engine.connect() as c:
+        with self._read() as c:
             row = c.execute(
                 sa.select(_classes.c.id, _classes.c.key_hash).where(_classes.c.code == code)
             ).first()
@@ -505,13 +528,13 @@ class Classroom:
     def name(self, code: str, key: str) -> str:
         """The class's name (checks the key like every teacher call)."""
         cid = self._class_id(code, key)
-        with self.engine.connect() as c:
+        with self._read() as c:
             return c.execute(sa.select(_classes.c.name).where(_classes.c.id == cid)).scalar_one()
 
     def roster(self, code: str, key: str) -> list[Member]:
         """The students of the class in the order they joined, with the steps they answered."""
         cid = self._class_id(code, key)
-        with self.engine.connect() as c:
+        with self._read() as c:
             students = c.execute(
                 sa.select(_students.c.id, _students.c.nickname, _students.c.joined)
                 .where(_students.c.class_id == cid)
@@ -564,7 +587,7 @@ class Classroom:
         )
         if lesson is not None:
             q = q.where(_answers.c.lesson == lesson)
-        with self.engine.connect() as c:
+        with self._read() as c:
             rows = c.execute(q).all()
         return [
             Record(
@@ -585,7 +608,7 @@ class Classroom:
     def runs(self, code: str, key: str) -> list[StudentRun]:
         """Every run recorded in the class, oldest first."""
         cid = self._class_id(code, key)
-        with self.engine.connect() as c:
+        with self._read() as c:
             rows = c.execute(
                 sa.select(_students.c.nickname, _runs.c.run_id, _runs.c.details, _runs.c.at)
                 .join(_students, _students.c.id == _runs.c.student_id)
@@ -598,7 +621,7 @@ class Classroom:
         """Remove the class and everything recorded under it (answers, runs, students)."""
         cid = self._class_id(code, key)
         students = sa.select(_students.c.id).where(_students.c.class_id == cid)
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(sa.delete(_answers).where(_answers.c.student_id.in_(students)))
             c.execute(sa.delete(_runs).where(_runs.c.student_id.in_(students)))
             c.execute(sa.delete(_students).where(_students.c.class_id == cid))
@@ -616,7 +639,7 @@ class Classroom:
         code = normal_code(code)
         token = secrets.token_urlsafe(16)
         try:
-            with self.engine.begin() as c:
+            with self._write() as c:
                 cid = c.execute(
                     sa.select(_classes.c.id).where(_classes.c.code == code)
                 ).scalar_one_or_none()
@@ -656,7 +679,7 @@ class Classroom:
 
     def member(self, student_id: str) -> Membership:
         """Which class and nickname a student id belongs to (LookupError if none)."""
-        with self.engine.connect() as c:
+        with self._read() as c:
             sid = self._student(c, student_id)
             row = c.execute(
                 sa.select(_classes.c.code, _classes.c.name, _students.c.nickname)
@@ -672,7 +695,7 @@ class Classroom:
         returns once committed. Each call is a new record: attempts count."""
         lesson, step = _check_id("lesson", lesson), _check_id("step", step)
         text = _dumps(value, VALUE_MAX, "the answer")
-        with self.engine.begin() as c:
+        with self._write() as c:
             sid = self._student(c, student_id)
             count = c.execute(
                 sa.select(sa.func.count()).select_from(_answers).where(_answers.c.student_id == sid)
@@ -697,7 +720,7 @@ class Classroom:
         if not isinstance(run_id, str) or not 1 <= len(run_id) <= 200:
             raise ValueError(f"run_id must be 1 to 200 characters, got {run_id!r}")
         text = None if details is None else _dumps(details, DETAILS_MAX, "the run's details")
-        with self.engine.begin() as c:
+        with self._write() as c:
             sid = self._student(c, student_id)
             mine = (_runs.c.student_id == sid) & (_runs.c.run_id == run_id)
             if c.execute(sa.select(_runs.c.id).where(mine)).first() is not None:
@@ -717,7 +740,7 @@ class Classroom:
 
     def own(self, student_id: str, lesson: str | None = None) -> list[Record]:
         """The student's own answers and attempts (of one lesson), oldest first."""
-        with self.engine.connect() as c:
+        with self._read() as c:
             sid = self._student(c, student_id)
             q = (
                 sa.select(
@@ -750,7 +773,7 @@ class Classroom:
     def class_values(self, student_id: str, lesson: str, step: str) -> list[Any]:
         """The class's first answers to a step, without names — only for a student who has
         answered it (else LookupError): the aggregate a student may see after answering."""
-        with self.engine.connect() as c:
+        with self._read() as c:
             sid = self._student(c, student_id)
             mine = c.execute(
                 sa.select(sa.func.count())

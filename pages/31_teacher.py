@@ -46,7 +46,7 @@ st.subheader("Students")
 if not members:
     st.info("No student has joined yet: give them the join link above.")
 else:
-    st.dataframe(view.progress_table(members), hide_index=True, width="stretch")
+    st.table(view.progress_table(members).set_index("nickname"))
 
 predicts = list(dict.fromkeys((r.lesson, r.step) for r in records if r.correct is None))
 if predicts:

@@ -121,8 +121,8 @@ def test_the_teacher_sees_everything_and_a_wrong_key_sees_nothing():
 
     at = app("pages/31_teacher.py", **{"class": code, "key": key})
     assert "key" not in at.query_params  # kept out of the (projected) address bar
-    roster = at.dataframe[0].value
-    assert list(roster["nickname"]) == ["ada", "bob", "cy"] and list(roster["runs"]) == [1, 1, 1]
+    roster = at.table[0].value
+    assert list(roster.index) == ["ada", "bob", "cy"] and list(roster["runs"]) == [1, 1, 1]
     frames = [d.value for d in at.dataframe]
     assert any("answer" in f and sorted(f["answer"]) == ["2.3", "2.3", "4.0"] for f in frames)
     assert any(

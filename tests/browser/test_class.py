@@ -1,0 +1,78 @@
+"""A class in a real browser: a teacher creates a class, three students join by its link in
+their own browser contexts and train runs, and the teacher's page shows all three with their
+runs; a wrong key sees nothing."""
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+STUDENTS = ("ada", "bob", "cy")
+
+
+def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(browser, app_url):
+    teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.set_default_timeout(60_000)
+    teacher.goto(app_url + "/class")
+    teacher.get_by_label("Class name").fill("Browser class")
+    teacher.get_by_role("button", name="Create a class").click()
+    teacher.get_by_text("write it down now").wait_for()
+    wait_for_app(teacher)
+    link, key = (c.inner_text().strip() for c in teacher.locator('[data-testid="stCode"]').all())
+    code = parse_qs(urlparse(link).query)["join"][0]
+    assert re.fullmatch(r"[A-Z2-9]{6}", code) and len(key) >= 20
+
+    contexts = []
+    for i, nick in enumerate(STUDENTS):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        contexts.append(ctx)
+        student = ctx.new_page()
+        student.set_default_timeout(60_000)
+        student.goto(app_url + "/class?join=" + code)
+        student.get_by_label("Nickname").fill(nick)
+        student.get_by_role("button", name="Join").click()
+        student.get_by_text(f"as {nick}").wait_for()
+        student.wait_for_url(re.compile(r"student="))
+        token = parse_qs(urlparse(student.url).query)["student"][0]
+        # A run trained from a link (as a teacher's exercise opens it), in the class.
+        student.goto(
+            f"{app_url}/train?student={token}&data=sample&hidden={12 + i}&alpha=0.1"
+            f"&iterations=30&seed={i}"
+        )
+        student.get_by_text("Dev accuracy", exact=True).wait_for()
+        wait_for_app(student)
+        assert_no_exception(student)
+        # No other student's nickname on any page a student sees.
+        student.goto(f"{app_url}/class?student={token}")
+        student.get_by_text(f"as {nick}").wait_for()
+        wait_for_app(student)
+        others = [n for n in STUDENTS if n != nick]
+        assert not any(student.get_by_text(n, exact=True).count() for n in others)
+
+    teacher.goto(f"{app_url}/teacher?class={code}&key={key}")
+    teacher.get_by_text("3 run(s)").wait_for()
+    wait_for_app(teacher)
+    assert_no_exception(teacher)
+    assert "key=" not in teacher.url  # the key left the address bar
+    assert "3 student(s)" in teacher.get_by_text("student(s)").first.inner_text()
+    roster = teacher.locator('[data-testid="stTable"]').first.inner_text()
+    assert all(nick in roster for nick in STUDENTS)
+    assert teacher.locator('[data-testid="stPlotlyChart"]').count() >= 1  # the runs scatter
+    screenshot(teacher, "class_teacher")
+
+    stranger = browser.new_context().new_page()
+    stranger.set_default_timeout(60_000)
+    stranger.goto(f"{app_url}/teacher?class={code}&key=not-the-key")
+    stranger.get_by_text("unknown class code or wrong teacher key").wait_for()
+    wait_for_app(stranger)
+    assert stranger.get_by_text("3 run(s)").count() == 0
+    assert stranger.locator('[data-testid="stTable"]').count() == 0
+    assert not any(stranger.get_by_text(n, exact=True).count() for n in STUDENTS)
+    for ctx in contexts:
+        ctx.close()
+    teacher.context.close()
+    stranger.context.close()
