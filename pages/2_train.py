@@ -63,7 +63,8 @@ if shown("hidden"):
         step=1,
         key=widget_key("hidden", settings),
         disabled=exercise.is_locked("hidden"),
-        help="Size of the hidden layer (the notebook uses 10 ReLU units).",
+        help="Size of the hidden layer (the notebook uses 10 ReLU units). "
+        + glossary.link("hidden-unit"),
     )
 alpha = settings.alpha
 if shown("alpha"):
@@ -74,7 +75,7 @@ if shown("alpha"):
         disabled=exercise.is_locked("alpha"),
         format_func=lambda a: f"{a:g}",
         help="Step size of gradient descent (the notebook uses 0.1). Too large and the loss "
-        "blows up.",
+        "blows up. " + glossary.link("alpha"),
     )
 iterations = settings.iterations
 if shown("iterations"):
@@ -83,7 +84,7 @@ if shown("iterations"):
         step=50,
         key=widget_key("iterations", settings),
         disabled=exercise.is_locked("iterations"),
-        help="Gradient-descent updates (the notebook uses 500).",
+        help="Gradient-descent updates (the notebook uses 500). " + glossary.link("iteration"),
     )
 seed = settings.seed
 if shown("seed"):
@@ -92,7 +93,7 @@ if shown("seed"):
         step=1,
         key=widget_key("seed", settings),
         disabled=exercise.is_locked("seed"),
-        help="Seed of the initial weights: same seed, same numbers.",
+        help="Seed of the initial weights: same seed, same numbers. " + glossary.link("seed"),
     )
 init, dtype, batch = settings.init, settings.dtype, settings.batch_size
 activation = settings.activation
@@ -105,7 +106,7 @@ if shown("advanced"):
             key=widget_key("init", settings),
             disabled=exercise.is_locked("init"),
             help="uniform: every weight U[-0.5, 0.5] as in the notebook; "
-            "he: Gaussian scaled by sqrt(2 / fan-in).",
+            "he: Gaussian scaled by sqrt(2 / fan-in). " + glossary.link("initialisation"),
         )
         dtype = a2.selectbox(
             "Precision",
@@ -123,7 +124,7 @@ if shown("advanced"):
                 disabled=exercise.is_locked("batch"),
                 format_func=lambda b: "full batch (notebook)" if not b else f"{b:,}",
                 help="Images per gradient step: full batch uses every training image in each step, "
-                "as the notebook does.",
+                "as the notebook does. " + glossary.link("batch"),
             )
             or None
         )
@@ -133,7 +134,7 @@ if shown("advanced"):
             key=widget_key("activation", settings),
             disabled=exercise.is_locked("activation"),
             help="g in A1 = g(Z1): ReLU in the notebook. Every page evaluates the run with its "
-            "own.",
+            "own. " + glossary.link("activation"),
         )
 
 extra = {}  # the settings beyond plain gradient descent, when changed here

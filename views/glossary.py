@@ -565,7 +565,12 @@ def help(key: str) -> str:  # noqa: A001 - the name of the widget argument it fi
     """A widget's ``help=`` tooltip: the plain words, the formula, and a link to the entry."""
     t = term(key)
     formula = "" if t.formula == NO_FORMULA else f"\n\n${t.formula}$"
-    return f"{t.plain}{formula}\n\n[{t.name} in the glossary](glossary#{key})"
+    return f"{t.plain}{formula}\n\n{link(key)}"
+
+
+def link(key: str) -> str:
+    """'[Alpha (learning rate) in the glossary](glossary#alpha)': to end a tooltip of its own."""
+    return f"[{term(key).name} in the glossary](glossary#{key})"
 
 
 def see_also(key: str) -> str:

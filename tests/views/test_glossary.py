@@ -83,7 +83,7 @@ def test_help_gives_words_formula_and_the_link_to_its_entry():
 
 # glossary.help("key") / glossary.term("key") calls, and links to glossary#key
 ASKED = (
-    r"glossary\.(?:help|term)\(\s*[\"']([^\"']+)[\"']",
+    r"glossary\.(?:help|term|link)\(\s*[\"']([^\"']+)[\"']",
     r"\(glossary#([^)\s]+)\)",
 )
 
@@ -109,3 +109,8 @@ def test_search_finds_by_name_or_words():
 def test_see_also_links_within_the_page():
     assert glossary.see_also("ece") == "See also: [Reliability diagram](#reliability-diagram)."
     assert glossary.see_also("seed") == ""
+
+
+def test_link_ends_a_tooltip_of_its_own_and_help_ends_with_it():
+    assert glossary.link("alpha") == "[Alpha (learning rate) in the glossary](glossary#alpha)"
+    assert glossary.help("alpha").endswith(glossary.link("alpha"))
