@@ -26,3 +26,9 @@ def test_home_coaches_too_and_says_nothing_when_nothing_stands_out():
     assert "What happened:" not in texts(at) and not coach_links(at)
     short = app(None, iterations="60", hidden="10", alpha="0.1", seed="0")
     assert "still rising at the end" in texts(short) and coach_links(short)
+
+
+def test_a_teachers_lock_on_the_changed_setting_keeps_the_sentence_but_not_the_link():
+    at = app("pages/2_train.py", iterations="60", lock="iterations")
+    assert "still rising at the end" in texts(at)
+    assert not coach_links(at) and "This exercise keeps that setting fixed" in texts(at)
