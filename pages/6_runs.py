@@ -60,6 +60,8 @@ view = compare.filter_runs(
     tags=tags,
     text=search,
 )
+if len(view) != len(frame):
+    st.caption(f"{len(view)} of {len(frame)} runs match these filters.")
 shown = view.drop(columns=["run_id"]).assign(open=compare.ledger_links(view, settings.data))
 event = st.dataframe(
     shown,

@@ -73,6 +73,7 @@ def prefill_from_url(settings) -> None:
         st.session_state["sweep_mode"] = "grid"
         st.session_state["sweep_hidden"] = str(settings.hidden)
         st.session_state["sweep_alpha"] = f"{settings.alpha:g}"
+    if q.get("iterations"):  # read (and bounded) into the settings by init_state
         lim = max(50, host.limits().max_iterations)
         st.session_state["sweep_iterations"] = min(lim, max(50, settings.iterations))
 

@@ -77,7 +77,10 @@ if result_a is None or result_b is None:
 
 comparison = compare.compare_runs(result_a, result_b, dev)
 st.subheader("Side by side")
-st.table(comparison.metrics)
+differs, shared = compare.split_shared(comparison.metrics)
+st.table(differs)
+with st.expander(f"The {len(shared)} settings A and B share"):
+    st.table(shared.rename(columns={"A": "A and B"}))
 notes = store.annotations()
 for name, rec in (("A", rec_a), ("B", rec_b)):
     note = notes.get(rec.run_id)

@@ -356,6 +356,15 @@ def metrics_table(
     return pd.DataFrame(rows, columns=["", "A", "B", "B − A"]).set_index("")
 
 
+def split_shared(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(what to show first, what to fold) of a :func:`metrics_table`: the settings A and B share
+    are folded; the settings that differ and every result stay in view."""
+    shared = [
+        name for name in SETTINGS if name in metrics.index and metrics.loc[name, "B − A"] == ""
+    ]
+    return metrics.drop(index=shared), metrics.loc[shared, ["A"]]
+
+
 def _show(value) -> str:
     return "full batch" if value is None else str(value)
 

@@ -53,6 +53,13 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
     assert at.selectbox(key="cmp_a").value == a.run_id
     assert at.selectbox(key="cmp_b").value == b.run_id
     metrics = at.table[0].value
+    # settings the two runs share are folded below: only alpha and hidden differ here
+    assert [n for n in metrics.index if n in ("hidden", "alpha", "seed", "init")] == [
+        "hidden",
+        "alpha",
+    ]
+    shared = at.table[1].value
+    assert shared.loc["seed", "A and B"] == "0" and "alpha" not in shared.index
     assert metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.4f}"
     assert metrics.loc["dev accuracy", "B"] == f"{rb.dev_accuracy:.4f}"
     # calibration side by side: dev NLL (the runs' dev loss) and dev ECE from their predictions

@@ -202,6 +202,7 @@ def test_a_random_search_from_its_link_trains_and_says_which_setting_mattered():
     at.run()
     assert not at.exception
     assert at.session_state["sweep_mode"] == "random"
+    assert at.number_input(key="sweep_iterations").value == 50
     assert any("**8 runs** (4 settings × 2 seeds)" in t for t in texts(at))
     at.button(key="sweep_launch").click().run()
     assert not at.exception
