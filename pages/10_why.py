@@ -16,7 +16,7 @@ from ui.explain import (
 )
 from ui.state import init_state
 from views import explain as views
-from views import figures
+from views import figures, glossary
 
 settings = init_state()
 st.title("Why?")
@@ -111,7 +111,7 @@ st.caption(
     + "."
 )
 
-st.subheader(f"What would make it answer {versus}?")
+st.subheader(f"What would make it answer {versus}?", help=glossary.help("counterfactual"))
 st.markdown(views.counterfactual_sentence(cf))
 k1, k2, k3 = st.columns(3)
 k1.plotly_chart(

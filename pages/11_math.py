@@ -6,7 +6,7 @@ from ui import inside, session
 from ui.explain import drawn_digit
 from ui.state import init_state
 from views import dynamics as dv
-from views import figures
+from views import figures, glossary
 from views import math_step as mv
 
 settings = init_state()
@@ -112,18 +112,18 @@ with b:
 *forward, L = mv.FORWARD
 for eq in forward:
     section(eq, getattr(t, eq.name), figs[eq.name])
-st.subheader("L: the loss for this image")
+st.subheader("L: the loss for this image", help=glossary.help("cross-entropy"))
 st.latex(L.latex)
 st.caption(L.meaning)
 code("L")
 st.latex(mv.loss_equation(t))
 st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
 
-st.header("Backward propagation")
+st.header("Backward propagation", help=glossary.help("gradient"))
 for eq in mv.BACKWARD:
     section(eq, getattr(t, eq.name), figs[eq.name], wide=eq.name == "dW1")
 
-st.header("The update")
+st.header("The update", help=glossary.help("gradient-descent"))
 st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")
 st.caption(mv.UPDATE.meaning)
 code("W1")

@@ -6,7 +6,7 @@ import streamlit as st
 from ui import inside, session
 from ui.state import init_state
 from views import dynamics as dv
-from views import figures
+from views import figures, glossary
 
 settings = init_state()
 st.title("Learning dynamics")
@@ -57,11 +57,13 @@ k = dyn.index(int(at))
 
 c1, c2 = st.columns(2)
 with c1:
-    st.subheader(f"Confusion matrix at iteration {int(at):,}")
+    st.subheader(
+        f"Confusion matrix at iteration {int(at):,}", help=glossary.help("confusion-matrix")
+    )
     st.caption(f"{dv.accuracy_text(dyn, int(at))}. Rows: true digit; columns: the answer.")
     chart(dv.confusion_figure(dyn, int(at)), "cm_at")
 with c2:
-    st.subheader("Dead hidden units")
+    st.subheader("Dead hidden units", help=glossary.help("dead-unit"))
     st.caption(
         "A unit is dead when its ReLU outputs 0 for every training image: it passes nothing on "
         f"and gets no gradient, so it never learns again. At iteration {int(at):,}: "
@@ -69,7 +71,7 @@ with c2:
     )
     chart(dv.dead_units_figure(dyn), "dead")
 
-st.subheader(f"The hidden layer as a map (iteration {int(at):,})")
+st.subheader(f"The hidden layer as a map (iteration {int(at):,})", help=glossary.help("pca"))
 st.caption(
     "Each dev image's hidden activations A1 (one number per unit), projected on their two "
     "principal components (PCA by SVD). Digits the network tells apart form separate clouds. "

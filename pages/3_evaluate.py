@@ -108,7 +108,7 @@ c2.dataframe(
     },
 )
 
-st.subheader("How sure is it?")
+st.subheader("How sure is it?", help=glossary.help("confidence"))
 st.caption(
     "Confidence = probability of the predicted digit. A good network is sure when right "
     "and unsure when wrong; confident mistakes are the interesting ones."
@@ -121,7 +121,7 @@ st.plotly_chart(
     config={"displayModeBar": False},
 )
 
-st.header("Confidence: can you trust the percentages?")
+st.header("Confidence: can you trust the percentages?", help=glossary.help("calibration"))
 report = session.confidence(run)
 if report is None:
     st.info(
