@@ -20,6 +20,7 @@ import numpy as np
 
 from .dataset import CLASSES, PIXELS
 from .errors import DataError
+from .formats import too_many_rows
 
 LABEL_NAMES = ("label", "labels", "y", "class", "target", "digit")
 _MAX_SHOWN = 40  # characters of a bad cell quoted in a message
@@ -264,10 +265,18 @@ def _slow(raw: bytes, layout: _Layout):
     return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
 
 
-def parse_csv(raw: bytes, filename: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Pixels (n, 784) uint8 and labels (n,) uint8 or None, or a DataError naming line/column."""
+def parse_csv(
+    raw: bytes, filename: str, max_rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels (n, 784) uint8 and labels (n,) uint8 or None, or a DataError naming line/column.
+    With ``max_rows``, a file of more lines than a header and ``max_rows`` images is refused
+    before it is parsed (counting newlines allocates nothing)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if max_rows is not None:
+        lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+        if lines > max_rows + 1:
+            raise DataError(too_many_rows(filename, max_rows))
     if b"\x00" in raw[:65536]:
         raise DataError(f"{filename} is not a CSV text file (it contains binary data)")
     layout = _layout(raw, filename)

@@ -18,6 +18,7 @@ PIXELS = SIDE * SIDE
 DEFAULT_DEV_SIZE = 1000
 SMALL_SET = 5000  # below this many images the default dev set is 20 %
 SMALL_DEV_FRACTION = 0.2
+MIN_IMAGES = 10  # fewest images a dataset may have: 8 to train on and 2 dev images (20 %)
 
 
 def _frozen(array: np.ndarray | None, dtype) -> np.ndarray | None:
@@ -143,6 +144,20 @@ class Dataset:
             f"Dataset(name={self.name!r}, n={self.n}, {labels}, source={self.source!r}, "
             f"fingerprint={self.fingerprint!r})"
         )
+
+
+def check_usable(dataset: Dataset) -> Dataset:
+    """``dataset`` itself, or a DataError when it is too small to split into training and dev
+    images (fewer than :data:`MIN_IMAGES`): refused before it is stored or used, with a message
+    instead of an error deep inside a page."""
+    from .errors import DataError
+
+    if dataset.n < MIN_IMAGES:
+        raise DataError(
+            f"{dataset.name} has {dataset.n:,} image{'' if dataset.n == 1 else 's'}: a dataset "
+            f"needs at least {MIN_IMAGES} to be split into training and dev images"
+        )
+    return dataset
 
 
 def default_dev_size(n: int) -> int:

@@ -39,21 +39,53 @@ def human_bytes(n: int) -> str:
 # ---------------------------------------------------------------- gzip
 
 
-def gunzip(raw: bytes, filename: str, limit: int) -> bytes:
-    """Decompressed bytes, refusing damaged/truncated files and anything over ``limit`` bytes."""
+CHUNK = 1 << 20  # bytes decompressed at a time while measuring
+
+
+def measure(stream, what: str, limit: int, max_rows: int | None = None) -> None:
+    """Read ``stream`` (a file-like unpacking something) to its end in chunks, keeping nothing:
+    DataError as soon as it unpacks to more than ``limit`` bytes or, for text (no NUL byte in
+    its first 64 KB: a CSV, not IDX or .npz), holds more than ``max_rows`` + 1 lines (a header
+    and ``max_rows`` images). A refused bomb costs one chunk of memory, whatever it unpacks to."""
+    total = lines = 0
+    text = None
+    while chunk := stream.read(CHUNK):
+        if text is None:
+            text = max_rows is not None and b"\x00" not in chunk[:65536]
+        total += len(chunk)
+        if total > limit:
+            raise DataError(
+                f"{what} unpacks to more than {human_bytes(limit)}, the limit; expected an "
+                f"MNIST file (the largest, the 60,000-image train CSV, is ~110 MB)"
+            )
+        if text:
+            lines += chunk.count(b"\n")
+            if lines > max_rows + 1:
+                raise DataError(too_many_rows(what, max_rows))
+
+
+def too_many_rows(what: str, max_rows: int) -> str:
+    return (
+        f"{what} has more than {max_rows:,} rows of digits; the limit is {max_rows:,} images "
+        f"per dataset"
+    )
+
+
+def gunzip(raw: bytes, filename: str, limit: int, max_rows: int | None = None) -> bytes:
+    """Decompressed bytes, refusing damaged/truncated files and anything over ``limit`` bytes
+    or (text) ``max_rows`` rows: measured first while streaming (:func:`measure`), so a refusal
+    never holds the unpacked file; only a file within the limits is unpacked into memory."""
     try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            measure(f, filename, limit, max_rows)
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
             out = f.read(limit + 1)
     except (EOFError, OSError, zlib.error) as e:
         raise DataError(
             f"{filename} is a damaged or truncated gzip file ({_reason(e)}); download it again"
         ) from None
-    if len(out) > limit:
-        raise DataError(
-            f"{filename} unpacks to more than {human_bytes(limit)}, the limit; "
-            f"expected an MNIST file (the largest, the 60,000-image train CSV, "
-            f"is ~110 MB)"
-        )
+    if len(out) > limit:  # (measured above; kept as the invariant)
+        raise DataError(f"{filename} unpacks to more than {human_bytes(limit)}, the limit")
     return out
 
 
@@ -121,6 +153,13 @@ def parse_idx(raw: bytes, filename: str, expect_ndim: int) -> np.ndarray:
         )
     values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
     return values
+
+
+def idx_count(raw: bytes) -> int | None:
+    """The item count in an IDX header (its first dimension), or None when there is none."""
+    if len(raw) < 8 or raw[:2] != b"\0\0":
+        return None
+    return int.from_bytes(raw[4:8], "big")
 
 
 def idx_pixels(values: np.ndarray, filename: str) -> np.ndarray:
@@ -194,8 +233,11 @@ NPZ_KEYS = {  # part -> (images key, labels key) tried in order
 }
 
 
-def parse_npz(raw: bytes, filename: str, part: str):
-    """(images (n, 28, 28) uint8, labels or None, key used) from an .npz, never unpickling."""
+def parse_npz(raw: bytes, filename: str, part: str, max_images: int | None = None):
+    """(images (n, 28, 28) uint8, labels or None, key used) from an .npz, never unpickling;
+    with ``max_images``, more images than that are refused from the .npy header, before the
+    array is read."""
+    shapes = npy_shapes(raw, filename)
     try:
         z = np.load(io.BytesIO(raw), allow_pickle=False)
     except Exception as e:
@@ -213,6 +255,12 @@ def parse_npz(raw: bytes, filename: str, part: str):
                 f"{filename}: expected an array {expected} for part='{part}' "
                 f"(Keras mnist.npz has x_train, y_train, x_test, y_test), found "
                 f"{', '.join(repr(k) for k in keys) or 'no arrays'}"
+            )
+        shape = shapes.get(images_key, ())
+        if max_images is not None and len(shape) >= 1 and shape[0] > max_images:
+            raise DataError(
+                f"{filename}: '{images_key}' holds {shape[0]:,} images; the limit is "
+                f"{max_images:,} images per dataset"
             )
         images = _npz_array(z, images_key, filename)
         labels = _npz_array(z, labels_key, filename) if labels_key in keys else None
@@ -360,10 +408,17 @@ def zip_members(raw: bytes, filename: str, limit: int, everything: bool = False)
     return archive
 
 
-def read_member(archive: zipfile.ZipFile, member: str, filename: str, limit: int) -> bytes:
+def read_member(
+    archive: zipfile.ZipFile, member: str, filename: str, limit: int, max_rows: int | None = None
+) -> bytes:
+    """The unpacked bytes of ``member``, measured first while streaming (:func:`measure`)."""
     try:
         with archive.open(member) as f:
+            measure(f, f"{filename}: {member}", limit, max_rows)
+        with archive.open(member) as f:
             out = f.read(limit + 1)
+    except DataError:
+        raise
     except (
         zipfile.BadZipFile,
         OSError,
@@ -376,4 +431,39 @@ def read_member(archive: zipfile.ZipFile, member: str, filename: str, limit: int
         raise DataError(f"{filename}: cannot unpack {member} ({_reason(e)})") from None
     if len(out) > limit:
         raise DataError(f"{filename}: {member} unpacks to more than {human_bytes(limit)}")
+    return out
+
+
+def npy_shapes(raw: bytes, filename: str) -> dict[str, tuple]:
+    """``{array name: shape}`` of an .npz from its .npy headers alone (nothing allocated), after
+    checking that each header's shape and dtype match the member's size: np.load allocates what
+    a header claims before reading, so a header claiming far more than the file holds is
+    refused here."""
+    out = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read(f)
+                    header = f.tell()
+                if not dtype.hasobject:
+                    claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                    if claimed != info.file_size - header:
+                        raise DataError(
+                            f"{filename}: {info.filename} claims shape {shape} ({dtype}), which "
+                            f"does not match its {info.file_size:,} bytes"
+                        )
+                out[info.filename[: -len(".npy")]] = tuple(shape)
+    except DataError:
+        raise
+    except Exception as e:  # zipfile / numpy header errors: np.load names them below
+        raise DataError(f"{filename} is not a readable .npz file ({_reason(e)})") from None
     return out

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -21,9 +22,21 @@ DATA_DIR = Path(__file__).resolve().parent
 DOWNLOAD_DIR = DATA_DIR / "downloads"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # 200 MB, Streamlit's default upload limit
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # one file inside a .zip/.gz (full MNIST CSV: ~110 MB)
+MAX_IMAGES = 1_000_000  # images per dataset when the caller states no limit (a server does)
 PARTS = ("train", "test")
 CACHE_VERSION = 1
 _SCAN_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one load may take: the file as given (``size``, compressed), each file once
+    unpacked (``unpacked``, measured while streaming) and the images of the dataset
+    (``images``, counted from CSV lines, IDX and .npy headers before anything is parsed)."""
+
+    size: int = MAX_UPLOAD_BYTES
+    unpacked: int = MAX_UNPACKED_BYTES
+    images: int = MAX_IMAGES
 
 
 def load_dataset(
@@ -33,6 +46,8 @@ def load_dataset(
     part: str = "train",
     cache: bool = True,
     max_bytes: int | None = None,
+    max_unpacked: int | None = None,
+    max_images: int | None = None,
     secrets=None,
     progress=None,
 ) -> Dataset:
@@ -50,13 +65,21 @@ def load_dataset(
     ``part``: ``"train"`` (default) or ``"test"`` — which half of a source that has both: Keras'
     mnist.npz (x_train/x_test), a folder or .zip with train and test files (Kaggle's test.csv has
     no labels). ``name``: file name of uploaded bytes; for a path, the dataset's display name.
-    ``max_bytes``: size limit for uploads and files (default :data:`MAX_UPLOAD_BYTES`).
+    ``max_bytes``: size limit for uploads and files (default :data:`MAX_UPLOAD_BYTES`);
+    ``max_unpacked``: size limit of a file once unpacked from .gz/.zip/.npz (default
+    :data:`MAX_UNPACKED_BYTES`), measured while streaming, so a refused bomb costs one chunk of
+    memory; ``max_images``: most images the dataset may have (default :data:`MAX_IMAGES`),
+    counted before parsing.
     ``cache``: for local files, reuse/write the compact ``<file>.nnmath.npz`` next to the file.
     Nothing the caller holds is modified, whether the load succeeds or fails.
     """
     if part not in PARTS:
         raise DataError(f"part must be 'train' or 'test', got {part!r}")
-    limit = MAX_UPLOAD_BYTES if max_bytes is None else int(max_bytes)
+    limit = ReadLimits(  # module constants read now, so tests can lower them
+        MAX_UPLOAD_BYTES if max_bytes is None else int(max_bytes),
+        MAX_UNPACKED_BYTES if max_unpacked is None else int(max_unpacked),
+        MAX_IMAGES if max_images is None else int(max_images),
+    )
     try:
         if isinstance(source, (bytes, bytearray, memoryview)) or hasattr(source, "read"):
             return _load_upload(source, name, part, limit)
@@ -115,14 +138,21 @@ def _load_upload(source, name, part, limit) -> Dataset:
         )
     name = PurePosixPath(str(name).replace("\\", "/")).name or "upload"
     if hasattr(source, "read"):
-        raw = source.read(limit + 1)
+        raw = source.read(limit.size + 1)
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
     else:
         raw = bytes(source)
-    _check_size(len(raw), name, limit)
-    images, labels, detail = parse_bytes(raw, name, part)
-    return _make(images, labels, detail, f"upload:{name}")
+    _check_size(len(raw), name, limit.size)
+    images, labels, detail = parse_bytes(raw, name, part, limits=limit)
+    return _make(images, labels, detail, f"upload:{name}", limit)
+
+
+def _check_count(n: int, name: str, limits: ReadLimits) -> None:
+    if n > limits.images:
+        raise DataError(
+            f"{name} has {n:,} images; the limit is {limits.images:,} images per dataset"
+        )
 
 
 def _check_size(size: int, name: str, limit: int):
@@ -137,38 +167,43 @@ def _check_size(size: int, name: str, limit: int):
         )
 
 
-def _make(images, labels, detail: str, source: str) -> Dataset:
+def _make(images, labels, detail: str, source: str, limits: ReadLimits) -> Dataset:
     n = images.shape[0]
+    _check_count(n, detail, limits)
     return Dataset(images.reshape(n, 28, 28), labels, f"{detail} ({n:,} images)", source)
 
 
-def parse_bytes(raw: bytes, name: str, part: str = "train", *, _depth: int = 0):
+def parse_bytes(
+    raw: bytes, name: str, part: str = "train", *, limits: ReadLimits | None = None, _depth=0
+):
     """(images, labels, display name) from one file's bytes; the format comes from the content
-    (gzip/zip magic numbers, IDX header) and the file name."""
+    (gzip/zip magic numbers, IDX header) and the file name. ``limits`` (default
+    :class:`ReadLimits` of the module's constants) bound what is unpacked and parsed."""
+    if limits is None:
+        limits = ReadLimits(MAX_UPLOAD_BYTES, MAX_UNPACKED_BYTES, MAX_IMAGES)
     if not raw:
         raise DataError(f"{name} is empty (0 bytes)")
     if raw[:2] == formats.GZIP_MAGIC:
         inner = formats.strip_gz(name)
         if inner == name:
             inner = name + ".ungz"
-        return parse_bytes(
-            formats.gunzip(raw, name, MAX_UNPACKED_BYTES), inner, part, _depth=_depth
-        )
+        unpacked = formats.gunzip(raw, name, limits.unpacked, limits.images)
+        return parse_bytes(unpacked, inner, part, limits=limits, _depth=_depth)
     if name.lower().endswith(".gz"):
         raise DataError(f"{name}: expected a gzip file (it ends in .gz), found no gzip header")
     if raw[:4] in formats.ZIP_MAGICS:
         if name.lower().endswith(".npz"):
-            formats.zip_members(raw, name, MAX_UNPACKED_BYTES, everything=True).close()
-            images, labels, key = formats.parse_npz(raw, name, part)
+            formats.zip_members(raw, name, limits.unpacked, everything=True).close()
+            images, labels, key = formats.parse_npz(raw, name, part, limits.images)
             return images, labels, f"{name} [{key}]"
-        return _parse_zip(raw, name, part, _depth)
+        return _parse_zip(raw, name, part, _depth, limits)
     if name.lower().endswith(".npz"):
         raise DataError(f"{name}: expected an .npz archive (zip), found something else")
     if name.lower().endswith(".zip"):
         raise DataError(f"{name} is not a zip archive (no zip header); download it again")
     if formats.looks_like_idx(name, raw):
         return _parse_idx_alone(raw, name)
-    images, labels = parse_csv(raw, name)
+    images, labels = parse_csv(raw, name, max_rows=limits.images)
     return images, labels, name
 
 
@@ -187,22 +222,24 @@ def _parse_idx_alone(raw, name):
     )
 
 
-def _parse_zip(raw, name, part, depth):
-    archive = formats.zip_members(raw, name, MAX_UNPACKED_BYTES)
+def _parse_zip(raw, name, part, depth, limits: ReadLimits):
+    archive = formats.zip_members(raw, name, limits.unpacked)
     with archive:
         members = [i.filename for i in archive.infolist() if not i.is_dir()]
         choice = formats.choose(members, part, name)
-        data = formats.read_member(archive, choice.main, name, MAX_UNPACKED_BYTES)
+        data = formats.read_member(archive, choice.main, name, limits.unpacked, limits.images)
         member_name = f"{name}/{choice.main}"
         if choice.kind == "idx":
             if choice.partner is None:
                 _missing_partner(choice.main, name)
-            partner = formats.read_member(archive, choice.partner, name, MAX_UNPACKED_BYTES)
-            images, labels = _idx_pair(data, member_name, partner, f"{name}/{choice.partner}")
+            partner = formats.read_member(archive, choice.partner, name, limits.unpacked)
+            images, labels = _idx_pair(
+                data, member_name, partner, f"{name}/{choice.partner}", limits
+            )
             return images, labels, member_name
     if depth >= 1:
         raise DataError(f"{name}: archives nested more than one level deep are not read")
-    return parse_bytes(data, member_name, part, _depth=depth + 1)
+    return parse_bytes(data, member_name, part, limits=limits, _depth=depth + 1)
 
 
 def _missing_partner(images_name, where):
@@ -210,11 +247,14 @@ def _missing_partner(images_name, where):
     raise DataError(f"{where}: found {images_name} but not its labels file {wanted} next to it")
 
 
-def _idx_pair(images_raw, images_name, labels_raw, labels_name):
+def _idx_pair(images_raw, images_name, labels_raw, labels_name, limits: ReadLimits):
     if images_raw[:2] == formats.GZIP_MAGIC:
-        images_raw = formats.gunzip(images_raw, images_name, MAX_UNPACKED_BYTES)
+        images_raw = formats.gunzip(images_raw, images_name, limits.unpacked)
     if labels_raw[:2] == formats.GZIP_MAGIC:
-        labels_raw = formats.gunzip(labels_raw, labels_name, MAX_UNPACKED_BYTES)
+        labels_raw = formats.gunzip(labels_raw, labels_name, limits.unpacked)
+    count = formats.idx_count(images_raw)
+    if count is not None:  # from the header, before the pixels are read
+        _check_count(count, images_name, limits)
     images = formats.idx_pixels(formats.parse_idx(images_raw, images_name, 3), images_name)
     labels = formats.idx_labels(formats.parse_idx(labels_raw, labels_name, 1), labels_name)
     if images.shape[0] != labels.shape[0]:
@@ -272,21 +312,23 @@ def _load_file(path: Path, part, cache, limit, display, source, partner=None) ->
                 _missing_partner(path.name, f"folder {path.parent}")
     inputs = [path] + ([partner] if partner else [])
     for f in inputs:
-        _check_size(f.stat().st_size, f.name, limit)
+        _check_size(f.stat().st_size, f.name, limit.size)
     use_cache = cache and not path.name.lower().endswith(".npz")
     key = _cache_key(inputs, part)
     cache_file = _cache_file_for(path, part) if use_cache else None
     if cache_file is not None:
         hit = _read_cache(cache_file, key, None, source, display)
         if hit is not None:
+            _check_count(hit.n, path.name, limit)
             return hit
     raw = _read(path)
     if partner is not None:
-        images, labels = _idx_pair(raw, path.name, _read(partner), partner.name)
+        images, labels = _idx_pair(raw, path.name, _read(partner), partner.name, limit)
         detail = path.name
     else:
-        images, labels, detail = parse_bytes(raw, path.name, part)
+        images, labels, detail = parse_bytes(raw, path.name, part, limits=limit)
     n = images.shape[0]
+    _check_count(n, path.name, limit)
     dataset = Dataset(
         images.reshape(n, 28, 28), labels, display or f"{detail} ({n:,} images)", source
     )

@@ -11,8 +11,10 @@ Only names that :func:`local_files` lists are opened: a URL can never name an ar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -53,17 +55,27 @@ def upload_path(uploads_dir: Path, fp: str) -> Path:
 
 
 def save_upload(dataset, uploads_dir: Path) -> str:
-    """Keep an uploaded dataset (compressed npz, no pickles) and return its ``data`` key."""
+    """Keep an uploaded dataset (compressed npz, no pickles) and return its ``data`` key.
+    A dataset too small to split (data.check_usable) is refused with a DataError and not kept.
+    The temporary file is unique per writer (sessions are threads of one process), so two
+    sessions saving the same upload at once both succeed."""
+    from data.dataset import check_usable
+
+    check_usable(dataset)
     uploads_dir = Path(uploads_dir)
     uploads_dir.mkdir(parents=True, exist_ok=True)
     path = upload_path(uploads_dir, dataset.fingerprint)
     if not path.exists():
-        tmp = path.with_name(f".{dataset.fingerprint}.{os.getpid()}.tmp.npz")
+        tmp = path.with_name(f".{dataset.fingerprint}.{uuid.uuid4().hex}.tmp.npz")
         arrays = {"images": np.asarray(dataset.images), "name": np.array(dataset.name)}
         if dataset.labels is not None:
             arrays["labels"] = np.asarray(dataset.labels)
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        try:
+            np.savez_compressed(tmp, **arrays)
+            os.replace(tmp, path)  # atomic: readers see the whole file or none
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
     return UPLOAD_PREFIX + dataset.fingerprint
 
 
@@ -102,8 +114,10 @@ def stamp(key: str, uploads_dir: Path) -> float:
 
 
 def load(key: str, uploads_dir: Path):
-    """The Dataset named by ``key``. Raises UnknownDataset or data.DataError with a clear message."""
+    """The Dataset named by ``key``. Raises UnknownDataset or data.DataError with a clear message
+    (also for a stored dataset too small to split: data.check_usable)."""
     import data
+    from data.dataset import check_usable
 
     if key == SAMPLE:
         return data.load_dataset("sample")
@@ -111,8 +125,8 @@ def load(key: str, uploads_dir: Path):
         fp = key[len(UPLOAD_PREFIX) :]
         if not _FP.match(fp):
             raise UnknownDataset(f"{key!r} is not a valid upload name")
-        return _load_upload(uploads_dir, fp)
+        return check_usable(_load_upload(uploads_dir, fp))
     path = local_files().get(key)
     if path is None:
         raise UnknownDataset(f"no dataset called {key!r} on this server: pick one on the Data page")
-    return data.load_dataset(path)
+    return check_usable(data.load_dataset(path))

@@ -12,10 +12,12 @@ No Streamlit here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -74,13 +76,19 @@ def save(model: nnmath.Model, models_dir: Path) -> str:
     fp = digest(model.params)
     target = models_dir / f"{fp}.npz"
     if not target.exists():
-        tmp = target.with_name(f".{fp}.{os.getpid()}.tmp.npz")
+        # Unique per writer: sessions are threads of one process, so two of them saving the
+        # same upload at once must not share a temporary name (one would rename the other's).
+        tmp = target.with_name(f".{fp}.{uuid.uuid4().hex}.tmp.npz")
         meta = dict(model.meta)
         meta.setdefault("uploaded_layout", model.layout)
         save_meta = {k: v for k, v in meta.items() if k not in _WRITTEN_BY_SAVE}
         save_meta["original"] = {k: meta[k] for k in _WRITTEN_BY_SAVE if k in meta}
-        nnmath.save_model(tmp, model.params, save_meta)
-        os.replace(tmp, target)
+        try:
+            nnmath.save_model(tmp, model.params, save_meta)
+            os.replace(tmp, target)  # atomic: readers see the whole file or none
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
     return PREFIX + fp
 
 

@@ -48,7 +48,7 @@ elif kind == "file":
     files = sorted(datasets.local_files())
     if not files:
         st.info(
-            f"No loadable files under {datasets.download_dir()} yet: put a CSV / IDX / npz / "
+            "No loadable files under data/downloads yet: put a CSV / IDX / npz / "
             "zip there, or download one from Kaggle."
         )
     else:

@@ -47,6 +47,18 @@ def upload_limit_mb(lim: Limits | None = None) -> float:
     return min(lim.max_upload_mb, float(st.get_option("server.maxUploadSize")))
 
 
+def read_limits(lim: Limits | None = None) -> dict[str, int]:
+    """Keyword arguments of data.load_dataset for a file a visitor hands in (a dataset, a
+    submission's test.csv): the upload limit, NNMATH_MAX_UNPACKED_MB (measured while
+    decompressing) and NNMATH_MAX_IMAGES (counted before parsing)."""
+    lim = lim or limits()
+    return {
+        "max_bytes": int(upload_limit_mb(lim) * 1024 * 1024),
+        "max_unpacked": lim.max_unpacked_bytes,
+        "max_images": lim.max_images,
+    }
+
+
 def seconds_until_allowed(lim: Limits | None = None, now: float | None = None) -> float:
     """0 when this session may start a training now, else how long until it may (it started
     ``runs_per_minute`` of them in the last 60 s)."""

@@ -311,16 +311,27 @@ def keep_upload(uploaded) -> str:
     returns its ``data`` key. Raises data.DataError with a clear message."""
     import data
 
-    limit_mb = host.upload_limit_mb()
-    if uploaded.size > limit_mb * 1024 * 1024:
+    ds = read_upload(uploaded)
+    try:
+        return datasets.save_upload(ds, store().uploads_dir)  # refuses a set too small to split
+    except OSError as e:  # never the server's path in a message
+        raise data.DataError(
+            f"{uploaded.name} could not be kept on this server ({e.strerror or type(e).__name__})"
+        ) from None
+
+
+def read_upload(uploaded, part: str = "train"):
+    """The data.Dataset in an st.file_uploader file, within this server's limits (size,
+    unpacked size and image count: host.read_limits), or data.DataError saying which limit."""
+    import data
+
+    limit = host.read_limits()
+    if uploaded.size > limit["max_bytes"]:
         raise data.DataError(
             f"{uploaded.name} is {uploaded.size / 1024 / 1024:.1f} MB; the limit on this server "
-            f"is {limit_mb:g} MB (NNMATH_MAX_UPLOAD_MB)"
+            f"is {limit['max_bytes'] / 1024 / 1024:g} MB (NNMATH_MAX_UPLOAD_MB)"
         )
-    ds = data.load_dataset(
-        uploaded.getvalue(), name=uploaded.name, max_bytes=int(limit_mb * 1024 * 1024)
-    )
-    return datasets.save_upload(ds, store().uploads_dir)
+    return data.load_dataset(uploaded.getvalue(), name=uploaded.name, part=part, **limit)
 
 
 # ---- uploaded models ----------------------------------------------------------------------------
@@ -346,6 +357,12 @@ def use_model(raw: bytes, name: str, settings: Settings) -> str | None:
         )
     except ValueError as e:  # engine.models.check / nnmath.load_model say what is wrong
         st.error(f"Could not use {name} as a model, so nothing changed. {e}")
+        return None
+    except OSError as e:  # could not be kept: say why, never the server's path
+        st.error(
+            f"Could not keep {name} on this server, so nothing changed "
+            f"({e.strerror or type(e).__name__})."
+        )
         return None
     new = replace(settings, model=key)
     set_settings(new)

@@ -25,10 +25,12 @@ def _label(key: str) -> str:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the test set…")
-def _test_set(path: str, stamp: float):
+def _test_set(path: str, stamp: float, max_unpacked: int, max_images: int):
     import data
 
-    return data.load_dataset(Path(path), part="test")
+    return data.load_dataset(
+        Path(path), part="test", max_unpacked=max_unpacked, max_images=max_images
+    )
 
 
 def _choices() -> tuple[list[str], dict[str, Path]]:
@@ -76,14 +78,20 @@ def section(run) -> None:
     ):
         try:
             with st.spinner("Predicting every image…"):
-                if uploaded is not None:
-                    import data
+                if uploaded is not None:  # within the server's limits, as on the Data page
+                    from ui import session
 
-                    ds = data.load_dataset(uploaded.getvalue(), name=uploaded.name, part="test")
+                    ds = session.read_upload(uploaded, part="test")
                     name = uploaded.name
                 else:
                     path = files[source]
-                    ds = _test_set(str(path), path.stat().st_mtime)
+                    limit = host.read_limits()
+                    ds = _test_set(
+                        str(path),
+                        path.stat().st_mtime,
+                        limit["max_unpacked"],
+                        limit["max_images"],
+                    )
                     name = source
                 st.session_state[STATE_KEY] = _predict(run, ds, name)
         except (ValueError, OSError) as e:  # data.DataError names the line and column

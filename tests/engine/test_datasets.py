@@ -31,7 +31,7 @@ def test_an_upload_is_kept_and_reopened_by_its_key(tmp_path):
     # npz without pickles
     with np.load(tmp_path / f"{ds.fingerprint}.npz", allow_pickle=False) as z:
         assert set(z.files) == {"images", "labels", "name"}
-    unlabelled = data.Dataset(ds.images[:5], None, "test.csv", "upload:test.csv")
+    unlabelled = data.Dataset(ds.images[:12], None, "test.csv", "upload:test.csv")
     assert datasets.load(datasets.save_upload(unlabelled, tmp_path), tmp_path).labels is None
 
 
@@ -45,12 +45,12 @@ def test_unknown_keys_are_refused_with_a_message(tmp_path, key):
 
 
 def test_a_damaged_upload_is_refused(tmp_path):
-    ds = data.Dataset(np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8), "x", "upload:x")
+    ds = data.Dataset(np.zeros((12, 28, 28), np.uint8), np.zeros(12, np.uint8), "x", "upload:x")
     key = datasets.save_upload(ds, tmp_path)
     np.savez_compressed(
         tmp_path / f"{ds.fingerprint}.npz",
-        images=np.ones((3, 28, 28), np.uint8),
-        labels=np.zeros(3, np.uint8),
+        images=np.ones((12, 28, 28), np.uint8),
+        labels=np.zeros(12, np.uint8),
         name=np.array("x"),
     )
     with pytest.raises(datasets.UnknownDataset, match="damaged"):
