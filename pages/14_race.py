@@ -35,6 +35,7 @@ if len(names) < race.MIN_RACERS:
 sync_url(settings, race=race.format_race(names))
 st.caption(f"Base: {run_label(settings, settings.iterations)}.")
 
+session.split_or_stop(settings.data)  # a dataset this server cannot use: say so, stop here
 runs = glue.open_race(settings, names)
 refused = glue.refusal(runs)
 if refused:
