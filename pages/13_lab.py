@@ -74,6 +74,29 @@ level = d2.select_slider(
     key=inside.url_value("level", "lab_level", lambda v: lab.parse_level(v, kind), levels[-1]),
 )
 inside.remember(corrupt=kind, level=f"{level:g}")
-chart(lab.robustness_figure(table, highlight=(kind, level)), "robust")
+fix = session.lookup(lab.augmented(settings, kind, level))
+fixed = fix.result if fix.settings != settings else None
+if fix.settings != settings and fixed is None:
+    name = f"{kind} up to {fix.settings.augment_level:g}"
+    if st.button(
+        f"Train the same settings with {name} augmentation",
+        key="lab_train_fix",
+        icon=":material/model_training:",
+        help="Every training image corrupted anew each iteration (nnmath's augment setting); "
+        "then both runs' curves side by side.",
+    ):
+        fix = session.current_run(fix.settings)
+        fixed = None if fix is None else fix.result
+other = None if fixed is None else inside.robustness(fix)
+other_name = f"trained with {kind} augmentation" if fixed is not None else ""
+chart(lab.robustness_figure(table, (kind, level), other, other_name), "robust")
 st.markdown(lab.accuracy_text(table, kind, level))
+if other is not None:
+    st.markdown(lab.augmentation_text(table, other, kind, level))
+    st.page_link(
+        "pages/2_train.py",
+        label="Open the augmented run on the Train page",
+        query_params=fix.settings.to_query(),
+        icon=":material/model_training:",
+    )
 chart(lab.examples_figure(run.dev.images, kind), "examples")

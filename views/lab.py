@@ -7,7 +7,7 @@ Switching a unit off is exact: the forward pass with that unit's activation mult
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -223,19 +223,70 @@ def accuracy_text(table: pd.DataFrame, kind: str, level: float) -> str:
     return f"{kind} at {level:g}: dev accuracy **{hit.iloc[0]:.1%}**{clean}"
 
 
-def robustness_figure(table: pd.DataFrame, highlight: tuple[str, float] | None = None) -> go.Figure:
-    """One panel per corruption: dev accuracy against its level (the chosen one marked)."""
+def augmented(settings, kind: str, level: float):
+    """``settings`` trained with ``kind`` as augmentation, up to ``level`` (its size: thinner
+    strokes count as much as thicker; level 0, the clean images, takes the largest level)."""
+    size = abs(float(level)) or max(abs(v) for v in corrupt.LEVELS[kind])
+    return replace(settings, augment=kind, augment_level=size)
+
+
+def augmentation_text(table: pd.DataFrame, other: pd.DataFrame, kind: str, level: float) -> str:
+    """How much training with the augmentation moved dev accuracy at this corruption level, and
+    on the clean images."""
+
+    def at(t, lv):
+        part = t[t["corruption"] == kind].set_index("level")["accuracy"]
+        return float(part[np.isclose(part.index, lv)].iloc[0])
+
+    before, after = at(table, level), at(other, level)
+    clean = 0.0 if 0.0 in set(table[table["corruption"] == kind]["level"]) else None
+    text = (
+        f"{kind} at {level:g}: dev accuracy **{before:.1%}** for this run, **{after:.1%}** "
+        f"trained with {kind} augmentation ({100 * (after - before):+.1f} points)"
+    )
+    if clean is not None and level != clean:
+        b, a = at(table, clean), at(other, clean)
+        text += f"; on the clean images {b:.1%} → {a:.1%} ({100 * (a - b):+.1f} points)"
+    return text + "."
+
+
+def robustness_figure(
+    table: pd.DataFrame,
+    highlight: tuple[str, float] | None = None,
+    other: pd.DataFrame | None = None,
+    other_name: str = "",
+) -> go.Figure:
+    """One panel per corruption: dev accuracy against its level (the chosen one marked). With
+    ``other``, a second run's curves beside them (``other_name``: e.g. trained with rotation)."""
     kinds = list(dict.fromkeys(table["corruption"]))
     fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, horizontal_spacing=0.04)
     for j, kind in enumerate(kinds, start=1):
+        if other is not None:
+            theirs = other[other["corruption"] == kind]
+            fig.add_trace(
+                go.Scatter(
+                    x=theirs["level"],
+                    y=theirs["accuracy"],
+                    mode="lines+markers",
+                    name=other_name,
+                    legendgroup="other",
+                    showlegend=j == 1,
+                    line=dict(color=figures.COLORS["right"], dash="dash"),
+                    hovertemplate=f"{kind} %{{x:g}}: dev accuracy %{{y:.1%}} "
+                    f"({other_name})<extra></extra>",
+                ),
+                row=1,
+                col=j,
+            )
         part = table[table["corruption"] == kind]
         fig.add_trace(
             go.Scatter(
                 x=part["level"],
                 y=part["accuracy"],
                 mode="lines+markers",
-                name=kind,
-                showlegend=False,
+                name="this run" if other is not None else kind,
+                legendgroup="this",
+                showlegend=other is not None and j == 1,
                 line=dict(color=figures.COLORS["dev"]),
                 hovertemplate=f"{kind} %{{x:g}}: dev accuracy %{{y:.1%}}<extra></extra>",
             ),

@@ -181,3 +181,24 @@ def test_lab_bad_link_values_are_named():
     warnings = " ".join(w.value for w in at.warning)
     assert "off: a hidden unit must be between 0 and 9, got 12" in warnings
     assert "corrupt must be one of noise, rotate, shift, thickness, got 'blur'" in warnings
+
+
+def test_lab_trains_the_same_settings_with_the_augmentation_and_shows_both_curves(reference):
+    result, train, dev = reference
+    at = app("pages/13_lab.py", corrupt="rotate", level=30)
+    at.button(key="lab_train_fix").click().run(timeout=600)  # augmented: slower iterations
+    assert not at.exception, at.exception
+    augmented = RunStore().train(
+        replace(app_sample()[2], augment="rotate", augment_level=30.0), ITER, train, dev
+    )
+    assert augmented.config.augment == "rotate"
+    theirs = lab.robustness(augmented.params, dev.images, dev.labels)
+    robust = charts(at)[2]
+    dashed = [tr for tr in robust["data"] if tr.get("name") == "trained with rotate augmentation"]
+    assert len(dashed) == len(corrupt.CORRUPTIONS)
+    np.testing.assert_allclose(dashed[1]["y"], theirs[theirs.corruption == "rotate"]["accuracy"])
+    ours = lab.robustness(result.params, dev.images, dev.labels)
+    assert lab.augmentation_text(ours, theirs, "rotate", 30) in texts(at)
+    # the next visit shows both without a click
+    again = app("pages/13_lab.py", corrupt="rotate", level=30)
+    assert "trained with rotate augmentation" in texts(again)
