@@ -29,7 +29,9 @@ if lesson is None:
             "Write a lesson as a text file (the format: docs/lessons.md), upload it here and "
             "share the link it gets. A file with problems is refused with the line of each."
         )
-        uploaded = st.file_uploader("Lesson file (.md)", type=["md", "txt"], key="lesson_upload")
+        uploaded = st.file_uploader(
+            "Lesson file (.md)", type=["md", "txt"], key="lesson_upload", max_upload_size=1
+        )
         if uploaded is not None:
             kept = ul.upload(uploaded)
             if kept is not None:

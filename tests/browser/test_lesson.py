@@ -39,6 +39,12 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
         wait_for_app(page)
         assert_no_exception(page)
 
+    def enter(field, text: str) -> None:
+        """Type a number and commit it (Enter), as a learner does."""
+        field.fill(text)
+        field.press("Enter")
+        wait_for_app(page)
+
     def next_step(i: int) -> None:
         page.get_by_role("button", name="Next").click()
         at_step(i + 1)
@@ -49,10 +55,7 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
     next_step(1)
 
     # predict a number: locked, then shown beside the run's (trained here on first use)
-    guess = page.get_by_role("spinbutton", name="Your answer")
-    guess.fill("2.3")
-    guess.press("Enter")
-    wait_for_app(page)
+    enter(page.get_by_role("spinbutton", name="Your answer"), "2.3")
     page.get_by_role("button", name="Lock my answer").click()
     page.get_by_text("Your guess (locked)").wait_for()
     page.get_by_text("The first loss was").wait_for()
@@ -61,14 +64,10 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
 
     # by hand: a wrong number is refused, the trace's is accepted
     field = page.get_by_role("spinbutton", name="image_loss")
-    field.fill("9.5")
-    field.press("Enter")
-    wait_for_app(page)
+    enter(field, "9.5")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("Not quite: image_loss is off by more than 0.001.").wait_for()
-    field.fill(f"{image_loss(runs_dir):.6f}")
-    field.press("Enter")
-    wait_for_app(page)
+    enter(field, f"{image_loss(runs_dir):.6f}")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("Right (within 0.001 of nnmath's value).").wait_for()
     page.get_by_text("Worked numbers").wait_for()

@@ -1,0 +1,45 @@
+"""views.lessons: every figure a lesson may name is drawn from the run's own numbers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import nnmath
+from data import train_dev_split
+from engine import lessons as el
+from tests.helpers import decode, tiny_dataset
+from views import lessons as vl
+
+
+@pytest.fixture(scope="module")
+def run():
+    ds = tiny_dataset(200)
+    train, dev = train_dev_split(ds, seed=0)
+    result = nnmath.gradient_descent(
+        train.X, train.labels, X_dev=dev.X, y_dev=dev.labels, hidden=6, iterations=30, alpha=0.1
+    )
+    facts = {
+        **el.run_facts(result, dev.X, dev.labels, train.n),
+        **el.trace_facts(result.params, 2, dev.X, dev.labels, 0.1),
+    }
+    return result, train, dev, facts
+
+
+@pytest.mark.parametrize("name", list(el.FIGURES))
+def test_every_lesson_figure_is_drawn(run, name):
+    result, train, dev, facts = run
+    fig = decode(json.loads(vl.figure(name, result, train, dev, facts).to_json()))
+    assert fig["data"], name
+
+
+def test_figures_show_the_runs_numbers(run):
+    result, train, dev, facts = run
+    bars = decode(json.loads(vl.figure("probabilities", result, train, dev, facts).to_json()))
+    np.testing.assert_allclose(bars["data"][0]["y"], facts["A2"], rtol=1e-6)
+    cm = decode(json.loads(vl.figure("confusion", result, train, dev, facts).to_json()))
+    assert np.asarray(cm["data"][0]["z"]).sum() == dev.n
+    with pytest.raises(ValueError, match="name must be one of"):
+        vl.figure("pie", result, train, dev, facts)
