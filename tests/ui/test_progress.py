@@ -34,7 +34,7 @@ def _script():
 
 
 def test_answers_attempts_and_runs_are_kept_in_the_session():
-    at = AppTest.from_function(_script).run()
+    at = AppTest.from_function(_script, default_timeout=60).run()
     assert not at.exception
     assert at.markdown[0].value == repr(
         (2.3, 2.3, 2.3, None, 1, 2, [(0.5, False), (0.25, True)], [], ["abc", "def"])
