@@ -2,6 +2,7 @@
 
     python -m bench.bench_nnmath          # full: m = 41,000 and 60,000; hidden 10, 64, 256
     python -m bench.bench_nnmath targets  # the issue's targets only: m = 41,000 and the 60k run
+    python -m bench.bench_nnmath optimizers  # plain gd before/after issue 24, and each optimizer
     BENCH_QUICK=1 python -m bench.bench_nnmath   # smoke test: small m, fewer repeats
 
 Every figure is milliseconds per full-batch iteration (forward, loss, backward, update): the
@@ -607,7 +608,70 @@ print(json.dumps(out))
 """
 
 
+# The commit before issue 24's optimizers (its parent on main): the plain gd path of the code of
+# then, timed beside today's in fresh processes, interleaved.
+BEFORE_OPTIMIZERS = "76eef0a"
+OPTIMIZER_SCRIPT = r"""
+import json, statistics, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]  # the nnmath to time first, then the repository
+import nnmath
+from bench.bench_nnmath import synthetic
+m, iterations = int(sys.argv[3]), int(sys.argv[4])
+X, y = synthetic(m)
+settings = json.loads(sys.argv[5])
+r = nnmath.gradient_descent(X, y, iterations=iterations, **settings)
+steps = 1e3 * (r.history.elapsed[2:] - r.history.elapsed[1:-1])  # after 2 warm-up iterations
+print(json.dumps({"file": nnmath.__file__, "ms": statistics.median(steps)}))
+"""
+OPTIMIZER_VARIANTS = {
+    "gd (default)": {},
+    "gd, step schedule": {"schedule": "step", "step_every": 10},
+    "gd, weight decay 1e-4": {"weight_decay": 1e-4},
+    "momentum": {"optimizer": "momentum", "alpha": 0.05},
+    "nesterov": {"optimizer": "nesterov", "alpha": 0.05},
+    "adam": {"optimizer": "adam", "alpha": 0.01},
+    "adam, dropout 0.2": {"optimizer": "adam", "alpha": 0.01, "dropout": 0.2},
+}
+
+
+def optimizers(m=6_000 if QUICK else 41_000, hidden=10, iterations=12 if QUICK else 22):
+    """ms per iteration (median over the iterations after two warm-up ones, then over ROUNDS
+    interleaved fresh processes) of the default call, hidden 10: the plain gd path of the code
+    before issue 24 and of today's, and today's other optimizers and settings. {name: ms}."""
+    import tempfile
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    variants: dict[str, tuple[str, dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-before-") as old:
+        archive = subprocess.run(
+            ["git", "-C", repo, "archive", BEFORE_OPTIMIZERS, "nnmath"], capture_output=True
+        )
+        if archive.returncode == 0:
+            subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+            variants[f"gd (default), before ({BEFORE_OPTIMIZERS})"] = (old, {})
+        for name, settings in OPTIMIZER_VARIANTS.items():
+            variants[name] = (repo, {"hidden": hidden, **settings})
+        variants = {k: (path, {"hidden": hidden, **v}) for k, (path, v) in variants.items()}
+        timed: dict[str, list[float]] = {}
+        for _ in range(ROUNDS):
+            for name, (path, settings) in variants.items():
+                settle()
+                out = subprocess.run(
+                    [sys.executable, "-c", OPTIMIZER_SCRIPT, path, repo, str(m), str(iterations),
+                     json.dumps(settings)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                got = json.loads(out.stdout.strip().splitlines()[-1])
+                assert got["file"].startswith(path), (got, path)  # the nnmath meant
+                timed.setdefault(name, []).append(got["ms"])
+    return m, {name: statistics.median(v) for name, v in timed.items()}
+
+
 def main(argv=()) -> int:
+    if "optimizers" in argv:  # python -m bench.bench_nnmath optimizers: this table alone
+        print_optimizers()
+        return 0
     targets_only = "targets" in argv
     sizes = [TARGET_M] if targets_only else SIZES
     print(
@@ -760,6 +824,8 @@ def main(argv=()) -> int:
     for b, (ms, sec) in blocks.items():
         print(f"| {b:,} | {ms:.1f} | {sec:.2f} |")
 
+    print_optimizers()
+
     blocked, naive = peak_rss(RSS_M, "blocked"), peak_rss(RSS_M, "naive")
     print(f"\nPeak RSS training on {RSS_M:,} images, hidden=10 (fresh process, VmHWM):")
     for name, r in (
@@ -793,6 +859,19 @@ def main(argv=()) -> int:
                     + " / ".join(f"{d[k]:.1f}" for k in ("b1w1", "b2w1", "b1w2"))
                 )
     return 0
+
+
+def print_optimizers() -> None:
+    m, rows = optimizers()
+    print(
+        f"\nOptimizers (issue 24), the default call, hidden 10, m={m:,}: ms per iteration, median "
+        f"of {ROUNDS} interleaved fresh processes (load average now {os.getloadavg()[0]:.1f}: "
+        "on a shared machine compare rows of this table only):"
+    )
+    print("| variant | ms/iter |")
+    print("|---|---|")
+    for name, ms in rows.items():
+        print(f"| {name} | {ms:.1f} |")
 
 
 def _target(what, value, target, sense):
