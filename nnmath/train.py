@@ -185,6 +185,10 @@ class History:
 
     Row i describes the parameters after i updates (the forward pass of iteration i).
     With ``batch_size`` set, loss and train_accuracy are those of iteration i's mini-batch.
+    loss is always the mean cross-entropy, never weight decay's L2 penalty; with dropout or
+    augmentation it and train_accuracy are those of iteration i's training pass (its masks, its
+    augmented images). The TrainResult's final loss and accuracies are of the whole network
+    (no masks) on the training images as given.
     dev_accuracy and dev_loss are NaN when no dev set was given. elapsed is cumulative seconds.
     """
 
