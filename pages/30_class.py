@@ -46,9 +46,15 @@ else:
     for lesson, step in answered:
         own = next(r.value for r in mine if (r.lesson, r.step) == (lesson, step))
         values = room.class_values(classroom.student_id(), lesson, step)
-        st.markdown(f"**{lesson} · {step}** — your answer: `{own}`; the class ({len(values)}):")
+        shown = classroom.predict_view(lesson, step, [own, *values])
+        st.markdown(
+            f"**{shown.title}** — your answer: **{shown.values[0]}**; the class "
+            f"({len(values)} answers):"
+        )
         st.plotly_chart(
-            guesses_figure(values, mine=own),
+            guesses_figure(
+                shown.values[1:], truth=shown.truth, right=shown.right, mine=shown.values[0]
+            ),
             width="stretch",
             config={"displayModeBar": False},
             key=f"class_guesses_{lesson}_{step}",

@@ -46,7 +46,9 @@ st.subheader("Students")
 if not members:
     st.info("No student has joined yet: give them the join link above.")
 else:
-    st.table(view.progress_table(members).set_index("nickname"))
+    answered = {lesson for m in members for lesson in m.steps}
+    lessons = [c for c in classroom.lesson_columns() if c[0] in answered]
+    st.table(view.progress_table(members, lessons).set_index("nickname"))
 
 predicts = list(dict.fromkeys((r.lesson, r.step) for r in records if r.correct is None))
 if predicts:
@@ -55,18 +57,24 @@ if predicts:
 
     for lesson, step in predicts:
         first = first_answers(records, lesson, step)
-        st.markdown(f"**{lesson} · {step}** — {len(first)} answer(s)")
+        shown = classroom.predict_view(lesson, step, list(first.values()))
+        real = (
+            f" · the run: **{shown.truth:.4g}**"
+            if shown.truth is not None
+            else f" · the run: **{' / '.join(shown.right)}**"
+            if shown.right
+            else " · the run's result appears once its run is trained"
+        )
+        st.markdown(f"**{shown.title}** — {len(first)} answer(s){real}")
         left, right = st.columns([3, 2])
         left.plotly_chart(
-            view.guesses_figure(list(first.values())),
+            view.guesses_figure(shown.values, truth=shown.truth, right=shown.right),
             width="stretch",
             config={"displayModeBar": False},
             key=f"t_guesses_{lesson}_{step}",
         )
-        right.dataframe(
-            [{"nickname": n, "answer": str(v)} for n, v in first.items()],
-            hide_index=True,
-            width="stretch",
+        right.table(
+            {"nickname": list(first), "answer": [str(v) for v in shown.values]},
         )
 
 by_hand = list(dict.fromkeys((r.lesson, r.step) for r in records if r.correct is not None))

@@ -10,6 +10,7 @@ folder. Nothing in the URL or a form reaches it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -263,3 +264,85 @@ def clicked_run(event: Any, runs) -> dict[str, str] | None:
             if isinstance(query, str) and query:
                 return dict(parse_qsl(query))
     return None
+
+
+# ---- the lessons' steps, as the teacher's page and a student's view show them -----------------
+RECORDED_KINDS = ("predict", "by-hand")  # the steps that record an answer or attempts
+
+
+def lesson_columns() -> list[tuple[str, str, int]]:
+    """(lesson id, title, steps that record) of the built-in course, for the roster."""
+    from ui import lessons as ul
+
+    return [
+        (lesson.id, lesson.title, sum(s.kind in RECORDED_KINDS for s in lesson.steps))
+        for lesson in ul.course()
+    ]
+
+
+@dataclass(frozen=True)
+class PredictView:
+    """A predict step as the class's guesses are drawn: its title, the guesses as shown (a
+    choice's text for a choice's position), and the real result when the run is at hand —
+    ``truth`` for a number, ``right`` the right choices' texts."""
+
+    title: str
+    values: list
+    truth: float | None = None
+    right: tuple[str, ...] = ()
+
+
+def predict_view(lesson_id: str, step_id: str, values: list) -> PredictView:
+    """How to show the guesses ``values`` of one predict step; the real result is read from the
+    lesson's runs only when the run store already has them (never trained from here)."""
+    from engine import lessons as el
+    from ui import lessons as ul
+
+    lesson = ul.find(lesson_id)
+    if lesson is None:
+        return PredictView(f"{lesson_id} · {step_id}", list(values))
+    try:
+        step = lesson.steps[lesson.step_index(step_id)]
+    except (KeyError, ValueError, IndexError):
+        return PredictView(f"{lesson.title} · {step_id}", list(values))
+    title = f"{lesson.title} · {step_id}"
+    texts = [c.text for c in step.choices]
+
+    def shown(v):
+        if texts and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(texts):
+            return texts[v]
+        return v
+
+    values = [shown(v) for v in values]
+    facts = _facts_if_cached(lesson, step)
+    if facts is None:
+        return PredictView(title, values)
+    try:
+        if step.choices:
+            return PredictView(
+                title, values, right=tuple(texts[i] for i in el.right_choices(step, facts))
+            )
+        return PredictView(title, values, truth=float(el.expected_numbers(step.answer, facts)[0]))
+    except (el.ExpressionError, ValueError, TypeError):
+        return PredictView(title, values)
+
+
+def _facts_if_cached(lesson, step):
+    """The step's facts when its run and every run step it reads are in the store, else None."""
+    from engine import lessons as el
+    from ui import lessons as ul
+    from ui import session
+
+    runs = {s.id for s in lesson.steps if s.kind == "run"}
+    needed = {step.run}
+    for expr in ul.expressions(step):
+        for used in el.names(expr, dict.fromkeys(runs)):
+            if "." in used:
+                needed.add(used.partition(".")[0])
+    try:
+        if any(session.lookup(lesson.run_settings(name)).result is None for name in needed):
+            return None
+        run = session.lookup(lesson.run_settings(step.run))
+        return ul.scope(lesson, step, run)
+    except Exception:  # a lesson whose facts cannot be computed here: show the guesses alone
+        return None

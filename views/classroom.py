@@ -68,10 +68,15 @@ def _label(v: Any) -> str:
 
 
 def guesses_figure(
-    values: Sequence[Any], truth: Any = None, mine: Any = None, title: str = ""
+    values: Sequence[Any],
+    truth: Any = None,
+    mine: Any = None,
+    title: str = "",
+    right: Sequence[str] = (),
 ) -> go.Figure:
     """The distribution of a class's guesses: a histogram of numbers, or a bar per choice; the
-    real result (``truth``) and the viewer's own guess (``mine``) marked when given."""
+    real result (``truth`` for a number, or the ``right`` choices, every one shown even when
+    nobody chose it) and the viewer's own guess (``mine``) marked when given."""
     numbers = [_number(v) for v in values]
     fig = go.Figure()
     if values and all(x is not None for x in numbers):
@@ -92,18 +97,18 @@ def guesses_figure(
         fig.update_layout(xaxis_title="guess", yaxis_title="students")
     else:
         counts = Counter(_label(v) for v in values)
-        if truth is not None:
-            counts.setdefault(_label(truth), 0)
+        good = {_label(r) for r in right} | ({_label(truth)} if truth is not None else set())
+        for k in good:
+            counts.setdefault(k, 0)
         labels = sorted(counts, key=lambda k: (-counts[k], k))
-        right = _label(truth) if truth is not None else None
-        colours = [TRUTH_COLOUR if k == right else GUESS_COLOUR for k in labels]
+        colours = [TRUTH_COLOUR if k in good else GUESS_COLOUR for k in labels]
         fig.add_trace(
             go.Bar(
                 x=labels,
                 y=[counts[k] for k in labels],
                 marker_color=colours,
                 name="guesses",
-                text=["real result" if k == right else "" for k in labels],
+                text=["real result" if k in good else "" for k in labels],
                 textposition="outside",
             )
         )

@@ -123,8 +123,10 @@ def test_the_teacher_sees_everything_and_a_wrong_key_sees_nothing():
     assert "key" not in at.query_params  # kept out of the (projected) address bar
     roster = at.table[0].value
     assert list(roster.index) == ["ada", "bob", "cy"] and list(roster["runs"]) == [1, 1, 1]
+    answers = at.table[1].value
+    assert list(answers["nickname"]) == ["ada", "bob", "cy"]
+    assert list(answers["answer"]) == ["2.3", "4.0", "2.3"]
     frames = [d.value for d in at.dataframe]
-    assert any("answer" in f and sorted(f["answer"]) == ["2.3", "2.3", "4.0"] for f in frames)
     assert any(
         "tries" in f and list(f["right"]) == ["yes, at try 1", "not yet", "not yet"] for f in frames
     )
@@ -136,3 +138,33 @@ def test_the_teacher_sees_everything_and_a_wrong_key_sees_nothing():
     assert "is deleted" in at.success[0].value
     with pytest.raises(PermissionError):
         room.roster(code, key)
+
+
+def _view():
+    import streamlit as st
+
+    from ui import classroom
+
+    choice = classroom.predict_view("digits", "dev-share", [0, 1, 1, 7])
+    number = classroom.predict_view("digits", "inputs", [784.0, 10.0])
+    unknown = classroom.predict_view("nope", "x", [1])
+    st.write(repr((choice, number, unknown)))
+
+
+def test_predict_steps_show_choice_texts_and_the_real_result_once_the_run_is_stored(calls):
+    from engine.lessons import builtin
+    from ui.classroom import PredictView
+
+    at = AppTest.from_function(_view, default_timeout=60).run()
+    choice, number, unknown = eval(at.markdown[0].value, {"PredictView": PredictView})
+    assert choice == PredictView(
+        "What a digit is to the network · dev-share", ["about 5%", "about 20%", "about 20%", 7]
+    )  # the lesson's run is not stored yet: no real result, nothing trained
+    assert number.truth is None and calls["gradient_descent"] == 0
+    assert unknown == PredictView("nope · x", [1])
+    lesson = next(lesson for lesson in builtin() if lesson.id == "digits")
+    app("pages/2_train.py", **lesson.run_settings(None).to_query())  # trains the lesson's run
+    at = AppTest.from_function(_view, default_timeout=60).run()
+    choice, number, _ = eval(at.markdown[0].value, {"PredictView": PredictView})
+    assert number.truth == 784.0 and number.values == [784.0, 10.0]
+    assert choice.right == ("about 20%",)

@@ -100,3 +100,9 @@ def test_the_csv_holds_every_answer_attempt_and_run():
         ("run", "bob", "", ""),
     ]
     assert rows[2]["dev_accuracy"] == "0.8000" and rows[0]["at"].endswith("UTC")
+
+
+def test_several_right_choices_are_all_coloured():
+    bar = v.guesses_figure(["a", "b"], right=("b", "d")).data[0]
+    colours = dict(zip(bar.x, bar.marker.color))
+    assert colours == {"a": v.GUESS_COLOUR, "b": v.TRUTH_COLOUR, "d": v.TRUTH_COLOUR}
