@@ -130,16 +130,18 @@ def record(lesson_id: str, step_id: str, value: Any, correct: bool | None = None
     return _write(classroom().record, lesson_id, step_id, value, correct)
 
 
-def record_run(run_id: str, details: dict | None = None) -> bool:
-    """Record a run for the class, when in one (once per run and session unless details come)."""
+def record_run(run_id: str, details: dict | None = None, seen: str | None = None) -> bool:
+    """Record a run for the class, when in one. ``seen`` (default: the run id) is what this
+    session remembers having recorded with details, so a page shown again writes nothing."""
     if student_id() is None:
         return False
     done = st.session_state.setdefault(RECORDED_KEY, set())
-    if run_id in done:
+    seen = seen or run_id
+    if seen in done or (details is None and any(d.startswith(run_id + "@") for d in done)):
         return True
     ok = _write(classroom().record_run, run_id, details)
     if ok and details is not None:
-        done.add(run_id)
+        done.add(seen)
     return ok
 
 
@@ -173,8 +175,10 @@ def note_run(run) -> None:
     this session is a student's (each run once per session)."""
     if student_id() is None or run is None or run.result is None or run.uploaded:
         return
-    key = f"{run.config.run_id}@{int(run.result.iterations)}"
-    record_run(key, run_details(run))
+    # One record per run id (what ui.progress records too), its details those of the longest
+    # length this session saw last.
+    rid = run.config.run_id
+    record_run(rid, run_details(run), seen=f"{rid}@{int(run.result.iterations)}")
 
 
 # ---- joining and creating (the Class page) -----------------------------------------------------

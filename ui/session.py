@@ -219,6 +219,8 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
         )
         return None
     if run.result is not None or not train_if_missing:
+        if train_if_missing:  # asked for and served from the store: a student's run too
+            classroom.note_run(run)
         return run
     lim = host.limits()
     problems = settings.problems(**host.bounds(lim))

@@ -1,6 +1,6 @@
 """A class in a real browser: a teacher creates a class, three students join by its link in
-their own browser contexts and train runs, and the teacher's page shows all three with their
-runs; a wrong key sees nothing."""
+their own browser contexts, train runs and answer a lesson's predict step, and the teacher's page
+shows all three with their answers and runs; a wrong key sees nothing."""
 
 import re
 from urllib.parse import parse_qs, urlparse
@@ -12,6 +12,7 @@ from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 pytestmark = pytest.mark.browser
 
 STUDENTS = ("ada", "bob", "cy")
+GUESSES = (784, 100, 784)
 
 
 def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(browser, app_url):
@@ -46,6 +47,15 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
         student.get_by_text("Dev accuracy", exact=True).wait_for()
         wait_for_app(student)
         assert_no_exception(student)
+        # A lesson's predict step: "How many numbers does the network read for one image?"
+        student.goto(f"{app_url}/lessons?lesson=digits&step=2&student={token}")
+        answer = student.get_by_label("Your answer")
+        answer.fill(str(GUESSES[i]))
+        answer.press("Enter")
+        student.get_by_role("button", name="Lock my answer").click()
+        student.get_by_text("Your guess (locked)").wait_for()
+        wait_for_app(student)
+        assert_no_exception(student)
         # No other student's nickname on any page a student sees.
         student.goto(f"{app_url}/class?student={token}")
         student.get_by_text(f"as {nick}").wait_for()
@@ -54,14 +64,18 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
         assert not any(student.get_by_text(n, exact=True).count() for n in others)
 
     teacher.goto(f"{app_url}/teacher?class={code}&key={key}")
-    teacher.get_by_text("3 run(s)").wait_for()
+    teacher.get_by_text("3 student(s) · 6 run(s)").wait_for()  # a Train run + the lesson's each
     wait_for_app(teacher)
     assert_no_exception(teacher)
     assert "key=" not in teacher.url  # the key left the address bar
-    assert "3 student(s)" in teacher.get_by_text("student(s)").first.inner_text()
     roster = teacher.locator('[data-testid="stTable"]').first.inner_text()
     assert all(nick in roster for nick in STUDENTS)
-    assert teacher.locator('[data-testid="stPlotlyChart"]').count() >= 1  # the runs scatter
+    assert teacher.locator('[data-testid="stPlotlyChart"]').count() >= 2  # guesses, runs
+    teacher.get_by_text("What a digit is to the network · inputs — 3 answer(s)").wait_for()
+    teacher.get_by_text("the run: 784").wait_for()  # the real result beside the guesses
+    answers = teacher.locator('[data-testid="stTable"]').nth(1).inner_text()
+    assert all(nick in answers for nick in STUDENTS)
+    assert answers.count("784") == 2 and "100" in answers
     screenshot(teacher, "class_teacher")
 
     stranger = browser.new_context().new_page()
@@ -69,7 +83,7 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
     stranger.goto(f"{app_url}/teacher?class={code}&key=not-the-key")
     stranger.get_by_text("unknown class code or wrong teacher key").wait_for()
     wait_for_app(stranger)
-    assert stranger.get_by_text("3 run(s)").count() == 0
+    assert stranger.get_by_text("6 run(s)").count() == 0
     assert stranger.locator('[data-testid="stTable"]').count() == 0
     assert not any(stranger.get_by_text(n, exact=True).count() for n in STUDENTS)
     for ctx in contexts:
