@@ -18,6 +18,15 @@ if lesson is None:
     )
     if lesson_id:
         st.error(f"There is no lesson {lesson_id!r} on this server: pick one below.")
+    left = ul.last()
+    if left is not None and st.button(
+        f"Continue “{left[0].title}” at step {left[1]}",
+        key="lesson_continue",
+        type="primary",
+        icon=":material/play_arrow:",
+    ):
+        ul.go(left[0].id, left[1])
+        st.rerun()
     for i, item in enumerate(ul.course(), start=1):
         with st.container(border=True):
             st.markdown(f"**{i}. {item.title}** · {item.minutes} min  \n{item.summary}")

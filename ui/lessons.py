@@ -22,6 +22,7 @@ from ui import progress, session
 from views import lessons as vl
 
 POSITION_KEY = "lesson_position"  # session: (lesson id, step number), kept across pages
+LAST_KEY = "lesson_last"  # session: where the learner was before going back to the course list
 MAX_TRIES = 2  # wrong by-hand attempts before the worked numbers are shown
 
 
@@ -78,9 +79,20 @@ def _write_position(lesson: str | None, step: int) -> None:
 
 
 def go(lesson: str | None, step: int = 1) -> None:
-    """Move the learner (and the URL) to step ``step`` of ``lesson`` (None: the course list)."""
+    """Move the learner (and the URL) to step ``step`` of ``lesson`` (None: the course list,
+    remembering where they were for :func:`last`)."""
+    here = st.session_state.get(POSITION_KEY)
+    if lesson is None and here and here[0]:
+        st.session_state[LAST_KEY] = here
     st.session_state[POSITION_KEY] = (lesson, step)
     _write_position(lesson, step)
+
+
+def last() -> tuple[Lesson, int] | None:
+    """The lesson and step the learner left for the course list, if any."""
+    where = st.session_state.get(LAST_KEY)
+    lesson = find(where[0]) if where else None
+    return (lesson, min(max(where[1], 1), len(lesson.steps))) if lesson else None
 
 
 def upload(uploaded) -> Lesson | None:

@@ -169,6 +169,12 @@ def test_a_link_opens_at_its_step_and_next_waits_for_the_guess():
     click(at, "lesson_list")
     assert "lesson" not in at.query_params
     assert at.title[0].value == "Lessons"
+    assert (
+        at.button(key="lesson_continue").label == f"Continue “{lesson.title}” at step {number - 1}"
+    )
+    click(at, "lesson_continue")
+    assert at.query_params["step"] in ([str(number - 1)], str(number - 1))
+    assert at.title[0].value == lesson.title
 
 
 def test_an_unknown_lesson_says_so_and_shows_the_course():
