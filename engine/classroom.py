@@ -72,6 +72,7 @@ TRY_WINDOW = 600.0  # seconds over which wrong tries are counted
 MAX_LOCKOUT = 60.0  # seconds, the longest lockout
 TRACKED_CODES = 4096  # codes whose wrong tries are remembered (oldest forgotten first)
 VERIFIED_SECONDS = 600.0
+KEY_MAX = 200  # characters of a teacher key as typed; a longer one is simply wrong
 NO_ACCESS = "unknown class code or wrong teacher key"
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MB, ~50 ms a hash
@@ -495,7 +496,7 @@ class Classroom:
         """The class's row id if ``key`` is its teacher key, else PermissionError (the same for
         an unknown code); refused outright while the code is locked by wrong tries."""
         code = normal_code(code)
-        key = key if isinstance(key, str) else ""
+        key = key if isinstance(key, str) and len(key) <= KEY_MAX else ""
         mac = hmac.new(self._secret, f"{code}\0{key}".encode(), "sha256").digest()
         now = self._clock()
         with self._verified_lock:

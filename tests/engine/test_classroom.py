@@ -105,6 +105,8 @@ def test_a_wrong_key_and_an_unknown_class_get_the_same_answer(room):
         room.runs("", "nope")
     with pytest.raises(PermissionError, match=NO_ACCESS):
         room.delete(code, "")
+    with pytest.raises(PermissionError, match=NO_ACCESS):
+        room.roster(code, key + "x" * 10**6)  # not hashed at that length
     assert room.roster(code, key) == []  # nothing was deleted
 
 
