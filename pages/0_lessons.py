@@ -55,7 +55,9 @@ if lesson is None:
     st.stop()
 
 count = len(lesson.steps)
-number = min(max(number, 1), count)
+if not 1 <= number <= count:  # a link with a step this lesson does not have
+    number = min(max(number, 1), count)
+    ul.go(lesson.id, number)
 step = lesson.steps[number - 1]
 st.title(lesson.title)
 st.progress(number / count, text=f"Step {number} of {count} · {step.kind}")

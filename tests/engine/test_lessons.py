@@ -267,3 +267,11 @@ def test_the_command_line_checks_files_and_lists_the_course(tmp_path):
     assert [row.split("\t")[0] for row in listed.stdout.splitlines()] == [
         lesson.id for lesson in el.builtin()
     ]
+
+
+def test_the_example_of_the_documentation_is_a_good_lesson():
+    doc = (el.REPO / "docs" / "lessons.md").read_text()
+    example = doc.split("```text\n", 1)[1].split("```", 1)[0]
+    assert el.check(example, "example.md") == []
+    lesson = el.parse(example, "example.md")
+    assert {s.kind for s in lesson.steps} == set(el.KINDS)

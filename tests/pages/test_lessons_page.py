@@ -177,6 +177,15 @@ def test_a_link_opens_at_its_step_and_next_waits_for_the_guess():
     assert at.title[0].value == lesson.title
 
 
+def test_a_step_out_of_range_opens_the_nearest_one():
+    n = len(el.load("digits").steps)
+    at = open_page(lesson="digits", step=99)
+    assert f"Step {n} of {n}" in at.get("progress")[0].proto.text
+    assert at.query_params["step"] in ([str(n)], str(n))
+    at = open_page(lesson="digits", step="-3")
+    assert f"Step 1 of {n}" in at.get("progress")[0].proto.text
+
+
 def test_an_unknown_lesson_says_so_and_shows_the_course():
     at = open_page(lesson="no-such-lesson")
     assert "There is no lesson 'no-such-lesson'" in texts(at)
