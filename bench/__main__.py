@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each in a fresh process, printed as tables.
 
-Run one alone with `python -m bench nnmath` (or data, browser, sweep, inside, class), or
+Run one alone with `python -m bench nnmath` (or data, browser, sweep, inside, class, upload), or
 `python -m bench.bench_nnmath targets` for the issue's targets only (a few minutes).
 BENCH_QUICK=1 makes each one smaller, for a smoke test. The CPU model and BLAS kernel come first.
 """
@@ -24,6 +24,7 @@ MODULES = [
     "bench.bench_sweep",
     "bench.bench_inside",
     "bench.bench_class",
+    "bench.bench_upload",
 ]
 
 

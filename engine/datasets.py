@@ -129,4 +129,11 @@ def load(key: str, uploads_dir: Path):
     path = local_files().get(key)
     if path is None:
         raise UnknownDataset(f"no dataset called {key!r} on this server: pick one on the Data page")
-    return check_usable(data.load_dataset(path))
+    # A file under data/downloads (e.g. a Kaggle download a visitor asked for): the server's
+    # unpacked-size and image limits, from the environment (engine.limits).
+    from .limits import Limits
+
+    lim = Limits.read()[0]
+    return check_usable(
+        data.load_dataset(path, max_unpacked=lim.max_unpacked_bytes, max_images=lim.max_images)
+    )
