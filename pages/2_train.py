@@ -367,7 +367,7 @@ m3.metric(
     "Loss", number(result.loss, ".3f"), help=f"{loss_help(settings)}\n\n{glossary.help('loss')}"
 )
 m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
-coach.show(run)
+coach.show(run, here=True)
 st.plotly_chart(
     figures.training_curves(
         result.history, total=settings.iterations, diverged_at=result.diverged_at

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import host, session, teacher
+from ui.state import set_settings, sync_url
 from views import coach
 
 
@@ -19,9 +20,11 @@ def _dead_units(run) -> int | None:
     )
 
 
-def show(run) -> None:
+def show(run, *, here: bool = False) -> None:
     """Say what the run's history shows and link the next step; nothing when nothing stands
-    out, for an uploaded model (no history) or a run that is not there."""
+    out, for an uploaded model (no history) or a run that is not there. ``here``: this is the
+    Train page, so the step is a button that sets the settings (and the address bar) in place:
+    a page link to the page it is on would leave the old settings in the address bar."""
     if run is None or run.result is None or run.uploaded:
         return
     advice = coach.advise(
@@ -37,6 +40,14 @@ def show(run) -> None:
         st.markdown(f":material/lightbulb: **What happened:** {advice.said}")
         if any(exercise.is_locked(name) for name in advice.changes):
             st.caption("This exercise keeps that setting fixed: ask your teacher.")
+        elif here:
+            st.button(
+                advice.step,
+                key="coach_step",
+                icon=":material/arrow_forward:",
+                on_click=_set_up,
+                args=(advice.next,),
+            )
         else:
             st.page_link(
                 "pages/2_train.py",
@@ -44,3 +55,9 @@ def show(run) -> None:
                 icon=":material/arrow_forward:",
                 query_params=advice.next.to_query(),
             )
+
+
+def _set_up(settings) -> None:
+    """The step's button: its settings become the session's and the URL's before the rerun."""
+    set_settings(settings)
+    sync_url(settings)

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import SCREENSHOTS, assert_no_exception, screenshot, wait_for_app
 from views.glossary import TERMS
 
 pytestmark = pytest.mark.browser
@@ -51,3 +51,16 @@ def test_a_glossary_link_opens_on_its_term_with_its_formula(page, app_url):
     )
     assert page.locator(".katex-error").count() == 0  # every formula typesets
     screenshot(page, "glossary")
+
+
+def test_the_coach_links_the_next_step_after_a_short_run(page, app_url):
+    page.goto(f"{app_url}/train?data=sample&hidden=10&alpha=0.1&iterations=60&seed=0")
+    page.get_by_text("What happened:").first.wait_for()
+    wait_for_app(page)
+    box = page.locator(".st-key-coach")
+    assert "still rising at the end" in box.inner_text()
+    box.screenshot(path=str(SCREENSHOTS / "coach.png"))
+    box.get_by_role("button", name="Continue to 120 iterations").click()
+    page.get_by_text("Press Train to continue from there").first.wait_for()
+    assert "iterations=120" in page.url
+    assert_no_exception(page)
