@@ -39,3 +39,14 @@ def test_sessions_opened_at_once_over_the_websocket_show_their_own_runs():
         assert len(RunStore(Path(tmp)).records()) == 4
     assert failed.errors and "no-such-dataset" in " ".join(failed.errors)
     assert "Dev accuracy" not in failed.shown
+
+
+def test_the_class_record_bench_reads_back_every_answer(tmp_path, monkeypatch):
+    monkeypatch.setattr(b, "CLASS_STUDENTS", 4)
+    monkeypatch.setattr(b, "CLASS_ANSWERS", 3)
+    row = b.class_record(f"sqlite:///{tmp_path / 'classes.sqlite'}", "SQLite")
+    assert (row.answers, row.stored) == (12, 12)
+    assert len(row.join_times) == 4 and len(row.answer_times) == 12
+    cells = row.cells()
+    assert cells[:3] == ["SQLite", "4", "12 of 12"] and "→" in cells[-1]
+    assert b.class_table([row]).splitlines()[0].startswith("| database | students |")
