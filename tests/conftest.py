@@ -19,6 +19,8 @@ def _one_blas_thread():
 def _isolated_run_store(tmp_path_factory, monkeypatch):
     """Every test gets its own run store, so no test sees another's cached runs."""
     monkeypatch.setenv("NNMATH_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    # ... and the class database in it (engine.classroom), never the host's NNMATH_DATABASE_URL.
+    monkeypatch.delenv("NNMATH_DATABASE_URL", raising=False)
     yield
 
 
