@@ -573,34 +573,8 @@ class Classroom:
     def records(self, code: str, key: str, lesson: str | None = None) -> list[Record]:
         """Every answer and attempt of the class (of one lesson), oldest first."""
         cid = self._class_id(code, key)
-        q = (
-            sa.select(
-                _students.c.nickname,
-                _answers.c.lesson,
-                _answers.c.step,
-                _answers.c.value,
-                _answers.c.correct,
-                _answers.c.at,
-            )
-            .join(_students, _students.c.id == _answers.c.student_id)
-            .where(_students.c.class_id == cid)
-            .order_by(_answers.c.id)
-        )
-        if lesson is not None:
-            q = q.where(_answers.c.lesson == lesson)
         with self._read() as c:
-            rows = c.execute(q).all()
-        return [
-            Record(
-                r.nickname,
-                r.lesson,
-                r.step,
-                json.loads(r.value),
-                None if r.correct is None else bool(r.correct),
-                r.at,
-            )
-            for r in rows
-        ]
+            return _records(c, _students.c.class_id == cid, lesson)
 
     def answers(self, code: str, key: str, lesson: str, step: str) -> list[tuple[str, Any]]:
         """(nickname, value) of every answer and attempt recorded for one step, oldest first."""
@@ -743,33 +717,7 @@ class Classroom:
         """The student's own answers and attempts (of one lesson), oldest first."""
         with self._read() as c:
             sid = self._student(c, student_id)
-            q = (
-                sa.select(
-                    _students.c.nickname,
-                    _answers.c.lesson,
-                    _answers.c.step,
-                    _answers.c.value,
-                    _answers.c.correct,
-                    _answers.c.at,
-                )
-                .join(_students, _students.c.id == _answers.c.student_id)
-                .where(_answers.c.student_id == sid)
-                .order_by(_answers.c.id)
-            )
-            if lesson is not None:
-                q = q.where(_answers.c.lesson == lesson)
-            rows = c.execute(q).all()
-        return [
-            Record(
-                r.nickname,
-                r.lesson,
-                r.step,
-                json.loads(r.value),
-                None if r.correct is None else bool(r.correct),
-                r.at,
-            )
-            for r in rows
-        ]
+            return _records(c, _answers.c.student_id == sid, lesson)
 
     def class_values(self, student_id: str, lesson: str, step: str) -> list[Any]:
         """The class's first answers to a step, without names — only for a student who has
@@ -802,6 +750,36 @@ class Classroom:
                 sa.select(_answers.c.value).where(_answers.c.id.in_(first)).order_by(_answers.c.id)
             ).scalars()
             return [json.loads(v) for v in values]
+
+
+def _records(c: Connection, where, lesson: str | None) -> list[Record]:
+    """The answers and attempts matching ``where`` (of one lesson), oldest first."""
+    q = (
+        sa.select(
+            _students.c.nickname,
+            _answers.c.lesson,
+            _answers.c.step,
+            _answers.c.value,
+            _answers.c.correct,
+            _answers.c.at,
+        )
+        .join(_students, _students.c.id == _answers.c.student_id)
+        .where(where)
+        .order_by(_answers.c.id)
+    )
+    if lesson is not None:
+        q = q.where(_answers.c.lesson == lesson)
+    return [
+        Record(
+            r.nickname,
+            r.lesson,
+            r.step,
+            json.loads(r.value),
+            None if r.correct is None else bool(r.correct),
+            r.at,
+        )
+        for r in c.execute(q).all()
+    ]
 
 
 def first_answers(records: Sequence[Record], lesson: str, step: str) -> dict[str, Any]:
