@@ -27,6 +27,7 @@ from nnmath.calibration import (
     softmax_t,
     temperature_nll,
 )
+from views import glossary
 
 BINS = 15
 SPLIT_SEED = 0
@@ -39,18 +40,10 @@ COLORS = {
     "threshold": "#d62728",
 }
 
+#: The metrics' entries in the glossary, where each is defined once (plain words + formula).
+GLOSSARY_KEY = {"ECE": "ece", "MCE": "mce", "NLL": "nll", "Brier": "brier"}
 #: One sentence per metric, shown beside the numbers.
-EXPLAIN = {
-    "ECE": "Expected calibration error: the gap between confidence and accuracy, averaged over "
-    "the confidence bins weighted by how many images each holds (0 = confidence means what "
-    "it says).",
-    "MCE": "Maximum calibration error: the largest such gap in any non-empty bin (jumpy when a "
-    "bin holds only a few images).",
-    "NLL": "Negative log-likelihood: the mean of −log p(true digit), the loss the network "
-    "trains on; it punishes confident mistakes hardest.",
-    "Brier": "Brier score: the mean squared distance between the 10 probabilities and the "
-    "one-hot true digit (0 = certain and right, 2 = certain and wrong).",
-}
+EXPLAIN = {name: glossary.term(key).plain for name, key in GLOSSARY_KEY.items()}
 
 
 @dataclass(frozen=True)
@@ -214,7 +207,9 @@ def temperature_sentence(te: TemperatureEvaluation) -> str:
 
 def explanations() -> str:
     """The metrics, one sentence each, as a markdown list."""
-    return "\n".join(f"- **{name}**: {text}" for name, text in EXPLAIN.items())
+    return "\n".join(
+        f"- **{glossary.term(GLOSSARY_KEY[name]).name}**: {text}" for name, text in EXPLAIN.items()
+    )
 
 
 # ---- figures ------------------------------------------------------------------------------------

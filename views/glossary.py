@@ -409,8 +409,8 @@ TERMS: dict[str, Term] = _terms(
         "ece",
         Term(
             "ECE (expected calibration error)",
-            "On average over the images, how far the confidence is from the accuracy (0.03: "
-            "3 percentage points). 0 is perfectly calibrated.",
+            "How far the confidence is from the accuracy, averaged over the confidence bins "
+            "weighted by how many images each holds (0 = the confidence means what it says).",
             r"\mathrm{ECE} = \sum_b \frac{n_b}{m} \, \lvert \text{acc}_b - \text{conf}_b \rvert",
             ("reliability-diagram",),
         ),
@@ -419,8 +419,8 @@ TERMS: dict[str, Term] = _terms(
         "mce",
         Term(
             "MCE (maximum calibration error)",
-            "The largest gap between confidence and accuracy in any one bin. Jumpy: a bin may "
-            "hold only a few images.",
+            "The largest gap between confidence and accuracy in any one bin (jumpy when a bin "
+            "holds only a few images).",
             r"\mathrm{MCE} = \max_b \lvert \text{acc}_b - \text{conf}_b \rvert",
         ),
     ),
@@ -428,8 +428,8 @@ TERMS: dict[str, Term] = _terms(
         "nll",
         Term(
             "NLL (negative log-likelihood)",
-            "The loss measured on the dev images: the mean of minus the log of the probability "
-            "given to the true digit. Punishes confident mistakes hard.",
+            "The loss measured on the dev images, the mean of minus the log of the probability "
+            "given to the true digit; it punishes confident mistakes hardest.",
             r"\mathrm{NLL} = -\frac{1}{m} \sum_{i=1}^{m} \log A_{2,i y_i}",
             ("cross-entropy",),
         ),

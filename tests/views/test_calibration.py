@@ -85,7 +85,7 @@ def test_tables_and_sentence_say_what_the_numbers_are():
         ),
     )
     assert "neither consistently" in cal.temperature_sentence(mixed)
-    assert cal.explanations().count("\n- **") == 3 and "**Brier**" in cal.explanations()
+    assert cal.explanations().count("\n- **") == 3 and "**Brier score**" in cal.explanations()
 
 
 def test_reliability_figure_draws_accuracy_gap_diagonal_and_counts():
@@ -136,3 +136,10 @@ def test_confidence_report_bundles_the_temperature_and_the_curve():
     report = cal.confidence_report(Z, y)
     assert report.temperature.temperatures == cal.two_fold_temperature(Z, y).temperatures
     np.testing.assert_array_equal(report.risk.coverage, risk_coverage(softmax_t(Z), y).coverage)
+
+
+def test_the_metrics_words_are_the_glossarys():
+    from views import glossary
+
+    for name, key in cal.GLOSSARY_KEY.items():
+        assert cal.EXPLAIN[name] == glossary.term(key).plain  # defined once, there
