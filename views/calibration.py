@@ -205,6 +205,30 @@ def temperature_sentence(te: TemperatureEvaluation) -> str:
     )
 
 
+def plain_summary(confidence, correct) -> str:
+    """One sentence, no acronym: how sure the network is on average against how often it is
+    right (``confidence``: probability of each predicted digit; ``correct``: whether it was right)."""
+    sure = float(np.mean(confidence))
+    right = float(np.mean(correct))
+    gap = sure - right
+    if abs(gap) < 0.01:
+        verdict = "its percentages can be taken at their word, on average"
+    elif gap > 0:
+        verdict = (
+            f"it is overconfident, promising {abs(gap) * 100:.1f} percentage points more than "
+            "it delivers"
+        )
+    else:
+        verdict = (
+            f"it is underconfident, right {abs(gap) * 100:.1f} percentage points more often than "
+            "it claims"
+        )
+    return (
+        f"On the dev images the network is on average **{sure:.1%} sure** of its answer and "
+        f"**right {right:.1%}** of the time: {verdict}."
+    )
+
+
 def explanations() -> str:
     """The metrics, one sentence each, as a markdown list."""
     return "\n".join(

@@ -18,7 +18,10 @@ def test_confidence_section_and_confident_mistakes(page, cold_app_url):
     # A server of its own: the run trained here must not appear in the shared server's store,
     # whose run counts other browser tests check.
     page.goto(f"{cold_app_url}/evaluate?{RUN}")  # a permalink: the run is trained, then shown
-    page.get_by_text("Confidence: can you trust the percentages?").wait_for()
+    page.get_by_role("tab", name="Confidence").wait_for()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Confidence").click()  # drawn only when opened
+    page.get_by_text("Can you trust the percentages?").wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     diagrams = page.locator('[data-testid="stHorizontalBlock"]').filter(

@@ -38,7 +38,9 @@ def test_an_uploaded_model_is_shown_on_evaluate_without_curves(page, app_url, tm
     assert "model=upload-" in page.url
     page.goto(page.url.replace("/data?", "/evaluate?"))
     page.get_by_text("no training curves").first.wait_for()
-    page.get_by_text("Confidence: can you trust the percentages?").first.wait_for()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Confidence").click()  # drawn only when opened
+    page.get_by_text("Can you trust the percentages?").first.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     assert page.get_by_text("hidden 9 · relu").count() >= 1

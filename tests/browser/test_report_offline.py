@@ -13,7 +13,10 @@ pytestmark = pytest.mark.browser
 def test_the_report_downloads_and_opens_offline(page, browser, cold_app_url, tmp_path):
     # a server of its own: the run trained here must not show up in the other tours' run counts
     page.goto(f"{cold_app_url}/evaluate?data=sample&hidden=10&alpha=0.1&iterations=40&seed=0")
-    page.get_by_text("Take it with you").wait_for()
+    page.get_by_role("tab", name="Take it with you").wait_for()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Take it with you").click()  # drawn only when opened
+    page.get_by_role("button", name=re.compile("Run report")).wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     screenshot(page, "evaluate-downloads")

@@ -23,10 +23,13 @@ def chart(at, key: str) -> dict:
 
 
 def test_evaluate_confidence_section_shows_both_folds_and_their_metrics():
-    at = app("pages/3_evaluate.py", iterations=ITER)
+    at = app("pages/3_evaluate.py", iterations=ITER, tab="Confidence")
     _, ev = reference(int(ITER))
     te = calibration.two_fold_temperature(ev.logits, ev.y)
-    assert "Confidence: can you trust the percentages?" in [h.value for h in at.header]
+    assert "Can you trust the percentages?" in [h.value for h in at.subheader]
+    # the plain sentence comes before any acronym
+    said = texts(at)
+    assert said.index(calibration.plain_summary(ev.confidence, ev.correct)) < said.index("NLL")
     t_a, t_b = te.temperatures
     assert f"T = {t_a:.3f} fitted on half A (applied to half B) and {t_b:.3f}" in texts(at)
     assert "fitted on one half" in texts(at)
@@ -47,7 +50,7 @@ def test_evaluate_confidence_section_shows_both_folds_and_their_metrics():
 
 
 def test_threshold_slider_gives_coverage_accuracy_and_i_dont_know():
-    at = app("pages/3_evaluate.py", iterations=ITER)
+    at = app("pages/3_evaluate.py", iterations=ITER, tab="Confidence")
     _, ev = reference(int(ITER))
     for threshold in (0.9, 0.5):
         at.slider(key="threshold").set_value(threshold).run()
@@ -112,6 +115,6 @@ def test_a_run_whose_logits_overflowed_has_no_confidence_section(monkeypatch):
 
     monkeypatch.setattr(metrics, "evaluate", overflowed)
     session.memory().clear()
-    at = app("pages/3_evaluate.py", iterations=ITER, seed=5)
+    at = app("pages/3_evaluate.py", iterations=ITER, seed=5, tab="Confidence")
     assert "logits are not finite numbers" in texts(at)
     assert not [c for c in at.get("plotly_chart") if "reliability" in c.proto.id]

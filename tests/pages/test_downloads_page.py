@@ -27,6 +27,7 @@ def evaluate(**query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in {"iterations": "60", **query}.items():
         at.query_params[k] = str(v)
+    at.session_state["evaluate_tab"] = "Take it with you"  # drawn only when open
     at.switch_page("pages/3_evaluate.py")
     at.run()
     assert not at.exception, at.exception

@@ -61,8 +61,11 @@ def test_evaluate_shows_the_model_on_the_current_dataset_without_curves():
     pred = nnmath.make_predictions(run.dev.X, nnmath.init_params(9, 1), activation="tanh")
     accuracy = nnmath.get_accuracy(pred, run.dev.labels)
     assert f"dev accuracy **{accuracy:.1%}**" in said
-    assert at.get("download_button")  # the downloads and the Confidence section still work
-    assert "Coverage (answered)" in [m.label for m in at.metric]
+    # the downloads and the Confidence section still work
+    at.session_state["evaluate_tab"] = "Take it with you"
+    assert at.run().get("download_button")
+    at.session_state["evaluate_tab"] = "Confidence"
+    assert "Coverage (answered)" in [m.label for m in at.run().metric]
 
 
 def test_train_offers_to_drop_the_model_and_then_trains_normally(calls):

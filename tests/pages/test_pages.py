@@ -39,9 +39,12 @@ def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def app(page: str | None = None, **query) -> AppTest:
-    """A fresh session (a new browser) opened on ``page`` with ``query`` in the URL."""
+def app(page: str | None = None, *, tab: str | None = None, **query) -> AppTest:
+    """A fresh session (a new browser) opened on ``page`` with ``query`` in the URL (and
+    Evaluate's ``tab`` open: its tabs are drawn only when open)."""
     at = AppTest.from_file(APP, default_timeout=60)
+    if tab is not None:
+        at.session_state["evaluate_tab"] = tab
     for k, v in query.items():
         at.query_params[k] = str(v)
     if page is not None:
@@ -160,6 +163,7 @@ def test_a_stopped_run_is_offered_to_continue():
 # ---- Evaluate -----------------------------------------------------------------------------------
 def test_evaluate_shows_the_confusion_matrix_scores_and_confidence():
     at = app("pages/3_evaluate.py", iterations=ITER)
+    assert [t.label for t in at.tabs] == ["Results", "Confidence", "Take it with you"]
     result, ev = reference(int(ITER))
     cm = metrics.confusion_matrix(ev.y, ev.pred)
     specs = charts(at)
@@ -172,7 +176,14 @@ def test_evaluate_shows_the_confusion_matrix_scores_and_confidence():
     pair = metrics.confused_pairs(cm).astype({"true": int, "predicted": int}).iloc[0]
     first_link = at.get("page_link")[0].proto
     assert f"true **{int(pair['true'])}** read as **{int(pair['predicted'])}**" in first_link.label
+    wrong = int((~ev.correct).sum())
+    assert f"See the {wrong:,} mistakes" in at.get("page_link")[-1].proto.label
+    # the confidence tab is not drawn until it is opened
+    assert not at.get("download_button") and len(specs) == 2
+    at.session_state["evaluate_tab"] = "Confidence"
+    specs = charts(at.run())
     right, wrong = metrics.confidence_split(ev)
+    assert f"on average **{ev.confidence.mean():.1%} sure**" in texts(at)
     hist = next(c["data"] for c in specs if c["data"][0].get("name", "").startswith("right ("))
     assert sum(hist[0]["customdata"]) == len(right) and sum(hist[1]["customdata"]) == len(wrong)
 

@@ -81,6 +81,7 @@ def evaluate(secrets=None) -> AppTest:
     for k, v in (secrets or {}).items():
         at.secrets[k] = v
     at.query_params["iterations"] = "60"
+    at.session_state["evaluate_tab"] = "Take it with you"  # drawn only when open
     at.switch_page("pages/3_evaluate.py")
     at.run()
     assert not at.exception, at.exception
