@@ -18,7 +18,7 @@ def home() -> None:
     from ui import coach, session, teacher
     from ui.state import init_state, set_settings, sync_url
     from views import glossary
-    from views.format import number, pct
+    from views.format import TRAINING_TIME_HELP, number, pct, seconds
 
     settings = init_state()
     st.title("nnmath — watch a neural network learn handwritten digits")
@@ -58,16 +58,20 @@ def home() -> None:
         how = (
             session.NO_HISTORY
             if run.uploaded
-            else f"trained in {run.seconds:.1f} s"
+            else "trained just now"
             if run.trained_now
-            else f"served from the run cache (trained in {r.elapsed:.1f} s)"
+            else "served from the run cache (trained earlier)"
         )
         st.markdown(f"**Current run:** {run.label} — {how}.")
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Dev accuracy", pct(r.dev_accuracy), help=glossary.help("dev-accuracy"))
         c2.metric("Train accuracy", pct(r.train_accuracy), help=glossary.help("train-accuracy"))
         c3.metric("Loss", number(r.loss, ".3f"), help=glossary.help("loss"))
-        c4.metric("Training time", "not trained here" if run.uploaded else f"{r.elapsed:.1f} s")
+        c4.metric(
+            "Training time",
+            "not trained here" if run.uploaded else seconds(r.elapsed),
+            help=TRAINING_TIME_HELP,
+        )
         if r.status == Status.DIVERGED:
             st.error(f"This run diverged: {r.message}")
         coach.show(run)

@@ -27,7 +27,7 @@ from ui.state import (
     widget_key,
 )
 from views import compare, figures, glossary
-from views.format import number, pct
+from views.format import TRAINING_TIME_HELP, number, pct, seconds
 
 settings = init_state()
 exercise = teacher.exercise()  # a teacher's link: locked and hidden controls
@@ -324,7 +324,7 @@ if result is None:
         # page, not while the first Train click trains on the same cores.
         st.progress(0.0, text=f"0 of {settings.iterations:,} iterations")
         empty = st.columns(4)
-        for column, name in zip(empty, ("Dev accuracy", "Train accuracy", "Loss", "Time taken")):
+        for column, name in zip(empty, ("Dev accuracy", "Train accuracy", "Loss", "Training time")):
             column.metric(name, "—")
         st.plotly_chart(
             figures.training_curves(History.empty(), total=settings.iterations),
@@ -342,10 +342,13 @@ if result is None:
 
 if result.status == Status.DIVERGED:
     st.error(
-        f"**Diverged at iteration {result.diverged_at}**: the loss blew up (not finite, or "
-        f"over 10× its starting value), so training stopped there and kept the last good "
-        f"parameters. Try a smaller learning rate (alpha {settings.alpha / 4:g} or "
-        f"{settings.alpha / 10:g}), or the 'he' initialisation under Advanced."
+        f"**Diverged at iteration {result.diverged_at}**: the loss after "
+        f"{result.diverged_at:,} update{'s' if result.diverged_at != 1 else ''} blew up (not "
+        "finite, or over 10× its starting value), so training stopped and kept the last good "
+        f"parameters, those of iteration {result.iterations:,} (this run counts "
+        f"{result.iterations:,} iterations, as Runs shows). Try a smaller learning rate (alpha "
+        f"{settings.alpha / 4:g} or {settings.alpha / 10:g}), or the 'he' initialisation under "
+        "Advanced."
     )
 elif result.status == Status.STOPPED:
     st.warning(
@@ -353,11 +356,11 @@ elif result.status == Status.STOPPED:
         "What was computed is kept: press Train to continue from there."
     )
 elif run.trained_now:
-    st.success(f"Trained {result.iterations:,} iterations in {run.seconds:.1f} s.")
+    st.success(f"Trained {result.iterations:,} iterations in {seconds(result.elapsed)}.")
 else:
     st.success(
         f"{result.iterations:,} iterations, served from the run cache "
-        f"(training took {result.elapsed:.1f} s)."
+        f"(training took {seconds(result.elapsed)})."
     )
 
 m1, m2, m3, m4 = st.columns(4)
@@ -366,7 +369,7 @@ m2.metric("Train accuracy", pct(result.train_accuracy), help=glossary.help("trai
 m3.metric(
     "Loss", number(result.loss, ".3f"), help=f"{loss_help(settings)}\n\n{glossary.help('loss')}"
 )
-m4.metric("Time taken", f"{result.elapsed:.1f} s", help="Training time (all iterations).")
+m4.metric("Training time", seconds(result.elapsed), help=TRAINING_TIME_HELP)
 coach.show(run, here=True)
 st.plotly_chart(
     figures.training_curves(

@@ -7,6 +7,7 @@ from nnmath import Status
 from ui import downloads, events, session, submission
 from ui.state import init_state
 from views import calibration, figures, glossary, metrics
+from views.format import MISSING
 
 settings = init_state()
 st.title("Evaluate")
@@ -109,6 +110,7 @@ if results_tab.open:
         c2.dataframe(
             table.style.format("{:.1%}", subset=["precision", "recall", "f1"]),
             hide_index=True,
+            placeholder=MISSING,
             width="stretch",
             column_config={
                 "digit": st.column_config.NumberColumn("digit", format="%d", width="small"),
@@ -186,6 +188,7 @@ if confidence_tab.open:
             st.dataframe(
                 calibration.scores_table(te),
                 hide_index=True,
+                placeholder=MISSING,
                 width="stretch",
                 key="calibration_scores",
                 column_config={
@@ -205,6 +208,7 @@ if confidence_tab.open:
                 st.dataframe(
                     calibration.folds_table(te),
                     hide_index=True,
+                    placeholder=MISSING,
                     width="stretch",
                     key="calibration_folds",
                     column_config={

@@ -13,6 +13,7 @@ from views.compare_figures import (
     group_curves_figure,
     parallel_coordinates_figure,
 )
+from views.format import MISSING, PERCENT_COLUMN, TRAINING_TIME_HELP, percent_column
 
 settings = init_state()
 st.title("Runs")
@@ -45,7 +46,7 @@ hidden = f2.multiselect(
     key="runs_hidden",
     placeholder="any size",
 )
-min_dev = f3.slider("minimum dev accuracy", 0.0, 1.0, 0.0, 0.01, key="runs_min_dev")
+min_dev = f3.slider("minimum dev accuracy", 0, 100, 0, 1, format="%d%%", key="runs_min_dev")
 g1, g2 = st.columns([2, 5])
 all_tags = sorted({t for ts in frame["tags"] for t in ts.split(", ") if t})
 tags = g1.multiselect("tags", all_tags, key="runs_tags", placeholder="any tag")
@@ -56,19 +57,24 @@ view = compare.filter_runs(
     frame,
     status=statuses,
     hidden=hidden,
-    min_dev_accuracy=min_dev if min_dev > 0 else None,
+    min_dev_accuracy=min_dev / 100 if min_dev > 0 else None,
     tags=tags,
     text=search,
 )
 if len(view) != len(frame):
     st.caption(f"{len(view)} of {len(frame)} runs match these filters.")
-shown = view.drop(columns=["run_id"]).assign(open=compare.ledger_links(view, settings.data))
+shown = view.drop(columns=["run_id"]).assign(
+    open=compare.ledger_links(view, settings.data),
+    dev_accuracy=percent_column(view["dev_accuracy"]),
+    train_accuracy=percent_column(view["train_accuracy"]),
+)
 event = st.dataframe(
     shown,
     key="runs_table",
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
+    placeholder=MISSING,
     width="stretch",
     column_order=[
         "open",
@@ -85,7 +91,6 @@ event = st.dataframe(
         "dev_nll",
         "seconds",
         "updated",
-        "created",
         "init",
         "dtype",
         "batch_size",
@@ -96,10 +101,22 @@ event = st.dataframe(
         "open": st.column_config.LinkColumn(
             "open", display_text="Evaluate ↗", help="Open this run on the Evaluate page"
         ),
-        "alpha": st.column_config.NumberColumn("alpha", format="%g"),
-        "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format="%.3f"),
-        "train_accuracy": st.column_config.NumberColumn("train accuracy", format="%.3f"),
-        "loss": st.column_config.NumberColumn("loss", format="%.4f"),
+        "hidden": st.column_config.NumberColumn("hidden", width="small"),
+        "alpha": st.column_config.NumberColumn("alpha", format="%g", width="small"),
+        "seed": st.column_config.NumberColumn("seed", width="small"),
+        "iterations": st.column_config.NumberColumn(
+            "iterations",
+            width="small",
+            help="Updates the run's parameters went through. A run that diverged keeps the "
+            "parameters from before its loss blew up: diverged at iteration 1 means 0 iterations.",
+        ),
+        "dev_accuracy": st.column_config.NumberColumn(
+            "dev accuracy", format=PERCENT_COLUMN, width="small"
+        ),
+        "train_accuracy": st.column_config.NumberColumn(
+            "train accuracy", format=PERCENT_COLUMN, width="small"
+        ),
+        "loss": st.column_config.NumberColumn("loss", format="%.4f", width="small"),
         "dev_ece": st.column_config.NumberColumn(
             "dev ECE",
             format="%.4f",
@@ -109,10 +126,13 @@ event = st.dataframe(
         "dev_nll": st.column_config.NumberColumn(
             "dev NLL", format="%.4f", help="Mean −log p(true digit) on the dev set (the dev loss)."
         ),
-        "seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
-        "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm"),
-        "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
-        "batch_size": st.column_config.NumberColumn("batch size"),
+        "seconds": st.column_config.NumberColumn(
+            "time (s)", format="%.1f", width="small", help=TRAINING_TIME_HELP
+        ),
+        "updated": st.column_config.DatetimeColumn("updated (UTC)", format="MM-DD HH:mm"),
+        "batch_size": st.column_config.NumberColumn(
+            "batch size", help="Images per gradient step; empty = full batch (every image)."
+        ),
         "seeds": st.column_config.TextColumn(
             "dev accuracy over seeds",
             help="The runs that differ from this one only in their seed: mean ± sample standard "

@@ -12,6 +12,7 @@ from ui import events, host, session
 from ui.state import init_state, metric_from_url, remember_metric
 from views import compare, grid, significance
 from views.compare_figures import heatmap_figure, search_figure
+from views.format import MISSING, PERCENT_COLUMN, percent_column
 
 settings = init_state()
 st.title("Sweep")
@@ -92,6 +93,7 @@ def show_importance(table) -> None:
             "share of the variance of dev accuracy": [f"{v:.0%}" for v in effects.shares.values()],
         },
         hide_index=True,
+        placeholder=MISSING,
     )
     st.caption(
         "[Share of the variance](glossary#main-effect): how much of the spread of dev accuracy "
@@ -103,13 +105,23 @@ def show_importance(table) -> None:
 def every_run(table) -> None:
     with st.expander("Every run of this sweep"):
         st.dataframe(
-            table.drop(columns=["init", "dtype", "batch_size", "activation"], errors="ignore"),
+            table.drop(
+                columns=["init", "dtype", "batch_size", "activation"], errors="ignore"
+            ).assign(
+                dev_accuracy=lambda t: percent_column(t["dev_accuracy"]),
+                train_accuracy=lambda t: percent_column(t["train_accuracy"]),
+            ),
             hide_index=True,
+            placeholder=MISSING,
             width="stretch",
             column_config={
                 "alpha": st.column_config.NumberColumn(format="%g"),
-                "dev_accuracy": st.column_config.NumberColumn(format="%.3f"),
-                "train_accuracy": st.column_config.NumberColumn(format="%.3f"),
+                "dev_accuracy": st.column_config.NumberColumn(
+                    "dev accuracy", format=PERCENT_COLUMN
+                ),
+                "train_accuracy": st.column_config.NumberColumn(
+                    "train accuracy", format=PERCENT_COLUMN
+                ),
                 "loss": st.column_config.NumberColumn(format="%.4f"),
             },
         )
@@ -146,19 +158,20 @@ mode = (
     or "grid"
 )
 c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
+# Small sweeps prefilled (4 runs): on a class server one click must not start dozens of runs.
 if mode == "grid":
     hidden_text = c1.text_input(
-        "hidden units", "10, 32, 64, 128", key="sweep_hidden", help="Comma-separated values."
+        "hidden units", "10, 32", key="sweep_hidden", help="Comma-separated values."
     )
     alpha_text = c2.text_input(
         "alpha (learning rate)",
-        "0.05, 0.1, 0.2, 0.5",
+        "0.1, 0.5",
         key="sweep_alpha",
         help="Comma-separated values.",
     )
 else:
     r1, r2 = c1.columns(2)
-    n_text = r1.text_input("settings to draw", "8", key="sweep_n", help="1 to 64.")
+    n_text = r1.text_input("settings to draw", "4", key="sweep_n", help="1 to 64.")
     search_seed = r2.text_input(
         "search seed", "0", key="sweep_search_seed", help="The same seed draws the same settings."
     )
@@ -170,7 +183,7 @@ else:
     )
 seed_text = c3.text_input(
     "seeds",
-    "0-2",
+    "0",
     key="sweep_seeds",
     help="Values or an inclusive range such as 0-2: every setting is trained with each seed, "
     "and the results show the mean, sample standard deviation and number of seeds.",
@@ -318,15 +331,15 @@ if launch:
                 progress.fraction, text=f"{progress.done} of {progress.total} runs done"
             )
             per_run.dataframe(
-                progress.table(),
+                grid.progress_table(progress.table()),
                 hide_index=True,
+                placeholder=MISSING,
                 width="stretch",
                 column_config={
                     "progress": st.column_config.ProgressColumn(
                         "progress", min_value=0.0, max_value=1.0
                     ),
                     "alpha": st.column_config.NumberColumn(format="%g"),
-                    "dev accuracy": st.column_config.NumberColumn(format="%.3f"),
                 },
             )
     st.session_state[OUTCOMES_KEY] = execution.outcomes()
@@ -380,7 +393,10 @@ event = st.plotly_chart(
 )
 st.caption(
     f"Cell text: mean ± spread (standard deviation) of {data.label} over the other "
-    "settings, usually seeds. ★ = best cell (highest accuracy, or lowest loss, ECE or NLL). "
+    "settings, usually seeds; “(1 of 3)”: only 1 of the cell's 3 runs has a result so far "
+    "(launch the sweep to train the others). "
+    + grid.colour_range(data)
+    + " ★ = best cell (highest accuracy, or lowest loss, ECE or NLL). "
     "Dark red = diverged (loss not finite or over 10× its start — lower alpha). "
     "Grey = not run yet. Click a cell to open its run on Evaluate."
 )

@@ -22,6 +22,7 @@ import pandas as pd
 
 from engine.config import SETTINGS, SPLIT_FIELDS, RunConfig, Settings, run_label
 from engine.values import as_float
+from views.format import number, pct, points, seconds
 from views.metrics import confusion_matrix
 
 
@@ -124,7 +125,7 @@ def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> 
 def record_label(record) -> str:
     """A stored run in a list: its settings, length and dev accuracy (or its status)."""
     dev = as_float(record.dev_accuracy)
-    acc = f"dev {dev:.3f}" if math.isfinite(dev) else str(record.status)
+    acc = f"dev {pct(dev)}" if math.isfinite(dev) else str(record.status)
     return f"{run_label(record.config, record.iterations)} · {acc}"
 
 
@@ -335,22 +336,29 @@ def metrics_table(
             "" if result_a.status == result_b.status else "changed",
         )
     )
-    for name, label, fmt in (
-        ("train_accuracy", "train accuracy", "{:+.4f}"),
-        ("dev_accuracy", "dev accuracy", "{:+.4f}"),
-        ("loss", "loss", "{:+.4f}"),
-        ("dev_loss", "dev NLL", "{:+.4f}"),
-    ):
+    for name, label in (("train_accuracy", "train accuracy"), ("dev_accuracy", "dev accuracy")):
+        va, vb = getattr(result_a, name), getattr(result_b, name)
+        rows.append((label, pct(va), pct(vb), points(va, vb)))
+    for name, label in (("loss", "loss"), ("dev_loss", "dev NLL")):
         va, vb = as_float(getattr(result_a, name)), as_float(getattr(result_b, name))
-        rows.append((label, f"{va:.4f}", f"{vb:.4f}", _delta(va, vb, fmt)))
-    rows.append(("dev ECE", f"{ece[0]:.4f}", f"{ece[1]:.4f}", _delta(ece[0], ece[1], "{:+.4f}")))
-    seconds_a, seconds_b = _elapsed(result_a), _elapsed(result_b)
+        rows.append((label, number(va, ".4f"), number(vb, ".4f"), _delta(va, vb, "{:+.4f}")))
     rows.append(
         (
-            "training time (s)",
-            f"{seconds_a:.1f}",
-            f"{seconds_b:.1f}",
-            _delta(seconds_a, seconds_b, "{:+.1f}"),
+            "dev ECE",
+            number(ece[0], ".4f"),
+            number(ece[1], ".4f"),
+            _delta(ece[0], ece[1], "{:+.4f}"),
+        )
+    )
+    # the time the Runs table shows: seconds in the training iterations (0 for a run that
+    # diverged on its first update, which kept no iteration)
+    seconds_a, seconds_b = as_float(result_a.elapsed), as_float(result_b.elapsed)
+    rows.append(
+        (
+            "training time",
+            seconds(seconds_a),
+            seconds(seconds_b),
+            _delta(seconds_a, seconds_b, "{:+.1f} s"),
         )
     )
     return pd.DataFrame(rows, columns=["", "A", "B", "B − A"]).set_index("")
@@ -376,10 +384,3 @@ def _delta(a, b, fmt: str) -> str:
     except TypeError:
         return ""
     return fmt.format(b - a)
-
-
-def _elapsed(result) -> float:
-    elapsed = getattr(result.history, "elapsed", None)
-    if elapsed is None or len(elapsed) == 0:
-        return math.nan
-    return float(np.asarray(elapsed)[-1])

@@ -403,7 +403,13 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
             ygap=2,
             name=getattr(data, "label", "dev accuracy"),
             hoverinfo="skip" if links is not None else None,
-            colorbar=dict(title=dict(text="mean<br>" + getattr(data, "label", "dev accuracy"))),
+            colorbar=dict(
+                title=dict(text="mean<br>" + getattr(data, "label", "dev accuracy")),
+                # accuracy in percent, as everywhere else in the app
+                tickformat=".1%"
+                if getattr(data, "metric", "dev_accuracy") == "dev_accuracy"
+                else None,
+            ),
         )
     )
     for mask_state, colour, name in (

@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine.store import dev_ece
 from engine.sweep import SWEEPABLE, RunState, RunStatus, SweepProgress, result_for
+from views.format import MISSING, number, pct
 
 # --------------------------------------------------------------------------------------------
 # Results: the grid as a table, and heatmap data over two settings
@@ -165,7 +166,12 @@ def heatmap_data(
                 mean[i, j] = acc.mean()
                 spread[i, j] = acc.std()
             text[i, j] = _cell_text(
-                mean[i, j], spread[i, j], count[i, j], diverged[i, j], expected[i, j]
+                mean[i, j],
+                spread[i, j],
+                count[i, j],
+                diverged[i, j],
+                expected[i, j],
+                percent=metric == "dev_accuracy",
             )
     sign = 1.0 if HEATMAP_METRICS[metric][1] else -1.0
     candidates = np.where((diverged == 0) & (count > 0), sign * mean, -np.inf)
@@ -189,15 +195,50 @@ def heatmap_data(
     )
 
 
-def _cell_text(mean, spread, count, diverged, expected) -> str:
+def _cell_text(mean, spread, count, diverged, expected, *, percent: bool = False) -> str:
+    """'85.0% ± 0.4' (an accuracy, spread in percentage points) or '0.412 ± 0.003'; '(1 of 3)'
+    when only some of the cell's runs have a result."""
     if diverged:
-        return "diverged" if diverged == expected else f"diverged ({diverged}/{expected})"
+        return "diverged" if diverged == expected else f"diverged ({diverged} of {expected})"
     if count == 0:
         return "not run"
-    label = f"{mean:.3f} ± {spread:.3f}" if count > 1 else f"{mean:.3f}"
+    label = f"{mean:.1%}" if percent else f"{mean:.3f}"
+    if count > 1:
+        label += f" ± {spread * 100:.1f}" if percent else f" ± {spread:.3f}"
     if count < expected:
-        label += f" ({count}/{expected})"
+        label += f" ({count} of {expected})"
     return label
+
+
+def colour_range(data: HeatmapData) -> str:
+    """The range the heatmap's colours span (the grid's own best and worst cells), in words."""
+    finite = data.mean[np.isfinite(data.mean) & np.isin(data.state, ["ok", "partial"])]
+    if finite.size == 0:
+        return ""
+    fmt = pct if data.metric == "dev_accuracy" else (lambda v: number(v, ".3f"))
+    low, high = fmt(finite.min()), fmt(finite.max())
+    if low == high:
+        return f"Every cell with a result reads {low}: the colours cannot tell them apart."
+    return (
+        f"The colours span this grid's own range, {low} to {high} (not 0 to 100%): "
+        "small differences look large."
+        if data.metric == "dev_accuracy"
+        else f"The colours span this grid's own range, {low} to {high}."
+    )
+
+
+def progress_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A sweep's progress table (engine.sweep.SweepProgress.table) as shown: the iteration of a
+    cached run (none: it was not trained now) and a dev accuracy not known yet read "—", the
+    accuracy in percent."""
+    out = table.copy()
+    if "iteration" in out:
+        out["iteration"] = [MISSING if pd.isna(v) else f"{int(v):,}" for v in out["iteration"]]
+    if "dev accuracy" in out:
+        out["dev accuracy"] = [pct(v) for v in out["dev accuracy"]]
+    if "message" in out:
+        out["message"] = out["message"].fillna("")
+    return out
 
 
 def cell_run_ids(

@@ -257,7 +257,7 @@ def test_a_diverging_alpha_shows_as_a_diverged_cell(store):
     assert all(statuses[(h, 0.5, s)] == "finished" for h in (10, 32) for s in range(3))
     data_ = grid.heatmap_data(grid.sweep_table(store, configs, ITER), x="alpha", y="hidden")
     assert data_.x_values == (0.5, 50.0) and data_.y_values == (10, 32)
-    assert list(data_.text[:, 1]) == ["diverged (2/3)", "diverged"]
+    assert list(data_.text[:, 1]) == ["diverged (2 of 3)", "diverged"]
     assert list(data_.state[:, 1]) == ["diverged", "diverged"]
     assert data_.best is not None and data_.best[1] == 0
     # Diverged runs are answers: a longer sweep does not retrain them.
@@ -299,7 +299,7 @@ def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
             m, sd = expected.loc[(h, a)]
             assert data.mean[i, j] == pytest.approx(m)
             assert data.spread[i, j] == pytest.approx(sd)
-            assert data.text[i, j] == f"{m:.3f} ± {sd:.3f}"
+            assert data.text[i, j] == f"{m:.1%} ± {sd * 100:.1f}"  # accuracy in percent
             assert data.run_ids[i, j] == tuple(f"{h}-{a}-{s}" for s in range(3))
     best = expected["mean"].idxmax()
     assert (data.y_values[data.best[0]], data.x_values[data.best[1]]) == best
@@ -319,7 +319,10 @@ def test_heatmap_marks_missing_partial_and_diverged_cells():
         ]
     )
     data = grid.heatmap_data(table, x="alpha", y="hidden")
-    assert data.text.tolist() == [["0.850 ± 0.050", "diverged (1/2)"], ["0.850 (1/2)", "not run"]]
+    assert data.text.tolist() == [
+        ["85.0% ± 5.0", "diverged (1 of 2)"],
+        ["85.0% (1 of 2)", "not run"],
+    ]
     assert data.state.tolist() == [["ok", "diverged"], ["partial", "not run"]]
     assert data.best == (0, 0)  # 0.99 sits in a cell that diverged for another seed: not best
     with pytest.raises(ValueError, match="two different settings"):

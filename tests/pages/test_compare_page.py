@@ -60,8 +60,8 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
     ]
     shared = at.table[1].value
     assert shared.loc["seed", "A and B"] == "0" and "alpha" not in shared.index
-    assert metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.4f}"
-    assert metrics.loc["dev accuracy", "B"] == f"{rb.dev_accuracy:.4f}"
+    assert metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.1%}"  # percent, as everywhere
+    assert metrics.loc["dev accuracy", "B"] == f"{rb.dev_accuracy:.1%}"
     # calibration side by side: dev NLL (the runs' dev loss) and dev ECE from their predictions
     assert metrics.loc["dev NLL", "A"] == f"{ra.dev_loss:.4f}"
     assert metrics.loc["dev NLL", "B"] == f"{rb.dev_loss:.4f}"

@@ -3,7 +3,15 @@ without a word (AppTest, embedded sample)."""
 
 from __future__ import annotations
 
-from tests.pages.test_pages import ITER, app
+import json
+import re
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from tests.pages.test_pages import ITER, app, metric, texts
+from ui.navigation import PAGES
 
 
 def shown(box) -> str | None:
@@ -31,3 +39,153 @@ def test_mistakes_from_evaluates_link_says_any_digit():
     assert shown(at.selectbox(key="filter_pred")) == "5"
     at.selectbox(key="filter_true").set_value("any").run()
     assert "true" not in at.query_params and at.query_params["pred"] == "5"
+
+
+# ---- item 5: one number, one meaning -------------------------------------------------------------
+def test_a_run_diverged_at_iteration_1_says_it_kept_0_iterations_as_runs_does(calls):
+    at = app("pages/2_train.py", alpha=50, iterations=ITER)
+    said = "\n".join(e.value for e in at.error)
+    assert "Diverged at iteration 1" in said
+    assert "kept the last good parameters, those of iteration 0" in said
+    assert "this run counts 0 iterations, as Runs shows" in said
+    at.switch_page("pages/6_runs.py").run()
+    row = at.dataframe[0].value.iloc[0]
+    assert row["status"] == "diverged" and row["iterations"] == 0
+
+
+def test_home_and_train_show_one_training_time():
+    from views.format import TRAINING_TIME_HELP
+
+    at = app(iterations=ITER)
+    at.button(key="home_train").click().run()
+    said = "\n".join(m.value for m in at.markdown)
+    assert "trained just now" in said and " s)" not in said and "trained in" not in said
+    time = next(m for m in at.metric if m.label == "Training time")
+    assert time.value.endswith(" s") and time.proto.help == TRAINING_TIME_HELP
+    at.switch_page("pages/2_train.py").run()
+    assert metric(at, "Training time") == time.value
+    assert f"(training took {time.value})" in texts(at)
+
+
+def test_runs_shows_accuracies_in_percent():
+    at = app("pages/2_train.py", iterations=ITER)
+    dev = metric(at, "Dev accuracy")
+    at.switch_page("pages/6_runs.py").run()
+    frame = at.dataframe[0]
+    shown = frame.value["dev_accuracy"].iloc[0]
+    assert f"{shown:.1f}%" == dev  # the column holds percent, drawn with one decimal
+    config = json.loads(frame.proto.columns)
+    assert config["dev_accuracy"]["type_config"]["format"] == "%.1f%%"
+    assert frame.proto.placeholder == "—"
+
+
+# ---- every page, a trained run and a diverged one: no raw value where one is set ----------------
+RAW = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|Choose an option")
+TEXT_KINDS = (
+    "title", "header", "subheader", "markdown", "caption", "success", "info", "warning",
+    "error", "code", "text", "latex",
+)  # fmt: skip
+
+
+def rendered(at) -> list[str]:
+    """Every piece of text a page shows: texts, metrics, link and tab labels, what each select
+    box shows, and every table cell as drawn (a missing cell shows the table's placeholder,
+    "None" when it has none)."""
+    out = [str(e.value) for kind in TEXT_KINDS for e in at.get(kind)]
+    for m in at.metric:
+        out += [m.label, str(m.value), str(m.proto.delta or "")]
+    out += [p.proto.label for p in at.get("page_link")]
+    out += [t.label for t in at.tabs] + [e.label for e in at.expander]
+    for box in at.selectbox:
+        out.append(str(shown(box)))  # None: the placeholder "Choose an option"
+    for frame in at.dataframe:
+        missing = frame.proto.placeholder if frame.proto.HasField("placeholder") else "None"
+        for value in frame.value.astype(object).to_numpy().ravel():
+            out.append(missing if value is None or pd.isna(value) else str(value))
+    for table in at.table:
+        out += [str(v) for v in table.value.astype(object).to_numpy().ravel()]
+    return out
+
+
+def assert_no_raw_values(at, where: str) -> None:
+    assert not at.exception, (where, at.exception)
+    bad = [t for t in rendered(at) if RAW.search(t)]
+    assert not bad, (where, bad)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The store with a trained run (ITER iterations) and one that diverged on its first update."""
+    import os
+
+    from engine.store import RunStore
+    from tests.helpers import app_sample
+
+    root = tmp_path_factory.mktemp("two-runs")
+    train, dev, base = app_sample()
+    store = RunStore(root)
+    configs = {"trained": replace(base, hidden=12), "diverged": replace(base, alpha=50.0)}
+    trained, diverged = (
+        store.train(c, int(ITER), train, dev, data_key="sample") for c in configs.values()
+    )
+    assert trained.status == "finished" and diverged.status == "diverged"
+    assert diverged.iterations == 0  # diverged at iteration 1: no update kept
+    old = os.environ.get("NNMATH_RUNS_DIR")
+    yield root, configs
+    if old is not None:
+        os.environ["NNMATH_RUNS_DIR"] = old
+
+
+QUERIES = {
+    "trained": {"hidden": "12", "iterations": ITER},
+    "diverged": {"alpha": "50", "iterations": ITER},
+}
+EVALUATE_TABS = ("Results", "Confidence", "Take it with you")
+
+
+@pytest.mark.parametrize("which", list(QUERIES))
+@pytest.mark.parametrize("page", [None] + [p.source for p in PAGES[1:]])
+def test_no_page_shows_nan_none_or_a_placeholder(two_runs, monkeypatch, calls, page, which):
+    root, configs = two_runs
+    monkeypatch.setenv("NNMATH_RUNS_DIR", str(root))
+    query = dict(QUERIES[which])
+    if page == "pages/8_compare.py":
+        query = {"a": configs["trained"].run_id, "b": configs["diverged"].run_id}
+    tabs = EVALUATE_TABS if page == "pages/3_evaluate.py" else (None,)
+    for tab in tabs:
+        at = app(page, tab=tab, **query)
+        assert_no_raw_values(at, (page, which, tab))
+    assert calls["gradient_descent"] == 0  # both runs came from the store
+
+
+def test_a_launched_sweep_with_a_diverged_cell_shows_no_raw_value():
+    at = app("pages/7_sweep.py")
+    at.text_input(key="sweep_hidden").set_value("10").run()
+    at.text_input(key="sweep_alpha").set_value("0.5, 50").run()  # 50 diverges at once
+    at.text_input(key="sweep_seeds").set_value("0-1").run()
+    at.number_input(key="sweep_iterations").set_value(50).run()
+    at.button(key="sweep_launch").click().run()
+    assert_no_raw_values(at, "sweep")
+    assert "The colours span this grid's own range" not in texts(at)  # one cell: no range
+    assert at.dataframe[0].proto.placeholder == "—"
+
+
+def test_the_sweep_progress_table_reads_dashes_and_percent():
+    from views import grid
+
+    table = pd.DataFrame(
+        {
+            "hidden": [10, 32],
+            "alpha": [0.1, 0.1],
+            "seed": [0, 0],
+            "status": ["cached", "running"],
+            "progress": [1.0, 0.5],
+            "iteration": [None, 250],
+            "dev accuracy": [0.8512, None],
+            "message": ["cached", None],
+        }
+    )
+    shown = grid.progress_table(table)
+    assert shown["iteration"].tolist() == ["—", "250"]
+    assert shown["dev accuracy"].tolist() == ["85.1%", "—"]
+    assert not shown.isna().any().any()

@@ -80,9 +80,26 @@ def test_compare_runs_on_real_tiny_runs(tmp_path):
     assert np.trace(c.cm_b) == (pb == dev.labels).sum()
     brute_fixed = [i for i in range(dev.n) if pa[i] != dev.labels[i] and pb[i] == dev.labels[i]]
     assert c.fixed.tolist() == brute_fixed
-    assert c.metrics.loc["dev accuracy", "B − A"] == f"{rb.dev_accuracy - ra.dev_accuracy:+.4f}"
+    # shares in percent, as everywhere in the app; changes in percentage points
+    assert c.metrics.loc["dev accuracy", "A"] == f"{ra.dev_accuracy:.1%}"
+    delta = (rb.dev_accuracy - ra.dev_accuracy) * 100
+    assert c.metrics.loc["dev accuracy", "B − A"] == f"{delta:+.1f} pts"
+    assert c.metrics.loc["training time", "A"] == f"{ra.elapsed:.1f} s"
     assert c.metrics.loc["hidden", "B − A"] == "changed"
     assert c.metrics.loc["seed", "B − A"] == ""
+
+
+def test_a_run_diverged_at_once_reads_its_time_and_has_no_nan(tmp_path):
+    ds = tiny_dataset()
+    train, dev = train_dev_split(ds, dev_size=50, seed=0)
+    store = RunStore(tmp_path)
+    base = RunConfig(data=ds.fingerprint, dev_size=50)
+    ra = store.train(dataclasses.replace(base, hidden=4), 20, train, dev)
+    rb = store.train(dataclasses.replace(base, alpha=1e12), 20, train, dev)
+    assert rb.status == "diverged" and rb.iterations == 0 and len(rb.history) == 0
+    table = compare.compare_runs(ra, rb, dev).metrics
+    assert table.loc["training time", "B"] == "0.0 s"  # as the Runs table says
+    assert not table.map(lambda v: "nan" in str(v).lower()).any().any(), table
 
 
 # ---- ledger ------------------------------------------------------------------------------------
@@ -145,7 +162,8 @@ def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
     links = grid.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
     spec = _spec(cf.heatmap_figure(data, links))
     main, diverged, not_run, clicks = spec["data"]
-    assert main["text"][1][0] == "★ 0.940 ± 0.010"
+    assert main["text"][1][0] == "★ 94.0% ± 1.0"
+    assert main["colorbar"]["tickformat"] == ".1%"
     assert diverged["text"][0][1] == "diverged"
     assert diverged["colorscale"][0][1] == cf.DIVERGED_COLOUR
     assert diverged["z"][0][1] == 1 and diverged["z"][1][1] is None
