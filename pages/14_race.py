@@ -8,6 +8,7 @@ from ui import race as glue
 from ui import session
 from ui.state import consume_link, init_state, opened_from_link, sync_url
 from views import race
+from views.format import MISSING
 
 settings = init_state()
 st.title("Race of optimizers")
@@ -63,7 +64,12 @@ st.plotly_chart(
     width="stretch",
     key="race_curves",
 )
-st.dataframe(race.race_table(results, labels), hide_index=True, width="stretch")
+st.dataframe(
+    race.race_table(results, labels),
+    hide_index=True,
+    width="stretch",
+    placeholder=MISSING,  # a racer that never reached the mark: "—", not "None"
+)
 first = next(iter(runs))
 other = best if best != first else next(n for n in runs if n != first)
 st.page_link(

@@ -20,7 +20,7 @@ HTML = "text/html"
 
 def run_export(run) -> export.RunExport:
     """The views.export view of a engine.runs.Run that has a result."""
-    note = session.store().annotation(run.run_id)
+    note = session.store().annotation(run.config.run_id)
     return export.RunExport(run.config, run.result, run.dataset, run.dev, note)
 
 

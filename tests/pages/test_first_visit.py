@@ -155,7 +155,8 @@ def test_no_page_shows_nan_none_or_a_placeholder(two_runs, monkeypatch, calls, p
     for tab in tabs:
         at = app(page, tab=tab, **query)
         assert_no_raw_values(at, (page, which, tab))
-    assert calls["gradient_descent"] == 0  # both runs came from the store
+    if page != "pages/14_race.py":  # the race trains its own racers
+        assert calls["gradient_descent"] == 0  # both runs came from the store
 
 
 def test_a_launched_sweep_with_a_diverged_cell_shows_no_raw_value():
