@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.config import ALPHAS, MAX_ITERATIONS, Settings
 from nnmath import Status
+from views.format import pct as _pct
 
 DEAD_SHARE = 0.3  # a third of the hidden layer silent for every image: it has lost real capacity
 LARGE_ALPHA = 2.0  # from here a large step is what kills units (the sample: 9 of 10 at alpha 2)
@@ -52,10 +53,6 @@ def _alpha(alpha: float, factor: float) -> float:
     return min(ALPHAS, key=lambda a: abs(math.log(a) - target))
 
 
-def _pct(x: float) -> str:
-    return f"{x:.1%}"
-
-
 def dead_units(params, X, *, activation: str = "relu", block_rows: int = 4096) -> int | None:
     """Hidden units whose ReLU is 0 for every image of X (the training set), or None when the
     activation is not ReLU (only a ReLU unit can die)."""
@@ -76,8 +73,12 @@ def advise(
     ``result`` is the run's nnmath.TrainResult, ``settings`` those that named it."""
     h = result.history
     n = len(h.loss)
+    if result.status == Status.STOPPED:
+        return None  # stopped by its learner: Train already offers to continue it
     if result.status == Status.DIVERGED:
         alpha = _alpha(settings.alpha, 0.1)
+        if alpha >= settings.alpha:
+            return None  # already the smallest alpha on offer
         return _advice(
             "diverged",
             f"The loss blew up at iteration {result.diverged_at:,}: with alpha {settings.alpha:g} "

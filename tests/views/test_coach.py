@@ -48,6 +48,8 @@ def test_a_diverged_run_gets_a_smaller_alpha(sample):
     assert advice.rule == "diverged" and advice.changes == ("alpha",)
     assert advice.next.alpha == 0.5 and advice.next.hidden == 32 and advice.next.init == "he"
     assert f"iteration {result.diverged_at}" in advice.said and "(0.5)" in advice.step
+    at_the_bottom = replace(s, alpha=0.001)  # no smaller alpha on offer: no advice
+    assert coach.advise(result, at_the_bottom, dead=dead) is None
     fixed, _, _ = trained(sample, hidden=32, alpha=0.5, iterations=50, init="he")
     assert fixed.status == nnmath.Status.FINISHED  # the step it offers trains
 
@@ -102,6 +104,8 @@ def test_still_improving_at_the_end_gets_more_iterations(sample):
     assert advice.rule == "improving" and advice.next.iterations == 120
     assert advice.next.to_query() == {**s.to_query(), "iterations": "120"}  # the same run, longer
     assert coach.advise(result, s, dead=dead, max_iterations=60) is None  # already at the cap
+    stopped = replace(result, status=nnmath.Status.STOPPED)  # Train offers to continue it
+    assert coach.advise(stopped, s, dead=dead) is None
 
 
 def test_the_notebooks_run_gets_no_advice(sample):
