@@ -246,6 +246,18 @@ class Step:
     def figures(self) -> tuple[str, ...]:
         return self.keys.get("figure", ())
 
+    def texts(self) -> list[str]:
+        """Every text of the step that may hold placeholders."""
+        return [self.text, *self.keys.get("reveal", ()), *self.keys.get("worked", ())] + [
+            c.text for c in self.choices
+        ]
+
+    def expressions(self) -> list[str]:
+        """Every expression of the step: its placeholders, its answer and its choices' rules."""
+        out = [e for t in self.texts() for e, _ in placeholders(t)]
+        out += [self.answer] if self.answer else []
+        return out + [c.rule for c in self.choices if c.rule]
+
     @property
     def links(self) -> tuple[tuple[str, str], ...]:
         """(page URL path, label) of each ``go:`` line."""

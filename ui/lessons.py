@@ -17,7 +17,8 @@ from engine import lessons as el
 from engine.config import run_label
 from engine.lessons import Lesson, Step
 from engine.runs import Run
-from nnmath import Status
+from nnmath import CLASSES, Status
+from nnmath.network import N_PIXELS
 from ui import progress, session
 from views import lessons as vl
 
@@ -159,7 +160,7 @@ def scope(lesson: Lesson, step: Step, run: Run) -> dict[str, Any]:
     steps it names (trained if needed)."""
     out: dict[str, Any] = {**_run_facts(run), **_trace_facts(run, step.at, lesson.image_of(step))}
     runs = {s.id for s in lesson.steps if s.kind == "run"}
-    for expr in expressions(step):
+    for expr in step.expressions():
         for used in el.names(expr, dict.fromkeys(runs)):
             name = used.partition(".")[0]
             if "." in used and name not in out:
@@ -168,18 +169,6 @@ def scope(lesson: Lesson, step: Step, run: Run) -> dict[str, Any]:
                     st.stop()
                 out[name] = _run_facts(other)
     return out
-
-
-def expressions(step: Step) -> list[str]:
-    out = [e for t in texts(step) for e, _ in el.placeholders(t)]
-    out += [step.answer] if step.answer else []
-    return out + [c.rule for c in step.choices if c.rule]
-
-
-def texts(step: Step) -> list[str]:
-    return [step.text, *step.keys.get("reveal", ()), *step.keys.get("worked", ())] + [
-        c.text for c in step.choices
-    ]
 
 
 def step_scope(lesson: Lesson, step: Step) -> dict[str, Any] | None:
@@ -371,8 +360,8 @@ def _settings_facts(settings) -> dict[str, Any]:
         "alpha": settings.alpha,
         "iterations": settings.iterations,
         "seed": settings.seed,
-        "pixels": 784,
-        "classes": 10,
+        "pixels": N_PIXELS,
+        "classes": CLASSES,
     }
 
 
