@@ -154,7 +154,7 @@ if shown("advanced"):
             format_func=lambda o: OPTIMIZER_NAMES[o],
             help="gd: W <- W - alpha dW (the notebook). momentum/Nesterov keep a velocity "
             "(torch's SGD, mu below); Adam keeps running means of dW and dW² (usual alpha "
-            "0.001-0.01).",
+            "0.001-0.01). " + glossary.link("optimizer"),
         )
         if extra["optimizer"] in ("momentum", "nesterov"):
             extra["momentum"] = o2.number_input(
@@ -176,7 +176,8 @@ if shown("advanced"):
             disabled=exercise.is_locked("weight_decay"),
             format_func=lambda w: f"{w:g}",
             help="lambda * W added to the gradient of W1 and W2 (not the biases), as torch's "
-            "weight_decay. The loss shown stays the cross-entropy, without the penalty.",
+            "weight_decay. The loss shown stays the cross-entropy, without the penalty. "
+            + glossary.link("weight-decay"),
         )
         extra["schedule"] = s2.selectbox(
             "Learning-rate schedule",
@@ -185,7 +186,7 @@ if shown("advanced"):
             disabled=exercise.is_locked("schedule"),
             help="constant (notebook); step: alpha × gamma every N updates; cosine: alpha to 0 "
             "over a horizon of updates. Never tied to the run's length, so longer runs "
-            "continue shorter ones.",
+            "continue shorter ones. " + glossary.link("schedule"),
         )
         if extra["schedule"] == "step":
             extra["step_every"] = s3.number_input(
@@ -204,7 +205,7 @@ if shown("advanced"):
             key=widget_key("dropout", settings),
             disabled=exercise.is_locked("dropout"),
             help="Share of hidden units switched off per image in training (inverted dropout); "
-            "none when evaluating.",
+            "none when evaluating. " + glossary.link("dropout"),
         )
         extra["augment"] = d2.selectbox(
             "Augmentation",
@@ -212,7 +213,8 @@ if shown("advanced"):
             key=widget_key("augment", settings),
             disabled=exercise.is_locked("augment"),
             help="Each training image corrupted anew every iteration (random level up to the "
-            "one chosen), as the Lab's robustness curves corrupt the dev images.",
+            "one chosen), as the Lab's robustness curves corrupt the dev images. "
+            + glossary.link("augmentation"),
         )
         if extra["augment"] != "none":
             levels = [lv for lv in LEVELS[extra["augment"]] if lv > 0]

@@ -11,6 +11,7 @@ so ``glossary#ece`` links straight to it.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 NO_FORMULA = "no formula"  # said explicitly: a term without one is a choice, not a gap
@@ -321,6 +322,85 @@ TERMS: dict[str, Term] = _terms(
             ("overfitting",),
         ),
     ),
+    (
+        "optimizer",
+        Term(
+            "Optimizer",
+            "The rule that turns a gradient into an update of the weights. gd is the notebook's "
+            "plain step; momentum, Nesterov and Adam remember earlier gradients to move faster "
+            "along steady directions.",
+            r"\text{gd: } W \leftarrow W - \alpha_t \, g",
+            ("momentum", "adam", "gradient-descent"),
+        ),
+    ),
+    (
+        "momentum",
+        Term(
+            "Momentum",
+            "An update that keeps a running sum of past gradients, a velocity, so steps grow "
+            "along directions the gradient keeps pointing to. Nesterov's variant looks one step "
+            "ahead along it.",
+            r"v \leftarrow \mu v + g, \quad W \leftarrow W - \alpha_t v",
+            ("optimizer",),
+        ),
+    ),
+    (
+        "adam",
+        Term(
+            "Adam",
+            "An optimizer that scales each weight's step by how large its recent gradients have "
+            "been, so every weight moves at a similar pace.",
+            r"m \leftarrow \beta_1 m + (1 - \beta_1) g, \ v \leftarrow \beta_2 v + "
+            r"(1 - \beta_2) g^2, \ W \leftarrow W - \frac{\alpha_t}{1 - \beta_1^{t}} "
+            r"\frac{m}{\sqrt{v / (1 - \beta_2^{t})} + \epsilon}",
+            ("optimizer",),
+        ),
+    ),
+    (
+        "weight-decay",
+        Term(
+            "Weight decay (L2)",
+            "A pull of every weight toward 0 at each update, so the network prefers small "
+            "weights; the biases are left alone. It is not part of the loss the pages show.",
+            r"g \leftarrow g + \lambda W",
+            ("regularisation",),
+        ),
+    ),
+    (
+        "schedule",
+        Term(
+            "Learning-rate schedule",
+            "How the step size changes during training: constant (the notebook's), step "
+            "(multiplied by gamma every N updates) or cosine (falling smoothly to 0 at the "
+            "horizon).",
+            r"\text{step: } \alpha_t = \alpha \, \gamma^{\lfloor t / N \rfloor}, \quad "
+            r"\text{cosine: } \alpha_t = \alpha \, \frac{1 + \cos(\pi t / T)}{2}",
+            ("alpha",),
+        ),
+    ),
+    (
+        "dropout",
+        Term(
+            "Dropout",
+            "During training, each image switches off a random share p of the hidden units and "
+            "scales the others up to make up for it, so no unit can rely on another; the "
+            "finished network uses all of them.",
+            r"A_1 \leftarrow A_1 \odot \frac{M}{1 - p}, \quad M_{ij} \sim "
+            r"\text{Bernoulli}(1 - p)",
+            ("regularisation",),
+        ),
+    ),
+    (
+        "augmentation",
+        Term(
+            "Augmentation",
+            "During training, each image is changed a little every iteration (rotated, shifted, "
+            "noisy, thicker or thinner strokes), so the network learns digits rather than the "
+            "exact training pictures.",
+            NO_FORMULA,
+            ("regularisation",),
+        ),
+    ),
     # ---- scores -----------------------------------------------------------------------------
     (
         "accuracy",
@@ -580,6 +660,7 @@ def see_also(key: str) -> str:
 
 
 def search(text: str) -> list[str]:
-    """Keys of the terms whose name or words contain ``text`` (case-insensitive), in order."""
-    needle = text.strip().lower()
-    return [k for k, t in TERMS.items() if needle in t.name.lower() or needle in t.plain.lower()]
+    """Keys of the terms whose name or words have a word starting with ``text``
+    (case-insensitive), in order: "ece" finds ECE, not "recent"."""
+    needle = re.compile(r"\b" + re.escape(text.strip()), re.IGNORECASE)
+    return [k for k, t in TERMS.items() if needle.search(t.name) or needle.search(t.plain)]
