@@ -6,7 +6,6 @@ import streamlit as st
 
 from ui import classroom
 from ui.state import init_state
-from views.classroom import guesses_figure
 
 init_state()
 st.title("Class")
@@ -45,20 +44,9 @@ else:
     answered = list(dict.fromkeys((r.lesson, r.step) for r in mine if r.correct is None))
     for lesson, step in answered:
         own = next(r.value for r in mine if (r.lesson, r.step) == (lesson, step))
-        values = room.class_values(classroom.student_id(), lesson, step)
-        shown = classroom.predict_view(lesson, step, [own, *values])
-        st.markdown(
-            f"**{shown.title}** — your answer: **{shown.values[0]}**; the class "
-            f"({len(values)} answers):"
-        )
-        st.plotly_chart(
-            guesses_figure(
-                shown.values[1:], truth=shown.truth, right=shown.right, mine=shown.values[0]
-            ),
-            width="stretch",
-            config={"displayModeBar": False},
-            key=f"class_guesses_{lesson}_{step}",
-        )
+        shown = classroom.predict_view(lesson, step, [own])
+        st.markdown(f"**{shown.title}** — your answer: **{shown.values[0]}**")
+        classroom.class_guesses(lesson, step)
     tried = list(dict.fromkeys((r.lesson, r.step) for r in mine if r.correct is not None))
     for lesson, step in tried:
         results = [r.correct for r in mine if (r.lesson, r.step) == (lesson, step)]

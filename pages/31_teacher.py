@@ -81,7 +81,7 @@ by_hand = list(dict.fromkeys((r.lesson, r.step) for r in records if r.correct is
 if by_hand:
     st.subheader("By hand")
     for lesson, step in by_hand:
-        st.markdown(f"**{lesson} · {step}**")
+        st.markdown(f"**{classroom.step_title(lesson, step)}**")
         st.dataframe(view.tries_table(records, lesson, step), hide_index=True, width="stretch")
 
 st.subheader("Runs")

@@ -296,6 +296,14 @@ class PredictView:
     right: tuple[str, ...] = ()
 
 
+def step_title(lesson_id: str, step_id: str) -> str:
+    """ "Lesson title · step id" (the lesson id when this server has no such lesson)."""
+    from ui import lessons as ul
+
+    lesson = ul.find(lesson_id)
+    return f"{lesson.title if lesson else lesson_id} · {step_id}"
+
+
 def predict_view(lesson_id: str, step_id: str, values: list) -> PredictView:
     """How to show the guesses ``values`` of one predict step; the real result is read from the
     lesson's runs only when the run store already has them (never trained from here)."""
@@ -350,3 +358,36 @@ def _facts_if_cached(lesson, step):
         return ul.scope(lesson, step, run)
     except Exception:  # a lesson whose facts cannot be computed here: show the guesses alone
         return None
+
+
+def class_guesses(lesson_id: str, step_id: str) -> None:
+    """After a student's answer is revealed: the class's answers to the step so far (values
+    only, no nicknames), with the student's own and the real result marked. Nothing outside a
+    class, or when the record cannot be read."""
+    from views.classroom import guesses_figure
+
+    sid = student_id()
+    if sid is None:
+        return
+    try:
+        values = classroom().class_values(sid, lesson_id, step_id)
+    except Exception:  # not recorded (the class was deleted, the database is away): skip it
+        return
+    mine = next(
+        (
+            r.value
+            for r in classroom().own(sid, lesson_id)
+            if r.step == step_id and r.correct is None
+        ),
+        None,
+    )
+    shown = predict_view(lesson_id, step_id, [mine, *values])
+    st.caption(f"Your class so far: {len(values)} answer(s), names not shown.")
+    st.plotly_chart(
+        guesses_figure(
+            shown.values[1:], truth=shown.truth, right=shown.right, mine=shown.values[0]
+        ),
+        width="stretch",
+        config={"displayModeBar": False},
+        key=f"class_guesses_{lesson_id}_{step_id}",
+    )

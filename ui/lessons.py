@@ -19,7 +19,7 @@ from engine.lessons import Lesson, Step
 from engine.runs import Run
 from nnmath import CLASSES, Status
 from nnmath.network import N_PIXELS
-from ui import progress, session
+from ui import classroom, progress, session
 from views import lessons as vl
 
 POSITION_KEY = "lesson_position"  # session: (lesson id, step number), kept across pages
@@ -313,6 +313,7 @@ def reveal(lesson: Lesson, step: Step, locked, facts: Mapping[str, Any]) -> None
         st.warning("The run says otherwise: see why below.")
     for text in step.keys.get("reveal", ()):
         st.markdown(render(text, facts))
+    classroom.class_guesses(lesson.id, step.id)  # in a class: the class's answers, no names
 
 
 def run_step(lesson: Lesson, step: Step) -> None:

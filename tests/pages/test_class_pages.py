@@ -168,3 +168,26 @@ def test_predict_steps_show_choice_texts_and_the_real_result_once_the_run_is_sto
     choice, number, _ = eval(at.markdown[0].value, {"PredictView": PredictView})
     assert number.truth == 784.0 and number.values == [784.0, 10.0]
     assert choice.right == ("about 20%",)
+
+
+def test_after_answering_in_a_lesson_a_student_sees_the_class_without_names():
+    room = Classroom()
+    code, key = room.create("Maths")
+    for nick, guess in (("bob", 100.0), ("cy", 784.0)):
+        room.record(room.join(code, nick), "digits", "inputs", guess)
+    me = room.join(code, "ada")
+    at = app("pages/0_lessons.py", lesson="digits", step=2, student=me)
+    assert not at.get("plotly_chart")  # before answering: nothing of the class
+    k = "lesson:digits:inputs:"
+    at.number_input(key=k + "number").set_value(784.0).run()
+    at.button(key=k + "lock").click().run()
+    assert not at.exception
+    assert "Your class so far: 3 answer(s), names not shown." in [c.value for c in at.caption]
+    said = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "bob" not in said and "cy" not in said
+    assert room.answers(code, key, "digits", "inputs")[-1] == ("ada", 784.0)
+    # Outside a class the same step shows no class chart.
+    alone = app("pages/0_lessons.py", lesson="digits", step=2)
+    alone.number_input(key=k + "number").set_value(784.0).run()
+    alone.button(key=k + "lock").click().run()
+    assert not [c for c in alone.caption if "Your class" in c.value]
