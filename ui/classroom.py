@@ -345,17 +345,16 @@ def _facts_if_cached(lesson, step):
     from ui import lessons as ul
     from ui import session
 
-    runs = {s.id for s in lesson.steps if s.kind == "run"}
-    needed = {step.run}
-    for expr in ul.expressions(step):
-        for used in el.names(expr, dict.fromkeys(runs)):
-            if "." in used:
-                needed.add(used.partition(".")[0])
     try:
+        runs = {s.id for s in lesson.steps if s.kind == "run"}
+        needed = {step.run}
+        for expr in step.expressions():
+            for used in el.names(expr, dict.fromkeys(runs)):
+                if "." in used:
+                    needed.add(used.partition(".")[0])
         if any(session.lookup(lesson.run_settings(name)).result is None for name in needed):
             return None
-        run = session.lookup(lesson.run_settings(step.run))
-        return ul.scope(lesson, step, run)
+        return ul.scope(lesson, step, session.lookup(lesson.run_settings(step.run)))
     except Exception:  # a lesson whose facts cannot be computed here: show the guesses alone
         return None
 
