@@ -38,8 +38,30 @@ source = c1.radio(
 )
 
 if source == "drawn":
-    label = c2.selectbox("Its true digit (you say)", list(range(10)), key="math_label")
-    x, y, what = drawn, int(label), f"your drawing (true digit {label}, as you say)"
+    # The loss needs a true digit: the network's own answer unless the learner says otherwise
+    # (set again for each new drawing).
+    guess = mv.answer(r, drawn)
+    if st.session_state.get("_math_label_of") != drawn.tobytes():
+        st.session_state["_math_label_of"] = drawn.tobytes()
+        st.session_state["math_label"] = guess
+    label = c2.selectbox(
+        "Which digit did you draw?",
+        list(range(10)),
+        key="math_label",
+        help="The loss and the gradients below pull the network toward this digit.",
+    )
+    c2.caption(
+        f"The network reads it as **{guess}**"
+        + (
+            ": the step below trains toward that answer; pick another digit if you drew one."
+            if int(label) == guess
+            else f"; you say {label}, so the step trains toward {label}."
+        )
+    )
+    x, y = drawn, int(label)
+    what = f"your drawing (true digit {label}, " + (
+        "the network's own answer)" if int(label) == guess else "as you say)"
+    )
     inside.remember(source="drawn", image=None)
 else:
     index = c2.number_input(

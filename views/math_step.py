@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from nnmath.network import make_predictions, scale_pixels
 from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
 from views import figures
 
@@ -149,6 +150,13 @@ def math_step(
     h = params.hidden
     dead = np.zeros(h, bool) if dead is None else np.asarray(dead, bool)
     return MathStep(t, int(iteration), dead, before, after)
+
+
+def answer(result, image) -> int:
+    """The digit the run's final network gives ``image`` (28x28 or 784 pixels, 0..255): what a
+    drawing is followed toward on Math until the learner says otherwise."""
+    X = scale_pixels(np.asarray(image).reshape(1, -1), result.params.dtype)  # (1, 784)
+    return int(make_predictions(X, result.params, activation=result.config.activation)[0])
 
 
 def header_text(what: str, ms: MathStep, iterations: int) -> str:

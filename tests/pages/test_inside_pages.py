@@ -101,16 +101,26 @@ def test_math_page_marks_dead_units_and_follows_the_widgets(reference):
     assert [u for u, label in enumerate(z1) if label.endswith("†")] == dead.tolist()
 
 
-def test_math_page_offers_the_drawing_with_the_label_the_user_gives(reference):
+def test_math_page_follows_a_drawing_toward_the_networks_answer_until_told_otherwise(reference):
     result, _, _ = reference
     drawn = np.zeros((28, 28), np.uint8)
     drawn[4:24, 13:16] = 255  # a "1"
+    guess = int(
+        nnmath.make_predictions(nnmath.scale_pixels(drawn.reshape(1, 784)), result.params)[0]
+    )
     at = app("pages/11_math.py", state={"drawn_digit": drawn})
     assert at.radio(key="math_source").options == ["a dev image", "your drawing"]
     at.radio(key="math_source").set_value("drawn").run()
-    at.selectbox(key="math_label").set_value(1).run()
-    t = nnmath.trace_step(result.params, drawn, 1, 0.1)
-    assert "your drawing (true digit 1, as you say)" in texts(at)
+    # not the digit 0 by default: the network's own answer, said so
+    assert at.selectbox(key="math_label").value == guess
+    assert f"The network reads it as **{guess}**" in texts(at)
+    assert f"your drawing (true digit {guess}, the network's own answer)" in texts(at)
+    t = nnmath.trace_step(result.params, drawn, guess, 0.1)
+    assert f"loss for this image: **{t.loss:.4f}**" in texts(at)
+    other = (guess + 1) % 10
+    at.selectbox(key="math_label").set_value(other).run()
+    t = nnmath.trace_step(result.params, drawn, other, 0.1)
+    assert f"your drawing (true digit {other}, as you say)" in texts(at)
     assert f"loss for this image: **{t.loss:.4f}**" in texts(at)
     assert at.query_params["source"] == "drawn" and "image" not in at.query_params
 
