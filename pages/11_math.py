@@ -97,11 +97,15 @@ figs = mv.step_figures(ms)
 st.markdown(mv.header_text(what, ms, r.iterations))
 
 
-def code(name: str) -> None:
-    lines = mv.source_lines(name)
-    st.code("\n".join(line.text for line in lines), language="python")
+def code(eq: mv.Equation) -> None:
+    """The equation as a textbook writes it in NumPy, and nnmath's own line(s) folded below."""
+    st.code(eq.numpy, language="python", wrap_lines=True)
+    lines = mv.source_lines(eq.name)
     where = ", ".join(str(line.lineno) for line in lines)
-    st.caption(f"{lines[0].file}, line{'s' if len(lines) > 1 else ''} {where}")
+    with st.expander(
+        f"nnmath's own code ({lines[0].file}, line{'s' if len(lines) > 1 else ''} {where})"
+    ):
+        st.code("\n".join(line.text for line in lines), language="python", wrap_lines=True)
 
 
 def chart(fig, key: str) -> None:
@@ -116,7 +120,7 @@ def section(eq: mv.Equation, value, fig, *, wide: bool = False) -> None:
     with left:
         st.latex(eq.latex)
         st.caption(eq.meaning)
-        code(eq.name)
+        code(eq)
         st.markdown(f"shape **{mv.shape(value)}**")
     with right or st.container():
         chart(fig, eq.name)
@@ -137,7 +141,7 @@ for eq in forward:
 st.subheader("L: the loss for this image", help=glossary.help("cross-entropy"))
 st.latex(L.latex)
 st.caption(L.meaning)
-code("L")
+code(L)
 st.latex(mv.loss_equation(t))
 st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
 
@@ -148,7 +152,7 @@ for eq in mv.BACKWARD:
 st.header("The update", help=glossary.help("gradient-descent"))
 st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")
 st.caption(mv.UPDATE.meaning)
-code("W1")
+code(mv.UPDATE)
 st.success(mv.loss_sentence(ms))
 st.info(mv.full_batch_sentence(ms, run.train.n, r.config.batch_size))
 

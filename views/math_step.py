@@ -22,6 +22,7 @@ class Equation:
     name: str  # the quantity, as in nnmath's notation (also the key of equation_line)
     latex: str
     meaning: str
+    numpy: str = ""  # the same line as a textbook writes it in NumPy (m images as rows)
 
 
 # In the order of forward_propagation, cross_entropy, backward_propagation and update_params.
@@ -30,26 +31,31 @@ FORWARD = (
         "Z1",
         r"Z_1 = X\,W_1 + b_1",
         "Each hidden unit adds up the pixels, each times its weight, plus its bias.",
+        numpy="Z1 = X @ W1 + b1",
     ),
     Equation(
         "A1",
         r"A_1 = g(Z_1) = \max(Z_1, 0)",
         "ReLU: a unit with a negative sum outputs 0 (it is silent for this image).",
+        numpy="A1 = np.maximum(Z1, 0)",
     ),
     Equation(
         "Z2",
         r"Z_2 = A_1\,W_2 + b_2",
         "Each digit's score: the hidden outputs, each times its vote for that digit, plus a bias.",
+        numpy="Z2 = A1 @ W2 + b2",
     ),
     Equation(
         "A2",
         r"A_2 = \mathrm{softmax}(Z_2),\quad A_{2,k} = \frac{e^{Z_{2,k}}}{\sum_j e^{Z_{2,j}}}",
         "Scores become probabilities that add up to 1.",
+        numpy="A2 = np.exp(Z2) / np.exp(Z2).sum(axis=1, keepdims=True)",
     ),
     Equation(
         "L",
         r"L = -\frac{1}{m}\sum Y \odot \log A_2 = -\log A_{2,y}\quad(m = 1)",
         "The loss: minus the log of the probability given to the true digit.",
+        numpy="L = -np.log(A2[np.arange(m), Y]).mean()",
     ),
 )
 BACKWARD = (
@@ -57,30 +63,45 @@ BACKWARD = (
         "dZ2",
         r"dZ_2 = \frac{1}{m}(A_2 - Y)",
         "How the loss changes with each score: the probabilities minus the one-hot answer.",
+        numpy="dZ2 = (A2 - one_hot(Y)) / m",
     ),
     Equation(
         "dW2",
         r"dW_2 = A_1^\top dZ_2",
         "Each hidden→digit weight's gradient: the unit's output times the digit's error.",
+        numpy="dW2 = A1.T @ dZ2",
     ),
-    Equation("db2", r"db_2 = \sum_{\text{rows}} dZ_2", "Summed over the images (here one)."),
+    Equation(
+        "db2",
+        r"db_2 = \sum_{\text{rows}} dZ_2",
+        "Summed over the images (here one).",
+        numpy="db2 = dZ2.sum(axis=0)",
+    ),
     Equation(
         "dZ1",
         r"dZ_1 = (dZ_2\,W_2^\top) \odot g'(Z_1),\quad g'(z) = [z > 0]",
         "The error sent back to each hidden unit; silent units (Z1 ≤ 0) get none.",
+        numpy="dZ1 = (dZ2 @ W2.T) * (Z1 > 0)",
     ),
     Equation(
         "dW1",
         r"dW_1 = X^\top dZ_1",
         "Each pixel→unit weight's gradient: the pixel times the unit's error, so one 28×28 "
         "image per unit (the digit itself, scaled by that unit's dZ1).",
+        numpy="dW1 = X.T @ dZ1",
     ),
-    Equation("db1", r"db_1 = \sum_{\text{rows}} dZ_1", "Summed over the images (here one)."),
+    Equation(
+        "db1",
+        r"db_1 = \sum_{\text{rows}} dZ_1",
+        "Summed over the images (here one).",
+        numpy="db1 = dZ1.sum(axis=0)",
+    ),
 )
 UPDATE = Equation(
     "W1",
     r"W \leftarrow W - \alpha\, dW\quad\text{for } W_1, b_1, W_2, b_2",
     "One step downhill, alpha times the gradient.",
+    numpy="W1 = W1 - alpha * dW1  # and the same for b1, W2, b2",
 )
 
 # Lines of network.py shown with an equation: dZ1 is computed in two lines (dA1, then times

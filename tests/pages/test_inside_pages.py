@@ -79,6 +79,9 @@ def test_math_page_shows_nnmaths_numbers_for_the_image_and_iteration_of_the_url(
     for name in ("Z1", "A1", "Z2", "A2", "L", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"):
         assert equation_line(name).text in code, name
     assert "W1=params.W1 - alpha * grads.dW1," in code
+    # the textbook line first, as the equation reads, then nnmath's own; long lines wrap
+    assert "Z1 = X @ W1 + b1" in code and "dZ1 = (dZ2 @ W2.T) * (Z1 > 0)" in code
+    assert all(c.proto.wrap_lines for c in at.code)
     assert len(at.latex) >= 13
     assert at.query_params["image"] == "7" and at.query_params["at"] == "50"
 
