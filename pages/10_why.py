@@ -106,9 +106,8 @@ b2.plotly_chart(
 )
 st.caption(
     f"Bias part {e.bias:+.3f}: the active hidden units' biases {e.bias - e.output_bias:+.3f} "
-    f"plus the output bias b2[{target}] − b2[{versus}] = {e.output_bias:+.3f}. "
-    + views.hidden_sentence(e)
-    + "."
+    f"plus the output bias of digit {target} minus that of digit {versus} "
+    f"(b2[{target}] − b2[{versus}]) = {e.output_bias:+.3f}. " + views.hidden_sentence(e) + "."
 )
 
 st.subheader(f"What would make it answer {versus}?", help=glossary.help("counterfactual"))

@@ -51,13 +51,16 @@ def logit_name(target: int, versus: int | None) -> str:
 
 
 def completeness_sentence(e) -> str:
-    """'pixels + bias = 2.871 + 0.541 = 3.412 = z7 − z1; difference 2e-16': the claim and its
-    check, with every number shown."""
+    """'the pixels' shares and the bias add up to the score difference exactly: 2.871 + 0.541 =
+    3.412 = z7 − z1 (difference 2e-16, i.e. rounding)': the claim and its check, every number
+    shown."""
     pixels = float(e.pixels.sum())
     diff = pixels + e.bias - e.total
     return (
-        f"pixels + bias = {pixels:.3f} {_signed(e.bias)} = {pixels + e.bias:.3f} = "
-        f"{logit_name(e.target, e.versus)} = {e.total:.3f}; difference {_tiny(diff)}"
+        f"the pixels' shares and the bias add up to the score difference "
+        f"{_exactly(diff, e.total)}: pixels + bias = {pixels:.3f} {_signed(e.bias)} = "
+        f"{pixels + e.bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f} "
+        f"({_difference(diff, e.total)})"
     )
 
 
@@ -66,9 +69,10 @@ def hidden_sentence(e) -> str:
     hidden = float(e.hidden.sum())
     diff = hidden + e.output_bias - e.total
     return (
+        f"The hidden units' shares and the output bias add up {_exactly(diff, e.total)} too: "
         f"hidden units + output bias = {hidden:.3f} {_signed(e.output_bias)} = "
-        f"{hidden + e.output_bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f}; "
-        f"difference {_tiny(diff)}"
+        f"{hidden + e.output_bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f} "
+        f"({_difference(diff, e.total)})"
     )
 
 
@@ -78,6 +82,21 @@ def _signed(v: float) -> str:
 
 def _tiny(v: float) -> str:
     return "0" if v == 0 else f"{abs(v):.0e}"
+
+
+def _rounding(diff: float, total: float) -> bool:
+    """Whether the parts miss the total by float rounding only (~1e-15 of its size here)."""
+    return abs(diff) <= 1e-9 * max(1.0, abs(total))
+
+
+def _exactly(diff: float, total: float) -> str:
+    return "exactly" if _rounding(diff, total) else "only approximately"
+
+
+def _difference(diff: float, total: float) -> str:
+    if diff == 0:
+        return "difference 0"
+    return f"difference {_tiny(diff)}" + (", i.e. rounding" if _rounding(diff, total) else "")
 
 
 def _toward(e) -> str:
@@ -227,33 +246,55 @@ def changed_image(cf, height: int = 360) -> go.Figure:
 
 
 def before_after_bars(before, after, target: int, height: int = 320) -> go.Figure:
-    """The 10 probabilities before (grey) and after the change (the target in red)."""
+    """The 10 probabilities before (grey) and after the change (blue; the target digit red,
+    with its own legend entry so no bar is coloured against the legend). Only shares of 10% or
+    more are labelled, in a readable size (plotly shrinks labels to the bar width otherwise)."""
     before, after = np.asarray(before, float), np.asarray(after, float)
+    digits = np.arange(10)
+    is_target = digits == target
+
+    def labels(p):
+        return [f"{v:.0%}" if v >= 0.1 else "" for v in p]
+
+    after_bar = dict(
+        x=digits,
+        offsetgroup="after",  # the target's bar sits where the other "after" bars do
+        textposition="outside",
+        cliponaxis=False,
+        textfont=dict(size=12),
+        hovertemplate="digit %{x}: %{y:.1%} after<extra></extra>",
+    )
     fig = go.Figure(
         [
             go.Bar(
-                x=np.arange(10),
+                x=digits,
                 y=before,
                 name="before",
+                offsetgroup="before",
                 marker_color="#b0b0b0",
                 hovertemplate="digit %{x}: %{y:.1%} before<extra></extra>",
             ),
             go.Bar(
-                x=np.arange(10),
-                y=after,
+                y=np.where(is_target, np.nan, after),
                 name="after",
-                marker_color=[TOWARD if d == target else COLORS["now"] for d in range(10)],
-                text=[f"{p:.0%}" if p >= 0.01 else "" for p in after],
-                textposition="outside",
-                cliponaxis=False,
-                hovertemplate="digit %{x}: %{y:.1%} after<extra></extra>",
+                marker_color=COLORS["now"],
+                text=labels(np.where(is_target, 0.0, after)),
+                **after_bar,
+            ),
+            go.Bar(
+                y=np.where(is_target, after, np.nan),
+                name=f"after, digit {target}",
+                marker_color=TOWARD,
+                text=labels(np.where(is_target, after, 0.0)),
+                **after_bar,
             ),
         ]
     )
     fig.update_layout(
         barmode="group",
+        uniformtext=dict(minsize=11, mode="show"),
         xaxis=dict(title="digit", tickmode="linear", dtick=1),
-        yaxis=dict(title="probability", range=[0, 1.1], tickformat=".0%"),
+        yaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%"),
         legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
     )
     return _layout(fig, height=height, title="Probabilities before and after")

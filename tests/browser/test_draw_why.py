@@ -58,11 +58,11 @@ def test_draw_a_stroke_and_see_a_prediction_then_why(page, cold_app_url):
     screenshot(page, "draw")
 
     page.get_by_role("link", name=re.compile(r"^Why \d\?")).click()
-    page.get_by_text("Completeness: pixels + bias =").first.wait_for()
+    page.get_by_text("Completeness: the pixels' shares").first.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
     assert "image=drawn" in page.url
-    sentence = page.get_by_text("Completeness: pixels + bias =").first.inner_text()
-    assert float(sentence.rsplit("difference ", 1)[1]) < 1e-9, sentence
+    sentence = page.get_by_text("Completeness: the pixels' shares").first.inner_text()
+    assert float(re.search(r"difference (\d[-+.e\d]*)", sentence).group(1)) < 1e-9, sentence
     page.get_by_text(re.compile(r"What would make it answer \d\?")).first.wait_for()
     screenshot(page, "why")

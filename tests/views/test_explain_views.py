@@ -47,12 +47,17 @@ def test_completeness_sentences_show_every_number(w):
     e = w.explanation
     s = views.completeness_sentence(e)
     pixels = e.pixels.sum()
-    assert s.startswith(f"pixels + bias = {pixels:.3f} ")
-    assert f"= {pixels + e.bias:.3f} = z{e.target} − z{e.versus} = {e.total:.3f}; difference " in s
-    diff = float(s.rsplit("difference ", 1)[1])
-    assert diff == pytest.approx(abs(pixels + e.bias - e.total), rel=0.5) and diff < 1e-9
+    # plain words first, then the numbers; the tiny difference is called rounding
+    assert s.startswith("the pixels' shares and the bias add up to the score difference exactly: ")
+    assert f"pixels + bias = {pixels:.3f} " in s
+    assert f"= {pixels + e.bias:.3f} = z{e.target} − z{e.versus} = {e.total:.3f} (difference " in s
+    diff = pixels + e.bias - e.total
+    if diff:
+        assert s.endswith(f"(difference {abs(diff):.0e}, i.e. rounding)")
+        assert abs(diff) < 1e-9
     h = views.hidden_sentence(e)
-    assert h.startswith(f"hidden units + output bias = {e.hidden.sum():.3f} ")
+    assert h.startswith("The hidden units' shares and the output bias add up exactly too: ")
+    assert f"hidden units + output bias = {e.hidden.sum():.3f} " in h
 
 
 def test_pixel_heatmap_is_the_shares_on_a_centred_scale_labelled_by_digit(w):
@@ -86,7 +91,17 @@ def test_counterfactual_figures_and_sentence(w):
     img = decode(views.changed_image(cf).to_plotly_json()["data"][0])
     np.testing.assert_allclose(np.array(img["z"]), cf.x.reshape(28, 28) * 255)
     bars = views.before_after_bars(w.probs, cf.probs, cf.target)
-    np.testing.assert_allclose(decode(bars.to_plotly_json()["data"][1])["y"], cf.probs)
+    data = [decode(t, nan_as_none=True) for t in bars.to_plotly_json()["data"]]
+    after = [a if a is not None else t for a, t in zip(data[1]["y"], data[2]["y"])]
+    np.testing.assert_allclose(after, cf.probs)
+    # the target's bar is red and has its own legend entry; the other "after" bars are blue
+    assert (
+        data[2]["name"] == f"after, digit {cf.target}"
+        and data[2]["marker"]["color"] == views.TOWARD
+    )
+    assert [y is not None for y in data[2]["y"]] == [d == cf.target for d in range(10)]
+    assert data[1]["offsetgroup"] == data[2]["offsetgroup"]  # side by side with "before"
+    assert bars.layout.uniformtext.minsize >= 11 and bars.layout.uniformtext.mode == "show"
     s = views.counterfactual_sentence(cf)
     assert f"and it answers {cf.target} (" in s and f"distance {cf.distance:.3f}" in s
     assert f"by {min(cf.lead, cf.lead_run_dtype):.3g} or more" in s and cf.lead >= cf.margin
