@@ -612,16 +612,21 @@ print(json.dumps(out))
 # then, timed beside today's in fresh processes, interleaved.
 BEFORE_OPTIMIZERS = "76eef0a"
 OPTIMIZER_SCRIPT = r"""
-import json, statistics, sys
+import json, statistics, sys, time
+import numpy as np
 sys.path[:0] = [sys.argv[1], sys.argv[2]]  # the nnmath to time first, then the repository
 import nnmath
 from bench.bench_nnmath import synthetic
 m, iterations = int(sys.argv[3]), int(sys.argv[4])
 X, y = synthetic(m)
 settings = json.loads(sys.argv[5])
-r = nnmath.gradient_descent(X, y, iterations=iterations, **settings)
-steps = 1e3 * (r.history.elapsed[2:] - r.history.elapsed[1:-1])  # after 2 warm-up iterations
-print(json.dumps({"file": nnmath.__file__, "ms": statistics.median(steps)}))
+cpu = []  # the process's CPU seconds (both workers) after each iteration
+r = nnmath.gradient_descent(X, y, iterations=iterations, callback_every=1,
+                            callback=lambda p: cpu.append(time.process_time()), **settings)
+wall = 1e3 * (r.history.elapsed[2:] - r.history.elapsed[1:-1])  # after 2 warm-up iterations
+cpu = 1e3 * (np.diff(cpu[1:]))
+print(json.dumps({"file": nnmath.__file__, "ms": statistics.median(wall),
+                  "cpu": statistics.median(cpu)}))
 """
 OPTIMIZER_VARIANTS = {
     "gd (default)": {},
@@ -637,7 +642,8 @@ OPTIMIZER_VARIANTS = {
 def optimizers(m=6_000 if QUICK else 41_000, hidden=10, iterations=12 if QUICK else 22):
     """ms per iteration (median over the iterations after two warm-up ones, then over ROUNDS
     interleaved fresh processes) of the default call, hidden 10: the plain gd path of the code
-    before issue 24 and of today's, and today's other optimizers and settings. {name: ms}."""
+    before issue 24 and of today's, and today's other optimizers and settings. {name: (wall ms,
+    CPU ms of the process: both workers, less disturbed by other processes than wall time)}."""
     import tempfile
     from pathlib import Path
 
@@ -664,8 +670,10 @@ def optimizers(m=6_000 if QUICK else 41_000, hidden=10, iterations=12 if QUICK e
                 )  # fmt: skip
                 got = json.loads(out.stdout.strip().splitlines()[-1])
                 assert got["file"].startswith(path), (got, path)  # the nnmath meant
-                timed.setdefault(name, []).append(got["ms"])
-    return m, {name: statistics.median(v) for name, v in timed.items()}
+                timed.setdefault(name, []).append((got["ms"], got["cpu"]))
+    return m, {
+        name: tuple(statistics.median(x) for x in zip(*v, strict=True)) for name, v in timed.items()
+    }
 
 
 def main(argv=()) -> int:
@@ -868,10 +876,10 @@ def print_optimizers() -> None:
         f"of {ROUNDS} interleaved fresh processes (load average now {os.getloadavg()[0]:.1f}: "
         "on a shared machine compare rows of this table only):"
     )
-    print("| variant | ms/iter |")
-    print("|---|---|")
-    for name, ms in rows.items():
-        print(f"| {name} | {ms:.1f} |")
+    print("| variant | ms/iter (wall) | CPU ms/iter (both workers) |")
+    print("|---|---|---|")
+    for name, (ms, cpu) in rows.items():
+        print(f"| {name} | {ms:.1f} | {cpu:.1f} |")
 
 
 def _target(what, value, target, sense):
