@@ -44,14 +44,27 @@ factor = c3.number_input("by the factor", step=0.25, key="lab_scale_factor")
 scales = {} if unit == inside.NO_UNIT else {int(unit): float(factor)}
 inside.remember(off=lab.format_units(off), scale=lab.format_scales(scales))
 
-scale = lab.unit_scale(h, off=off, scales=scales)
-ab = inside.ablation(run, scale)
-st.markdown(f"**{lab.describe(ab)}**")
-a, b = st.columns([1, 1])
-with a:
-    chart(lab.change_figure(ab), "lab_change")
-with b:
-    chart(lab.changed_figure(ab, run.dev.images), "lab_changed")
+if not off and not scales:  # the intact network: an all-grey matrix and no changed answer
+    st.info(
+        "Nothing switched off yet: pick one or more hidden units above (or scale one), and "
+        "here you will see how dev accuracy moves, which confusions grow or shrink, and the "
+        "images whose answer changes. The Weights page shows what each unit looks for."
+    )
+else:
+    scale = lab.unit_scale(h, off=off, scales=scales)
+    ab = inside.ablation(run, scale)
+    st.markdown(f"**{lab.describe(ab)}**")
+    if len(ab.changed) == 0:
+        st.info(
+            "No dev image changed its answer: the network does as well without this change. "
+            "Try switching off more units, or others."
+        )
+    else:
+        a, b = st.columns([1, 1])
+        with a:
+            chart(lab.change_figure(ab), "lab_change")
+        with b:
+            chart(lab.changed_figure(ab, run.dev.images), "lab_changed")
 
 st.header("Robustness: corrupted dev images")
 st.caption(

@@ -375,7 +375,7 @@ m4.metric("Training time", seconds(result.elapsed), help=TRAINING_TIME_HELP)
 coach.show(run, here=True)
 st.plotly_chart(
     figures.training_curves(
-        result.history, total=settings.iterations, diverged_at=result.diverged_at
+        result.history, total=settings.iterations, diverged_at=result.diverged_at, final=result
     ),
     width="stretch",
     key="curves",

@@ -54,14 +54,26 @@ show = st.radio(
     help="The notebook starts from random weights U[-0.5, 0.5]; that noise hides the "
     "pattern learned on top of it, which 'what training changed' shows alone.",
 )
+unchanged = show == "change" and iteration == 0 and not run.uploaded
+if unchanged:  # now − start is zero everywhere: grey tiles that would say nothing
+    st.info(
+        "Nothing has changed yet at iteration 0: training has not made a single update. "
+        "Shown instead: the starting weights themselves (random noise). "
+        + (
+            "Move the slider to a later iteration to see what training changed."
+            if len(frames) > 1
+            else "This run kept no update (it diverged at once): train it with a smaller alpha."
+        )
+    )
+changes = show == "change" and not unchanged
 st.plotly_chart(
     figures.hidden_units(
         params.W1,
         cols=10,
         first=first,
         count=min(h, MAX_UNITS),
-        limit=limits["dW1" if show == "change" else "W1"],
-        start=start.W1 if show == "change" else None,
+        limit=limits["dW1" if changes else "W1"],
+        start=start.W1 if changes else None,
     ),
     width="stretch",
     key="w1",

@@ -55,10 +55,18 @@ def _clean(a) -> np.ndarray:
 
 # ---- training ---------------------------------------------------------------------------------
 def training_curves(
-    history, total: int | None = None, diverged_at: int | None = None, height: int = 460
+    history,
+    total: int | None = None,
+    diverged_at: int | None = None,
+    height: int = 460,
+    final=None,
 ) -> go.Figure:
     """Loss (top) and train/dev accuracy (bottom) against iteration. ``total`` fixes the x range,
-    so a chart drawn while training grows from left to right."""
+    so a chart drawn while training grows from left to right. ``diverged_at``: the iteration
+    whose loss blew up, marked, and the x range ends near it (the curves that exist fill the
+    chart). ``final``: a diverged run's result (nnmath.TrainResult), whose kept parameters' loss and
+    accuracies are drawn as points, which its history has no row for (a run that diverged on
+    its first update has no curve at all, only the starting point it kept)."""
     n = len(history.loss)
     step = max(1, math.ceil(n / MAX_CURVE_POINTS))
     x = np.arange(0, n, step)
@@ -104,6 +112,27 @@ def training_curves(
             )
         )
     xmax = max(total or 0, n - 1, 1)
+    if diverged_at is not None:  # what happened fills the chart, not the iterations never run
+        xmax = max(n - 1, diverged_at, 1) + max(1, diverged_at // 10)
+    if final is not None and diverged_at is not None and n <= final.iterations:
+        for value, name, color, axis, fmt in (
+            (final.loss, "loss (train)", COLORS["loss"], "", ".4f"),
+            (final.train_accuracy, "train accuracy", COLORS["train"], "2", ".1%"),
+            (final.dev_accuracy, "dev accuracy", COLORS["dev"], "2", ".1%"),
+        ):
+            if np.isfinite(value):
+                fig.add_trace(
+                    go.Scatter(
+                        x=[final.iterations],
+                        y=[value],
+                        name=f"{name}, iteration {final.iterations}",
+                        mode="markers",
+                        marker=dict(color=color, size=10),
+                        xaxis="x" + axis,
+                        yaxis="y" + axis,
+                        hovertemplate=f"iteration %{{x}}<br>{name} %{{y:{fmt}}}<extra></extra>",
+                    )
+                )
     fig.update_layout(
         xaxis=dict(domain=[0, 1], anchor="y", range=[0, xmax], matches="x2", showticklabels=False),
         yaxis=dict(domain=[0.56, 1], title="loss", rangemode="tozero"),
@@ -130,11 +159,26 @@ def training_curves(
             xref="x",
             yref="paper",
             showarrow=False,
-            text=f"diverged at {diverged_at}",
+            text=f"diverged at iteration {diverged_at}",
             font=dict(color=COLORS["wrong"]),
             xanchor="left",
             yanchor="bottom",
         )
+        if n == 0:
+            fig.add_annotation(
+                x=0.5,
+                y=0.75,
+                xref="paper",
+                yref="paper",
+                showarrow=False,
+                text=(
+                    f"The loss blew up at iteration {diverged_at}: no curve to draw, only the "
+                    "starting point it kept"
+                    if final is not None
+                    else f"The loss blew up at iteration {diverged_at}: no curve to draw"
+                ),
+                font=dict(size=14, color=COLORS["wrong"]),
+            )
     return _layout(fig, height=height)
 
 

@@ -10,6 +10,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+import nnmath
+from tests.helpers import decode
 from tests.pages.test_pages import ITER, app, metric, texts
 from ui.navigation import PAGES
 
@@ -77,6 +79,50 @@ def test_runs_shows_accuracies_in_percent():
     config = json.loads(frame.proto.columns)
     assert config["dev_accuracy"]["type_config"]["format"] == "%.1f%%"
     assert frame.proto.placeholder == "—"
+
+
+# ---- item 4: no empty box without a word ----------------------------------------------------------
+def chart(at, key: str) -> dict:
+    for c in at.get("plotly_chart"):
+        if key in c.proto.id:
+            return decode(json.loads(c.proto.spec), nan_as_none=True)
+    raise AssertionError(f"no chart {key!r}")
+
+
+def test_weights_at_iteration_0_say_nothing_changed_yet_and_show_the_start():
+    at = app("pages/5_weights.py", iterations=ITER)
+    assert not any("Nothing has changed yet" in i.value for i in at.info)
+    at.select_slider(key="replay").set_value(0).run()
+    assert "Nothing has changed yet at iteration 0" in texts(at)
+    tiles = chart(at, "w1")["data"][0]["z"]
+    values = [v for row in tiles for v in row if v is not None]
+    assert max(abs(v) for v in values) > 0.1  # the starting weights, not ten grey tiles of 0
+
+
+def test_lab_first_view_says_what_to_do_and_an_unchanged_network_says_so():
+    at = app("pages/13_lab.py", iterations=ITER)
+    assert "Nothing switched off yet: pick one or more hidden units above" in texts(at)
+    assert not [c for c in at.get("plotly_chart") if "lab_change" in c.proto.id]
+    at.selectbox(key="lab_scale_unit").set_value(3).run()
+    at.number_input(key="lab_scale_factor").set_value(1.0).run()  # scaled by 1: no change
+    assert "No dev image changed its answer" in texts(at)
+    at.multiselect(key="lab_off").set_value([0, 1, 2, 3, 4, 5]).run()
+    assert [c for c in at.get("plotly_chart") if "lab_changed" in c.proto.id]
+
+
+def test_a_run_diverged_at_once_draws_its_starting_point_and_says_so():
+    from views import figures
+
+    at = app("pages/2_train.py", alpha=50, iterations=ITER)
+    curves = chart(at, "curves")
+    points = [t for t in curves["data"] if t.get("mode") == "markers"]
+    assert [t["x"] for t in points][0] == [0] and len(points) >= 2  # loss and accuracy at 0
+    notes = " ".join(a["text"] for a in curves["layout"]["annotations"])
+    assert "diverged at iteration 1" in notes and "no curve to draw" in notes
+    assert curves["layout"]["xaxis2"]["range"][1] < 5  # not 60 iterations of empty axes
+    # a run that finished: no extra points, the x axis to its end
+    plain = figures.training_curves(nnmath.History.empty(), total=60)
+    assert all(t.mode == "lines" for t in plain.data) and not plain.layout.annotations
 
 
 # ---- every page, a trained run and a diverged one: no raw value where one is set ----------------

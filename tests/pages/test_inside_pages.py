@@ -171,15 +171,16 @@ def test_lab_switches_the_units_of_the_url_off(reference):
     at.multiselect(key="lab_off").set_value([]).run()
     at.selectbox(key="lab_scale_unit").set_value(-1).run()
     assert "off" not in at.query_params and "scale" not in at.query_params
-    assert "Dev accuracy " + f"{result.dev_accuracy:.1%} → {result.dev_accuracy:.1%}" in texts(at)
-    assert "0 images changed answer" in texts(at)
+    # the intact network: no grey matrix and no empty gallery, but what to do
+    assert "Nothing switched off yet: pick one or more hidden units above" in texts(at)
+    assert len(charts(at)) == 2  # the robustness curves and the examples only
 
 
 def test_lab_robustness_curves_and_the_corruption_of_the_url(reference):
     result, _, dev = reference
     at = app("pages/13_lab.py", corrupt="rotate", level=30)
     table = lab.robustness(result.params, dev.images, dev.labels)
-    robust = charts(at)[2]
+    robust = charts(at)[0]  # no unit off: no change charts above it
     curves = [tr for tr in robust["data"] if tr.get("mode") == "lines+markers"]
     for tr, kind in zip(curves, corrupt.CORRUPTIONS):
         np.testing.assert_allclose(tr["y"], table[table.corruption == kind]["accuracy"])
@@ -206,7 +207,7 @@ def test_lab_trains_the_same_settings_with_the_augmentation_and_shows_both_curve
     )
     assert augmented.config.augment == "rotate"
     theirs = lab.robustness(augmented.params, dev.images, dev.labels)
-    robust = charts(at)[2]
+    robust = charts(at)[0]  # no unit off: no change charts above it
     dashed = [tr for tr in robust["data"] if tr.get("name") == "trained with rotate augmentation"]
     assert len(dashed) == len(corrupt.CORRUPTIONS)
     np.testing.assert_allclose(dashed[1]["y"], theirs[theirs.corruption == "rotate"]["accuracy"])

@@ -33,7 +33,7 @@ def test_training_curves_carry_the_history_and_grow_towards_total():
     assert [t.name for t in fig2.data] == ["loss (train)", "train accuracy"]
     assert np.isnan(fig2.data[0].y[5])
     fig2.to_json()
-    assert any("diverged at 5" in a.text for a in fig2.layout.annotations)
+    assert any("diverged at iteration 5" in a.text for a in fig2.layout.annotations)
 
 
 def test_long_histories_are_thinned():
