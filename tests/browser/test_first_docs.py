@@ -64,3 +64,17 @@ def test_the_coach_links_the_next_step_after_a_short_run(page, app_url):
     page.get_by_text("Press Train to continue from there").first.wait_for()
     assert "iterations=120" in page.url
     assert_no_exception(page)
+
+
+def test_homes_coach_links_train_with_the_next_settings(page, app_url):
+    query = "data=sample&hidden=10&alpha=0.1&iterations=60&seed=0"
+    page.goto(f"{app_url}/train?{query}")  # Home shows a cached run: have it trained
+    page.get_by_text("What happened:").first.wait_for()
+    page.goto(f"{app_url}/?{query}")
+    page.get_by_text("What happened:").first.wait_for()
+    wait_for_app(page)
+    page.locator(".st-key-coach").get_by_text("Continue to 120 iterations").click()
+    # a link from a session opened by a link: Train continues the run at once, as a permalink does
+    page.get_by_text("Trained 120 iterations").first.wait_for()
+    assert "/train?" in page.url and "iterations=120" in page.url
+    assert_no_exception(page)
