@@ -48,8 +48,8 @@ elif kind == "file":
     files = sorted(datasets.local_files())
     if not files:
         st.info(
-            "No loadable files under data/downloads yet: put a CSV / IDX / npz / "
-            "zip there, or download one from Kaggle."
+            "No dataset files on this server yet: upload one (Source: Upload), or download one "
+            "from Kaggle."
         )
     else:
         choice = st.selectbox(
@@ -66,6 +66,8 @@ elif kind == "upload":
         f"up to {MAX_MB:g} MB",
         type=None,
         key="data_upload",
+        # the dropzone's own "Limit … per file" then states the same limit as the label
+        max_upload_size=max(1, int(MAX_MB)),
     )
     if uploaded is not None and st.button("Use this upload", type="primary"):
         try:
@@ -86,13 +88,14 @@ else:
         key="kaggle_ref",
     )
     secrets = host.secrets_mapping()
-    if not kaggle.credentials_available(secrets):
+    can_download = kaggle.credentials_available(secrets)
+    if not can_download:
         st.info(
-            "No Kaggle credentials on this server. Add KAGGLE_API_TOKEN (or KAGGLE_USERNAME "
-            "and KAGGLE_KEY) to .streamlit/secrets.toml, or the environment, or "
-            "~/.kaggle/kaggle.json. The embedded sample works without them."
+            "Kaggle downloads are not set up on this server: the embedded sample and uploads "
+            "work without them. (For the person hosting it: add a Kaggle API token, as "
+            "docs/hosting.md explains.)"
         )
-    if st.button("Download", type="primary", key="kaggle_download"):
+    if st.button("Download", type="primary", key="kaggle_download", disabled=not can_download):
         bar = st.progress(0.0, text=f"Downloading {ref}…")
 
         def progress(done, total):
@@ -134,12 +137,13 @@ left, right = st.columns([3, 2])
 with left:
     st.markdown("**Samples** (4 of each digit; label above each image)")
     seed = st.number_input(
-        "Other samples",
+        "Show another pick (pick number)",
         min_value=0,
         value=0,
         step=1,
         key="sample_seed",
-        help="Another random pick of the same dataset.",
+        help="Each number shows a different random pick of 4 images per digit from the same "
+        "dataset; 0 is the first pick. Use + and − to browse.",
     )
     images, captions, hover = sample_grid(ds, seed=int(seed))
     st.plotly_chart(

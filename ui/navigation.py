@@ -117,7 +117,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/compare_arrows:",
         "compare",
         "Compare",
-        "How do two or more runs differ?",
+        "Is run B better than run A, and which images did it fix or break?",
     ),
     PageSpec(
         "pages/14_race.py",

@@ -195,7 +195,7 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
             tickvals=sorted(frame["seed"].unique().tolist()),
         ),
         dict(label="iterations", values=frame["iterations"].to_numpy(dtype=float)),
-        dict(label="dev accuracy", values=dev, range=[0, 1]),
+        dict(label="dev accuracy", values=dev, range=[0, 1], tickformat=".0%"),
     ]
     fig = go.Figure(
         go.Parcoords(
@@ -205,11 +205,15 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
                 cmin=0,
                 cmax=1,
                 showscale=True,
-                colorbar=dict(title=dict(text="dev accuracy")),
+                colorbar=dict(title=dict(text="dev accuracy"), tickformat=".0%"),
             ),
             dimensions=dims,
             labelangle=0,
             labelside="top",
+            # plotly's defaults come out near 8 px in a page-wide chart: readable sizes
+            labelfont=dict(size=14),
+            tickfont=dict(size=13),
+            rangefont=dict(size=11),
         )
     )
     fig.update_layout(

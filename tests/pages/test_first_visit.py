@@ -236,3 +236,43 @@ def test_the_sweep_progress_table_reads_dashes_and_percent():
     assert shown["iteration"].tolist() == ["—", "250"]
     assert shown["dev accuracy"].tolist() == ["85.1%", "—"]
     assert not shown.isna().any().any()
+
+
+# ---- item 8: the smaller surprises ------------------------------------------------------------------
+def test_the_upload_box_states_one_limit():
+    at = app("pages/1_data.py")
+    at.radio(key="data_source").set_value("upload").run()
+    box = at.get("file_uploader")[0].proto
+    assert "up to 100 MB" in box.label  # NNMATH_MAX_UPLOAD_MB's default, below maxUploadSize 200
+    assert box.max_upload_size_mb == 100  # the dropzone's "Limit 100MB per file" agrees
+
+
+def test_the_sample_pick_box_says_what_it_is():
+    at = app("pages/1_data.py")
+    box = at.number_input(key="sample_seed")
+    assert box.label == "Show another pick (pick number)" and "random pick" in box.help
+
+
+def test_home_says_what_compare_does():
+    from ui.navigation import PAGES
+
+    compare = next(p for p in PAGES if p.source == "pages/8_compare.py")
+    at = app()
+    link = next(p for p in at.get("page_link") if "Compare" in p.proto.label)
+    assert compare.question in link.proto.label
+    # Compare sets two runs against each other (A and B): not "two or more runs"
+    assert "run B better than run A" in link.proto.label and "or more" not in link.proto.label
+
+
+def test_the_parallel_coordinates_are_readable_and_in_percent():
+    import pandas as pd
+
+    from views.compare_figures import parallel_coordinates_figure
+
+    frame = pd.DataFrame(
+        {"hidden": [10, 32], "alpha": [0.1, 0.5], "seed": [0, 0], "iterations": [50, 50],
+         "dev_accuracy": [0.85, float("nan")]}
+    )  # fmt: skip
+    trace = parallel_coordinates_figure(frame).data[0]
+    assert trace.labelfont.size >= 13 and trace.tickfont.size >= 12 and trace.rangefont.size >= 11
+    assert trace.dimensions[-1].tickformat == ".0%"

@@ -207,6 +207,7 @@ def test_a_sweep_obeys_the_hidden_and_iteration_limits(monkeypatch):
     monkeypatch.setenv("NNMATH_MAX_ITERATIONS", "1000")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/7_sweep.py").run()
+    at.text_input(key="sweep_hidden").set_value("10, 128").run()  # the prefilled grid is small
     assert "hidden must be at most 64 on this server (NNMATH_MAX_HIDDEN), got 128" in errors(at)
     assert at.number_input(key="sweep_iterations").max == 1000
     at.text_input(key="sweep_hidden").set_value("10, 64").run()
