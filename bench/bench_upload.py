@@ -2,7 +2,8 @@
 500 MB CSV of zeros gzipped to about 1 MB, the issue's was 1.7 MB, one bad cell in its last row),
 the same bomb as the Kaggle test.csv of a submission, 200 MB of one endless line (refused by its
 unpacked size, not its rows), a valid file over the image limit, and the largest kind of file
-that is accepted (60,000 MNIST-like images, i.e. the full MNIST train CSV).
+that is accepted (60,000 MNIST-like images, i.e. the full MNIST train CSV), also with a bad cell in a last row
+(the careful pass that names the cell).
 
 Each case runs in a fresh process (``python -c``) that reads the file's bytes, then calls
 ``data.load_dataset`` as the app does (``ui.host.read_limits``: NNMATH_MAX_UPLOAD_MB,
@@ -74,8 +75,9 @@ def write_line(path: Path, megabytes: int = 200) -> None:
             f.write(block)
 
 
-def write_digits(path: Path, n: int) -> None:
-    """``n`` MNIST images as Kaggle's train.csv, gzipped: the embedded sample, repeated."""
+def write_digits(path: Path, n: int, bad_last_row: bool = False) -> None:
+    """``n`` MNIST images as Kaggle's train.csv, gzipped: the embedded sample, repeated; with
+    ``bad_last_row``, one more row whose last cell is not a number."""
     import data
 
     sample = data.load_sample()
@@ -87,6 +89,8 @@ def write_digits(path: Path, n: int) -> None:
         for start in range(0, n, 5000):
             block = np.column_stack([labels[start : start + 5000], images[start : start + 5000]])
             f.write("\n".join(",".join(map(str, r)) for r in block.tolist()) + "\n")
+        if bad_last_row:
+            f.write("0," + ",".join(["0"] * 783) + ",x\n")
 
 
 def measure(path: Path, part: str = "train") -> dict:
@@ -116,6 +120,8 @@ def main() -> None:
         write_bomb(bomb, 50 if quick else 500)
         valid = folder / "train.csv.gz"
         write_digits(valid, 6_000 if quick else 60_000)
+        broken = folder / "broken.csv.gz"
+        write_digits(broken, 6_000 if quick else 60_000, bad_last_row=True)
         over = folder / "many.csv.gz"
         write_digits(over, lim.max_images + 10_000)
         test_bomb = folder / "test.csv.gz"
@@ -129,6 +135,7 @@ def main() -> None:
             ("200 MB in one line, gzipped", line, "train"),
             (f"{lim.max_images + 10_000:,} valid images, gzipped", over, "train"),
             ("60,000 valid images, gzipped (accepted)", valid, "train"),
+            ("the same and a bad cell in a last row", broken, "train"),
         ]
         print(
             f"| {'file':<42} | {'size MB':>7} | {'RSS before MB':>13} | {'peak RSS MB':>11} "

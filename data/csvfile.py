@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import numpy as np
 
@@ -145,32 +146,65 @@ def _split(values: np.ndarray, layout: _Layout):
         label_col = _guess_label_column(values)
     if label_col is None:
         return values, None, None
+    last = values.shape[1] - 1
+    if label_col in (0, last):  # views: no copy of the whole file's values
+        pixels = values[:, 1:] if label_col == 0 else values[:, :last]
+        return pixels, values[:, label_col], label_col
     pixel_cols = [j for j in range(values.shape[1]) if j != label_col]
     return values[:, pixel_cols], values[:, label_col], label_col
 
 
+_FAST_LINES = 8192  # lines per numpy parse in the fast pass
+_NON_SPACE = re.compile(rb"\S")
+
+
 def _fast(raw: bytes, layout: _Layout):
-    skip = layout.header_line or 0
-    if not raw[layout.body_start :].strip():
+    """Every value as uint8, parsed ``_FAST_LINES`` lines at a time by numpy's integer parser
+    into one preallocated array (a row per line at most), or None at the first thing it cannot
+    take (the slow pass then finds and names it). Chunks keep the memory at the uint8 values
+    plus one chunk, instead of the whole file's int16 values and numpy's buffers."""
+    start = layout.body_start
+    if not _NON_SPACE.search(raw, start):
         return None  # header only; np.loadtxt would warn "input contained no data"
-    try:
-        values = np.loadtxt(
-            io.BytesIO(raw), delimiter=",", dtype=np.int16, comments=None, skiprows=skip, ndmin=2
-        )
-    except Exception:  # any parse problem: the slow pass finds and names it
+    out = np.empty((raw.count(b"\n", start) + 1, layout.ncols), dtype=np.uint8)
+    n, pos, size = 0, start, len(raw)
+    while pos < size:
+        end = pos
+        for _ in range(_FAST_LINES):
+            end = raw.find(b"\n", end) + 1
+            if end == 0:
+                end = size
+                break
+        chunk = raw[pos:end]
+        pos = end
+        if not _NON_SPACE.search(chunk):
+            continue
+        try:
+            block = np.loadtxt(
+                io.BytesIO(chunk), delimiter=",", dtype=np.int16, comments=None, ndmin=2
+            )
+        except Exception:  # any parse problem: the slow pass finds and names it
+            return None
+        if block.shape[1] != layout.ncols or block.min() < 0 or block.max() > 255:
+            return None
+        out[n : n + block.shape[0]] = block
+        n += block.shape[0]
+    if n == 0:
         return None
-    if values.shape[0] == 0 or values.shape[1] != layout.ncols:
+    pixels, labels, _ = _split(out[:n], layout)
+    if labels is not None and labels.max() >= CLASSES:
         return None
-    pixels, labels, _ = _split(values, layout)
-    if pixels.min() < 0 or pixels.max() > 255:
-        return None
-    if labels is not None and (labels.min() < 0 or labels.max() >= CLASSES):
-        return None
-    return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
+    return np.ascontiguousarray(pixels), None if labels is None else np.ascontiguousarray(labels)
 
 
 def _parse_chunk(lines: list[str]) -> np.ndarray | None:
-    """The chunk as floats via numpy's C parser, or None if any cell is not a plain number."""
+    """The chunk as floats via numpy's C parser, or None if any cell is not a plain number.
+    Whole numbers are tried first (numpy's integer parser is several times faster than its
+    float parser with quotes)."""
+    try:
+        return np.loadtxt(lines, delimiter=",", dtype=np.int16, comments=None, ndmin=2)
+    except Exception:  # decimals, quotes, or something wrong: the float parser decides
+        pass
     try:
         block = np.loadtxt(
             lines, delimiter=",", dtype=np.float64, comments=None, ndmin=2, quotechar='"'
@@ -180,6 +214,20 @@ def _parse_chunk(lines: list[str]) -> np.ndarray | None:
     if block.shape[0] != len(lines) or np.isnan(block).any():
         return None
     return block
+
+
+def _locate(lines: list[str], numbers: list[int], layout: _Layout) -> np.ndarray:
+    """The block of ``lines``; when numpy refuses it, halves are parsed until the failing lines
+    are found, and only those are scanned cell by cell (so one bad cell costs a few numpy
+    parses, not a Python scan of the whole chunk). Raises DataError at the first bad cell."""
+    block = _parse_chunk(lines)
+    if block is not None and block.shape[0] == len(lines):
+        return block
+    if len(lines) <= 8:
+        return _scan_cells(lines, numbers, layout)
+    half = len(lines) // 2
+    first = _locate(lines[:half], numbers[:half], layout)
+    return np.concatenate([first, _locate(lines[half:], numbers[half:], layout)])
 
 
 def _scan_cells(lines: list[str], numbers: list[int], layout: _Layout) -> np.ndarray:
@@ -204,12 +252,53 @@ def _scan_cells(lines: list[str], numbers: list[int], layout: _Layout) -> np.nda
     return block
 
 
+def _lines(raw: bytes, start: int = 0):
+    """(1-based line number, line as text) of ``raw`` from byte ``start``, one at a time: the
+    file is never decoded or split as a whole."""
+    number = raw.count(b"\n", 0, start)
+    pos = start
+    size = len(raw)
+    while pos < size:
+        end = raw.find(b"\n", pos)
+        if end < 0:
+            end = size
+        number += 1
+        yield number, raw[pos:end].decode("utf-8", errors="replace")
+        pos = end + 1
+
+
+def _first_bad(values: np.ndarray, cols: list[int], low: float, high: float, block: int = 4096):
+    """(row, column) of the first cell in ``cols`` (row-major order) that is not a whole number
+    in [low, high], or None; checked a block of rows at a time, so the masks stay small."""
+    for start in range(0, values.shape[0], block):
+        part = values[start : start + block][:, cols]
+        with np.errstate(invalid="ignore"):
+            bad = (part < low) | (part > high) | (part != np.floor(part))
+        if bad.any():
+            i, k = np.argwhere(bad)[0]
+            return start + int(i), cols[int(k)]
+    return None
+
+
 def _slow(raw: bytes, layout: _Layout):
     filename = layout.filename
-    text = raw.decode("utf-8", errors="replace")
-    rows: list[str] = []
+    # float32 holds 0..255 and the labels exactly, at a quarter of the memory of float64; one
+    # row per line at most (counting newlines allocates nothing), trimmed at the end.
+    values = np.empty((raw.count(b"\n") + 1, layout.ncols), dtype=np.float32)
     line_numbers: list[int] = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    chunk: list[str] = []
+    numbers: list[int] = []
+
+    def flush():
+        block = _locate(chunk, numbers, layout)
+        start = len(line_numbers)
+        with np.errstate(over="ignore"):  # 1e300 becomes inf, refused below as out of range
+            values[start : start + len(chunk)] = block
+        line_numbers.extend(numbers)
+        chunk.clear()
+        numbers.clear()
+
+    for number, line in _lines(raw):
         if layout.header_line is not None and number <= layout.header_line:
             continue
         if not line.strip():
@@ -219,48 +308,40 @@ def _slow(raw: bytes, layout: _Layout):
             raise DataError(
                 f"{filename}, line {number}: expected {layout.expected()}, found {found}"
             )
-        rows.append(line)
-        line_numbers.append(number)
+        chunk.append(line)
+        numbers.append(number)
+        if len(chunk) == _CHUNK:
+            flush()
+    if chunk:
+        flush()
     if not line_numbers:
         raise DataError(
             f"{filename} has a header line but no data rows"
             if layout.header_line
             else f"{filename} has no data rows"
         )
-    # float32 holds 0..255 and the labels exactly, at a quarter of the memory of float64
-    values = np.empty((len(rows), layout.ncols), dtype=np.float32)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        block = _parse_chunk(chunk)
-        if block is None:  # something in this chunk: name the exact cell
-            block = _scan_cells(chunk, line_numbers[start : start + _CHUNK], layout)
-        with np.errstate(over="ignore"):  # 1e300 becomes inf, refused below as out of range
-            values[start : start + len(chunk)] = block
     values = values[: len(line_numbers)]
     pixels, labels, label_col = _split(values, layout)
     pixel_cols = [j for j in range(layout.ncols) if j != label_col]
 
-    def where(mask, cols):
-        i, k = np.argwhere(mask)[0]
-        return values_of(i, cols[k]), layout.column_name(cols[k]), line_numbers[i]
-
-    def values_of(i, j):
+    def shown(i, j):
         v = float(values[i, j])
         return int(v) if v.is_integer() else f"{v:g}"
 
     if labels is not None:
-        lab = labels[:, None]
-        bad = (lab < 0) | (lab >= CLASSES) | (lab != np.floor(lab))
-        if bad.any():
-            v, col, line = where(bad, [label_col])
+        bad = _first_bad(values, [label_col], 0, CLASSES - 1)
+        if bad is not None:
+            i, j = bad
             raise DataError(
-                f"{filename}: labels must be 0–9, found {v} in column {col} at line {line}"
+                f"{filename}: labels must be 0–9, found {shown(i, j)} in column "
+                f"{layout.column_name(j)} at line {line_numbers[i]}"
             )
-    bad = (pixels < 0) | (pixels > 255) | (pixels != np.floor(pixels))
-    if bad.any():
-        v, col, line = where(bad, pixel_cols)
+    bad = _first_bad(values, pixel_cols, 0, 255)
+    if bad is not None:
+        i, j = bad
         raise DataError(
-            f"{filename}: pixel values must be 0–255, found {v} in column {col} at line {line}"
+            f"{filename}: pixel values must be 0–255, found {shown(i, j)} in column "
+            f"{layout.column_name(j)} at line {line_numbers[i]}"
         )
     return pixels.astype(np.uint8), None if labels is None else labels.astype(np.uint8)
 
