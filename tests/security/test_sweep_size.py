@@ -71,6 +71,8 @@ def test_the_count_is_the_number_of_distinct_values(parts):
 def test_the_page_refuses_a_huge_seed_range_at_once():
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/7_sweep.py").run()
+    at.text_input(key="sweep_hidden").set_value("10, 32, 64, 128").run()
+    at.text_input(key="sweep_alpha").set_value("0.05, 0.1, 0.2, 0.5").run()
     at.text_input(key="sweep_seeds").set_value("0-10000000").run()
     assert not at.exception
     assert [e.value for e in at.error] == [
