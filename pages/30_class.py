@@ -9,7 +9,7 @@ from ui.state import init_state
 
 init_state()
 st.title("Class")
-room = classroom.classroom()
+room = classroom.classroom_or_stop()
 me = classroom.member()
 wanted = classroom.normal_join_code()
 

@@ -11,7 +11,7 @@ from views import classroom as view
 
 init_state()
 st.title("Teacher")
-room = classroom.classroom()
+room = classroom.classroom_or_stop()
 opened = classroom.teacher_login()
 
 if opened is None:

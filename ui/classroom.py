@@ -9,6 +9,7 @@ folder. Nothing in the URL or a form reaches it.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,11 @@ JOIN_PARAM = "join"  # a join link: ?join=CODE on the Class page
 MEMBER_KEY = "_class_member"  # session: (student id, Membership)
 RECORDED_KEY = "_class_runs"  # session: run ids already recorded for this student
 TEACHER_KEY = "_class_teacher"  # session: (code, key) the teacher opened
+UNREACHABLE = (
+    "The class record cannot be reached right now (the server's log says why); what you do "
+    "stays in this tab."
+)
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,6 +53,17 @@ def classroom() -> Classroom:
     return _classroom(database_url() or default_url())
 
 
+def classroom_or_stop() -> Classroom:
+    """:func:`classroom` for the Class and Teacher pages: when the database cannot be opened,
+    an error without its address (that is the host's business) and the end of the page."""
+    try:
+        return classroom()
+    except Exception:
+        log.exception("the class database cannot be opened")
+        st.error(UNREACHABLE)
+        st.stop()
+
+
 # ---- the student's membership ------------------------------------------------------------------
 def keep_membership() -> Membership | None:
     """Call at the top of every page (init_state does): the session's class membership, read
@@ -65,8 +82,9 @@ def keep_membership() -> Membership | None:
             )
             del qp[PARAM]
             return None
-        except Exception as e:  # the database is unreachable: the app goes on without it
-            st.warning(f"The class record cannot be reached right now: {e}")
+        except Exception:  # the database is unreachable: the app goes on without it
+            log.exception("reading a student's class membership")
+            st.warning(UNREACHABLE)
             return None
         held = (token, member)
         ss[MEMBER_KEY] = held
@@ -119,8 +137,12 @@ def _write(call, *args, **kw) -> bool:
             "Your class no longer exists (the teacher deleted it): answers stay in this tab only."
         )
         return False
-    except Exception as e:
-        st.warning(f"Could not save this to your class's record: {e}")
+    except ValueError as e:  # engine.classroom's own checks (sizes, limits) say what is wrong
+        st.warning(f"Not saved to your class's record: {e}.")
+        return False
+    except Exception:
+        log.exception("writing to the class record")
+        st.warning(UNREACHABLE)
         return False
     return True
 

@@ -191,3 +191,16 @@ def test_after_answering_in_a_lesson_a_student_sees_the_class_without_names():
     alone.number_input(key=k + "number").set_value(784.0).run()
     alone.button(key=k + "lock").click().run()
     assert not [c for c in alone.caption if "Your class" in c.value]
+
+
+def test_an_unreachable_class_database_is_an_error_without_its_address(monkeypatch):
+    monkeypatch.setenv("NNMATH_DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/nowhere")
+    for page in ("pages/30_class.py", "pages/31_teacher.py"):
+        at = app(page)
+        assert "cannot be reached right now" in at.error[0].value
+        assert "secret" not in at.error[0].value and "127.0.0.1" not in at.error[0].value
+    # Other pages go on; a student's link there only warns.
+    at = app(None, student="x" * 22)
+    assert any("cannot be reached right now" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
