@@ -91,11 +91,8 @@ event = st.dataframe(
         "dev_nll",
         "seconds",
         "updated",
-        "init",
-        "dtype",
-        "batch_size",
-        "tags",
-        "note",
+        # settings every listed run shares, and empty notes, would only widen the table
+        *compare.varying_columns(view, ["init", "dtype", "batch_size", "tags", "note"]),
     ],
     column_config={
         "open": st.column_config.LinkColumn(

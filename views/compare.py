@@ -122,6 +122,21 @@ def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> 
     return links
 
 
+def varying_columns(frame: pd.DataFrame, names: Sequence[str], text=("tags", "note")) -> list[str]:
+    """Those of ``names`` worth a column in the Runs table: values that differ between the rows,
+    or, for the ``text`` columns, any text at all (a single note is worth reading)."""
+    out = []
+    for name in names:
+        if name not in frame:
+            continue
+        column = frame[name]
+        differs = column.astype(str).nunique() > 1  # None / NaN as text: a value of its own
+        written = name in text and (column.fillna("").astype(str) != "").any()
+        if differs or written:
+            out.append(name)
+    return out
+
+
 def record_label(record) -> str:
     """A stored run in a list: its settings, length and dev accuracy (or its status)."""
     dev = as_float(record.dev_accuracy)

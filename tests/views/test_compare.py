@@ -253,3 +253,18 @@ def test_ledger_figures_have_titled_axes():
     assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
     assert [t["name"] for t in scatter["data"]] == ["hidden 10", "diverged"]
     assert scatter["data"][1]["marker"]["symbol"] == "x"  # the diverged run, apart
+
+
+def test_the_runs_table_leaves_out_columns_every_row_shares():
+    frame = pd.DataFrame(
+        {
+            "init": ["uniform", "uniform"],
+            "dtype": ["float32", "float64"],
+            "batch_size": [None, None],
+            "tags": ["", ""],
+            "note": ["", "a note"],
+        }
+    )
+    names = ["init", "dtype", "batch_size", "tags", "note", "missing"]
+    assert compare.varying_columns(frame, names) == ["dtype", "note"]
+    assert compare.varying_columns(frame.iloc[1:], names) == ["note"]  # one row: its note only
