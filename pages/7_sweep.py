@@ -392,9 +392,9 @@ event = st.plotly_chart(
     config={"displayModeBar": False},
 )
 st.caption(
-    f"Cell text: mean ± spread (standard deviation) of {data.label} over the other "
-    "settings, usually seeds; “(1 of 3)”: only 1 of the cell's 3 runs has a result so far "
-    "(launch the sweep to train the others). "
+    f"Cell text: the mean of {data.label} over the cell's runs (usually its seeds) ± their "
+    "sample standard deviation, and how many runs: “85.0% ± 0.4 (3 seeds)”; “(1 of 3 seeds)”: "
+    "only 1 of the cell's 3 runs has a result so far (launch the sweep to train the others). "
     + grid.colour_range(data)
     + " ★ = best cell (highest accuracy, or lowest loss, ECE or NLL). "
     "Dark red = diverged (loss not finite or over 10× its start — lower alpha). "

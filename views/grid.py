@@ -89,7 +89,7 @@ class HeatmapData:
     x_values: tuple
     y_values: tuple
     mean: np.ndarray  # (len(y_values), len(x_values)) mean of ``metric``; NaN if none
-    spread: np.ndarray  # standard deviation over seeds (ddof=0); NaN if none
+    spread: np.ndarray  # sample standard deviation over seeds (ddof=1); NaN if under 2 runs
     count: np.ndarray  # runs with a finite accuracy per cell
     diverged: np.ndarray  # runs that diverged per cell
     expected: np.ndarray  # runs in the grid per cell
@@ -150,6 +150,10 @@ def heatmap_data(
     expected = np.zeros(shape, dtype=int)
     run_ids = np.empty(shape, dtype=object)
     text = np.full(shape, "not run", dtype=object)
+    others = [
+        n for n in SWEEPABLE if n not in (x, y) and n in rows and rows[n].astype(str).nunique() > 1
+    ]
+    what = "seeds" if others == ["seed"] else "runs"  # what a cell averages over
     for i, yv in enumerate(y_values):
         for j, xv in enumerate(x_values):
             cell = rows[(rows[x] == xv) & (rows[y] == yv)]
@@ -164,7 +168,7 @@ def heatmap_data(
             count[i, j] = acc.size
             if acc.size:
                 mean[i, j] = acc.mean()
-                spread[i, j] = acc.std()
+                spread[i, j] = acc.std(ddof=1) if acc.size > 1 else np.nan
             text[i, j] = _cell_text(
                 mean[i, j],
                 spread[i, j],
@@ -172,6 +176,7 @@ def heatmap_data(
                 diverged[i, j],
                 expected[i, j],
                 percent=metric == "dev_accuracy",
+                what=what,
             )
     sign = 1.0 if HEATMAP_METRICS[metric][1] else -1.0
     candidates = np.where((diverged == 0) & (count > 0), sign * mean, -np.inf)
@@ -195,9 +200,12 @@ def heatmap_data(
     )
 
 
-def _cell_text(mean, spread, count, diverged, expected, *, percent: bool = False) -> str:
-    """'85.0% ± 0.4' (an accuracy, spread in percentage points) or '0.412 ± 0.003'; '(1 of 3)'
-    when only some of the cell's runs have a result."""
+def _cell_text(
+    mean, spread, count, diverged, expected, *, percent: bool = False, what: str = "seeds"
+) -> str:
+    """'85.0% ± 0.4 (3 seeds)': the mean, the sample standard deviation (an accuracy's in
+    percentage points) and how many runs it is over; '(1 of 3 seeds)' when only some of the
+    cell's runs have a result; the mean alone for a cell of one run."""
     if diverged:
         return "diverged" if diverged == expected else f"diverged ({diverged} of {expected})"
     if count == 0:
@@ -206,7 +214,9 @@ def _cell_text(mean, spread, count, diverged, expected, *, percent: bool = False
     if count > 1:
         label += f" ± {spread * 100:.1f}" if percent else f" ± {spread:.3f}"
     if count < expected:
-        label += f" ({count} of {expected})"
+        label += f" ({count} of {expected} {what})"
+    elif count > 1:
+        label += f" ({count} {what})"
     return label
 
 

@@ -45,7 +45,7 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
     assert_no_exception(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.locator("text=★").first.wait_for()
-    assert chart.locator("text=/\\d+\\.\\d% ± \\d+\\.\\d/").count() == 2
+    assert chart.locator("text=/\\d+\\.\\d% ± \\d+\\.\\d \\(2 seeds\\)/").count() == 2
     assert chart.locator("text=diverged").count() == 2
     screenshot(page, "sweep")
 

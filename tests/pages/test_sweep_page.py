@@ -216,9 +216,15 @@ def test_a_random_search_from_its_link_trains_and_says_which_setting_mattered():
     ok = table[table["status"] == "finished"]
     reading = significance.main_effects(ok.to_dict("records")).reading
     assert reading in texts(at)
-    # each point's hover text: mean ± sd over its two seeds, as numpy computes them
+    # each point's hover text: mean ± sd over its two seeds, as numpy computes them from the store
+    from engine.store import RunStore
+
+    records = RunStore().records()
     trained = [t for t in chart["data"] if t["name"] == "trained"]
     for t in trained:
         for x, y, text in zip(t["x"], t["y"], t["text"]):
-            accs = ok[(ok["alpha"] == x) & (ok["hidden"] == y)]["dev_accuracy"].to_numpy()
+            accs = np.array(
+                [r.dev_accuracy for r in records if (r.config.alpha, r.config.hidden) == (x, y)]
+            )
+            assert accs.size == 2
             assert f"{accs.mean() * 100:.1f}% ± {np.std(accs, ddof=1) * 100:.1f} (2 seeds)" in text

@@ -162,7 +162,9 @@ def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
     links = grid.cell_run_ids(data, [RunConfig(data="x" * 16)], prefer_seed=1)
     spec = _spec(cf.heatmap_figure(data, links))
     main, diverged, not_run, clicks = spec["data"]
-    assert main["text"][1][0] == "★ 94.0% ± 1.0"
+    # mean ± sample sd (ddof=1) in points, and the number of seeds
+    assert main["text"][1][0] == f"★ 94.0% ± {np.std([0.95, 0.93], ddof=1) * 100:.1f} (2 seeds)"
+    assert main["text"][0][0] == f"85.0% ± {np.std([0.8, 0.9], ddof=1) * 100:.1f} (2 seeds)"
     assert main["colorbar"]["tickformat"] == ".1%"
     assert diverged["text"][0][1] == "diverged"
     assert diverged["colorscale"][0][1] == cf.DIVERGED_COLOUR
