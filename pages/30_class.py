@@ -38,7 +38,12 @@ else:
         "This tab's address keeps you in the class: bookmark it to come back. Do not share it "
         "— whoever opens it records as you."
     )
-    mine = room.own(classroom.student_id())
+    try:
+        mine = room.own(classroom.student_id())
+    except LookupError:  # the teacher deleted the class since this tab joined it
+        classroom.leave()
+        st.warning("Your class no longer exists (the teacher deleted it).")
+        st.stop()
     if not mine:
         st.info("Nothing recorded yet: answer a lesson's questions, or train a run on Train.")
     answered = list(dict.fromkeys((r.lesson, r.step) for r in mine if r.correct is None))
@@ -51,7 +56,8 @@ else:
     for lesson, step in tried:
         results = [r.correct for r in mine if (r.lesson, r.step) == (lesson, step)]
         verdict = f"right at try {results.index(True) + 1}" if True in results else "not yet"
-        st.markdown(f"**{lesson} · {step}** (by hand): {len(results)} tries, {verdict}.")
+        title = classroom.step_title(lesson, step)
+        st.markdown(f"**{title}** (by hand): {len(results)} tries, {verdict}.")
     if st.button("Leave the class", icon=":material/logout:", key="class_leave"):
         classroom.leave()
         st.rerun()

@@ -204,3 +204,22 @@ def test_an_unreachable_class_database_is_an_error_without_its_address(monkeypat
     assert any("cannot be reached right now" in w.value for w in at.warning), [
         w.value for w in at.warning
     ]
+
+
+def test_a_student_of_a_deleted_class_is_told_and_records_nothing():
+    room = Classroom()
+    code, key = room.create("Maths")
+    at = _join(code, "ada")
+    room.record(classroom_id(at), "l", "s", 1)
+    at.run()
+    assert "l · s" in texts(at)
+    room.delete(code, key)
+    at.run()
+    assert "no longer exists" in at.warning[0].value
+    assert "student" not in at.query_params
+    at.run()
+    assert at.text_input(key="class_nickname")  # the join form again
+
+
+def classroom_id(at) -> str:
+    return param(at, "student")
