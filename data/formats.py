@@ -434,36 +434,56 @@ def read_member(
     return out
 
 
-def npy_shapes(raw: bytes, filename: str) -> dict[str, tuple]:
-    """``{array name: shape}`` of an .npz from its .npy headers alone (nothing allocated), after
-    checking that each header's shape and dtype match the member's size: np.load allocates what
-    a header claims before reading, so a header claiming far more than the file holds is
-    refused here."""
-    out = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            for info in archive.infolist():
-                if not info.filename.endswith(".npy"):
-                    continue
-                with archive.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    read = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    shape, _, dtype = read(f)
-                    header = f.tell()
-                if not dtype.hasobject:
-                    claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-                    if claimed != info.file_size - header:
-                        raise DataError(
-                            f"{filename}: {info.filename} claims shape {shape} ({dtype}), which "
-                            f"does not match its {info.file_size:,} bytes"
-                        )
-                out[info.filename[: -len(".npy")]] = tuple(shape)
-    except DataError:
-        raise
-    except Exception as e:  # zipfile / numpy header errors: np.load names them below
-        raise DataError(f"{filename} is not a readable .npz file ({_reason(e)})") from None
+@dataclass(frozen=True)
+class NpyHeader:
+    """One member of an .npz as its .npy header describes it, read without loading the array."""
+
+    name: str  # member name without ".npy"
+    shape: tuple
+    dtype: np.dtype
+    size: int  # the member's bytes unpacked
+    fits: bool  # the header's shape and dtype account for exactly the member's data bytes
+
+
+def npy_headers(raw: bytes) -> list[NpyHeader]:
+    """The .npy headers of an .npz (nothing allocated beyond them). np.load allocates what a
+    header claims before reading, so callers check ``fits`` (and the sizes) first. Raises what
+    zipfile and numpy's header reader raise on a damaged file."""
+    out = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    raise ValueError(f"{info.filename}: .npy version {version}")
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read(f)
+                header = f.tell()
+            claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            fits = not dtype.hasobject and claimed == info.file_size - header
+            name = info.filename[: -len(".npy")]
+            out.append(NpyHeader(name, tuple(shape), dtype, info.file_size, fits))
     return out
+
+
+def npy_shapes(raw: bytes, filename: str) -> dict[str, tuple]:
+    """``{array name: shape}`` of an .npz from its .npy headers alone, after checking that each
+    header's shape and dtype match the member's size (a header claiming far more than the file
+    holds is refused here, before numpy allocates it)."""
+    try:
+        headers = npy_headers(raw)
+    except Exception as e:  # zipfile / numpy header errors
+        raise DataError(f"{filename} is not a readable .npz file ({_reason(e)})") from None
+    for h in headers:
+        if not h.fits and not h.dtype.hasobject:  # object arrays: refused by np.load itself
+            raise DataError(
+                f"{filename}: {h.name}.npy claims shape {h.shape} ({h.dtype}), which does not "
+                f"match its {h.size:,} bytes"
+            )
+    return {h.name: h.shape for h in headers}

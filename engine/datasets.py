@@ -134,6 +134,12 @@ def load(key: str, uploads_dir: Path):
     from .limits import Limits
 
     lim = Limits.read()[0]
-    return check_usable(
-        data.load_dataset(path, max_unpacked=lim.max_unpacked_bytes, max_images=lim.max_images)
-    )
+    try:
+        ds = data.load_dataset(path, max_unpacked=lim.max_unpacked_bytes, max_images=lim.max_images)
+    except data.DataError as e:  # name the file as the page does, never the server's path
+        root = download_dir()
+        text = str(e)
+        for where in {str(root.resolve()), str(root)}:
+            text = text.replace(where, "data/downloads")
+        raise data.DataError(text) from None
+    return check_usable(ds)

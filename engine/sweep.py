@@ -40,16 +40,15 @@ import threading
 import time
 import traceback
 import uuid
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import nnmath
+from data.formats import npy_headers
 from nnmath import Status
 
 from .config import SETTINGS, optional, setting_type
@@ -435,32 +434,17 @@ def _check_npz(payload: bytes, limit: int) -> None:
     .npy header of a numeric dtype whose shape matches the member's size (so np.load allocates
     nothing the payload did not pay for), no pickled objects."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(payload))
-        members = archive.infolist()
-        if sum(m.file_size for m in members) > limit:
-            raise InvalidOutcome(f"unpacks to more than {limit:,} bytes")
-        for member in members:
-            with archive.open(member) as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise InvalidOutcome(f"{member.filename}: .npy version {version}")
-                header = f.tell() if f.seekable() else None
-            text = member.filename == "meta.npy" and dtype.kind == "U"
-            if dtype.hasobject or (dtype.kind not in _NPY_KINDS and not text):
-                raise InvalidOutcome(f"{member.filename}: dtype {dtype} is not a plain number")
-            n = math.prod(shape) * dtype.itemsize
-            if header is not None and n != member.file_size - header:
-                raise InvalidOutcome(
-                    f"{member.filename}: its shape {shape} does not match its size"
-                )
-    except InvalidOutcome:
-        raise
+        headers = npy_headers(payload)
     except Exception as exc:  # zipfile / numpy header errors: not a plain .npz
         raise InvalidOutcome(f"not a plain .npz ({type(exc).__name__})") from None
+    if sum(h.size for h in headers) > limit:
+        raise InvalidOutcome(f"unpacks to more than {limit:,} bytes")
+    for h in headers:
+        text = h.name == "meta" and h.dtype.kind == "U"
+        if h.dtype.hasobject or (h.dtype.kind not in _NPY_KINDS and not text):
+            raise InvalidOutcome(f"{h.name}: dtype {h.dtype} is not a plain number")
+        if not h.fits:
+            raise InvalidOutcome(f"{h.name}: its shape {h.shape} does not match its size")
 
 
 def decode_result(payload, config, iterations: int):

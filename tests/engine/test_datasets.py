@@ -69,3 +69,14 @@ def test_files_under_downloads_are_opened_by_relative_name(tmp_path, monkeypatch
     assert list(datasets.local_files()) == ["kaggle/train.csv"]
     ds = datasets.load("kaggle/train.csv", tmp_path)
     assert ds.n == 10 and list(ds.labels) == list(range(10))
+
+
+def test_a_file_under_downloads_is_named_without_the_servers_path(tmp_path, monkeypatch):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    gone = folder / "gone.csv"  # listed, then removed before it is read
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", folder)
+    monkeypatch.setattr(data, "list_local_files", lambda root=None: [gone])
+    with pytest.raises(data.DataError) as refused:
+        datasets.load("gone.csv", tmp_path)
+    assert str(refused.value) == "data/downloads/gone.csv: no such file or folder"
