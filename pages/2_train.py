@@ -382,11 +382,15 @@ st.plotly_chart(
 )
 if not (compact or exercise.is_hidden("links")):
     if not run.uploaded:  # a model file has no settings to train again
-        st.page_link(
+        s1, s2 = st.columns([1, 3], vertical_alignment="bottom")
+        n_seeds = s1.number_input("seeds", 2, compare.MAX_REPEAT, 5, key="train_repeat_seeds")
+        s2.page_link(
             "pages/7_sweep.py",
-            label="Is this result luck? Repeat these settings with 5 seeds",
+            label=f"Is this result luck? Repeat these settings with {n_seeds} seeds",
             icon=":material/repeat:",
-            query_params=compare.repeat_params(run.config, result.iterations, settings.data, 5),
+            query_params=compare.repeat_params(
+                run.config, result.iterations, settings.data, n_seeds
+            ),
         )
     st.markdown("**Link to this run** (opens the same numbers in any browser on this server):")
     st.code(session.permalink(settings), language=None)

@@ -112,14 +112,15 @@ st.caption(
     "A difference between two single runs may be one seed's luck: repeat each setting with "
     "several seeds and compare the groups."
 )
-r1, r2 = st.columns(2)
+r0, r1, r2 = st.columns([1, 2, 2], vertical_alignment="bottom")
+n_seeds = r0.number_input("seeds", 2, compare.MAX_REPEAT, 5, key="cmp_repeat_seeds")
 for col, name, rec in ((r1, "A", rec_a), (r2, "B", rec_b)):
     col.page_link(
         "pages/7_sweep.py",
-        label=f"Repeat run {name} with 5 seeds",
+        label=f"Repeat run {name} with {n_seeds} seeds",
         icon=":material/repeat:",
         query_params=compare.repeat_params(
-            rec.config, rec.iterations, rec.data_key or settings.data, 5
+            rec.config, rec.iterations, rec.data_key or settings.data, n_seeds
         ),
     )
 p1, p2 = st.columns(2)

@@ -36,9 +36,13 @@ def permalink_params(config: RunConfig, iterations: int, data_key: str) -> dict[
     return config.settings(data_key, iterations).to_query()
 
 
+MAX_REPEAT = 10  # "repeat with N seeds": at most this many
+
+
 def repeat_params(config: RunConfig, iterations: int, data_key: str, seeds: int) -> dict[str, str]:
     """The Sweep page's query that repeats ``config`` with seeds 0 .. seeds − 1 (cached seeds
-    are served, not retrained)."""
+    are served, not retrained); ``seeds`` is clipped to 1..MAX_REPEAT."""
+    seeds = min(max(int(seeds), 1), MAX_REPEAT)
     query = permalink_params(config, iterations, data_key)
     query.pop("seed", None)
     return {**query, "seeds": f"0-{int(seeds) - 1}"}

@@ -129,3 +129,16 @@ def test_compare_says_whether_a_difference_is_real_for_runs_and_for_seed_groups(
     assert "better than" in text or "No clear difference" in text
     # only what differs: alpha first (seed and the rest are shared by these two)
     assert at.dataframe[0].value.index.tolist() == ["alpha"]
+
+
+def test_repeat_with_n_seeds_links_to_sweep_with_that_many(two_runs):
+    dev, (a, ra), (b, rb), _ = two_runs
+    at = compare_page(a=a.run_id, b=b.run_id)
+    at.number_input(key="cmp_repeat_seeds").set_value(8).run()
+    links = [p for p in at.get("page_link") if "seeds" in p.proto.label]
+    assert [p.proto.label for p in links] == [
+        "Repeat run A with 8 seeds",
+        "Repeat run B with 8 seeds",
+    ]
+    assert "seeds=0-7" in links[0].proto.query_string and "hidden=10" in links[0].proto.query_string
+    assert at.number_input(key="cmp_repeat_seeds").max == 10
