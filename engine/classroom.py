@@ -63,6 +63,8 @@ NICKNAME_RE = re.compile(r"[^\W_][\w .'-]*")  # letters/digits (any script), the
 ID_MAX = 64  # lesson and step ids
 VALUE_MAX = 2000  # characters of one recorded value, as JSON
 DETAILS_MAX = 4000  # characters of a run's details, as JSON
+MAX_CLASSES = 1000  # per database, unless NNMATH_MAX_CLASSES says otherwise
+MAX_CLASSES_ENV = "NNMATH_MAX_CLASSES"
 MAX_STUDENTS = 300  # per class
 MAX_RECORDS = 5000  # answers and attempts per student
 MAX_RUNS = 500  # runs per student
@@ -235,6 +237,14 @@ def url_from_secrets(conf: Mapping[str, Any] | None) -> str | None:
         database=conf.get("database"),
         query=dict(conf.get("query") or {}),
     ).render_as_string(hide_password=False)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 READ_ONLY = "nnmath_read_only"  # execution option: a transaction that only reads
@@ -431,8 +441,17 @@ class Classroom:
     else SQLite in the runs folder). Safe to share between threads; several processes or servers
     may open the same database. ``clock`` (monotonic seconds) times the wrong-key lockout."""
 
-    def __init__(self, url: str | None = None, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_classes: int | None = None,
+    ):
         self.url = url or default_url()
+        self.max_classes = (
+            max_classes if max_classes is not None else _env_int(MAX_CLASSES_ENV, MAX_CLASSES)
+        )
         self.engine = make_engine(self.url)
         try:
             self.version = migrate(self.engine)
@@ -482,6 +501,12 @@ class Classroom:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             try:
                 with self._write() as c:
+                    held = c.execute(sa.select(sa.func.count()).select_from(_classes)).scalar_one()
+                    if held >= self.max_classes:
+                        raise ValueError(
+                            f"this server holds {held} classes, the most it may "
+                            f"({MAX_CLASSES_ENV}): ask its host, or delete an old class"
+                        )
                     c.execute(
                         sa.insert(_classes).values(
                             code=code, name=name, key_hash=stored, created=time.time()

@@ -339,6 +339,24 @@ def test_the_default_database_is_sqlite_in_the_runs_folder(tmp_path, monkeypatch
     assert cr.make_engine("postgresql://u@h/db").dialect.driver == "psycopg"
 
 
+def test_a_server_holds_at_most_max_classes(url, monkeypatch):
+    room = Classroom(url, max_classes=2)
+    try:
+        room.create("A")
+        code, key = room.create("B")
+        with pytest.raises(ValueError, match="holds 2 classes, the most it may"):
+            room.create("C")
+        room.delete(code, key)
+        room.create("C")  # room again
+    finally:
+        room.close()
+    for env, held in (("7", 7), ("lots", cr.MAX_CLASSES), ("-1", cr.MAX_CLASSES)):
+        monkeypatch.setenv(cr.MAX_CLASSES_ENV, env)
+        other = Classroom(url)
+        other.close()
+        assert other.max_classes == held
+
+
 def test_the_url_of_streamlit_sql_secrets():
     assert cr.url_from_secrets(None) is None
     assert cr.url_from_secrets({}) is None
