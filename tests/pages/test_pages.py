@@ -67,7 +67,9 @@ def test_home_says_what_this_is_and_links_every_page():
     assert "watch a neural network learn" in at.title[0].value
     assert "MNIST sample" in texts(at) and "1,000 held out" in texts(at)
     links = at.get("page_link")
-    assert len(links) == len(PAGES) - 1
+    # one link per page, plus "Start with the lessons" above them for a new visitor
+    assert len(links) == len(PAGES) - 1 + 1
+    assert "Start with the lessons" in links[0].proto.label and links[0].proto.page == "lessons"
     assert at.button(key="home_train").label.startswith("Train with the notebook's settings")
 
 
