@@ -77,3 +77,25 @@ def test_advanced_settings_go_through_the_url_and_the_label():
 def test_bad_advanced_settings_say_what_is_wrong(changes, message):
     problems = replace(NOTEBOOK, **changes).problems()
     assert any(message in p for p in problems), problems
+
+
+def test_sweep_axes_and_the_ledger_pick_the_advanced_settings_up():
+    from engine.store import RunRecord
+    from engine.sweep import SWEEPABLE, expand_grid, parse_values
+    from views.compare import runs_frame
+
+    assert {"optimizer", "weight_decay", "dropout", "augment"} <= set(SWEEPABLE)
+    assert parse_values("gd, adam", "optimizer") == ("gd", "adam")
+    assert parse_values("0 1e-4", "weight_decay") == (0.0, 1e-4)
+    base = RunConfig(data="0123456789abcdef", dev_size=1000)
+    grid = expand_grid(base, {"optimizer": ("gd", "adam"), "dropout": (0.0, 0.2)})
+    assert len({c.run_id for c in grid}) == 4
+    assert grid[0].run_id == base.run_id  # gd without dropout: the plain run itself
+    records = [
+        RunRecord(c.run_id, c, 10, "finished", None, "", 0.5, 0.8, 0.8, 1.0, 0.0, 0.0, 1)
+        for c in grid
+    ]
+    frame = runs_frame(records)
+    assert sorted(zip(frame["optimizer"], frame["dropout"])) == [
+        ("adam", 0.0), ("adam", 0.2), ("gd", 0.0), ("gd", 0.2)
+    ]  # fmt: skip
