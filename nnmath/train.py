@@ -52,7 +52,8 @@ BLOCK_ROWS = 1536
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 AUGMENTATIONS = ("none", *CORRUPTIONS)
 # The largest augment_level of each augmentation (degrees, pixels, noise std, dilations).
-AUGMENT_MAX = {"none": 0.0, "noise": 1.0, "rotate": 180.0, "shift": 14.0, "thickness": 3.0}
+AUGMENT_MAX = {"noise": 1.0, "rotate": 180.0, "shift": 14.0, "thickness": 3.0}
+AUGMENT_MAX["none"] = max(AUGMENT_MAX.values())  # unused then: any level another one allows
 # The settings of the notebook's network and loop (the rest are beyond plain gradient descent).
 CORE_FIELDS = ("hidden", "alpha", "seed", "init", "dtype", "batch_size", "snapshot_every",
                "activation")  # fmt: skip
@@ -140,7 +141,7 @@ class TrainConfig:
             horizon=check_int("horizon", self.horizon, 1),
             dropout=check_real("dropout", self.dropout, 0, 1, high_open=True),
             augment=check_choice("augment", self.augment, AUGMENTATIONS),
-            augment_level=check_real(
+            augment_level=check_real(  # without augmentation any level is unused
                 "augment_level", self.augment_level, 0, AUGMENT_MAX[self.augment]
             ),
         )

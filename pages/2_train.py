@@ -216,7 +216,9 @@ if shown("advanced"):
             "one chosen), as the Lab's robustness curves corrupt the dev images. "
             + glossary.link("augmentation"),
         )
-        if extra["augment"] != "none":
+        if extra["augment"] == "none":
+            extra["augment_level"] = 0.0  # unused: kept out of the URL
+        else:
             levels = [lv for lv in LEVELS[extra["augment"]] if lv > 0]
             if settings.augment_level not in levels:
                 st.session_state[widget_key("augment_level", settings)] = levels[len(levels) // 2]

@@ -99,3 +99,12 @@ def test_sweep_axes_and_the_ledger_pick_the_advanced_settings_up():
     assert sorted(zip(frame["optimizer"], frame["dropout"])) == [
         ("adam", 0.0), ("adam", 0.2), ("gd", 0.0), ("gd", 0.2)
     ]  # fmt: skip
+
+
+def test_a_level_left_from_an_earlier_augmentation_does_not_block_training():
+    s = replace(NOTEBOOK, augment="none", augment_level=30.0)
+    assert s.problems() == []
+    assert (
+        s.run_config("0123456789abcdef", 1000).run_id
+        == NOTEBOOK.run_config("0123456789abcdef", 1000).run_id
+    )
