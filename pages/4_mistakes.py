@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine.config import format_min_conf, parse_min_conf
-from ui import events, session
+from ui import gallery, session
 from ui.state import filter_from_url, init_state, remember_filters
 from views import figures
 from views.metrics import SORTS
@@ -12,7 +12,7 @@ settings = init_state()
 st.title("Mistakes")
 st.caption(
     "The misclassified dev images. Caption: true → predicted, and the confidence of the "
-    "(wrong) prediction. Click an image to see it large with its 10 probabilities."
+    "(wrong) prediction. Click the button under an image to see it large with its 10 probabilities."
 )
 
 ANY = "any"  # in the boxes: a box holding None shows its placeholder "Choose an option"
@@ -70,30 +70,12 @@ if pages > 1:
         key="mistakes_page",
     )
 choices = rows["index"].tolist()
-# A new click on the gallery (its selection, kept in the widget state) picks that image; the
-# selection persists, so it is applied once, and the selectbox can pick another image after it.
-clicked = events.selected_tile(st.session_state.get("gallery"), COLS, len(rows))
-if clicked is not None and clicked != st.session_state.get("_gallery_clicked"):
-    st.session_state["_gallery_clicked"] = clicked
-    if clicked in choices:
-        st.session_state["picked"] = int(clicked)
 if st.session_state.get("picked") not in choices:
     st.session_state["picked"] = choices[0]
-st.plotly_chart(
-    figures.digit_grid(
-        images,
-        captions,
-        cols=COLS,
-        hover=hover,
-        customdata=rows["index"].to_numpy(),
-        caption_colors=["#b71c1c"] * len(rows),
-        highlight=choices.index(st.session_state["picked"]),
-    ),
-    width="stretch",
-    on_select="rerun",
-    selection_mode="points",
-    key="gallery",
-    config={"displayModeBar": False},
+# Tiles that wrap to the screen (10 a row on a desktop, 4 on a phone); one click or tap on a
+# tile's caption shows that image large below (it sets the "picked" selectbox).
+gallery.digit_gallery(
+    images, captions, choices, state_key="picked", key="gallery", alt=hover, cols=COLS
 )
 
 st.subheader("One image, large")
@@ -117,9 +99,10 @@ c2.plotly_chart(
     key="probs",
     config={"displayModeBar": False},
 )
-st.page_link(
+st.page_link(  # a short label: a page link is one line, cut at a phone's width
     "pages/10_why.py",
-    label=f"Why? Which pixels made it say {p} rather than {t}, and what would change its mind",
+    label=f"Why {p}, not {t}?",
     icon=":material/help:",
     query_params={**settings.to_query(), "image": str(picked)},
 )
+st.caption(f"Which pixels made it say {p} rather than {t}, and what would change its mind.")

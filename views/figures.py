@@ -384,6 +384,15 @@ def mean_digits(means: np.ndarray, counts: np.ndarray) -> go.Figure:
     )
 
 
+def paper(image: np.ndarray, scale: int = 3) -> np.ndarray:
+    """One 28x28 digit as a picture (uint8, (28*scale, 28*scale)): black ink on white paper like
+    the heatmaps' "Greys", each pixel a ``scale``-wide square so a browser that stretches it
+    blurs it less."""
+    ink = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
+    page = (255 - np.rint(ink)).astype(np.uint8)
+    return np.repeat(np.repeat(page, scale, axis=0), scale, axis=1)
+
+
 def digit_image(image: np.ndarray, title: str | None = None, height: int = 360) -> go.Figure:
     """One 28x28 digit, large, with pixel values on hover."""
     fig = go.Figure(

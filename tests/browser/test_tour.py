@@ -39,22 +39,6 @@ def click_cell(page, chart, true: int, pred: int, k: int = 10) -> None:
     page.mouse.click(x, y)
 
 
-def click_tile(page, chart, index: int, count: int, cols: int = 10, caption_gap: int = 7) -> None:
-    """Click the centre of tile ``index`` of a mosaic gallery (tiles 28 px, 1 px apart, rows
-    28 + caption_gap apart, a caption band above the first row), from the plot area's box."""
-    cols = min(cols, count)
-    rows = -(-count // cols)
-    pitch = 28 + caption_gap
-    x_lo, x_hi = -0.5, cols * 29 - 1 - 0.5
-    y_top, y_bottom = -0.5 - caption_gap, rows * pitch - caption_gap - 0.5
-    r, c = divmod(index, cols)
-    box = chart.locator(".nsewdrag").first.bounding_box()
-    x = box["x"] + (c * 29 + 13.5 - x_lo) / (x_hi - x_lo) * box["width"]
-    y = box["y"] + (r * pitch + 13.5 - y_top) / (y_bottom - y_top) * box["height"]
-    page.mouse.move(x, y)
-    page.mouse.click(x, y)
-
-
 def test_tour(page, app_url, browser):
     page.goto(app_url)
     wait_for_app(page)
@@ -114,7 +98,8 @@ def test_tour(page, app_url, browser):
         title = "() => document.querySelector('.st-key-big .gtitle')?.textContent"
         before = page.evaluate(title)
         assert before and before.startswith("dev image")
-        click_tile(page, page.locator(".st-key-gallery"), index=1, count=n)
+        tiles = page.locator('.st-key-gallery [class*="st-key-gallery_pick_"] button:visible')
+        tiles.nth(1).click()
         page.wait_for_function(f"(before) => ({title})() && ({title})() !== before", arg=before)
         wait_for_app(page)
         assert_no_exception(page)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnmath import reliability
-from tests.pages.test_pages import ITER, app, charts, metric, reference, texts
+from tests.pages.test_pages import ITER, app, gallery, metric, reference, texts
 from views import calibration, metrics
 
 
@@ -82,7 +82,7 @@ def test_mistakes_min_conf_from_the_url_filters_and_stays_in_the_url():
     assert 0 < len(expected) < len(metrics.mistakes(ev))
     at = app("pages/4_mistakes.py", iterations=ITER, min_conf="0.50", true="any", pred="any")
     assert f"**{len(expected):,} mistakes** — with confidence ≥ 50%" in texts(at)
-    assert charts(at)[0]["data"][1]["customdata"] == expected["index"].tolist()[:30]
+    assert [i for i, _ in gallery(at)] == expected["index"].tolist()[:30]
     assert at.query_params["min_conf"] == "0.50"
     assert "true" not in at.query_params and "pred" not in at.query_params
     assert at.slider(key="filter_min_conf").value == 0.5

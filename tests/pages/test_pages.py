@@ -26,6 +26,12 @@ def charts(at) -> list[dict]:
     return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
 
 
+def gallery(at) -> list[tuple[int, str]]:
+    """The Mistakes gallery's tiles in order: (dev image index, caption) from their buttons."""
+    prefix = "gallery_pick_"
+    return [(int(b.key[len(prefix) :]), b.label) for b in at.button if b.key.startswith(prefix)]
+
+
 def texts(at) -> str:
     parts = [
         e.value
@@ -214,13 +220,19 @@ def test_mistakes_filtered_by_the_url_show_exactly_that_pair():
     expected = metrics.mistakes(ev, true=t, pred=p)
     at = app("pages/4_mistakes.py", iterations=ITER, true=t, pred=p)
     assert f"**{len(expected):,} mistakes** — true {t} predicted as {p}" in texts(at)
-    gallery = charts(at)[0]
-    assert gallery["data"][1]["customdata"] == expected["index"].tolist()[:30]
-    assert all(a["text"].startswith(f"{t}→{p}") for a in gallery["layout"]["annotations"])
+    tiles = gallery(at)
+    assert [i for i, _ in tiles] == expected["index"].tolist()[:30]
+    assert all(caption.startswith(f"{t}→{p}") for _, caption in tiles)
     # the picked image: most confident mistake first, with its 10 probabilities
     probs = charts(at)[-1]["data"][0]["y"]
     np.testing.assert_allclose(probs, ev.probs[expected["index"].iloc[0]], rtol=1e-6)
     assert at.query_params["true"] == str(t) and at.query_params["pred"] == str(p)
+    if len(tiles) >= 2:  # a click on a tile shows that image large
+        second = tiles[1][0]
+        at.button(key=f"gallery_pick_{second}").click().run()
+        assert at.selectbox(key="picked").value == second
+        probs = charts(at)[-1]["data"][0]["y"]
+        np.testing.assert_allclose(probs, ev.probs[second], rtol=1e-6)
 
 
 def test_mistakes_filters_and_order_change_the_gallery():
@@ -233,16 +245,15 @@ def test_mistakes_filters_and_order_change_the_gallery():
     assert f"**{len(only3):,} mistakes** — true 3" in texts(at)
     assert at.query_params["true"] == "3" and "pred" not in at.query_params
     at.radio(key="sort").set_value("loss").run()
-    assert (
-        charts(at)[0]["data"][1]["customdata"]
-        == metrics.mistakes(ev, true=3, sort="loss")["index"].tolist()[:30]
-    )
+    assert [i for i, _ in gallery(at)] == metrics.mistakes(ev, true=3, sort="loss")[
+        "index"
+    ].tolist()[:30]
     # paging: 30 per page
     at.selectbox(key="filter_true").set_value(None).run()
     if len(everything) > 30:
         at.number_input(key="mistakes_page").set_value(2).run()
         by_loss = metrics.mistakes(ev, sort="loss")
-        assert charts(at)[0]["data"][1]["customdata"] == by_loss["index"].tolist()[30:60]
+        assert [i for i, _ in gallery(at)] == by_loss["index"].tolist()[30:60]
         # a narrower filter with fewer pages does not leave the page number out of range
         at.selectbox(key="filter_true").set_value(int(everything["true"].iloc[-1])).run()
         assert not at.exception

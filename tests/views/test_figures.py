@@ -143,3 +143,14 @@ def test_data_figures():
     assert [a.text for a in m.layout.annotations] == [str(d) for d in range(10)]
     sizes = figures.split_sizes({"train": 4000, "dev": 1000})
     assert list(sizes.data[0].x) == [4000, 1000]
+
+
+def test_paper_is_black_ink_on_white_in_square_pixels():
+    img = np.zeros((SIDE, SIDE), np.uint8)
+    img[0, 1] = 255  # full ink, top row
+    img[27, 27] = 100
+    page = figures.paper(img, scale=3)
+    assert page.shape == (3 * SIDE, 3 * SIDE) and page.dtype == np.uint8
+    assert (page[0:3, 3:6] == 0).all()  # ink is black, one 3x3 square
+    assert page[0, 0] == 255 and page[0, 6] == 255  # paper is white
+    assert (page[-3:, -3:] == 155).all()
