@@ -57,6 +57,7 @@ if results_tab.open:
                 key="cm",
                 config={"displayModeBar": False},
             )
+            events.one_tap_select("cm")  # one tap on a phone, not hover-then-tap
             pair = events.selected_cell(event)
             if pair is not None:
                 true, pred = pair

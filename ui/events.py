@@ -1,11 +1,13 @@
 """What the user clicked in a plotly chart: one reading of ``st.plotly_chart`` selection events
-(the return value, or the widget's value in ``st.session_state``; both shapes occur)."""
+(the return value, or the widget's value in ``st.session_state``; both shapes occur), and the
+shim that lets one tap select on a touch screen."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from views import figures
+import streamlit as st
 
 
 def points(event: Any) -> list[dict]:
@@ -31,13 +33,6 @@ def selected_cell(event: Any) -> tuple[int, int] | None:
     return None
 
 
-def selected_tile(event: Any, cols: int, k: int) -> int | None:
-    """Index of the image clicked in a gallery of ``k`` tiles laid out ``cols`` per row."""
-    for point in points(event):
-        return figures.tile_index(point, cols, k)
-    return None
-
-
 def selected_key(event: Any, keys) -> Any:
     """The first clicked point's customdata that is one of ``keys`` (e.g. a heatmap cell's run id)."""
     for p in points(event):
@@ -47,3 +42,33 @@ def selected_key(event: Any, keys) -> Any:
         if cd in keys:
             return cd
     return None
+
+
+# Plotly selects a point on click only if a hover already found it (its selectOnClick reads the
+# hover data, and the click then computes a fresh hover): a mouse hovers before it clicks, a finger
+# does not, so on a touch screen the first tap only shows the hover label and a second one selects
+# (plotly.js issue 1858 lists the touch gaps). This hover-on-touch shim sends the chart the mouse
+# move a mouse would have made, at the finger, when a touch starts on the plot area of a chart
+# under ``.st-key-<key>``; the tap's click then selects at once. Constant code, no input in it.
+_TOUCH_HOVER = """<script>
+(() => {
+  if (window.__nnmathTouchHover) { window.__nnmathTouchHover.add(%(key)s); return; }
+  const keys = new Set([%(key)s]);
+  window.__nnmathTouchHover = keys;
+  document.addEventListener("touchstart", (e) => {
+    const drag = e.target.closest && e.target.closest(".nsewdrag");
+    if (!drag || e.touches.length !== 1) return;
+    if (![...keys].some((k) => drag.closest(".st-key-" + k))) return;
+    const t = e.touches[0];
+    drag.dispatchEvent(new MouseEvent("mousemove", {
+      clientX: t.clientX, clientY: t.clientY, bubbles: true, cancelable: true, view: window,
+    }));
+  }, { capture: true, passive: true });
+})();
+</script>"""
+
+
+def one_tap_select(key: str) -> None:
+    """Make one tap select a point of the selectable plotly chart keyed ``key`` on touch screens
+    (see _TOUCH_HOVER); call it once per run, after or before the chart."""
+    st.html(_TOUCH_HOVER % {"key": json.dumps(str(key))}, unsafe_allow_javascript=True)
