@@ -45,14 +45,14 @@ with pad_col:
         return_image_data=True,
         key=f"pad_{ss['pad_n']}",
     )
-    b1, b2 = st.columns(2)
-    if b1.button("Clear", icon=":material/ink_eraser:", key="clear_pad"):
+    row = st.container(horizontal=True)  # one row, also on a phone: the answer stays in view
+    if row.button("Clear", icon=":material/ink_eraser:", key="clear_pad"):
         ss["pad_n"] += 1
         ss["draw_source"] = "pad"
         ss.pop("_pad_seen", None)
         ss.pop(DRAWN_KEY, None)
         st.rerun()
-    if b2.button("Take a dev image instead", icon=":material/casino:", key="take_dev"):
+    if row.button("Take a dev image instead", icon=":material/casino:", key="take_dev"):
         ss["draw_source"] = random.Random(ss.get("_dev_picks", 0)).randrange(run.dev.n)
         ss["_dev_picks"] = ss.get("_dev_picks", 0) + 1
 
@@ -74,10 +74,12 @@ else:
     image, message = run.dev.images[source], None
     what = f"dev image {source} (true digit {int(run.dev.labels[source])})"
 
-with seen_col:
+with seen_col:  # on a phone the columns stack: the answer comes right below the pad
     if image is None or message is not None or not image.any():
         st.info(message or "Draw a digit on the pad: the network's view of it appears here.")
         st.stop()
+    seen = views.look(params, image, activation=run.result.config.activation)
+    st.markdown(f"### It reads **{seen.prediction}** ({seen.probs[seen.prediction]:.0%})")
     st.plotly_chart(
         figures.digit_image(image, title=f"What the network sees: {what}", height=300),
         width="stretch",
@@ -85,8 +87,6 @@ with seen_col:
         config={"displayModeBar": False},
     )
 
-seen = views.look(params, image, activation=run.result.config.activation)
-st.markdown(f"### It reads **{seen.prediction}** ({seen.probs[seen.prediction]:.0%})")
 c1, c2 = st.columns(2)
 c1.plotly_chart(
     views.prediction_bars(seen.probs),
