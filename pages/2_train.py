@@ -320,6 +320,7 @@ if result is None:
             figures.training_curves(latest.history, total=settings.iterations),
             width="stretch",
             key="curves",
+            config={"displayModeBar": False},  # its toolbar would cover the legend
         )
     else:
         st.info("Not trained yet with these settings: press Train.")
@@ -334,6 +335,7 @@ if result is None:
             figures.training_curves(History.empty(), total=settings.iterations),
             width="stretch",
             key="curves",
+            config={"displayModeBar": False},  # its toolbar would cover the legend
         )
     if not (compact or exercise.is_hidden("links")):
         st.markdown(
@@ -381,6 +383,7 @@ st.plotly_chart(
     ),
     width="stretch",
     key="curves",
+    config={"displayModeBar": False},  # its toolbar would cover the legend
 )
 if not (compact or exercise.is_hidden("links")):
     if not run.uploaded:  # a model file has no settings to train again

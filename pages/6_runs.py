@@ -15,6 +15,8 @@ from views.compare_figures import (
 )
 from views.format import MISSING, PERCENT_COLUMN, TRAINING_TIME_HELP, percent_column
 
+NO_TOOLBAR = {"displayModeBar": False}  # plotly's toolbar would cover the legends
+
 settings = init_state()
 st.title("Runs")
 st.caption(
@@ -198,11 +200,18 @@ else:
             group_curves_figure({k: v for k, v in groups.items() if v}),
             key="runs_group_chart",
             width="stretch",
+            config=NO_TOOLBAR,
         )
     else:
-        st.plotly_chart(curves_figure(histories), key="runs_curves", width="stretch")
+        st.plotly_chart(
+            curves_figure(histories), key="runs_curves", width="stretch", config=NO_TOOLBAR
+        )
 
 # ---- the whole ledger ---------------------------------------------------------------------------
 if len(view) >= 1:
-    st.plotly_chart(parallel_coordinates_figure(view), key="runs_parcoords", width="stretch")
-    st.plotly_chart(accuracy_vs_time_figure(view), key="runs_time", width="stretch")
+    st.plotly_chart(
+        parallel_coordinates_figure(view), key="runs_parcoords", width="stretch", config=NO_TOOLBAR
+    )
+    st.plotly_chart(
+        accuracy_vs_time_figure(view), key="runs_time", width="stretch", config=NO_TOOLBAR
+    )

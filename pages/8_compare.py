@@ -139,6 +139,7 @@ st.plotly_chart(
     confusion_change_figure(comparison.improvement, comparison.cm_a, comparison.cm_b),
     key="cmp_confusion",
     width="stretch",
+    config={"displayModeBar": False},
 )
 
 st.subheader("What B fixed, what B broke")
