@@ -5,6 +5,10 @@ Fixtures:
   empty run store, started once per session and stopped at the end.
 - ``browser``: Debian's Chromium through Playwright (``playwright install`` cannot download here).
 - ``page``: a fresh browser context and page per test, with a helper ``wait_for_app(page)``.
+- ``looks_app_url``: a second session-wide server for the phone, theme and accessibility tests,
+  whose runs must not change the run counts other tests assert on ``app_url``'s server.
+- ``new_page(browser, **context)``: a page in a context of its own (``PHONE`` for a 390x844
+  touch screen, ``color_scheme="dark"`` for a visitor whose system is dark).
 
 With ``CI=true`` a missing Chromium or Playwright is a failure, never a skip: the browser tests are
 part of what must pass.
@@ -82,6 +86,15 @@ def app_server(tmp_path_factory):
         yield url, runs_dir
 
 
+@pytest.fixture(scope="session")
+def looks_app_url(tmp_path_factory):
+    """A server for the phone, theme and accessibility tests, started once for the session."""
+    runs_dir = tmp_path_factory.mktemp("looks-runs")
+    log_path = tmp_path_factory.mktemp("looks-log") / "streamlit.log"
+    with serve_app(runs_dir, log_path) as url:
+        yield url
+
+
 @pytest.fixture
 def cold_app_url(tmp_path):
     """A server of its own that no session has visited yet (for first-visit behaviour)."""
@@ -135,6 +148,32 @@ def page(browser):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
+
+
+# A phone in the hand: 390x844 CSS pixels (an iPhone 12-15), touch, mobile viewport rules.
+PHONE = dict(
+    viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+)
+
+
+@contextlib.contextmanager
+def new_page(browser, **context_options):
+    """A page in a browser context of its own (e.g. ``**PHONE, color_scheme="dark"``)."""
+    context = browser.new_context(**context_options)
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        yield pg
+    finally:
+        context.close()
+
+
+def wait_for_charts(page) -> None:
+    """Wait until every plotly chart on the page has drawn (its library loads on first use)."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                 .every(c => c.querySelector('.main-svg'))"""
+    )
 
 
 def wait_for_app(page) -> None:

@@ -1,0 +1,151 @@
+"""A phone in the hand (390x844, touch): one tap on a confusion cell opens Mistakes, the Mistakes
+gallery is at most 4 tiles a row with captions that do not run together, one tap picks a tile, the
+"Why" link is whole, and on Draw a finger stroke's answer shows without scrolling.
+
+Screenshots go to <repo>/screenshots/phone_*.png (looked at by a person, not diffed).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.browser.conftest import (
+    PHONE,
+    SCREENSHOTS,
+    assert_no_exception,
+    new_page,
+    screenshot,
+    wait_for_app,
+    wait_for_charts,
+)
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "hidden=10&alpha=0.1&iterations=500"  # the run every page of these tests shows
+
+
+def open_page(page, url: str, expect: str) -> None:
+    page.goto(url)
+    page.get_by_text(expect).first.wait_for()
+    wait_for_app(page)
+    wait_for_charts(page)
+    assert_no_exception(page)
+
+
+def boxes(locator) -> list[dict]:
+    return [locator.nth(i).bounding_box() for i in range(locator.count())]
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def cut_off(locator) -> bool:
+    """True when the element's text is clipped: the element or a part of it is wider than its
+    box (an ellipsis, hidden overflow), or it runs past the right edge of the screen."""
+    return locator.evaluate(
+        """e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1)
+                || e.getBoundingClientRect().right > window.innerWidth"""
+    )
+
+
+def test_phone_confusion_cell_gallery_and_why_link(browser, looks_app_url):
+    with new_page(browser, **PHONE) as page:
+        open_page(page, f"{looks_app_url}/evaluate?{NOTEBOOK}", "Confusion matrix")
+        screenshot(page, "phone_evaluate")
+        pair = page.get_by_text(re.compile(r"true \d read as \d: \d+ images")).first.inner_text()
+        t, p, n = map(int, re.search(r"true (\d) read as (\d): (\d+) images", pair).groups())
+
+        # One tap on that cell of the matrix (no hover first: a finger has none).
+        chart = page.locator(".st-key-cm")
+        chart.scroll_into_view_if_needed()
+        area = chart.locator(".nsewdrag").first.bounding_box()
+        page.touchscreen.tap(
+            area["x"] + (p + 0.5) / 10 * area["width"], area["y"] + (t + 0.5) / 10 * area["height"]
+        )
+        page.wait_for_url(re.compile(r"/mistakes\?"))
+        page.get_by_text(f"{n} mistakes").first.wait_for()
+        wait_for_app(page)
+        assert_no_exception(page)
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["true"] == [str(t)] and query["pred"] == [str(p)], page.url
+
+        # The gallery: at most 4 tiles a row, every caption whole and apart from the others.
+        tiles = page.locator('.st-key-gallery [class*="st-key-gallery_tile_"]')
+        assert tiles.count() == min(n, 30)
+        rows: dict[int, int] = {}
+        for box in boxes(tiles):
+            rows[round(box["y"])] = rows.get(round(box["y"]), 0) + 1
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert max(rows.values()) <= 4, rows
+        assert max(rows.values()) == min(n, 4), rows
+        captions = page.locator('.st-key-gallery [class*="st-key-gallery_pick_"] button:visible')
+        caption_boxes = boxes(captions)
+        for i, a in enumerate(caption_boxes):
+            assert not cut_off(captions.nth(i)), captions.nth(i).inner_text()
+            for b in caption_boxes[i + 1 :]:
+                assert not overlaps(a, b), (a, b)
+        assert re.fullmatch(rf"{t}→{p}\s*\d+%", captions.first.inner_text().strip())
+
+        # One tap on the second tile's caption shows it large.
+        if n >= 2:
+            title = "() => document.querySelector('.st-key-big .gtitle')?.textContent"
+            before = page.evaluate(title)
+            captions.nth(1).tap()
+            page.wait_for_function(f"(b) => ({title})() && ({title})() !== b", arg=before)
+            wait_for_app(page)
+            assert_no_exception(page)
+
+        # The "Why" link is whole on the screen.
+        why = page.locator('[data-testid="stPageLink"]').filter(
+            has_text=re.compile(r"Why \d, not \d\?")
+        )
+        why.first.scroll_into_view_if_needed()
+        assert not cut_off(why.first), why.first.inner_text()
+        screenshot(page, "phone_mistakes")
+
+
+def finger_stroke(page, canvas, points) -> None:
+    """A one-finger stroke through ``points`` (pad coordinates), as touch events."""
+    box = canvas.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    at = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in points]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+    for a, b in zip(at, at[1:]):
+        for k in range(1, 7):
+            step = {
+                "x": a["x"] + (b["x"] - a["x"]) * k / 6,
+                "y": a["y"] + (b["y"] - a["y"]) * k / 6,
+            }
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [step]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+SEVEN = [(70, 60), (120, 58), (170, 57), (215, 60), (190, 110), (165, 160), (145, 210), (130, 240)]
+
+
+def test_phone_draw_answer_in_view_after_a_finger_stroke(browser, looks_app_url):
+    with new_page(browser, **PHONE) as page:
+        open_page(page, f"{looks_app_url}/draw?{NOTEBOOK}", "Draw a digit on the pad")
+        pad = page.locator("canvas.upper-canvas").first
+        pad.scroll_into_view_if_needed()
+        finger_stroke(page, pad, SEVEN)
+        answer = page.get_by_text(re.compile(r"It reads \d \(\d+%\)")).first
+        answer.wait_for()
+        wait_for_app(page)
+        assert_no_exception(page)
+        # in view where the finger left the page: no scrolling needed to read it
+        box = answer.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+        SCREENSHOTS.mkdir(exist_ok=True)  # what the phone shows, unscrolled
+        page.screenshot(path=str(SCREENSHOTS / "phone_draw_fold.png"))
+        screenshot(page, "phone_draw")
