@@ -63,6 +63,7 @@ st.plotly_chart(
     race.race_figure({n: r.history for n, r in results.items()}, labels, settings.iterations),
     width="stretch",
     key="race_curves",
+    config={"displayModeBar": False},  # its toolbar would cover the legend
 )
 st.dataframe(
     race.race_table(results, labels),

@@ -344,7 +344,7 @@ def reliability_figure(rel: Reliability, title: str | None = None, height: int =
             y=0.99,
             xanchor="left",
             yanchor="top",
-            bgcolor="rgba(255,255,255,0.85)",
+            bgcolor="rgba(128,128,128,0.25)",  # grey veil: the theme's text reads on it, light or dark
         ),
     )
     return fig

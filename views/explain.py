@@ -181,7 +181,7 @@ def parts_waterfall(e, height: int = 320) -> go.Figure:
             textposition="outside",
             increasing=dict(marker=dict(color=TOWARD)),
             decreasing=dict(marker=dict(color=AGAINST)),
-            totals=dict(marker=dict(color="#444444")),
+            totals=dict(marker=dict(color="#8c8c8c")),  # mid grey: seen on light and dark pages
             connector=dict(line=dict(color="#999999", width=1)),
             hovertemplate="%{x}: %{y:+.4f}<extra></extra>",
         )

@@ -25,7 +25,7 @@ WEIGHT_SCALE = "RdBu_r"
 COLORS = {
     "train": "#1f77b4",
     "dev": "#ff7f0e",
-    "loss": "#444444",
+    "loss": "#8c8c8c",  # mid grey: a line seen on a light and a dark page
     "right": "#2ca02c",
     "wrong": "#d62728",
     "start": "#9e9e9e",
