@@ -151,9 +151,7 @@ def page(browser):
 
 
 # A phone in the hand: 390x844 CSS pixels (an iPhone 12-15), touch, mobile viewport rules.
-PHONE = dict(
-    viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
-)
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 
 
 @contextlib.contextmanager
