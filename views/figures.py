@@ -666,7 +666,7 @@ def hidden_units(
     tiles = shown.T.reshape(count, SIDE, SIDE)
     lim = limit if limit is not None else symmetric_limit(tiles)
     cols = min(cols, max(count, 1))
-    captions = [f"unit {u}" for u in units]
+    captions = [str(u) for u in units]  # "unit 0unit 1…" ran together on a phone; hover says it
     what = (
         "weights from each pixel"
         if start is None

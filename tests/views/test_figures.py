@@ -78,7 +78,7 @@ def test_hidden_units_share_one_symmetric_scale():
     # unit 3's tile holds column 3 of W1 reshaped to 28x28 (pixel 5 = row 0, col 5)
     z = np.asarray(heat.z, dtype=float)
     assert z[0, 3 * TILE + 5] == pytest.approx(-9.0)
-    assert [a.text for a in fig.layout.annotations][:2] == ["unit 0", "unit 1"]
+    assert [a.text for a in fig.layout.annotations][:2] == ["0", "1"]
     # a fixed limit (replay) is kept; the change view subtracts the start
     fixed = figures.hidden_units(W1, limit=20.0, start=W1 - 1.0)
     assert fixed.data[0].zmax == 20.0 and fixed.data[0].colorbar.title.text == "change"
