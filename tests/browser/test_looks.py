@@ -4,8 +4,9 @@ axe-core (run in the page, bundled by axe-playwright-python) finds no serious or
 violation in what this project draws.
 
 Screenshots: <repo>/screenshots/{light,dark}_<page>.png, the whole page as a phone shows it.
-The violations that only Streamlit's own widgets cause are listed in STREAMLIT_OWN (and in
-docs/accessibility.md with their upstream issues) and filtered exactly: rule and element.
+The violations that only Streamlit's own widgets cause are listed in STREAMLIT_OWN (and, with
+their upstream issues, in docs/teaching.md, "Phones, dark mode, accessibility") and filtered
+exactly: rule and element.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 # (axe rule, CSS selector of Streamlit's own element the violating node is in, why). Each is
 # Streamlit's markup or theme, not something this project can change from Python; see
-# docs/accessibility.md for the upstream issues.
+# docs/teaching.md ("Phones, dark mode, accessibility") for the upstream issues.
 STREAMLIT_OWN = (
     # The sidebar navigation's <ul> holds the section headers as <div>s, and its <li>s sit in them.
     ("list", '[data-testid="stSidebarNav"]', "section headers inside the page list"),

@@ -85,7 +85,7 @@ def test_hidden_units_share_one_symmetric_scale():
     np.testing.assert_allclose(np.nanmax(np.asarray(fixed.data[0].z, dtype=float)), 1.0)
     # paging through units
     page = figures.hidden_units(W1, first=10, count=5)
-    assert [a.text for a in page.layout.annotations] == ["unit 10", "unit 11"]
+    assert [a.text for a in page.layout.annotations] == ["10", "11"]
 
 
 def test_output_weights_and_histograms():
