@@ -292,14 +292,14 @@ def test_heatmap_mean_spread_and_best_cell_match_a_groupby():
     table = _table(rows)
     data = grid.heatmap_data(table, x="alpha", y="hidden")
     expected = table.groupby(["hidden", "alpha"])["dev_accuracy"].agg(
-        ["mean", lambda v: v.std(ddof=0)]
+        ["mean", lambda v: np.std(v, ddof=1)]  # the sample standard deviation, as numpy's
     )
     for i, h in enumerate(data.y_values):
         for j, a in enumerate(data.x_values):
             m, sd = expected.loc[(h, a)]
             assert data.mean[i, j] == pytest.approx(m)
             assert data.spread[i, j] == pytest.approx(sd)
-            assert data.text[i, j] == f"{m:.1%} ± {sd * 100:.1f}"  # accuracy in percent
+            assert data.text[i, j] == f"{m:.1%} ± {sd * 100:.1f} (3 seeds)"  # in percent
             assert data.run_ids[i, j] == tuple(f"{h}-{a}-{s}" for s in range(3))
     best = expected["mean"].idxmax()
     assert (data.y_values[data.best[0]], data.x_values[data.best[1]]) == best
@@ -320,8 +320,8 @@ def test_heatmap_marks_missing_partial_and_diverged_cells():
     )
     data = grid.heatmap_data(table, x="alpha", y="hidden")
     assert data.text.tolist() == [
-        ["85.0% ± 5.0", "diverged (1 of 2)"],
-        ["85.0% (1 of 2)", "not run"],
+        [f"85.0% ± {np.std([0.8, 0.9], ddof=1) * 100:.1f} (2 seeds)", "diverged (1 of 2)"],
+        ["85.0% (1 of 2 seeds)", "not run"],
     ]
     assert data.state.tolist() == [["ok", "diverged"], ["partial", "not run"]]
     assert data.best == (0, 0)  # 0.99 sits in a cell that diverged for another seed: not best
