@@ -260,8 +260,9 @@ def test_sweeps_and_the_ledger_never_show_a_checkpoint_but_continue_from_it(
     assert grid.sweep_table(store, [config], 90)["status"].tolist() == ["not run"]
     plan = sweep.plan_sweep(store, [config], 90)
     assert plan.cached == () and plan.tasks[0].start.iterations == 45
-    run_id, result, error = sweep.train_task(config, 90, train, dev, start=plan.tasks[0].start)
-    assert error is None
+    out = sweep.train_task(config, 90, train, dev, start=plan.tasks[0].start)
+    assert out["error"] is None and out["run_id"] == config.run_id
+    result = sweep.decode_result(out["result"], config, 90)  # plain bytes, checked
     same_bits(result, compute(config, 90, train, dev))
     assert store.put(config, result)
     assert not store.checkpoint_path(config.run_id).exists()  # the finished run replaces it
