@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -27,7 +26,16 @@ from urllib.parse import urlencode
 import numpy as np
 
 import nnmath
-from nnmath import ACTIVATIONS, DTYPES, INITS, TrainConfig
+from nnmath import (
+    ACTIVATIONS,
+    DTYPES,
+    INITS,
+    SETTING_BOUNDS,
+    Bounds,
+    TrainConfig,
+    check_setting,
+    setting_kind,
+)
 
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 #: The training settings a user picks (URL, sweep axes, ledger, comparisons): every TrainConfig
@@ -61,13 +69,31 @@ MAX_ITERATIONS = 20_000
 
 def setting_type(name: str) -> type:
     """int, float or str: the type of training setting ``name`` (from its annotation)."""
-    annotation = {f.name: f.type for f in fields(TrainConfig)}[name]
-    return {"int": int, "int | None": int, "float": float}.get(str(annotation), str)
+    return setting_kind(name)[0]
 
 
 def optional(name: str) -> bool:
     """Whether training setting ``name`` may be None (batch_size: None = full batch)."""
-    return "None" in str({f.name: f.type for f in fields(TrainConfig)}[name])
+    return setting_kind(name)[1]
+
+
+def bounds(max_hidden: int = MAX_HIDDEN, max_iterations: int = MAX_ITERATIONS) -> dict[str, Bounds]:
+    """What every setting of :class:`Settings` may be on this server: nnmath's
+    :data:`~nnmath.SETTING_BOUNDS` for each training setting, hidden capped at ``max_hidden``,
+    and the iteration count in 1..``max_iterations`` (a hosted server's limits, engine.limits)."""
+    out = dict(SETTING_BOUNDS)
+    out["hidden"] = replace(out["hidden"], high=min(out["hidden"].high, max_hidden))
+    out["iterations"] = Bounds(1, max_iterations)
+    return out
+
+
+def check(name: str, value: Any, within: Mapping[str, Bounds] | None = None) -> Any:
+    """``value`` of setting ``name`` (a training setting or ``iterations``) checked against
+    ``within`` (default :func:`bounds`); ValueError stating the rule and the value."""
+    rule = (within or bounds())[name]
+    if name == "iterations":
+        return rule.check(name, value, int)
+    return check_setting(name, value, rule)
 
 
 def _canonical(value: Any, name: str) -> Any:
@@ -81,8 +107,8 @@ def _canonical(value: Any, name: str) -> Any:
         return float(value)
     if name == "dtype":
         try:
-            return str(np.dtype(value))
-        except TypeError:
+            return check_setting("dtype", value)
+        except ValueError:  # kept as given: validation says what is wrong with it
             return value
     return value
 
@@ -176,13 +202,19 @@ class Settings(TrainConfig):
 
     @classmethod
     def from_query(
-        cls, params: Mapping[str, Any], base: Settings | None = None
+        cls,
+        params: Mapping[str, Any],
+        base: Settings | None = None,
+        *,
+        max_hidden: int = MAX_HIDDEN,
+        max_iterations: int = MAX_ITERATIONS,
     ) -> tuple[Settings, list[str]]:
         """Settings from query parameters over ``base`` (default: the notebook's settings).
-        Returns the settings and a list of messages for values that could not be read (those
-        keep the base value). Values that parse but are out of range are kept: training then
-        says what is wrong with them (see :meth:`problems`)."""
-        s = base or cls()
+        Returns the settings and a message for every value that is not used: one that is not a
+        number, or outside :func:`bounds` (``max_hidden``/``max_iterations``: the server's
+        limits). Those keep the base value, so the settings returned can always be trained."""
+        within = bounds(max_hidden, max_iterations)
+        s = (base or cls()).clamped(within)
         problems: list[str] = []
         changes: dict[str, Any] = {}
         for name in ("data", "iterations", *SETTINGS, "model"):
@@ -190,47 +222,59 @@ class Settings(TrainConfig):
             raw = _last(params.get(key))
             if raw is None or raw == "":
                 continue
-            if name == "model":  # checked where it is opened (engine.models), like data
+            if name in ("data", "model"):  # checked where they are opened (engine.datasets/models)
                 changes[name] = raw
                 continue
-            if name == "batch_size" and raw.lower() in ("none", "full", "0"):
-                changes[name] = None
-                continue
-            kind = int if name == "iterations" else str if name == "data" else setting_type(name)
             try:
-                changes[name] = _int(raw) if kind is int else float(raw) if kind is float else raw
-            except (TypeError, ValueError, OverflowError):
+                changes[name] = check(name, _parse(name, raw, within[name]), within)
+            except ValueError:
                 problems.append(
-                    f"URL parameter {key}={raw!r} is not a number; kept {getattr(s, name)}"
+                    f"URL parameter {key}={Bounds.shown(raw)} is not used: {key} must be "
+                    f"{_rule(name, within[name])}; kept {_format(name, getattr(s, name))}"
                 )
-        return replace(s, **changes), problems
+        new = replace(s, **changes)
+        try:  # the rules that span settings (an augmentation's own largest level)
+            new.train_config().validated()
+        except ValueError as e:
+            together = [name for name in changes if name in SETTINGS]
+            problems.append(
+                f"URL parameters {', '.join(URL_NAMES.get(n, n) for n in together)} are not "
+                f"used: {e}; kept the previous values"
+            )
+            new = replace(s, **{k: v for k, v in changes.items() if k not in together})
+        return new, problems
+
+    def clamped(self, within: Mapping[str, Bounds]) -> Settings:
+        """These settings with every number moved into its bounds (the notebook's 500
+        iterations on a server that allows 100: 100). Other values are left as they are."""
+        changes = {}
+        for name, rule in within.items():
+            value = getattr(self, name)
+            if rule.choices or value is None or not isinstance(value, (int, float)):
+                continue
+            if value > rule.high or value < rule.low:
+                changes[name] = type(value)(min(max(value, rule.low), rule.high))
+        return replace(self, **changes) if changes else self
 
     # ---- validation -------------------------------------------------------------------------
     def problems(
         self, max_hidden: int = MAX_HIDDEN, max_iterations: int = MAX_ITERATIONS
     ) -> list[str]:
-        """What is wrong with these settings, in words (empty when they can be trained).
-        ``max_hidden``/``max_iterations``: a hosted server's limits (engine.limits)."""
+        """What is wrong with these settings, in words (empty when they can be trained): every
+        setting checked against :func:`bounds` (``max_hidden``/``max_iterations``: a hosted
+        server's limits, engine.limits)."""
+        within = bounds(max_hidden, max_iterations)
         out = []
-        if not 1 <= self.hidden <= max_hidden:
-            out.append(f"hidden must be between 1 and {max_hidden}, got {self.hidden}")
-        if not (math.isfinite(self.alpha) and self.alpha > 0):
-            out.append(f"alpha must be > 0, got {self.alpha:g}")
-        if not 1 <= self.iterations <= max_iterations:
-            out.append(f"iterations must be between 1 and {max_iterations}, got {self.iterations}")
-        if self.seed < 0:
-            out.append(f"seed must be >= 0, got {self.seed}")
-        for name, choices in CHOICES.items():
-            if getattr(self, name) not in choices:
-                out.append(
-                    f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}"
-                )
-        if self.batch_size is not None and self.batch_size < 1:
-            out.append(f"batch size must be >= 1 (or full batch), got {self.batch_size}")
-        try:  # the advanced settings, as nnmath checks them (over the notebook's basic ones)
-            replace(TrainConfig(), **{n: getattr(self, n) for n in ADVANCED}).validated()
-        except ValueError as error:
-            out.append(str(error))
+        for name in within:
+            try:
+                check(name, getattr(self, name), within)
+            except ValueError as e:
+                out.append(str(e))
+        if not out:  # the rules that span settings (an augmentation's own largest level)
+            try:
+                self.train_config().validated()
+            except ValueError as e:
+                out.append(str(e))
         return out
 
     def is_notebook(self) -> bool:
@@ -306,11 +350,35 @@ def _last(value: Any) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def _int(raw: str) -> int:
-    value = float(raw)
-    if not value.is_integer():
-        raise ValueError(raw)
-    return int(value)
+def _rule(name: str, rule: Bounds) -> str:
+    """The rule of setting ``name`` as its URL parameter reads (batch: "full" for None)."""
+    kind, can_be_none = (int, False) if name == "iterations" else setting_kind(name)
+    return rule.rule(kind) + (" (or full for full batch)" if can_be_none else "")
+
+
+def _parse(name: str, raw: str, rule: Bounds) -> Any:
+    """A URL value as the setting's type (None, "full" or 0 for batch: full batch); ValueError
+    when it is not one. Over 100 characters is no number any setting takes (and Python's int()
+    would spend time on thousands of digits)."""
+    kind, can_be_none = (int, False) if name == "iterations" else setting_kind(name)
+    if can_be_none and raw.lower() in ("none", "full", "0"):
+        return None
+    if kind is str:
+        return raw
+    if len(raw) > 100:
+        raise ValueError(f"{name} must be {_rule(name, rule)}, got {Bounds.shown(raw)}")
+    try:
+        if kind is float:
+            return float(raw)
+        try:
+            return int(raw)
+        except ValueError:  # "1e3", "10.0": whole numbers written as floats
+            value = float(raw)
+            if not value.is_integer():
+                raise
+            return int(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} must be {_rule(name, rule)}, got {Bounds.shown(raw)}") from None
 
 
 def _format(name: str, value: Any) -> str:

@@ -41,7 +41,7 @@ only when sure) is in ``nnmath.calibration``.
 ``counterfactual`` finds a small change that makes the network give another answer.
 """
 
-from ._checks import DTYPES, INITS
+from ._checks import DTYPES, INITS, Bounds
 from ._checks import N_CLASSES as CLASSES
 from ._version import __version__
 from .activations import ACTIVATIONS, Activation, log_softmax, softmax
@@ -85,13 +85,16 @@ from .train import (
     BLOCK_ROWS,
     CORE_FIELDS,
     NUMERICS_VERSION,
+    SETTING_BOUNDS,
     History,
     Progress,
     Status,
     TrainConfig,
     TrainResult,
+    check_setting,
     continue_training,
     gradient_descent,
+    setting_kind,
 )
 
 __all__ = [
@@ -105,6 +108,7 @@ __all__ = [
     "learning_rate",
     "Activation",
     "BLOCK_ROWS",
+    "Bounds",
     "CLASSES",
     "Cache",
     "DTYPES",
@@ -117,6 +121,7 @@ __all__ = [
     "NUMERICS_VERSION",
     "Params",
     "Prediction",
+    "SETTING_BOUNDS",
     "Progress",
     "Status",
     "StepTrace",
@@ -128,6 +133,7 @@ __all__ = [
     "backward_propagation",
     "brier",
     "blend_distance",
+    "check_setting",
     "continue_training",
     "counterfactual",
     "cross_entropy",
@@ -150,6 +156,7 @@ __all__ = [
     "save_model",
     "save_result",
     "scale_pixels",
+    "setting_kind",
     "softmax",
     "trace_step",
     "reliability",

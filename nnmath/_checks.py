@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,14 +14,84 @@ DTYPES = ("float32", "float64")
 INITS = ("uniform", "he")
 
 
-def check_int(name, value, minimum, *, allow_none=False):
+def check_int(name, value, minimum, *, allow_none=False, maximum=None):
     if value is None and allow_none:
         return None
+    if maximum is not None:
+        return Bounds(minimum, maximum).check(name, value, int, allow_none)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {short(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one setting may be: an int or float in [low, high] (an end excluded with
+    ``open_low``/``open_high``), or one of ``choices`` (strings); None as well when ``optional``.
+    Every message states the whole rule, so a visitor who typed 1e300 learns what the setting
+    accepts."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    choices: tuple[str, ...] = ()
+
+    def rule(self, kind: type = int, optional: bool = False) -> str:
+        """The rule in words: 'an integer between 1 and 10000', 'in (0, 1000000]',
+        "one of ['uniform', 'he']"."""
+        if self.choices:
+            text = f"one of {list(self.choices)}"
+        elif kind is int:
+            text = f"an integer between {_num(self.low)} and {_num(self.high)}"
+        else:
+            left, right = "(" if self.open_low else "[", ")" if self.open_high else "]"
+            text = f"in {left}{_num(self.low)}, {_num(self.high)}{right}"
+        return text + (" (or None)" if optional else "")
+
+    def check(self, name: str, value, kind: type = int, optional: bool = False):
+        """``value`` as a plain int/float/str; ValueError naming the setting, its rule and the
+        value. Bools are not numbers here, floats are not integers, NaN and inf are refused."""
+        if value is None and optional:
+            return None
+        plain_number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        if self.choices:
+            if isinstance(value, str) and value in self.choices:
+                return value
+        elif kind is int:
+            if isinstance(value, numbers.Integral) and plain_number and self._holds(value):
+                return int(value)
+        elif plain_number and math.isfinite(float(value)) and self._holds(float(value)):
+            return float(value)
+        raise ValueError(f"{name} must be {self.rule(kind, optional)}, got {short(value)}")
+
+    def _holds(self, x) -> bool:
+        above = x > self.low if self.open_low else x >= self.low
+        return above and (x < self.high if self.open_high else x <= self.high)
+
+    @staticmethod
+    def shown(value) -> str:
+        """``value`` as messages quote it: cut to about 40 characters (a 5,000-digit URL value
+        is not echoed back whole)."""
+        return short(value)
+
+
+def short(value, limit: int = 40) -> str:
+    text = str(value)
+    if len(text) > limit:
+        cut = text[: limit - 10]
+        return (
+            f"{cut!r}… ({len(text):,} characters)"
+            if isinstance(value, str)
+            else f"{cut}… ({len(text):,} digits)"
+        )
+    return repr(value) if isinstance(value, str) else text
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) and not float(x).is_integer() else f"{int(x)}"
 
 
 def check_alpha(alpha):
@@ -37,13 +109,17 @@ def check_choice(name, value, choices):
 
 
 def dtype_name(dtype):
-    """'float32' | 'float64' from a string or numpy dtype; ValueError otherwise."""
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = None
+    """'float32' | 'float64' from a string or numpy dtype; ValueError otherwise (numpy's dtype
+    parser is only asked about short strings: '1_0' or '(1000000000,)f8' make it raise
+    SyntaxError or ValueError, 5,000 digits make it parse for long)."""
+    name = None
+    if not isinstance(dtype, str) or len(dtype) <= 16:
+        try:
+            name = np.dtype(dtype).name
+        except Exception:  # noqa: BLE001 - TypeError, ValueError, SyntaxError: all "not a dtype"
+            name = None
     if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {short(dtype)}")
     return name
 
 

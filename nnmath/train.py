@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._checks import (
+    DTYPES,
     INITS,
     N_PIXELS,
-    check_alpha,
-    check_choice,
+    Bounds,
     check_images,
     check_int,
     check_labels,
@@ -119,32 +119,15 @@ class TrainConfig:
     augment_level: float = 0.0  # its largest level (degrees, pixels, noise std, dilations)
 
     def validated(self) -> TrainConfig:
-        """The same settings with canonical Python types; ValueError naming the first bad one."""
-        return TrainConfig(
-            hidden=check_int("hidden", self.hidden, 1),
-            alpha=check_alpha(self.alpha),
-            seed=check_int("seed", self.seed, 0),
-            init=check_choice("init", self.init, INITS),
-            dtype=dtype_name(self.dtype),
-            batch_size=check_int("batch_size", self.batch_size, 1, allow_none=True),
-            snapshot_every=check_int("snapshot_every", self.snapshot_every, 1),
-            activation=check_choice("activation", self.activation, tuple(ACTIVATIONS)),
-            optimizer=check_choice("optimizer", self.optimizer, OPTIMIZERS),
-            momentum=check_real("momentum", self.momentum, 0, 1, high_open=True),
-            beta1=check_real("beta1", self.beta1, 0, 1, high_open=True),
-            beta2=check_real("beta2", self.beta2, 0, 1, high_open=True),
-            eps=check_real("eps", self.eps, 0, 1, low_open=True),
-            weight_decay=check_real("weight_decay", self.weight_decay, 0, 1),
-            schedule=check_choice("schedule", self.schedule, SCHEDULES),
-            step_every=check_int("step_every", self.step_every, 1),
-            gamma=check_real("gamma", self.gamma, 0, 1, low_open=True),
-            horizon=check_int("horizon", self.horizon, 1),
-            dropout=check_real("dropout", self.dropout, 0, 1, high_open=True),
-            augment=check_choice("augment", self.augment, AUGMENTATIONS),
-            augment_level=check_real(  # without augmentation any level is unused
-                "augment_level", self.augment_level, 0, AUGMENT_MAX[self.augment]
-            ),
+        """The same settings with canonical Python types; ValueError naming the first bad one,
+        its rule (:data:`SETTING_BOUNDS`) and its value. One rule spans two settings: the
+        augmentation's own largest level (:data:`AUGMENT_MAX`) bounds ``augment_level``."""
+        checked = TrainConfig(
+            **{f.name: check_setting(f.name, getattr(self, f.name)) for f in fields(TrainConfig)}
         )
+        level = Bounds(0.0, AUGMENT_MAX[checked.augment])
+        level.check(f"augment_level (of {checked.augment})", checked.augment_level, float)
+        return checked
 
     def canonical(self) -> TrainConfig:
         """The same run with every setting that cannot change its numbers at its default (the
@@ -178,6 +161,56 @@ class TrainConfig:
     def train_config(self) -> TrainConfig:
         """Just the training settings (of a subclass that adds, e.g., a dataset identity)."""
         return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+
+
+#: What each training setting may be, both sides bounded: :meth:`TrainConfig.validated` checks
+#: every field against its row, and the app derives its URL parsing, widgets and messages from
+#: it. Every field of TrainConfig has a row (a test checks): a new setting adds one here. Why
+#: these numbers: hidden 10,000 is W1 of 31 MB in float32; the seed is what most RNG APIs take
+#: (32 bits); alpha beyond a million only diverges; batch and snapshot_every in rows/iterations.
+SETTING_BOUNDS: dict[str, Bounds] = {
+    "hidden": Bounds(1, 10_000),
+    "alpha": Bounds(0.0, 1e6, open_low=True),
+    "seed": Bounds(0, 2**32 - 1),
+    "init": Bounds(choices=INITS),
+    "dtype": Bounds(choices=DTYPES),
+    "batch_size": Bounds(1, 1_000_000),
+    "snapshot_every": Bounds(1, 1_000_000),
+    "activation": Bounds(choices=tuple(ACTIVATIONS)),
+    "optimizer": Bounds(choices=OPTIMIZERS),
+    "momentum": Bounds(0.0, 1.0, open_high=True),
+    "beta1": Bounds(0.0, 1.0, open_high=True),
+    "beta2": Bounds(0.0, 1.0, open_high=True),
+    "eps": Bounds(0.0, 1.0, open_low=True),
+    "weight_decay": Bounds(0.0, 1.0),
+    "schedule": Bounds(choices=SCHEDULES),
+    "step_every": Bounds(1, 10_000_000),
+    "gamma": Bounds(0.0, 1.0, open_low=True),
+    "horizon": Bounds(1, 10_000_000),
+    "dropout": Bounds(0.0, 1.0, open_high=True),
+    "augment": Bounds(choices=AUGMENTATIONS),
+    # each augmentation's own largest level (AUGMENT_MAX) is checked by validated()
+    "augment_level": Bounds(0.0, max(AUGMENT_MAX.values())),
+}
+#: Most iterations one call of gradient_descent / continue_training may do.
+MAX_ITERATIONS = 10_000_000
+
+
+def setting_kind(name: str) -> tuple[type, bool]:
+    """(int, float or str; whether None is allowed) of training setting ``name``, read from its
+    annotation in TrainConfig (``int | None``: batch_size, None = full batch)."""
+    annotation = str({f.name: f.type for f in fields(TrainConfig)}[name])
+    kind = {"int": int, "float": float}.get(annotation.replace(" | None", ""), str)
+    return kind, "None" in annotation
+
+
+def check_setting(name: str, value: Any, bounds: Bounds | None = None) -> Any:
+    """``value`` of training setting ``name`` in canonical form, checked against ``bounds``
+    (default :data:`SETTING_BOUNDS`; the app passes narrower ones); ValueError stating the rule."""
+    kind, optional = setting_kind(name)
+    if name == "dtype" and value is not None:
+        value = dtype_name(value)  # np.float32, "f4" -> "float32"; ValueError otherwise
+    return (bounds or SETTING_BOUNDS[name]).check(name, value, kind, optional)
 
 
 @dataclass(frozen=True)
@@ -366,7 +399,7 @@ def gradient_descent(
             f"{', '.join(sorted(settings))})"
         )
     config = (config.train_config() if config is not None else TrainConfig.of(settings)).validated()
-    iterations = check_int("iterations", iterations, 0)
+    iterations = check_int("iterations", iterations, 0, maximum=MAX_ITERATIONS)
     data = _Data.checked(X, y, X_dev, y_dev, config.dtype, config.augment)
     params = init_params(config.hidden, config.seed, init=config.init, dtype=config.dtype)
     start = TrainResult.start(config, params, n_train=data.m)
@@ -398,7 +431,7 @@ def continue_training(
     ``workers`` and BLAS threads as in :func:`gradient_descent`.
     A diverged run is returned unchanged: the long run would have stopped there too.
     """
-    iterations = check_int("iterations", iterations, 0)
+    iterations = check_int("iterations", iterations, 0, maximum=MAX_ITERATIONS)
     data = _Data.checked(X, y, X_dev, y_dev, result.config.dtype, result.config.augment)
     if result.n_train and data.m != result.n_train:
         raise ValueError(

@@ -13,6 +13,7 @@ from engine.config import (
     OPTIMIZER_NAMES,
     WEIGHT_DECAYS,
     Settings,
+    bounds,
     loss_help,
 )
 from nnmath import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, History, Status
@@ -55,12 +56,15 @@ def shown(name: str) -> bool:
     return not exercise.is_hidden(name)
 
 
+within = bounds(**host.bounds())  # every number box bounded on both sides, as the URL is
 c1, c2, c3, c4 = st.columns(4)
 hidden = settings.hidden
 if shown("hidden"):
     hidden = c1.number_input(
         "Hidden units",
         step=1,
+        min_value=int(within["hidden"].low),
+        max_value=int(within["hidden"].high),
         key=widget_key("hidden", settings),
         disabled=exercise.is_locked("hidden"),
         help="Size of the hidden layer (the notebook uses 10 ReLU units). "
@@ -82,6 +86,8 @@ if shown("iterations"):
     iterations = c3.number_input(
         "Iterations",
         step=50,
+        min_value=int(within["iterations"].low),
+        max_value=int(within["iterations"].high),
         key=widget_key("iterations", settings),
         disabled=exercise.is_locked("iterations"),
         help="Gradient-descent updates (the notebook uses 500). " + glossary.link("iteration"),
@@ -91,6 +97,8 @@ if shown("seed"):
     seed = c4.number_input(
         "Seed",
         step=1,
+        min_value=int(within["seed"].low),
+        max_value=int(within["seed"].high),
         key=widget_key("seed", settings),
         disabled=exercise.is_locked("seed"),
         help="Seed of the initial weights: same seed, same numbers. " + glossary.link("seed"),

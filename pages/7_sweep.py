@@ -193,7 +193,7 @@ iterations = int(
         "iterations",
         min_value=50,
         max_value=max(50, host.limits().max_iterations),  # NNMATH_MAX_ITERATIONS
-        value=500,
+        value=min(500, max(50, host.limits().max_iterations)),  # a limit under 500: no crash
         step=50,
         key="sweep_iterations",
         help="A multiple of 50, so longer cached runs answer exactly.",

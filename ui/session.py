@@ -205,7 +205,17 @@ def train(run: Run, *, figure=None, label: str | None = None) -> Run:
 def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | None:
     """The run a page shows: from the cache, else trained with progress (a permalink opened in a
     fresh session trains its run rather than showing nothing). Shows st.error and returns None
-    when the dataset or the settings cannot be used."""
+    when the dataset or the settings cannot be used: settings outside their bounds are refused
+    here whether or not a cached run could answer them (iterations 0 is not served on one page
+    and refused on another)."""
+    lim = host.limits()
+    problems = settings.problems(**host.bounds(lim))
+    if problems:
+        st.error(
+            "These settings cannot be used: " + "; ".join(problems) + ". Change them on the "
+            "Train page."
+        )
+        return None
     try:
         run = lookup(settings)
     except models.UnknownModel as e:  # an uploaded model this server no longer has
@@ -221,15 +231,6 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
     if run.result is not None or not train_if_missing:
         if train_if_missing:  # asked for and served from the store: a student's run too
             classroom.note_run(run)
-        return run
-    lim = host.limits()
-    problems = settings.problems(**host.bounds(lim))
-    if problems:
-        st.error(
-            "These settings cannot be trained: "
-            + "; ".join(problems)
-            + ". Change them on the Train page."
-        )
         return run
     wait = host.seconds_until_allowed(lim)
     if wait > 0:

@@ -7,6 +7,9 @@ of every page:
 
 1. Query parameters present in the URL win (a permalink, or ``st.switch_page(..., query_params=)``);
    absent ones keep the session's value (navigation clears the URL), defaulting on a fresh session.
+   A value that is not a number, or outside the bounds of its setting on this server
+   (engine.config.bounds), is not used: a warning states the rule and the value kept, so the
+   session's settings can always be trained and every page can show them.
 2. The canonical parameters of the resulting settings are written back to the URL, so the address
    bar is always a permalink of what the page shows.
 
@@ -22,6 +25,7 @@ import streamlit as st
 
 from engine.config import SETTING_PARAMS, Settings, parse_filter
 
+from . import host
 from .navigation import ensure_routed
 
 SETTINGS_KEY = "settings"
@@ -37,11 +41,12 @@ def init_state() -> Settings:
     ss = st.session_state
     params = st.query_params.to_dict()
     current: Settings | None = ss.get(SETTINGS_KEY)
+    settings, problems = Settings.from_query(params, base=current, **host.bounds())
     if FROM_LINK_KEY not in ss:
         # First run of this session: remember whether it came from a link with settings, so a
-        # page opened by permalink trains its run instead of waiting for a click.
-        ss[FROM_LINK_KEY] = any(k in params for k in SETTING_PARAMS)
-    settings, problems = Settings.from_query(params, base=current)
+        # page opened by permalink trains its run instead of waiting for a click. Not a link
+        # with values we could not use: its run is not the one the link meant.
+        ss[FROM_LINK_KEY] = not problems and any(k in params for k in SETTING_PARAMS)
     if settings != current:
         set_settings(settings)
     for p in problems:

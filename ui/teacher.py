@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import SETTING_PARAMS, URL_NAMES
+from nnmath import Bounds
 
 EXERCISE_KEY = "exercise"
 #: Every query parameter of the settings (engine.config: data, hidden, alpha, iterations, seed,
@@ -68,7 +69,7 @@ class Exercise:
                 raw = raw[-1] if raw else None
             if raw is None:
                 return None
-            out = set()
+            out, unknown = set(), {}  # a dict: ordered, and no quadratic dedupe
             for name in (n.strip().lower() for n in str(raw).split(",")):
                 if not name:
                     continue
@@ -77,10 +78,15 @@ class Exercise:
                 elif name in allowed:
                     out.add(name)
                 else:
-                    problems.append(
-                        f"URL parameter {param}: {name!r} is not one of {', '.join(allowed)}; "
-                        "left out"
-                    )
+                    unknown[name] = None
+            if unknown:  # one message however many names a link holds
+                more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
+                first = list(unknown)[:3]
+                problems.append(
+                    f"URL parameter {param}: {', '.join(Bounds.shown(n) for n in first)}"
+                    f"{more} {'is' if len(unknown) == 1 else 'are'} not one of "
+                    f"{', '.join(allowed)}{', all' if param == 'lock' else ''}; left out"
+                )
             return frozenset(out)
 
         locked = names("lock", LOCKABLE)

@@ -69,20 +69,62 @@ def test_absent_parameters_keep_the_base_and_bad_ones_are_reported():
 @pytest.mark.parametrize(
     "query, message",
     [
-        ({"alpha": "0"}, "alpha must be > 0, got 0"),
-        ({"alpha": "-0.1"}, "alpha must be > 0, got -0.1"),
-        ({"alpha": "nan"}, "alpha must be > 0"),
-        ({"hidden": "0"}, "hidden must be between 1"),
-        ({"iterations": "0"}, "iterations must be between 1"),
-        ({"init": "zeros"}, "init must be one of"),
-        ({"batch": "-5"}, "batch size must be >= 1"),
+        (
+            {"alpha": "0"},
+            "alpha='0' is not used: alpha must be a number > 0 and <= 1000000; kept 0.1",
+        ),
+        ({"alpha": "-0.1"}, "alpha must be a number > 0"),
+        ({"alpha": "nan"}, "alpha must be a number > 0"),
+        ({"hidden": "0"}, "hidden must be an integer between 1 and 512; kept 10"),
+        ({"iterations": "0"}, "iterations must be an integer between 1 and 20000; kept 500"),
+        ({"init": "zeros"}, "init must be one of ['uniform', 'he']"),
+        (
+            {"batch": "-5"},
+            "batch must be an integer between 1 and 1000000 (or full for full batch)",
+        ),
+        ({"seed": "18446744073709551616"}, "seed must be an integer between 0 and 4294967295"),
+        ({"seed": "1e300"}, "seed='1e300' is not used"),
+        ({"batch": "1e300"}, "batch='1e300' is not used"),
+        ({"dtype": "1_0"}, "dtype='1_0' is not used: dtype must be one of"),
+        ({"dtype": "(1000000000,)f8"}, "dtype='(1000000000,)f8' is not used"),
+        ({"dtype": "9" * 5000}, "(5,000 characters) is not used"),
+        ({"iterations": "9" * 5000}, "(5,000 characters) is not used"),
+        ({"hidden": "inf"}, "hidden='inf' is not used"),
+        ({"seed": "٣"}, None),  # a unicode digit is a digit to int(): 3
     ],
 )
-def test_bad_values_parse_but_say_what_is_wrong(query, message):
-    s, problems = Settings.from_query(query)
-    assert problems == []
-    assert any(message in p for p in s.problems()), s.problems()
+def test_bad_values_are_not_used_and_the_message_states_the_rule(query, message):
+    s, problems = Settings.from_query(query, base=Settings(hidden=10))
+    if message is None:
+        assert problems == [] and s.seed == 3
+        return
+    assert len(problems) == 1 and message in problems[0], problems
+    assert s == NOTEBOOK  # the base value kept
+    assert s.problems() == []
+
+
+def test_server_limits_narrow_the_url_and_the_problems():
+    s, problems = Settings.from_query({"hidden": "300", "iterations": "6000"}, max_hidden=256)
+    assert s.hidden == 10 and s.iterations == 6000
+    assert "hidden must be an integer between 1 and 256; kept 10" in problems[0]
+    assert Settings(hidden=300).problems(max_hidden=256) == [
+        "hidden must be an integer between 1 and 256, got 300"
+    ]
+    assert Settings(iterations=0).problems() == [
+        "iterations must be an integer between 1 and 20000, got 0"
+    ]
     assert NOTEBOOK.problems() == []
+
+
+def test_every_training_setting_is_bounded_on_both_sides():
+    """A setting added to TrainConfig without bounds fails here (and in validated())."""
+    from dataclasses import fields
+
+    from nnmath import SETTING_BOUNDS, TrainConfig
+
+    assert set(SETTING_BOUNDS) == {f.name for f in fields(TrainConfig)}
+    for name, rule in SETTING_BOUNDS.items():
+        assert rule.choices or (rule.low is not None and rule.high is not None), name
 
 
 def test_alpha_text_is_short_and_exact():

@@ -28,16 +28,32 @@ def errors(at) -> str:
     return "\n".join(e.value for e in at.error)
 
 
+def warnings(at) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
 # ---- hidden and iterations ----------------------------------------------------------------------
 def test_hidden_above_the_server_limit_is_refused(calls, monkeypatch):
     monkeypatch.setenv("NNMATH_MAX_HIDDEN", "20")
     at = app("pages/2_train.py", hidden=32, iterations=ITER)
-    assert "hidden must be between 1 and 20, got 32" in errors(at)
+    refused = "URL parameter hidden='32' is not used: hidden must be an integer between 1 and 20"
+    assert refused in warnings(at)
     assert calls["gradient_descent"] == 0 and RunStore().records() == []
-    # a permalink opened on another page is refused the same way
+    # a permalink opened on another page is refused the same way: the page shows the run of
+    # the settings kept (hidden 10), never one of 32 units
     at = app("pages/3_evaluate.py", hidden=32, iterations=ITER)
-    assert "hidden must be between 1 and 20, got 32" in errors(at)
-    assert calls["gradient_descent"] == 0
+    assert refused in warnings(at)
+    assert {r.config.hidden for r in RunStore().records()} <= {10}
+    # settings that got past the URL (a widget) are refused where a run is asked for
+    assert "hidden must be an integer between 1 and 20, got 32" in "; ".join(
+        nnmath_settings_problems(hidden=32, max_hidden=20)
+    )
+
+
+def nnmath_settings_problems(max_hidden, **settings):
+    from engine.config import Settings
+
+    return Settings(**settings).problems(max_hidden=max_hidden)
 
 
 def test_iterations_above_the_limit_from_the_secrets_are_refused(calls):
@@ -46,16 +62,15 @@ def test_iterations_above_the_limit_from_the_secrets_are_refused(calls):
     at.query_params.update(iterations="200")
     at.switch_page("pages/2_train.py")
     at.run(timeout=60)
-    assert "iterations must be between 1 and 100, got 200" in errors(at)
+    assert "iterations must be an integer between 1 and 100; kept 500" in warnings(at)
     assert calls["gradient_descent"] == 0
 
 
 def test_a_bad_limit_is_named_and_the_default_kept(monkeypatch):
     monkeypatch.setenv("NNMATH_MAX_HIDDEN", "many")
     at = app("pages/2_train.py", hidden=300, iterations=ITER)
-    warnings = "\n".join(w.value for w in at.warning)
-    assert "NNMATH_MAX_HIDDEN must be a whole number >= 1, got 'many'" in warnings
-    assert "hidden must be between 1 and 256, got 300" in errors(at)
+    assert "NNMATH_MAX_HIDDEN must be a whole number >= 1, got 'many'" in warnings(at)
+    assert "hidden must be an integer between 1 and 256; kept 10" in warnings(at)
 
 
 # ---- uploads ------------------------------------------------------------------------------------
