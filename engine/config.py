@@ -101,7 +101,9 @@ def _canonical(value: Any, name: str) -> Any:
     if value is None:
         return None
     kind = setting_type(name)
-    if kind is int and isinstance(value, (int, float, np.integer, np.floating)):
+    if kind is int and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if kind is int and isinstance(value, (float, np.floating)):
         return int(value) if float(value).is_integer() else value
     if kind is float and isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)

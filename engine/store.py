@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import nnmath
-from nnmath import Status
+from nnmath import Bounds, Status
 
 from .config import RunConfig
 from .notes import Annotation, check_note, check_tags
@@ -105,11 +105,88 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RunRecord:
+        """The record in ``d`` (a stored .json), checked (:meth:`checked`): ValueError saying
+        what a page could not show, for a damaged or hostile file."""
+        if not isinstance(d, dict) or not isinstance(d.get("config"), dict):
+            raise ValueError("the record is not a JSON object with a config")
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
-        kw["config"] = RunConfig.from_dict(d["config"])
-        kw["snapshot_iterations"] = tuple(int(i) for i in d.get("snapshot_iterations", ()))
-        return cls(**kw)
+        kw["config"] = config_of(d["config"])
+        snaps = d.get("snapshot_iterations", ())
+        if not isinstance(snaps, (list, tuple)) or len(snaps) > 1_000_000:
+            raise ValueError("snapshot_iterations must be a list of iterations")
+        kw["snapshot_iterations"] = tuple(_count("snapshot iteration", i) for i in snaps)
+        try:
+            return cls(**kw).checked()
+        except TypeError as e:  # a field missing
+            raise ValueError(f"the record is incomplete ({e})") from None
+
+    def checked(self) -> RunRecord:
+        """This record if every page can show it (the ledger's table, links, charts); else
+        ValueError naming the first field that is not what it should be: a training setting out
+        of its bounds (a seed beyond 64 bits made pandas raise for every visitor), a count that
+        is not a whole number, a metric that is not a number, a time no calendar has."""
+        config_of(self.config.to_dict())
+        _count("iterations", self.iterations)
+        _count("nbytes", self.nbytes, high=2**62)
+        if self.diverged_at is not None:
+            _count("diverged_at", self.diverged_at)
+        if self.status not in set(Status):
+            raise ValueError(
+                f"status must be one of {[str(s) for s in Status]}, got {_shown(self.status)}"
+            )
+        for name in ("loss", "train_accuracy", "dev_accuracy", "elapsed", "dev_nll", "dev_ece"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {_shown(value)}")
+        for name in ("created", "updated"):  # unix times, 1970 to 2286
+            Bounds(0.0, 1e10).check(name, getattr(self, name), float)
+        for name in ("message", "data_name", "data_key"):
+            value = getattr(self, name)
+            if not (value is None or isinstance(value, str) and len(value) <= 10_000):
+                raise ValueError(f"{name} must be a text, got {_shown(value)}")
+        return self
+
+
+def config_of(d: Any) -> RunConfig:
+    """A stored run's RunConfig from its JSON, checked: every training setting within nnmath's
+    bounds, the dev split and the dataset fingerprint plain values; ValueError otherwise."""
+    if not isinstance(d, dict):
+        raise ValueError("the config must be a JSON object")
+    try:
+        config = RunConfig.from_dict(d)
+    except TypeError as e:
+        raise ValueError(f"the config is incomplete ({e})") from None
+    config.train_config().validated()
+    _count("dev_size", config.dev_size)
+    _count("split_seed", config.split_seed, high=2**32 - 1)
+    for name in ("data", "model"):
+        value = getattr(config, name)
+        if not (value is None and name == "model" or isinstance(value, str) and len(value) <= 200):
+            raise ValueError(f"{name} must be a short text, got {_shown(value)}")
+    return config
+
+
+def _count(name: str, value: Any, high: int = nnmath.MAX_ITERATIONS) -> int:
+    return Bounds(0, high).check(name, value, int)
+
+
+def _shown(value: Any) -> str:
+    return Bounds.shown(value)
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _time_or_none(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and 0 <= value <= 1e10 else None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 10_000 else None
 
 
 def training_arrays(train_set, dev_set):
@@ -444,58 +521,86 @@ class RunStore:
         return step.run
 
     def records(self, data: str | None = None) -> list[RunRecord]:
-        """Summaries of the cached runs (optionally of one dataset fingerprint), newest first."""
+        """Summaries of the cached runs (optionally of one dataset fingerprint), newest first.
+        Only records every page can show (RunRecord.checked): see :meth:`unlisted` for the
+        others."""
         out = []
-        for npz in (self.root / "runs").glob("*.npz"):
-            if npz.stem.endswith(PARTIAL) or npz.name.startswith("."):
-                continue  # checkpoints of runs in progress, temporary files: not runs
-            rec = self.record(npz.stem)
-            if rec is None or rec.config.run_id != npz.stem:
+        for run_id in self._run_ids():
+            rec = self.record(run_id)
+            if rec is None or rec.config.run_id != run_id:
                 continue  # unreadable, or stored by an older nnmath numerics
             if data is None or rec.config.data == data:
                 out.append(rec)
         out.sort(key=lambda r: r.updated, reverse=True)
         return out
 
+    def unlisted(self) -> list[tuple[str, str]]:
+        """(run id, why) of every stored run that :meth:`records` leaves out because its files
+        cannot be shown (a damaged or hostile record, arrays that do not load): the ledger flags
+        them so they can be deleted, instead of failing for every visitor."""
+        out = []
+        for run_id in self._run_ids():
+            _, why = self._record(run_id)
+            if why is not None:
+                out.append((run_id, why))
+        return sorted(out)
+
+    def _run_ids(self) -> list[str]:
+        return [
+            npz.stem
+            for npz in (self.root / "runs").glob("*.npz")
+            # checkpoints of runs in progress, temporary files: not runs
+            if not (npz.stem.endswith(PARTIAL) or npz.name.startswith("."))
+        ]
+
     def record(self, run_id: str) -> RunRecord | None:
+        """The record of a stored run, or None (no such run, being written, or not one a page
+        can show: :meth:`unlisted` says why)."""
+        return self._record(run_id)[0]
+
+    def _record(self, run_id: str) -> tuple[RunRecord | None, str | None]:
         npz, js = self.npz_path(run_id), self.json_path(run_id)
         try:
             size = npz.stat().st_size
         except FileNotFoundError:
-            return None
+            return None, None
         try:
             rec = RunRecord.from_json(json.loads(js.read_text()))
             if rec.nbytes == size and rec.run_id == run_id:
-                return rec
+                return rec, None
         except Exception:  # missing, damaged or stale record: rebuild it from the npz
             pass
         with self.lock(run_id, blocking=False) as got:
             if not got:
-                return None  # being written right now; it will be listed next time
+                return None, None  # being written right now; it will be listed next time
             result = self.load(run_id)
             if result is None:
-                return None
+                return None, "its arrays cannot be read"
             old = self._read_json(run_id)
             try:
-                config = RunConfig.from_dict(old["config"])
-            except Exception:
-                return None  # no way to know the dataset fingerprint: unlisted until retrained
+                config = config_of(old.get("config"))
+            except Exception as e:  # no way to know the dataset fingerprint: unlisted
+                return None, f"its record cannot be read: {_reason(e)}"
             if not self._valid_for(result, config):
-                return None
+                return None, "its record and its arrays disagree"
             rec = record_of(
                 config,
                 result,
                 nbytes=size,
-                created=old.get("created"),
-                data_name=old.get("data_name"),
-                data_key=old.get("data_key"),
+                created=_time_or_none(old.get("created")),
+                data_name=_text_or_none(old.get("data_name")),
+                data_key=_text_or_none(old.get("data_key")),
                 # the old record's ECE, when it describes the same run length
-                ece=old.get("dev_ece", math.nan)
+                ece=as_float(old.get("dev_ece", math.nan))
                 if old.get("iterations") == result.iterations
                 else math.nan,
             )
+            try:
+                rec.checked()
+            except ValueError as e:
+                return None, _reason(e)
             self._write_json(rec)
-            return rec
+            return rec, None
 
     def _read_json(self, run_id: str) -> dict[str, Any]:
         try:

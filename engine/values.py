@@ -10,7 +10,7 @@ def as_float(value: Any) -> float:
     """A Python float; NaN when ``value`` is not a number (None, text, missing)."""
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 400 digits
         return math.nan
 
 

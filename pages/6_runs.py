@@ -31,6 +31,7 @@ ds, train, dev = session.split_or_stop(settings.data)
 store = session.store()
 frame = compare.runs_frame(store.records(data=ds.fingerprint), store.annotations())
 st.markdown(f"**Dataset:** {ds.name} — **{len(frame)} cached run(s)**.")
+session.flag_unlisted_runs()
 if frame.empty:
     st.info("No runs on this dataset yet: train one on the Train page, or launch a sweep.")
     st.page_link("pages/2_train.py", label="Train a run", icon=":material/fitness_center:")

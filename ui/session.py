@@ -250,6 +250,28 @@ def current_run(settings: Settings, *, train_if_missing: bool = True) -> Run | N
     return trained
 
 
+def flag_unlisted_runs() -> None:
+    """The stored runs the ledger cannot show (RunStore.unlisted: a damaged or hostile record,
+    arrays that do not load), flagged with why, and a Delete that stays reachable: such a
+    record never stands in the way of the others."""
+    bad = store().unlisted()
+    if not bad:
+        return
+    st.warning(
+        f"{len(bad)} stored run(s) cannot be shown (their files are damaged, or hold values "
+        "outside the settings' bounds); the table leaves them out. Delete them to free the space."
+    )
+    st.dataframe(
+        {"run id": [r for r, _ in bad], "why": [w for _, w in bad]},
+        key="runs_unlisted",
+        hide_index=True,
+    )
+    if st.button(f"Delete the {len(bad)} run(s) that cannot be shown", key="runs_delete_unlisted"):
+        for run_id, _ in bad:
+            store().delete(run_id)
+        st.rerun()
+
+
 def evaluation(run: Run) -> metrics.Evaluation:
     """Predictions of the run on its dev set, kept in the engine's byte-bounded cache per run id
     and length: training is deterministic, so those name the numbers (the dev set is part of

@@ -62,7 +62,7 @@ def test_iterations_above_the_limit_from_the_secrets_are_refused(calls):
     at.query_params.update(iterations="200")
     at.switch_page("pages/2_train.py")
     at.run(timeout=60)
-    assert "iterations must be an integer between 1 and 100; kept 500" in warnings(at)
+    assert "iterations must be an integer between 1 and 100; kept 100" in warnings(at)
     assert calls["gradient_descent"] == 0
 
 

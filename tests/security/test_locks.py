@@ -20,9 +20,9 @@ def test_every_lockable_name_has_a_summary(name):
     exercise, problems = Exercise.from_query({"lock": name})
     assert problems == []
     line = set_for_exercise(NOTEBOOK, exercise)
-    assert line.startswith("Set for this exercise: ") and line.count(",") == len(
-        exercise.locked
-    ) - 1
+    assert (
+        line.startswith("Set for this exercise: ") and line.count(",") == len(exercise.locked) - 1
+    )
 
 
 def test_unknown_names_give_one_message_however_many():
