@@ -24,7 +24,6 @@ from ._checks import (
     check_images,
     check_int,
     check_labels,
-    check_real,
     dtype_name,
 )
 from ._threads import Blocks, one_blas_thread, others_turn, resolve_workers
@@ -126,7 +125,7 @@ class TrainConfig:
             **{f.name: check_setting(f.name, getattr(self, f.name)) for f in fields(TrainConfig)}
         )
         level = Bounds(0.0, AUGMENT_MAX[checked.augment])
-        level.check(f"augment_level (of {checked.augment})", checked.augment_level, float)
+        level.check("augment_level", checked.augment_level, float)
         return checked
 
     def canonical(self) -> TrainConfig:

@@ -71,10 +71,10 @@ def test_absent_parameters_keep_the_base_and_bad_ones_are_reported():
     [
         (
             {"alpha": "0"},
-            "alpha='0' is not used: alpha must be a number > 0 and <= 1000000; kept 0.1",
+            "alpha='0' is not used: alpha must be in (0, 1000000]; kept 0.1",
         ),
-        ({"alpha": "-0.1"}, "alpha must be a number > 0"),
-        ({"alpha": "nan"}, "alpha must be a number > 0"),
+        ({"alpha": "-0.1"}, "alpha must be in (0, 1000000]"),
+        ({"alpha": "nan"}, "alpha must be in (0, 1000000]"),
         ({"hidden": "0"}, "hidden must be an integer between 1 and 512; kept 10"),
         ({"iterations": "0"}, "iterations must be an integer between 1 and 20000; kept 500"),
         ({"init": "zeros"}, "init must be one of ['uniform', 'he']"),

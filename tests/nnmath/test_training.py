@@ -256,9 +256,9 @@ def test_dead_pixels_keep_their_starting_weights(small):
     "kwargs, message",
     [
         ({"hidden": 0}, "hidden must be an integer between 1 and 10000, got 0"),
-        ({"alpha": -0.1}, "alpha must be a number > 0 and <= 1000000, got -0.1"),
-        ({"alpha": 0}, "alpha must be a number > 0 and <= 1000000, got 0"),
-        ({"alpha": 1e300}, "alpha must be a number > 0 and <= 1000000, got 1e+300"),
+        ({"alpha": -0.1}, "alpha must be in (0, 1000000], got -0.1"),
+        ({"alpha": 0}, "alpha must be in (0, 1000000], got 0"),
+        ({"alpha": 1e300}, "alpha must be in (0, 1000000], got 1e+300"),
         ({"iterations": -1}, "iterations must be an integer between 0 and 10000000, got -1"),
         ({"seed": -3}, "seed must be an integer between 0 and 4294967295, got -3"),
         ({"seed": 2**64}, "seed must be an integer between 0 and 4294967295, got 1844674407"),

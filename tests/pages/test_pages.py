@@ -142,7 +142,7 @@ def test_advanced_settings_reach_the_url_only_when_not_default():
 @pytest.mark.parametrize(
     "query, message",
     [
-        ({"alpha": "0"}, "alpha='0' is not used: alpha must be a number > 0 and <= 1000000"),
+        ({"alpha": "0"}, "alpha='0' is not used: alpha must be in (0, 1000000]"),
         ({"hidden": "0"}, "hidden must be an integer between 1 and 256"),
         ({"iterations": "-3"}, "iterations must be an integer between 1 and 5000"),
     ],

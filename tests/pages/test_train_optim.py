@@ -32,10 +32,16 @@ def test_a_link_with_weight_decay_and_dropout_says_what_the_loss_is():
     assert at.select_slider(key="w_dropout").value == 0.2
 
 
-def test_an_out_of_range_setting_in_a_link_is_a_clear_error(calls):
+def test_an_out_of_range_setting_in_a_link_is_a_clear_warning(calls):
     at = app("pages/2_train.py", iterations=ITER, dropout="1.5")
-    assert any("dropout must be in [0, 1)" in e.value for e in at.error)
+    assert any(
+        "dropout='1.5' is not used: dropout must be in [0, 1)" in w.value for w in at.warning
+    )
     assert calls["gradient_descent"] == 0
+    # values each in bounds but not together (shift moves at most 14 pixels)
+    at = app("pages/2_train.py", iterations=ITER, augment="shift", augment_level="20")
+    assert any("augment_level must be in [0, 14]" in w.value for w in at.warning)
+    assert "augment" not in at.query_params
 
 
 def test_the_math_page_shows_one_weights_adam_update_with_the_runs_state():

@@ -83,7 +83,6 @@ def test_the_runs_page_flags_bad_records_and_deletes_them():
     [
         ("pages/8_compare.py", {}),
         ("pages/7_sweep.py", {}),
-        ("pages/3_evaluate.py", {"iterations": "10"}),
     ],
 )
 def test_other_pages_that_list_runs_render(page, query):
