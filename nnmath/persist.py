@@ -15,12 +15,20 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ._checks import N_CLASSES, N_PIXELS, check_choice
+from ._checks import N_CLASSES, N_PIXELS, Bounds, check_choice
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .network import Params
 from .optim import state_names
-from .train import NUMERICS_VERSION, PARAM_NAMES, History, Status, TrainConfig, TrainResult
+from .train import (
+    NUMERICS_VERSION,
+    PARAM_NAMES,
+    SETTING_BOUNDS,
+    History,
+    Status,
+    TrainConfig,
+    TrainResult,
+)
 
 FORMAT = "nnmath.TrainResult"
 VERSION = 1
@@ -198,9 +206,12 @@ def load_model(path_or_file, *, max_bytes: int = 64 * 1024 * 1024) -> Model:
         return _load_model(path_or_file, max_bytes)
     except ValueError as error:
         raise ValueError(f"{name}: not a usable model file: {error}") from error
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
+    except Exception as error:  # noqa: BLE001 - a file from anyone: whatever zipfile, zlib,
+        # numpy's header parser or json raise (BadZipFile, zlib.error, EOFError, OSError,
+        # NotImplementedError for an unknown compression, RecursionError, MemoryError...) is a
+        # refusal of that file, never a crash of the page
         raise ValueError(
-            f"{name}: not a readable model file ({type(error).__name__}: {error})"
+            f"{name}: not a readable model file ({type(error).__name__}: {str(error)[:200]})"
         ) from error
 
 
@@ -215,11 +226,12 @@ def _load_model(source, max_bytes: int) -> Model:
         )
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         unpacked = sum(info.file_size for info in archive.infolist())
-    if unpacked > max_bytes:
-        raise ValueError(
-            f"its arrays would unpack to {unpacked:,} bytes, more than the limit of "
-            f"{max_bytes:,} (a zip bomb?)"
-        )
+        if unpacked > max_bytes:
+            raise ValueError(
+                f"its arrays would unpack to {unpacked:,} bytes, more than the limit of "
+                f"{max_bytes:,} (a zip bomb?)"
+            )
+        _check_headers(archive)
     with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
         missing = [k for k in PARAM_NAMES if k not in npz.files]
         if missing:
@@ -237,8 +249,67 @@ def _load_model(source, max_bytes: int) -> Model:
     dtype = np.result_type(*arrays.values())
     params = Params(*(np.ascontiguousarray(arrays[k], dtype=dtype) for k in PARAM_NAMES))
     activation = meta.get("activation", "relu")
-    check_choice("meta activation", activation, ACTIVATIONS)
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"meta activation must be one of {list(ACTIVATIONS)}, got {Bounds.shown(activation)}"
+        )
     return Model(params, meta, layout)
+
+
+#: Largest hidden layer a model file may declare (nnmath's bound on the setting), and the
+#: largest JSON text of its meta: both checked on the .npy headers, before numpy allocates.
+MAX_MODEL_HIDDEN = int(SETTING_BOUNDS["hidden"].high)
+MAX_META_CHARS = 1_000_000
+
+
+def _check_headers(archive: zipfile.ZipFile) -> None:
+    """Read the .npy header of W1, b1, W2, b2 and meta in the archive and refuse, before any array
+    is read, shapes and dtypes a model cannot have: numpy allocates what a header declares (a W1
+    of (784, 1e8) asked for 584 GiB), whatever the bytes that follow hold."""
+    members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+    for key in (*PARAM_NAMES, "meta"):
+        info = members.get(key)
+        if info is None:
+            continue  # missing arrays are named by the caller
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"array {key} has .npy format version {version}, expected 1.0/2.0")
+            data_bytes = info.file_size - f.tell()
+        if key == "meta":
+            if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_META_CHARS:
+                raise ValueError(
+                    f"array meta must be one JSON text of at most {MAX_META_CHARS:,} characters, "
+                    f"got {dtype} {shape}"
+                )
+            continue
+        if dtype.hasobject:
+            raise ValueError(
+                f"array {key} holds Python objects (it needs pickle, never used here), expected "
+                "numbers"
+            )
+        if dtype.name not in _FLOATS:
+            raise ValueError(f"array {key} must be float32 or float64, got dtype {dtype}")
+        # each side at most 784 pixels or MAX_MODEL_HIDDEN units; exact shapes are checked
+        # once the (now bounded) arrays are read, by _check_params
+        longest = max(MAX_MODEL_HIDDEN, N_PIXELS)
+        if (
+            not (len(shape) in (1, 2) and all(0 <= n <= longest for n in shape))
+            or int(np.prod(shape)) > N_PIXELS * MAX_MODEL_HIDDEN
+        ):
+            raise ValueError(
+                f"array {key} declares shape {Bounds.shown(shape)}, more than a model of at most "
+                f"{MAX_MODEL_HIDDEN:,} hidden units holds"
+            )
+        if int(np.prod(shape)) * dtype.itemsize > data_bytes:
+            raise ValueError(
+                f"array {key} declares {int(np.prod(shape)) * dtype.itemsize:,} bytes of data but "
+                f"holds {data_bytes:,} (a truncated or forged file)"
+            )
 
 
 def _read_bytes(source) -> bytes:
@@ -253,10 +324,8 @@ def _read_bytes(source) -> bytes:
 def _read_array(npz, key: str) -> np.ndarray:
     try:
         a = npz[key]
-    except ValueError as error:  # numpy refuses object arrays without pickle
-        raise ValueError(
-            f"array {key} holds Python objects (it needs pickle), expected numbers: {error}"
-        ) from error
+    except ValueError as error:  # object arrays (refused without pickle), short data...
+        raise ValueError(f"array {key} cannot be read: {error}") from error
     if a.dtype.name not in _FLOATS:
         raise ValueError(f"array {key} must be float32 or float64, got dtype {a.dtype}")
     return a
@@ -273,6 +342,8 @@ def _read_meta(npz) -> dict:
         meta = json.loads(str(text))
     except json.JSONDecodeError as error:
         raise ValueError(f"array meta must be JSON text: {error}") from error
+    except RecursionError:  # nested 100,000 deep: the parser gives up, so do we
+        raise ValueError("array meta is JSON nested too deep to read") from None
     if not isinstance(meta, dict):
         raise ValueError(f"array meta must be a JSON object, got {type(meta).__name__}")
     return meta
