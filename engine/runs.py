@@ -44,6 +44,11 @@ class Run:
     seconds: float = 0.0  # wall time of the call that trained it
 
     @property
+    def run_id(self) -> str:
+        """The run store's id of this run (its config's)."""
+        return self.config.run_id
+
+    @property
     def uploaded(self) -> bool:
         """An uploaded model shown on the current dataset: not trained here, so no history."""
         return self.config.model is not None

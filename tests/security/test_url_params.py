@@ -24,24 +24,31 @@ from ui.navigation import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
-#: Parameters every page reads (init_state: the settings; teacher: the exercise, the layout).
-COMMON = (*SETTING_PARAMS, "lock", "hide", "embed")
-#: Each page's own parameters (README, "Permalinks"), by URL path.
+#: Parameters every page reads (init_state: the settings; teacher: the exercise and the layout;
+#: ui.classroom: a student's id).
+COMMON = (*SETTING_PARAMS, "lock", "hide", "embed", "student")
+#: Each page's own parameters (docs/guide.md's Permalinks table, and the pages' code), by URL
+#: path. A new page must be listed here (test_every_page_has_its_parameters_listed).
 OWN = {
     "": (),
+    "lessons": ("lesson", "step"),
     "data": (),
     "train": (),
     "evaluate": (),
     "mistakes": ("true", "pred", "min_conf"),
     "weights": (),
     "runs": (),
-    "sweep": ("metric",),
+    "sweep": ("metric", "seeds", "search", "n", "alpha_range", "hidden_range", "search_seed"),
     "compare": ("a", "b"),
+    "race": ("race",),
     "draw": (),
     "why": ("image", "target", "versus"),
     "math": ("source", "image", "at"),
     "dynamics": ("at",),
     "lab": ("off", "scale", "corrupt", "level"),
+    "glossary": (),
+    "class": ("class", "join"),
+    "teacher": ("class", "key"),
 }
 
 #: What a hostile (or careless) visitor types: numbers of every size and kind, names the app
