@@ -41,7 +41,8 @@ class Run:
     result: Any  # nnmath.TrainResult, or None: not trained that far yet
     latest: Any = None  # the longest stored run of this config (e.g. one stopped earlier)
     trained_now: bool = False  # computed by this call, not served from the store
-    seconds: float = 0.0  # wall time of the call that trained it
+    seconds: float = 0.0  # wall time of the call's training (its waiting left out)
+    waited: float = 0.0  # seconds the call waited: another trainer of this run, the queue
 
     @property
     def run_id(self) -> str:
@@ -61,6 +62,27 @@ class Run:
             return run_label(self.settings, iterations)
         c = self.config
         return f"uploaded model {c.model} · hidden {c.hidden} · {c.activation} · {c.dtype}"
+
+    def outcome(self) -> str:
+        """What a page says once this call has its result: the training time as the page's
+        "Training time" counts it (the run's own, over all its iterations), and any waiting apart
+        (another session's training of the same run, the training queue)."""
+        r = self.result
+        if self.trained_now:
+            text = f"Trained {r.iterations:,} iterations in {r.elapsed:.1f} s"
+            if self.latest is not None and 0 < self.latest.iterations < r.iterations:
+                text += f" (continued from iteration {self.latest.iterations:,})"
+        else:
+            text = (
+                f"{r.iterations:,} iterations, trained by another session meanwhile "
+                f"(training took {r.elapsed:.1f} s)"
+            )
+        if self.waited >= 0.05:
+            text += (
+                f"; {self.waited:.1f} s of waiting first (another session training this run, or "
+                "the training queue)"
+            )
+        return text + "."
 
     @property
     def continues(self) -> bool:
@@ -166,17 +188,22 @@ class Runs:
         callback_every: int = 10,
         slots=None,
         waiting: Callable | None = None,
+        held: Callable | None = None,
     ) -> Run:
         """Train ``run`` to its settings' length (extending or resuming what the store has),
         calling ``callback(progress)`` as nnmath does; the store saves it, a stopped run too.
-        ``slots``/``waiting``: the server's training queue (see RunStore.train). An uploaded
-        model is never trained (nor stored): ValueError."""
+        ``slots``/``waiting``: the server's training queue; ``held``: called while another
+        session trains the same run (see RunStore.train). The Run says whether this call trained
+        (``trained_now``; False when another session's training answered it), how long it
+        trained (``seconds``) and how long it waited (``waited``). An uploaded model is never
+        trained (nor stored): ValueError."""
         if run.uploaded:
             raise ValueError(
                 f"{run.config.model} is an uploaded model: it is shown as it is, never trained "
                 "here (stop using it on the Data page to train a run)"
             )
         t0 = time.perf_counter()
+        timing: dict = {}
         result = self.store.train(
             run.config,
             run.settings.iterations,
@@ -188,8 +215,17 @@ class Runs:
             data_key=run.settings.data,
             slots=slots,
             waiting=waiting,
+            held=held,
+            timing=timing,
         )
-        return replace(run, result=result, trained_now=True, seconds=time.perf_counter() - t0)
+        waited = timing.get("waited", 0.0)
+        return replace(
+            run,
+            result=result,
+            trained_now=bool(timing.get("computed")),
+            seconds=time.perf_counter() - t0 - waited,
+            waited=waited,
+        )
 
     def _version(self, config: RunConfig) -> int | None:
         """The stored file's version: a run extended by anyone gets a new one, so no cached

@@ -57,6 +57,7 @@ from nnmath import Bounds, Status
 
 from .config import RunConfig
 from .notes import Annotation, check_note, check_tags
+from .slots import Cancelled
 from .values import as_float
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +68,7 @@ PARTIAL = ".partial"  # runs/<run_id>.partial.npz
 NOTES = ".notes.json"  # runs/<run_id>.notes.json: a person's note and tags (engine.notes)
 RUN_ID = re.compile(r"[0-9a-f]{16}")  # what RunConfig.run_id produces
 RECORD_VERSION = 1
+LOCK_POLL = 0.1  # seconds between looks at a run's lock held by another trainer
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,24 @@ class RunStore:
         finally:
             os.close(fd)
 
+    @contextlib.contextmanager
+    def _lock_waiting(self, run_id: str, held: Callable | None) -> Iterator[None]:
+        """The run's lock; while another trainer holds it, ``held(seconds waited)`` is called
+        every LOCK_POLL seconds and may return True to give up (engine.slots.Cancelled)."""
+        if held is None:
+            with self.lock(run_id):
+                yield
+            return
+        t0 = time.monotonic()
+        while True:
+            with self.lock(run_id, blocking=False) as got:
+                if got:
+                    yield
+                    return
+            if held(time.monotonic() - t0):
+                raise Cancelled("left while another session trained this run")
+            time.sleep(LOCK_POLL)  # flock has no timeout: poll the non-blocking form
+
     def wait_unlocked(self, run_id: str, timeout: float = 10.0, poll: float = 0.02) -> bool:
         """Wait until nobody holds the run's lock (a trainer finishing or saving); True if free."""
         deadline = time.monotonic() + timeout
@@ -730,6 +750,8 @@ class RunStore:
         data_key: str | None = None,
         slots=None,
         waiting: Callable | None = None,
+        held: Callable | None = None,
+        timing: dict | None = None,
     ):
         """The run at ``iterations``: served from the cache, resumed from a snapshot, extended with
         continue_training, or trained from scratch — whichever is least work — and saved when it
@@ -745,16 +767,27 @@ class RunStore:
         one waits in its queue (holding the run's lock), calling ``waiting(ahead, busy)``, which
         may return True to give up (engine.slots.Cancelled is raised). Short replays from a
         snapshot (< snapshot_every iterations) do not queue.
+
+        ``held(seconds)`` is called about every ``LOCK_POLL`` seconds while another trainer (another
+        session, another process) holds this run's lock; it may return True to give up
+        (Cancelled), so a visitor waiting on someone else's training can leave at once.
+        ``timing`` (a dict), when given, receives "waited" (seconds spent on the run's lock and
+        in the queue) and "computed" (whether this call trained, rather than served what another
+        trainer saved meanwhile): what a page reports as training time is the rest.
         """
         iterations = int(iterations)
         if iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {iterations}")
+        timing = {} if timing is None else timing
+        timing.update(waited=0.0, computed=False)
         hit = self.get(config, iterations)
         if hit is not None:
             return hit
         if data_name is None:
             data_name = getattr(train_set, "name", None)
-        with self.lock(config.run_id):
+        t0 = time.monotonic()
+        with self._lock_waiting(config.run_id, held):
+            timing["waited"] = time.monotonic() - t0
             cached = self._cached(config)  # someone may have trained it while we waited
             source = self._source(config, cached)
             step = plan(source, iterations)
@@ -764,6 +797,7 @@ class RunStore:
             if step.kind == RESUME:
                 # Fewer than snapshot_every iterations from a snapshot: no queue, no checkpoints.
                 self._count("resumed")
+                timing["computed"] = True
                 result = compute(
                     config,
                     iterations,
@@ -775,7 +809,10 @@ class RunStore:
                 )
             else:
                 slot = contextlib.nullcontext() if slots is None else slots.acquire(waiting)
+                t_queue = time.monotonic()
                 with slot:
+                    timing["waited"] += time.monotonic() - t_queue
+                    timing["computed"] = True
                     result = compute(
                         config,
                         iterations,

@@ -96,7 +96,11 @@ left.plotly_chart(
 right.plotly_chart(
     views.pixel_heatmap(e), width="stretch", key="chart_pixels", config={"displayModeBar": False}
 )
-st.success("Completeness: " + views.completeness_sentence(e))
+holds = views.completeness_holds(e)  # a model whose weights overflow: no green "difference nan"
+if holds:
+    st.success("Completeness: " + views.completeness_sentence(e))
+else:
+    st.warning(views.not_finite_sentence(e))
 b1, b2 = st.columns([3, 2])
 b1.plotly_chart(
     views.hidden_bars(e), width="stretch", key="chart_hidden", config={"displayModeBar": False}
@@ -107,7 +111,8 @@ b2.plotly_chart(
 st.caption(
     f"Bias part {e.bias:+.3f}: the active hidden units' biases {e.bias - e.output_bias:+.3f} "
     f"plus the output bias of digit {target} minus that of digit {versus} "
-    f"(b2[{target}] − b2[{versus}]) = {e.output_bias:+.3f}. " + views.hidden_sentence(e) + "."
+    f"(b2[{target}] − b2[{versus}]) = {e.output_bias:+.3f}. "
+    + (views.hidden_sentence(e) + "." if holds else "")
 )
 
 st.subheader(f"What would make it answer {versus}?", help=glossary.help("counterfactual"))

@@ -369,8 +369,8 @@ elif result.status == Status.STOPPED:
         f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "
         "What was computed is kept: press Train to continue from there."
     )
-elif run.trained_now:
-    st.success(f"Trained {result.iterations:,} iterations in {seconds(result.elapsed)}.")
+elif run.trained_now or run.waited:
+    st.success(run.outcome())  # as "Training time" counts it; waiting said apart
 else:
     st.success(
         f"{result.iterations:,} iterations, served from the run cache "

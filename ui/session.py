@@ -38,6 +38,7 @@ CHART_FIRST_SECONDS = 2.0
 PROGRESS_EVERY = 5  # iterations between callbacks (each one a chance to stop)
 PROGRESS_SECONDS = 0.3  # seconds between progress-bar updates
 TRAINING_KEY = "_training_run"  # session_state: run id this session is training right now
+SETTLE_SECONDS = 15.0  # longest wait for this session's interrupted training to save its run
 
 
 # ---- the engine ---------------------------------------------------------------------------------
@@ -103,10 +104,18 @@ def settle() -> None:
     A click while training makes Streamlit stop the running script AND start the rerun at once,
     in a new script thread: the old thread is still between its last UI update and saving the
     "stopped" run. Without waiting, the rerun would not see that run (and say "not trained")."""
-    busy = st.session_state.get(TRAINING_KEY)
+    ss = st.session_state
+    busy = ss.get(TRAINING_KEY)
     if busy:
-        store().wait_unlocked(busy, timeout=15)
-        st.session_state.pop(TRAINING_KEY, None)
+        # Until the old script thread has let go (it clears TRAINING_KEY once the store has
+        # saved), or the run's lock is free. Not the lock alone: when the old thread was waiting
+        # on ANOTHER session's training of this run, that lock stays held for as long as the
+        # other session trains, and Stop took 15 s (issue 27).
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while ss.get(TRAINING_KEY) == busy and time.monotonic() < deadline:
+            if store().wait_unlocked(busy, timeout=0.05):
+                break
+        ss.pop(TRAINING_KEY, None)
 
 
 def lookup(settings: Settings) -> Run:
@@ -142,6 +151,19 @@ def train(run: Run, *, figure=None, label: str | None = None) -> Run:
         """While queued for a training slot: say where we are; a click (Stop) leaves."""
         try:
             bar.progress(0.0, text=f"{label}: {host.queue_text(ahead, busy, lim.max_trainings)}")
+        except BaseException as exc:  # noqa: BLE001 - Streamlit's rerun/stop, re-raised below
+            state["exc"] = exc
+            return True
+        return None
+
+    def held(seconds: float) -> bool | None:
+        """While another session trains this very run: say so; a click (Stop) leaves."""
+        try:
+            bar.progress(
+                0.0,
+                text=f"{label}: another session is training these settings right now; this "
+                f"page shows its run when it is saved (waiting {seconds:.0f} s, Stop leaves)",
+            )
         except BaseException as exc:  # noqa: BLE001 - Streamlit's rerun/stop, re-raised below
             state["exc"] = exc
             return True
@@ -187,6 +209,7 @@ def train(run: Run, *, figure=None, label: str | None = None) -> Run:
             callback_every=PROGRESS_EVERY,
             slots=host.slots(store().root, lim),
             waiting=waiting,
+            held=held,
         )
     except Cancelled:
         if "exc" in state:

@@ -8,6 +8,7 @@ counterfactual's change map red is ink added, blue ink removed.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,6 +49,24 @@ def cannot_explain(activation: str) -> str | None:
 def logit_name(target: int, versus: int | None) -> str:
     """'z7 − z1' (or 'z7' when there is no alternative)."""
     return f"z{target}" if versus is None else f"z{target} − z{versus}"
+
+
+def completeness_holds(e) -> bool:
+    """Whether the explanation's numbers are finite, so its shares can add up to the logit
+    difference: a run whose weights overflow (a model scaled by 1e300) gives inf and NaN, and
+    "difference nan" is no check that held."""
+    parts = (float(e.pixels.sum()), e.bias, e.total, float(e.hidden.sum()), e.output_bias)
+    return all(math.isfinite(float(v)) for v in parts)
+
+
+def not_finite_sentence(e) -> str:
+    """What Why says instead of the completeness check when :func:`completeness_holds` fails."""
+    return (
+        f"The numbers of this explanation are not finite ({logit_name(e.target, e.versus)} = "
+        f"{e.total:g}): this run's weights overflow on this image, so the pixels' shares cannot "
+        "add up to the answer and no check is shown. Train with a smaller alpha, or use another "
+        "model."
+    )
 
 
 def completeness_sentence(e) -> str:
