@@ -92,9 +92,15 @@ def test_every_built_in_lesson_passes_check():
 BROKEN = [
     # (what is broken, replace this, with this, the line reported, words of the message)
     ("unknown kind", "::: by-hand softmax", "::: compute softmax", 22, "unknown step kind"),
-    ("bad setting", "hidden=20&", "hidden=abc&", 19, "not a number"),
+    ("bad setting", "hidden=20&", "hidden=abc&", 19, "hidden must be an integer between"),
     ("unknown setting", "hidden=20&", "hiden=20&", 19, "unknown setting 'hiden'"),
-    ("out of range", "hidden=20&", "hidden=100000&", 19, "hidden must be between"),
+    (
+        "out of range",
+        "hidden=20&",
+        "hidden=100000&",
+        19,
+        "hidden must be an integer between 1 and 512",
+    ),
     (
         "no rule",
         " (right if train_accuracy > dev_accuracy)\n- dev accuracy (right if dev_accuracy >= train_accuracy)",
