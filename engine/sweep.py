@@ -422,9 +422,11 @@ def encode_result(result) -> bytes:
 def result_bytes_bound(config, iterations: int) -> int:
     """The most bytes a genuine result of ``config`` at ``iterations`` can take in .npz form:
     the parameters at every snapshot plus the final ones, five float64 history arrays, and 1 MB
-    for headers and metadata (float64 everywhere, a generous bound)."""
+    for headers and metadata (float64 everywhere, a generous bound). The optimizer's state (a
+    velocity, or Adam's m and v) is kept beside the parameters, as many times as it has arrays."""
     hidden, iterations = int(config.hidden), int(iterations)
-    n_params = hidden * 784 + hidden + hidden * 10 + 10
+    copies = 1 + len(nnmath.optim.STATE_KINDS.get(getattr(config, "optimizer", "gd"), ("m", "v")))
+    n_params = copies * (hidden * 784 + hidden + hidden * 10 + 10)
     snapshots = iterations // max(1, int(getattr(config, "snapshot_every", 50) or 50)) + 2
     return 8 * (n_params * (snapshots + 1) + 6 * (iterations + 1) + snapshots) + 2**20
 

@@ -108,3 +108,18 @@ def test_a_level_left_from_an_earlier_augmentation_does_not_block_training():
         s.run_config("0123456789abcdef", 1000).run_id
         == NOTEBOOK.run_config("0123456789abcdef", 1000).run_id
     )
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_a_sweep_workers_result_with_optimizer_state_fits_its_bound(optimizer):
+    from engine.sweep import decode_result, encode_result, result_bytes_bound
+    from tests.helpers import tiny_dataset
+
+    ds = tiny_dataset(50)
+    config = RunConfig(
+        data="0123456789abcdef", dev_size=0, hidden=64, dtype="float64", optimizer=optimizer
+    )
+    result = nnmath.gradient_descent(ds.X, ds.labels, config.train_config(), iterations=120)
+    payload = encode_result(result)
+    assert len(payload) <= result_bytes_bound(config, 120)
+    assert set(decode_result(payload, config, 120).state) == set(result.state)
