@@ -21,7 +21,10 @@ same name in ``.streamlit/secrets.toml`` (Community Cloud's *Secrets* box), else
 
 The defaults fit one 1 GB instance shared by a class: a run keeps a snapshot of its parameters
 every 50 iterations, so a 256-unit run of 5,000 iterations holds 101 snapshots of 0.8 MB (82 MB,
-on disk and in the result cache); two trainings at once keep the two cores of a small instance
+on disk and in the result cache; momentum keeps its velocity beside each snapshot and Adam its m
+and v, so 2x and 3x that, and training with augmentation costs several times the CPU per
+iteration: lower NNMATH_MAX_ITERATIONS on a small instance whose visitors use them); two
+trainings at once keep the two cores of a small instance
 busy without each slowing the other down (nnmath already uses up to two worker threads per
 training); Kaggle's digit-recognizer train.csv (73 MB) fits under the upload limit; the
 full MNIST CSV (60,000 images, ~110 MB unpacked) fits under the unpacked and image limits, and
