@@ -391,6 +391,7 @@ event = st.plotly_chart(
     width="stretch",
     config={"displayModeBar": False},
 )
+events.one_tap_select("sweep_heatmap")  # one tap on a phone opens a cell, not hover-then-tap
 st.caption(
     f"Cell text: the mean of {data.label} over the cell's runs (usually its seeds) ± their "
     "sample standard deviation, and how many runs: “85.0% ± 0.4 (3 seeds)”; “(1 of 3 seeds)”: "
