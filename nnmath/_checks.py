@@ -79,15 +79,19 @@ class Bounds:
 
 
 def short(value, limit: int = 40) -> str:
+    if isinstance(value, numbers.Integral) and int(value).bit_length() > 4 * limit:
+        # str() of an int of thousands of digits raises (Python's limit) and is slow anyway
+        return f"an integer of about {int(int(value).bit_length() * 0.30103):,} digits"
     text = str(value)
-    if len(text) > limit:
-        cut = text[: limit - 10]
-        return (
-            f"{cut!r}… ({len(text):,} characters)"
-            if isinstance(value, str)
-            else f"{cut}… ({len(text):,} digits)"
-        )
-    return repr(value) if isinstance(value, str) else text
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else text
+    cut = text[: limit - 10]
+    what = "digits" if isinstance(value, numbers.Integral) else "characters"
+    return (
+        f"{cut!r}… ({len(text):,} {what})"
+        if isinstance(value, str)
+        else f"{cut}… ({len(text):,} {what})"
+    )
 
 
 def _num(x) -> str:
