@@ -3,6 +3,9 @@ after another through the server's training queue, with the overlaid curves draw
 
 from __future__ import annotations
 
+import streamlit as st
+
+from engine import models
 from engine.config import Settings
 from engine.runs import Run
 from ui import host, session
@@ -10,8 +13,15 @@ from views import race
 
 
 def open_race(settings: Settings, names) -> dict[str, Run]:
-    """Each racer's run as the store has it (``result`` None when not trained that far yet)."""
-    return {name: session.lookup(s) for name, s in race.racers(settings, names).items()}
+    """Each racer's run as the store has it (``result`` None when not trained that far yet).
+    A ``model=`` this server does not have: an error with the button that drops it, and the
+    page stops (as session.current_run does)."""
+    try:
+        return {name: session.lookup(s) for name, s in race.racers(settings, names).items()}
+    except models.UnknownModel as e:
+        st.error(f"Cannot use model {settings.model!r}: {e}")
+        session.drop_model_button(settings, key="drop_unknown_model")
+        st.stop()
 
 
 def labels(runs: dict[str, Run]) -> dict[str, str]:
