@@ -146,3 +146,26 @@ def test_the_why_page_shows_the_overflow_as_a_warning(monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert not any("difference nan" in s.value for s in at.success)
     assert any("not finite" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_stop_does_not_wait_for_another_sessions_training(monkeypatch):
+    """After Stop, the rerun waits for this session's old script thread to let go of the run
+    (it clears TRAINING_KEY once the store is done), not for the run's lock: that lock is held by
+    the other session for as long as it trains (Stop took 15 s)."""
+    from ui import session
+
+    state = {session.TRAINING_KEY: "0123456789abcdef"}
+    looks = []
+
+    class OtherSessionTraining:
+        def wait_unlocked(self, run_id, timeout):
+            looks.append((run_id, timeout))
+            state.pop(session.TRAINING_KEY, None)  # the old thread leaves (Cancelled)
+            return False  # the lock: still the other session's
+
+    monkeypatch.setattr(session.st, "session_state", state)
+    monkeypatch.setattr(session, "store", lambda: OtherSessionTraining())
+    session.settle()
+    # one short look at the lock (the old code blocked on it for up to 15 s), then done
+    assert [r for r, _ in looks] == ["0123456789abcdef"] and looks[0][1] <= 0.1
+    assert session.TRAINING_KEY not in state
