@@ -396,7 +396,9 @@ st.plotly_chart(
 if not (compact or exercise.is_hidden("links")):
     if not run.uploaded:  # a model file has no settings to train again
         s1, s2 = st.columns([1, 3], vertical_alignment="bottom")
-        n_seeds = s1.number_input("seeds", 2, compare.MAX_REPEAT, 5, key="train_repeat_seeds")
+        n_seeds = s1.number_input(
+            "repeats", 2, compare.MAX_REPEAT, 5, key="train_repeat_seeds", help="How many seeds."
+        )
         s2.page_link(
             "pages/7_sweep.py",
             label=f"Is this result luck? Repeat these settings with {n_seeds} seeds",

@@ -354,7 +354,6 @@ if (table["status"] == "not run").all():
     st.info("No results for this grid yet: launch the sweep.")
     st.stop()
 
-show_importance(table)
 if mode == "random":
     st.subheader("The search at a glance")
     st.plotly_chart(
@@ -363,6 +362,7 @@ if mode == "random":
         width="stretch",
         config={"displayModeBar": False},
     )
+    show_importance(table)
     every_run(table)
     st.stop()
 
@@ -419,4 +419,5 @@ if data.best is not None:
         query_params=compare.permalink_params(best, iterations, settings.data),
     )
 
+show_importance(table)
 every_run(table)

@@ -113,7 +113,9 @@ st.caption(
     "several seeds and compare the groups."
 )
 r0, r1, r2 = st.columns([1, 2, 2], vertical_alignment="bottom")
-n_seeds = r0.number_input("seeds", 2, compare.MAX_REPEAT, 5, key="cmp_repeat_seeds")
+n_seeds = r0.number_input(
+    "repeats", 2, compare.MAX_REPEAT, 5, key="cmp_repeat_seeds", help="How many seeds."
+)
 for col, name, rec in ((r1, "A", rec_a), (r2, "B", rec_b)):
     col.page_link(
         "pages/7_sweep.py",

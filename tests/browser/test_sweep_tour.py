@@ -51,6 +51,7 @@ def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
 
     # Open a cell: click the (invisible) marker at its centre.
     marker = chart.locator(".scatterlayer .point").first
+    marker.scroll_into_view_if_needed()
     box = marker.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(re.compile(r"/evaluate\?.*hidden=\d+.*"))
