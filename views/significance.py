@@ -293,12 +293,20 @@ def _reading(shares: Mapping[str, float], n: int, total: float) -> str:
     if total == 0:
         return "Every run scored the same: no setting made a difference."
     top, share = next(iter(shares.items()))
-    rest = max(0.0, 1 - sum(shares.values()))
-    parts = [f"{k} {v:.0%}" for k, v in list(shares.items())[1:]] + [f"the rest {rest:.0%}"]
-    return (
+    parts = [f"{k} {v:.0%}" for k, v in list(shares.items())[1:]]
+    overlap = sum(shares.values()) > 1.01  # not a balanced grid: the settings moved together
+    if not overlap:
+        parts.append(f"the rest {1 - sum(shares.values()):.0%}")
+    text = (
         f"{top} mattered most: it explains {share:.0%} of the spread of dev accuracy over "
-        f"these {n} runs ({', '.join(parts)})."
+        f"these {n} runs" + (f" ({', '.join(parts)})." if parts else ".")
     )
+    if overlap:
+        text += (
+            " These settings changed together in these runs, so their shares overlap: each "
+            "says how much lines up with that setting, not how much it caused."
+        )
+    return text
 
 
 def group_of(records: Iterable, record) -> list:

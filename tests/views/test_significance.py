@@ -140,3 +140,13 @@ def test_a_random_searchs_alphas_are_binned_before_their_share_is_taken():
     between = sum((bins == b).sum() * (y[bins == b].mean() - y.mean()) ** 2 for b in range(4))
     assert e.shares == {"alpha": pytest.approx(between / np.sum((y - y.mean()) ** 2))}
     assert e.levels == {"alpha": 40} and 0.5 < e.shares["alpha"] < 1
+
+
+def test_settings_that_moved_together_are_said_to_overlap():
+    rows = [
+        dict(alpha=a, hidden=h, seed=0, dev_accuracy=acc)
+        for a, h, acc in ((0.05, 9, 0.3), (0.16, 12, 0.6), (0.45, 12, 0.7))
+    ]
+    e = sig.main_effects(rows)
+    assert sum(e.shares.values()) > 1
+    assert "shares overlap" in e.reading and "the rest" not in e.reading
