@@ -23,8 +23,11 @@ def commit_text(page, label: str, value: str) -> None:
     wait_for_app(page)
 
 
-def test_sweep_heatmap_cell_runs_and_compare(page, app_url):
+def test_sweep_heatmap_cell_runs_and_compare(page, cold_app_url):
     import data
+
+    # a server of its own: the ledger's count below must not include other tests' runs
+    app_url = cold_app_url
 
     # Home first: the very first page load of a fresh server can race st.navigation's page
     # registration ("Page not found" dialog) — reported to the router's owner, not ours to test.
