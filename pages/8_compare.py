@@ -81,10 +81,9 @@ differs, shared = compare.split_shared(comparison.metrics)
 st.table(differs)
 with st.expander(f"The {len(shared)} settings A and B share"):
     st.table(shared.rename(columns={"A": "A and B"}))
-notes = store.annotations()
 for name, rec in (("A", rec_a), ("B", rec_b)):
-    note = notes.get(rec.run_id)
-    if note:
+    note = store.annotation(rec.run_id)  # only these two: not every run's notes file
+    if note.note or note.tags:
         tags = " ".join(f"`{t}`" for t in note.tags)
         st.markdown(f"**Run {name}:** {note.note} {tags}".strip())
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from engine.config import SETTINGS
+from engine.config import SETTINGS, run_label
 
 LEVEL = 0.95  # every interval here is a 95% interval
 BOOTSTRAP_RESAMPLES = 10_000
@@ -320,8 +320,6 @@ def group_of(records: Iterable, record) -> list:
 
 def group_label(config, iterations: int, seeds: int) -> str:
     """How a group is named: its run label with "n seeds" in place of the one seed."""
-    from engine.config import run_label
-
     if seeds == 1:
         return run_label(config, iterations)
     return run_label(config, iterations).replace(f"seed {config.seed}", f"{seeds} seeds", 1)
