@@ -275,7 +275,7 @@ def tricks(m=41_000):
     CPU time of one block of BLOCK_ROWS rows, times the number of blocks). Rows marked "no" were
     measured and not shipped."""
     from nnmath import network
-    from nnmath._threads import small_products
+    from nnmath._threads import column_groups, small_products
     from nnmath.activations import col_sum
     from nnmath.network import SMALL_PRODUCT, count_correct, scores, times, transposed_times
 
@@ -331,6 +331,14 @@ def tricks(m=41_000):
                 network._tn_rows = saved
 
         return run
+
+    def no_column_groups(step):  # dZ1.T @ X with dZ1's own columns only
+        saved = network.column_groups
+        network.column_groups = lambda: False
+        try:
+            return step()
+        finally:
+            network.column_groups = saved
 
     def plain_softmax():
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -410,6 +418,13 @@ def tricks(m=41_000):
             "W1.T @ piece.T (TN kernel)",
             without_tn(lambda: times(Xf, W10)),
             lambda: times(Xf, W10),
+        ),
+        (
+            "dW1 at hidden 10, Haswell kernel" + ("" if column_groups() else " (not this kernel)"),
+            "dZ1.T @ X, 10 columns",
+            "12 columns (2 zero), 10 rows kept",
+            lambda: no_column_groups(lambda: transposed_times(D10F, Xf)),
+            lambda: transposed_times(D10F, Xf),
         ),
         (
             "hidden 10 padded to 16 (Z1 and dW1), no",

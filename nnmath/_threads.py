@@ -97,16 +97,30 @@ SMALL_PRODUCT_KERNELS = ("SkylakeX", "Cooperlake", "SapphireRapids")
 
 
 @functools.cache
-def small_products() -> bool:
-    """True when numpy's BLAS is OpenBLAS with one of SMALL_PRODUCT_KERNELS (threadpoolctl's
-    "architecture"). Fixed for the life of the process, as the numbers depend on it."""
+def blas_kernels() -> frozenset[str]:
+    """The kernels ("architecture", as threadpoolctl reports OpenBLAS's core name) of numpy's
+    BLAS libraries; empty for a BLAS that names none, or without threadpoolctl. Fixed for the life
+    of the process, as the numbers depend on it."""
     controller = _blas_controller()
     if controller is None:
-        return False
-    return any(
-        getattr(lib, "architecture", None) in SMALL_PRODUCT_KERNELS
-        for lib in controller.lib_controllers
-    )
+        return frozenset()
+    found = (getattr(lib, "architecture", None) for lib in controller.lib_controllers)
+    return frozenset(name for name in found if name)
+
+
+def small_products() -> bool:
+    """True when numpy's BLAS is OpenBLAS with one of SMALL_PRODUCT_KERNELS."""
+    return not blas_kernels().isdisjoint(SMALL_PRODUCT_KERNELS)
+
+
+# OpenBLAS kernels that take the columns of dZ1 in dZ1.T @ X four at a time; see network.py's
+# transposed_times.
+COLUMN_GROUP_KERNELS = ("Haswell", "Zen")
+
+
+def column_groups() -> bool:
+    """True when numpy's BLAS is OpenBLAS with one of COLUMN_GROUP_KERNELS."""
+    return not blas_kernels().isdisjoint(COLUMN_GROUP_KERNELS)
 
 
 def _limit_blas_to_one():

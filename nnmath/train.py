@@ -64,10 +64,12 @@ CORE_FIELDS = ("hidden", "alpha", "seed", "init", "dtype", "batch_size", "snapsh
 # go to BLAS as one stack, the loss's log-sum-exp comes from A2; 5: pieces of a power-of-two
 # number of rows, after commits that computed other bits under 4; 6: Z1's pieces as
 # W1.T @ piece.T on the TN kernel; 7: the same up to ~75 units, after a commit that computed
-# other bits under 6; 8: the loss adds its terms in another order, see network.scores). A cache
+# other bits under 6; 8: the loss adds its terms in another order, see network.scores; 9: on
+# OpenBLAS's Haswell kernel dZ1.T @ X takes dZ1's columns in whole groups, see
+# network.transposed_times). A cache
 # of runs keys on it, so that no stored run is continued, or served, by code that rounds
 # differently.
-NUMERICS_VERSION = 8
+NUMERICS_VERSION = 9
 
 # A run has diverged when its loss is not finite, or more than this many times the loss it
 # started from: with a stable softmax and loss, a too-large alpha rarely overflows (ReLUs die and

@@ -326,5 +326,33 @@ def test_products_in_pieces_are_the_products(monkeypatch, hidden, pieces, tn_pie
     np.testing.assert_allclose(Z1, X @ W, rtol=1e-5, atol=1e-2)
     np.testing.assert_allclose(network.transposed_times(D, X), D.T @ X, rtol=1e-5, atol=1e-1)
     monkeypatch.setattr(network, "small_products", lambda: False)
+    monkeypatch.setattr(network, "column_groups", lambda: False)
     np.testing.assert_array_equal(network.times(X, W), X @ W)
     np.testing.assert_array_equal(network.transposed_times(D, X), D.T @ X)
+
+
+@pytest.mark.parametrize("hidden", [1, 2, 3, 4, 5, 10, 11, 64, 66])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_in_column_groups_are_the_products(monkeypatch, hidden, dtype):
+    """Where the BLAS takes dZ1's columns in groups of COLUMN_GROUP (OpenBLAS's Haswell kernel),
+    dZ1.T @ X in float32 is the product with zero columns added up to whole groups, their zero
+    rows dropped: the same sums to rounding, bit for bit the padded product; a last group of 1
+    column, and float64, as they are."""
+    from nnmath import network
+
+    rng = np.random.default_rng(1)
+    X = (rng.random((1536, 661)) < 0.2).astype(dtype) * rng.integers(1, 256, (1536, 661))
+    D = np.asfortranarray(rng.standard_normal((1536, hidden)).astype(dtype))
+    monkeypatch.setattr(network, "small_products", lambda: False)
+    monkeypatch.setattr(network, "column_groups", lambda: True)
+    got = network.transposed_times(D, X)
+    assert got.shape == (hidden, 661)
+    padded = hidden % network.COLUMN_GROUP > 1 and dtype == np.float32
+    if padded:
+        whole = -(-hidden // network.COLUMN_GROUP) * network.COLUMN_GROUP
+        P = np.zeros((whole, 1536), dtype)
+        P[:hidden] = D.T
+        np.testing.assert_array_equal(got, (P @ X)[:hidden])
+        np.testing.assert_allclose(got, D.T @ X, rtol=1e-5, atol=1e-1)
+    else:
+        np.testing.assert_array_equal(got, D.T @ X)
