@@ -27,7 +27,7 @@ from nnmath.calibration import (
     softmax_t,
     temperature_nll,
 )
-from views import glossary
+from views import figures, glossary
 
 BINS = 15
 SPLIT_SEED = 0
@@ -243,10 +243,9 @@ def _layout(fig: go.Figure, height: int, title: str | None) -> go.Figure:
         margin=dict(l=60, r=20, t=50 if title else 20, b=50),
         title=dict(text=title, x=0.01, xanchor="left") if title else None,
         font=dict(size=13),
-        template="plotly_white",
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
-    return fig
+    return figures.white(fig)
 
 
 def reliability_figure(rel: Reliability, title: str | None = None, height: int = 480) -> go.Figure:

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.config import Settings
+from views import figures
 
 #: The racers and the settings each changes: the usual learning rate of each rule for this
 #: network (on the sample, 300 iterations: gd 0.1 as the notebook; momentum and Nesterov at 0.05
@@ -92,11 +93,10 @@ def race_figure(
     fig.update_xaxes(title_text="iteration", row=2, col=1)
     fig.update_layout(
         height=520,
-        template="plotly_white",
         margin=dict(l=60, r=20, t=20, b=50),
         legend=dict(orientation="h", y=1.06, x=0),
     )
-    return fig
+    return figures.white(fig)
 
 
 def race_table(results: Mapping[str, object], labels: Mapping[str, str]) -> pd.DataFrame:

@@ -154,3 +154,37 @@ def test_paper_is_black_ink_on_white_in_square_pixels():
     assert (page[0:3, 3:6] == 0).all()  # ink is black, one 3x3 square
     assert page[0, 0] == 255 and page[0, 6] == 255  # paper is white
     assert (page[-3:, -3:] == 155).all()
+
+
+def test_white_is_update_layouts_template_without_its_cost():
+    """figures.white gives a figure plotly_white as update_layout(template=...) does (the same
+    JSON), each figure its own copy, and leaves plotly's registered template alone."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    def build():
+        fig = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))
+        return fig.update_layout(height=300, title=dict(text="x"), font=dict(size=13))
+
+    slow = json.loads(build().update_layout(template="plotly_white").to_json())
+    first, second = figures.white(build()), figures.white(build())
+    assert json.loads(first.to_json()) == slow
+    first.layout.template.layout.paper_bgcolor = "red"  # one figure's template changed ...
+    assert second.layout.template.layout.paper_bgcolor == "white"  # ... not the other's
+    assert pio.templates["plotly_white"].layout.paper_bgcolor == "white"
+    assert json.loads(figures.white(build()).to_json()) == slow
+
+
+def test_every_figure_module_ends_with_plotly_white():
+    """The figures styled through figures.white (figures, calibration, race) carry plotly_white."""
+    import nnmath
+    from views import calibration, race
+
+    cm = figures.confusion_heatmap(np.eye(10, dtype=int))
+    rng = np.random.default_rng(0)
+    rel = nnmath.reliability(rng.dirichlet(np.ones(10), 50), rng.integers(0, 10, 50))
+    curves = race.race_figure({"gd": FakeHistory(5)}, {"gd": "gd"}, total=5)
+    for fig in (cm, calibration.reliability_figure(rel, title="t"), curves):
+        assert fig.layout.template.layout.paper_bgcolor == "white"
