@@ -3,6 +3,7 @@
     python -m bench.bench_nnmath          # full: m = 41,000 and 60,000; hidden 10, 64, 256
     python -m bench.bench_nnmath targets  # the issue's targets only: m = 41,000 and the 60k run
     python -m bench.bench_nnmath optimizers  # plain gd before/after issue 24, and each optimizer
+    python -m bench.bench_nnmath widths   # one block's two big products by hidden size
     BENCH_QUICK=1 python -m bench.bench_nnmath   # smoke test: small m, fewer repeats
 
 Every figure is milliseconds per full-batch iteration (forward, loss, backward, update): the
@@ -691,9 +692,69 @@ def optimizers(m=6_000 if QUICK else 41_000, hidden=10, iterations=12 if QUICK e
     }
 
 
+WIDTH_REPEATS = 3 if QUICK else 7
+
+
+def product_widths(hidden=(*range(1, 17), 20, 24, 32, 64), repeats=WIDTH_REPEATS):
+    """The two big products of one block (BLOCK_ROWS x 784 floats, 1 BLAS thread) by the number
+    of hidden units: microseconds of X @ W1, of dZ1.T @ X as it is, and of dZ1.T @ X as nnmath
+    takes it (network.transposed_times: whole groups of columns on the kernels that want them,
+    pieces on AVX-512). Best of ``repeats`` CPU-time figures of 20 calls each. The BLAS's own
+    cost by width: where its kernel leaves columns over, a wider product can cost less."""
+    from nnmath.network import transposed_times
+
+    rng = np.random.default_rng(0)
+    B = nnmath.BLOCK_ROWS
+    X = synthetic(B)[0].astype(np.float32)
+
+    def best_us(step):
+        step()
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            for _ in range(20):
+                step()
+            best = min(best, (time.thread_time() - t0) / 20)
+        return best * 1e6
+
+    rows = []
+    with threadpool_limits(1, "blas"):
+        for h in hidden:
+            W = rng.uniform(-0.5, 0.5, (784, h)).astype(np.float32)
+            D = np.asfortranarray(rng.standard_normal((B, h)).astype(np.float32))
+            rows.append(
+                (
+                    h,
+                    best_us(lambda W=W: X @ W),
+                    best_us(lambda D=D: D.T @ X),
+                    best_us(lambda D=D: transposed_times(D, X)),
+                )
+            )
+    return rows
+
+
+def print_product_widths(machine=True):
+    if machine:
+        print(f"CPU: {cpu_model()}, {os.cpu_count()} cores · BLAS: {blas_kernel()}")
+    print(
+        f"One block's products ({nnmath.BLOCK_ROWS} x 784 float32, 1 BLAS thread), microseconds, "
+        f"best of {WIDTH_REPEATS} CPU-time figures of 20 calls:\n"
+    )
+    print("| hidden | X @ W1 | dZ1.T @ X | dZ1.T @ X as nnmath takes it | GFLOPS of the last |")
+    print("|---:|---:|---:|---:|---:|")
+    for h, forward, backward, shipped in product_widths():
+        flops = 2 * nnmath.BLOCK_ROWS * 784 * h
+        print(
+            f"| {h} | {forward:.0f} | {backward:.0f} | {shipped:.0f} | {flops / shipped / 1e3:.1f} |"
+        )
+
+
 def main(argv=()) -> int:
     if "optimizers" in argv:  # python -m bench.bench_nnmath optimizers: this table alone
         print_optimizers()
+        return 0
+    if "widths" in argv:  # python -m bench.bench_nnmath widths: this table alone
+        print_product_widths()
         return 0
     targets_only = "targets" in argv
     sizes = [TARGET_M] if targets_only else SIZES
@@ -818,6 +879,8 @@ def main(argv=()) -> int:
     print("|---|---|---|---|---|")
     for step, plain_name, plain, trick_name, trick in tricks(SIZES[0]):
         print(f"| {step} | {plain_name} | {plain:.2f} | {trick_name} | {trick:.2f} |")
+    print()
+    print_product_widths(machine=False)
     its, variants = two_workers()
     print(
         f"\nTwo worker threads (the default call), ms per iteration at m={SIZES[0]:,}, hidden 10, "
