@@ -15,6 +15,28 @@ def _one_blas_thread():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _component_scan_once():
+    """Streamlit scans every installed distribution for v2 component manifests once per server
+    start, but AppTest does it again for every new AppTest: about 0.45 s each in this venv
+    (torch, SciPy, ...), which was most of the time of the AppTest pages and the URL property
+    test. The installed packages do not change during a session, so the scan's answer is kept
+    and handed to every AppTest, as one server hands it to all its sessions."""
+    from streamlit.components.v2 import manifest_scanner
+
+    real = manifest_scanner.scan_component_manifests
+    found: list = []
+
+    def scan_once(*args, **kwargs):
+        if not found:
+            found.append(real(*args, **kwargs))
+        return list(found[0])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests", scan_once)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_run_store(tmp_path_factory, monkeypatch):
     """Every test gets its own run store, so no test sees another's cached runs."""
