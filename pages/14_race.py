@@ -65,6 +65,7 @@ st.plotly_chart(
     key="race_curves",
     config={"displayModeBar": False},  # its toolbar would cover the legend
 )
+st.space("medium")  # room for the table's toolbar, drawn above it (it covered the curves)
 st.dataframe(
     race.race_table(results, labels),
     hide_index=True,

@@ -107,6 +107,7 @@ if results_tab.open:
             key="prf",
             config={"displayModeBar": False},
         )
+        c2.space("medium")  # room for the table's toolbar, drawn above it (on a phone: the bars)
         # One decimal for every share (Streamlit's "percent" format drops trailing zeros: 97% beside 91.51%)
         c2.dataframe(
             table.style.format("{:.1%}", subset=["precision", "recall", "f1"]),

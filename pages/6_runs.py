@@ -71,6 +71,9 @@ shown = view.drop(columns=["run_id"]).assign(
     dev_accuracy=percent_column(view["dev_accuracy"]),
     train_accuracy=percent_column(view["train_accuracy"]),
 )
+# Room for the table's toolbar (search, download, full screen), which Streamlit draws above the
+# table's top edge: without it the toolbar covered the search box (on a phone after a tap).
+st.space("medium")
 event = st.dataframe(
     shown,
     key="runs_table",

@@ -181,6 +181,7 @@ if len(more) >= 2:
     if differs.empty:
         st.markdown("These runs have the same settings.")
     else:
+        st.space("medium")  # room for the table's toolbar, drawn above it (over the runs box)
         st.dataframe(differs, width="stretch")
     with st.expander(f"The {len(shared)} settings they share"):
         st.table(shared)
