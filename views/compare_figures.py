@@ -174,52 +174,54 @@ def group_curves_figure(groups: Mapping[str, Sequence[object]]) -> go.Figure:
     return fig
 
 
+# An empty first line for a label under a parallel-coordinates axis: plotly sets it 7 px into the
+# number that ends the axis.
+BELOW = "<br>"
+
+
 def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
-    """Settings → dev accuracy, one line per run, coloured by dev accuracy. alpha is on a log
-    axis (ticks show the real values); a run without a dev accuracy sits at 0."""
+    """Settings → dev accuracy, one line per run, coloured by dev accuracy (the last axis reads
+    the colour, so there is no colour bar). alpha is on a log axis (ticks show the real values); a
+    run without a dev accuracy sits at 0. Labels are short, in two lines and under the axes, so
+    that five of them fit side by side on a phone (390 px) without running into each other."""
     frame = frame.reset_index(drop=True)
     dev = frame["dev_accuracy"].fillna(0.0).to_numpy(dtype=float)
     log_alpha = np.log10(frame["alpha"].to_numpy(dtype=float))
     alphas = sorted(frame["alpha"].unique().tolist())
     dims = [
-        dict(label="hidden units", values=frame["hidden"].to_numpy(dtype=float)),
+        dict(label=BELOW + "hidden<br>units", values=frame["hidden"].to_numpy(dtype=float)),
         dict(
-            label="alpha (log scale)",
+            label=BELOW + "alpha<br>(log)",
             values=log_alpha,
             tickvals=np.log10(alphas).tolist(),
             ticktext=[f"{a:g}" for a in alphas],
         ),
         dict(
-            label="seed",
+            label=BELOW + "seed",
             values=frame["seed"].to_numpy(dtype=float),
             tickvals=sorted(frame["seed"].unique().tolist()),
         ),
-        dict(label="iterations", values=frame["iterations"].to_numpy(dtype=float)),
-        dict(label="dev accuracy", values=dev, range=[0, 1], tickformat=".0%"),
+        dict(label=BELOW + "iterations", values=frame["iterations"].to_numpy(dtype=float)),
+        dict(label=BELOW + "dev<br>accuracy", values=dev, range=[0, 1], tickformat=".0%"),
     ]
     fig = go.Figure(
         go.Parcoords(
-            line=dict(
-                color=dev,
-                colorscale="Viridis",
-                cmin=0,
-                cmax=1,
-                showscale=True,
-                colorbar=dict(title=dict(text="dev accuracy"), tickformat=".0%"),
-            ),
+            line=dict(color=dev, colorscale="Viridis", cmin=0, cmax=1, showscale=False),
             dimensions=dims,
             labelangle=0,
-            labelside="top",
+            # below the axes: a label's second line runs down, away from the axis (at the top
+            # it ran into the number that ends the axis); BELOW keeps it off the bottom one
+            labelside="bottom",
             # plotly's defaults come out near 8 px in a page-wide chart: readable sizes
-            labelfont=dict(size=14),
-            tickfont=dict(size=13),
+            labelfont=dict(size=13),
+            tickfont=dict(size=12),
             rangefont=dict(size=11),
         )
     )
     fig.update_layout(
         title=dict(text="Settings → dev accuracy (one line per run)", y=0.98),
         height=420,
-        margin=dict(l=60, r=60, t=90, b=30),
+        margin=dict(l=45, r=45, t=70, b=95),
     )
     return fig
 

@@ -243,13 +243,15 @@ def test_ledger_figures_have_titled_axes():
         }
     )
     par = _spec(cf.parallel_coordinates_figure(frame))["data"][0]
-    assert [d["label"] for d in par["dimensions"]] == [
+    lines = [[x for x in d["label"].split("<br>") if x] for d in par["dimensions"]]
+    assert [" ".join(x) for x in lines] == [
         "hidden units",
-        "alpha (log scale)",
+        "alpha (log)",
         "seed",
         "iterations",
         "dev accuracy",
     ]
+    assert max(len(x) for line in lines for x in line) <= 10  # five abreast on a phone
     assert par["dimensions"][1]["ticktext"] == ["0.1", "0.5"]
     scatter = _spec(cf.accuracy_vs_time_figure(frame))
     assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
