@@ -779,12 +779,18 @@ def weight_histograms(
                     "<extra></extra>",
                 )
             )
+    # Each axis title in two short lines: on a phone a panel is ~125 px wide, and one-line
+    # titles ran into each other. automargin makes room for the second line.
     fig.update_layout(
         barmode="overlay",
-        xaxis1=dict(domain=[0, 0.47], anchor="y1", title="W1 weight (pixel → hidden)"),
+        xaxis1=dict(
+            domain=[0, 0.46], anchor="y1", title="W1 weight<br>(pixel → hidden)", automargin=True
+        ),
         yaxis1=dict(anchor="x1", title="weights"),
-        xaxis2=dict(domain=[0.53, 1], anchor="y2", title="W2 weight (hidden → digit)"),
+        xaxis2=dict(
+            domain=[0.54, 1], anchor="y2", title="W2 weight<br>(hidden → digit)", automargin=True
+        ),
         yaxis2=dict(anchor="x2"),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
-    return _layout(fig, height=320)
+    return _layout(fig, height=340)
