@@ -264,7 +264,7 @@ def changed_image(cf, height: int = 360) -> go.Figure:
     )
 
 
-def before_after_bars(before, after, target: int, height: int = 320) -> go.Figure:
+def before_after_bars(before, after, target: int, height: int = 360) -> go.Figure:
     """The 10 probabilities before (grey) and after the change (blue; the target digit red,
     with its own legend entry so no bar is coloured against the legend). Only shares of 10% or
     more are labelled, in a readable size (plotly shrinks labels to the bar width otherwise)."""
@@ -314,7 +314,11 @@ def before_after_bars(before, after, target: int, height: int = 320) -> go.Figur
         uniformtext=dict(minsize=11, mode="show"),
         xaxis=dict(title="digit", tickmode="linear", dtick=1),
         yaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%"),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        # Below the chart, in the figure's bottom edge: above it, it ran into the title on a
+        # phone and a narrow column. A container-placed legend reserves its own room.
+        legend=dict(
+            orientation="h", yref="container", y=0, yanchor="bottom", xref="container", x=0
+        ),
     )
     return _layout(fig, height=height, title="Probabilities before and after")
 
