@@ -47,7 +47,8 @@ if results_tab.open:
             normalised = st.toggle("Share of each true digit (normalise rows)", key="cm_norm")
             st.caption(
                 "Rows: the true digit; columns: what the network said. Off-diagonal cells are "
-                "mistakes — click one to see those images on the Mistakes page."
+                "mistakes — click one to see those images on the Mistakes page. The darker a "
+                "mistake, the more images; the right answers on the diagonal are all dark."
             )
             event = st.plotly_chart(
                 figures.confusion_heatmap(cm, normalised=normalised),

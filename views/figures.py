@@ -518,11 +518,7 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False) -> go.Figure:
             text=text,
             texttemplate="%{text}",
             textfont=dict(size=12),
-            colorbar=dict(
-                title=dict(text="share of row" if normalised else "images"),
-                thickness=14,
-                tickformat=".0%" if normalised else None,
-            ),
+            showscale=False,  # every cell prints its number; a colour bar only took width
             hoverinfo="skip",
         )
     )
@@ -564,12 +560,15 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False) -> go.Figure:
             range=[k - 0.5, -0.5],
             scaleanchor="x",
             constrain="domain",
+            constraintoward="top",
         ),
         clickmode="event+select",
         dragmode=False,
     )
-    fig = _layout(fig, height=520)
-    fig.update_layout(margin=dict(l=60, r=20, t=60, b=20))
+    # Square cells, as large as the width allows: on a phone (358 px of chart) the plot is
+    # ~300 px square; on a desktop column the height (440 - margins) is the limit.
+    fig = _layout(fig, height=440)
+    fig.update_layout(margin=dict(l=50, r=10, t=60, b=10))
     return fig
 
 
