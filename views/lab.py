@@ -7,6 +7,7 @@ Switching a unit off is exact: the forward pass with that unit's activation mult
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -256,11 +257,17 @@ def robustness_figure(
     other: pd.DataFrame | None = None,
     other_name: str = "",
 ) -> go.Figure:
-    """One panel per corruption: dev accuracy against its level (the chosen one marked). With
-    ``other``, a second run's curves beside them (``other_name``: e.g. trained with rotation)."""
+    """One panel per corruption, two a row: dev accuracy against its level (the chosen one
+    marked). With ``other``, a second run's curves beside them (``other_name``: e.g. trained with
+    rotation). Two a row and each axis title wrapped: on a phone (390 px) a panel is ~130 px wide,
+    and four a row ran their titles into each other."""
     kinds = list(dict.fromkeys(table["corruption"]))
-    fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, horizontal_spacing=0.04)
-    for j, kind in enumerate(kinds, start=1):
+    rows = -(-len(kinds) // 2)
+    fig = make_subplots(
+        rows=rows, cols=2, shared_yaxes=True, horizontal_spacing=0.08, vertical_spacing=0.3
+    )
+    for i, kind in enumerate(kinds):
+        at = dict(row=i // 2 + 1, col=i % 2 + 1)
         if other is not None:
             theirs = other[other["corruption"] == kind]
             fig.add_trace(
@@ -270,13 +277,12 @@ def robustness_figure(
                     mode="lines+markers",
                     name=other_name,
                     legendgroup="other",
-                    showlegend=j == 1,
+                    showlegend=i == 0,
                     line=dict(color=figures.COLORS["right"], dash="dash"),
                     hovertemplate=f"{kind} %{{x:g}}: dev accuracy %{{y:.1%}} "
                     f"({other_name})<extra></extra>",
                 ),
-                row=1,
-                col=j,
+                **at,
             )
         part = table[table["corruption"] == kind]
         fig.add_trace(
@@ -286,12 +292,11 @@ def robustness_figure(
                 mode="lines+markers",
                 name="this run" if other is not None else kind,
                 legendgroup="this",
-                showlegend=other is not None and j == 1,
+                showlegend=other is not None and i == 0,
                 line=dict(color=figures.COLORS["dev"]),
                 hovertemplate=f"{kind} %{{x:g}}: dev accuracy %{{y:.1%}}<extra></extra>",
             ),
-            row=1,
-            col=j,
+            **at,
         )
         if highlight and highlight[0] == kind:
             hit = part[np.isclose(part["level"], highlight[1])]
@@ -305,12 +310,13 @@ def robustness_figure(
                         showlegend=False,
                         hoverinfo="skip",
                     ),
-                    row=1,
-                    col=j,
+                    **at,
                 )
-        fig.update_xaxes(title_text=corrupt.UNITS[kind], row=1, col=j, title_font=dict(size=11))
-    fig.update_yaxes(title_text="dev accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    return figures._layout(fig, height=340)
+        title = "<br>".join(textwrap.wrap(corrupt.UNITS[kind], 20))
+        fig.update_xaxes(title_text=title, title_font=dict(size=11), automargin=True, **at)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(title_text="dev accuracy", col=1)
+    return figures._layout(fig, height=260 * rows)
 
 
 def examples_figure(images: np.ndarray, kind: str, levels=None, count: int = 5) -> go.Figure:
