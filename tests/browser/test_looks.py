@@ -1,5 +1,6 @@
 """Every page on a phone (390x844, touch) in the visitor's light and dark system theme: the app
-follows the theme, chart text stands out from the page, no chart toolbar covers a legend, and
+follows the theme, chart text stands out from the page, no chart toolbar covers a legend, no
+chart's title, legend and axis titles run into each other, a table's toolbar covers nothing, and
 axe-core (run in the page, bundled by axe-playwright-python) finds no serious or critical
 violation in what this project draws.
 
@@ -105,6 +106,66 @@ def toolbar_over_legend(page) -> list[str]:
     )
 
 
+def crowded_chart_text(page, within: str = "") -> list[str]:
+    """Pairs of chart text that run into each other, in the plotly charts under the CSS selector
+    ``within`` (all of the page's by default): a chart's title, its legend, its axis titles, and a
+    parallel-coordinates chart's labels and the numbers that end its axes (an axis's two ends
+    may not meet each other: they never do)."""
+    return page.evaluate(
+        """(within) => {
+          const SEL = '.gtitle, .legend, .infolayer g[class^="g-"][class$="title"] text, '
+                    + '.axis-title, .axis-extent-top-text, .axis-extent-bottom-text';
+          const end = (e) => e.matches('.axis-extent-top-text, .axis-extent-bottom-text');
+          const name = (e) => e.classList.contains('legend') ? 'the legend'
+                              : JSON.stringify(e.textContent.trim());
+          const out = [];
+          for (const chart of document.querySelectorAll(
+                 within + ' [data-testid="stPlotlyChart"]')) {
+            const key = chart.closest('[class*="st-key-"]')?.className.match(/st-key-\\S+/)?.[0];
+            const items = [...chart.querySelectorAll(SEL)]
+              .filter(e => e.classList.contains('legend') || e.textContent.trim())
+              .map(e => [e, e.getBoundingClientRect()])
+              .filter(([, r]) => r.width > 0 && r.height > 0);
+            items.forEach(([p, a], i) => items.slice(i + 1).forEach(([q, b]) => {
+              if (p.contains(q) || q.contains(p) || (end(p) && end(q))) return;
+              if (a.left < b.right - 1 && b.left < a.right - 1
+                  && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                out.push(`${key || 'a chart'}: ${name(p)} runs into ${name(q)}`);
+            }));
+          }
+          return out;
+        }""",
+        within,
+    )
+
+
+def toolbar_covers(page, table) -> list[str]:
+    """What a table's toolbar (search, download, full screen) covers once it shows: a mouse over
+    the table, or on a phone a tap on it. Streamlit draws it above the table's top edge."""
+    table.scroll_into_view_if_needed()
+    table.hover()
+    page.wait_for_function(  # it fades in and slides to its place: wait until it is there
+        """(t) => { const b = t.closest('[data-testid="stElementContainer"]')
+                     .querySelector('[data-testid="stElementToolbar"]');
+                     return !!b && getComputedStyle(b).opacity === '1'; }""",
+        arg=table.element_handle(),
+    )
+    return table.evaluate(
+        """(t) => {
+          const own = t.closest('[data-testid="stElementContainer"]');
+          const a = own.querySelector('[data-testid="stElementToolbar"]').getBoundingClientRect();
+          return [...document.querySelectorAll(
+                    '[data-testid="stMain"] [data-testid="stElementContainer"]')]
+            .filter(e => e !== own && e.offsetHeight > 0 && !e.querySelector('[data-testid="stSpace"]'))
+            .filter(e => { const b = e.getBoundingClientRect();
+                           return a.left < b.right && b.left < a.right
+                                  && a.top < b.bottom && b.top < a.bottom; })
+            .map(e => e.firstElementChild?.getAttribute('data-testid') + ' '
+                      + JSON.stringify(e.innerText.trim().slice(0, 40)));
+        }"""
+    )
+
+
 def serious_violations(page) -> list[str]:
     """axe-core's serious and critical violations on the page, less STREAMLIT_OWN."""
     from axe_playwright_python.sync_playwright import Axe
@@ -153,6 +214,16 @@ def test_every_page_on_a_phone_in_the_system_theme(browser, looks_app_url, schem
             problems += [
                 f"{name}: toolbar over the legend of {c}" for c in toolbar_over_legend(page)
             ]
+            problems += [f"{name}: {c}" for c in crowded_chart_text(page)]
             problems += [f"{name}: {v}" for v in serious_violations(page)]
             screenshot(page, f"{scheme}_{name}")
+            # last: a mouse over each table shows its toolbar (axe and the screenshot see the
+            # page as it opens)
+            tables = page.locator('[data-testid="stDataFrame"]:visible')
+            for i in range(tables.count()):
+                problems += [
+                    f"{name}: the toolbar of table {i + 1} covers {c}"
+                    for c in toolbar_covers(page, tables.nth(i))
+                ]
+            page.mouse.move(0, 0)
     assert not problems, "\n".join(problems)

@@ -1,8 +1,12 @@
 """A phone in the hand (390x844, touch): one tap on a confusion cell opens Mistakes, the Mistakes
 gallery is at most 4 tiles a row with captions that do not run together, one tap picks a tile, the
-"Why" link is whole, and on Draw a finger stroke's answer shows without scrolling.
+"Why" link is whole, and on Draw a finger stroke's answer shows without scrolling. On a phone and on
+a desktop (1280 wide): the confusion matrix is wide enough to tap, and the charts that were crowded
+on a phone (Runs, Weights, Why) keep their titles, legends and labels apart, with the Runs table's
+toolbar over nothing.
 
-Screenshots go to <repo>/screenshots/phone_*.png (looked at by a person, not diffed).
+Screenshots go to <repo>/screenshots/phone_*.png and desktop_*.png (looked at by a person, not
+diffed).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tests.browser.conftest import (
     wait_for_app,
     wait_for_charts,
 )
+from tests.browser.test_looks import crowded_chart_text, toolbar_covers
 
 pytestmark = pytest.mark.browser
 
@@ -149,3 +154,48 @@ def test_phone_draw_answer_in_view_after_a_finger_stroke(browser, looks_app_url)
         SCREENSHOTS.mkdir(exist_ok=True)  # what the phone shows, unscrolled
         page.screenshot(path=str(SCREENSHOTS / "phone_draw_fold.png"))
         screenshot(page, "phone_draw")
+
+
+SCREENS = {"phone": PHONE, "desktop": dict(viewport={"width": 1280, "height": 900})}
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_charts_roomy_and_apart_on_a_phone_and_a_desktop(browser, looks_app_url, screen):
+    wide = SCREENS[screen]["viewport"]["width"]
+    with new_page(browser, **SCREENS[screen]) as page:
+        # Evaluate (it also trains the run the other pages show): square cells, a finger wide
+        # on a phone (the matrix was 212 px wide there, beside a colour bar)
+        open_page(page, f"{looks_app_url}/evaluate?{NOTEBOOK}", "Confusion matrix")
+        plot = page.locator(".st-key-cm .nsewdrag").first
+        plot.wait_for()
+        box = plot.bounding_box()
+        problems = []
+        if box["width"] < (0.7 * wide if screen == "phone" else 300):
+            problems.append(
+                f"the confusion matrix is {box['width']:.0f} px wide on a {wide} px screen"
+            )
+        if abs(box["width"] - box["height"]) > 2:
+            problems.append(f"the confusion matrix is not square: {box}")
+        screenshot(page, f"{screen}_evaluate")
+
+        # Runs: the parallel coordinates' five labels (drawn after the chart's frame), and the
+        # table's toolbar, which covered the search box
+        open_page(page, f"{looks_app_url}/runs?{NOTEBOOK}", "cached run(s)")
+        page.locator(".st-key-runs_parcoords .axis-title").nth(4).wait_for()
+        problems += crowded_chart_text(page)
+        table = page.locator('[data-testid="stDataFrame"]').first
+        problems += [f"the table's toolbar covers {c}" for c in toolbar_covers(page, table)]
+        screenshot(page, f"{screen}_runs")
+
+        # Weights: the two histograms' axis titles
+        open_page(page, f"{looks_app_url}/weights?{NOTEBOOK}", "Weights at the start and now")
+        page.locator(".st-key-hist .g-x2title").wait_for()
+        problems += crowded_chart_text(page)
+        screenshot(page, f"{screen}_weights")
+
+        # Why: the before/after legend and the chart's title
+        open_page(page, f"{looks_app_url}/why?{NOTEBOOK}", "What would make it answer")
+        page.locator(".st-key-cf_probs .legend").wait_for()
+        problems += crowded_chart_text(page)
+        screenshot(page, f"{screen}_why")
+    assert not problems, "\n".join(problems)
