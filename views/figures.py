@@ -566,7 +566,7 @@ def confusion_heatmap(cm: np.ndarray, normalised: bool = False) -> go.Figure:
         dragmode=False,
     )
     # Square cells, as large as the width allows: on a phone (358 px of chart) the plot is
-    # ~300 px square; on a desktop column the height (440 - margins) is the limit.
+    # ~290 px square; on a desktop column the height (440 - margins) is the limit.
     fig = _layout(fig, height=440)
     fig.update_layout(margin=dict(l=50, r=10, t=60, b=10))
     return fig
