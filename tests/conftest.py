@@ -47,17 +47,26 @@ def _isolated_run_store(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def postgres_server():
+def postgres_server(tmp_path_factory):
     """A throwaway PostgreSQL server for the session (bench.postgres: Debian's package, installed
     first when missing and we are root); yields its URL. Without one the test is skipped, except
-    with CI=true, where that is a failure: CI runs the PostgreSQL tests against a real server."""
+    with CI=true, where that is a failure: CI runs the PostgreSQL tests against a real server.
+
+    Under pytest-xdist each worker process has a session of its own, so a server of its own (its
+    own folder and port). The workers take turns to set theirs up: dpkg lets one apt-get install
+    at a time, and a port is only taken once a server listens on it."""
+    import fcntl
     import os
 
     from bench.postgres import PostgresUnavailable, local_postgres
 
+    # The folder every worker's basetemp is made in (pytest's own, without xdist).
+    lock_path = tmp_path_factory.getbasetemp().parent / "postgres-setup.lock"
     try:
-        server = local_postgres(durable=False)  # behaviour, not timings
-        url = server.__enter__()
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            server = local_postgres(durable=False)  # behaviour, not timings
+            url = server.__enter__()
     except PostgresUnavailable as e:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
