@@ -14,6 +14,7 @@ def test_a_race_of_three_optimizers(page, app_url):
     page.goto(app_url + RACE)
     wait_for_app(page)  # a link with settings races at once, like a Train permalink
     page.get_by_text("finished first").wait_for()
+    wait_for_app(page)  # the rest of the page (chart, table, Compare link) comes after the winner
     assert_no_exception(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').last
     chart.wait_for()
