@@ -7,6 +7,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+# Tests run in this many pytest-xdist worker processes (0: all in one process, in file order).
+# Two fill a 2-core machine: the browser tests wait on their servers and Chromium while the
+# other worker computes; more only queue for the same cores.
+TEST_WORKERS ?= 2
 # BLAS threads are chosen in code (threadpoolctl) by the app, the tests and the benchmarks.
 
 .PHONY: run test lint bench browser clean help
@@ -56,8 +60,10 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# worksteal: each worker starts with half of the tests in file order (a module's fixtures are
+# mostly made once) and takes over half of the other's remaining tests when it runs out.
 test: $(VENV)/.test-installed browser lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(VENV)/.test-installed browser
 	$(PY) -m bench
