@@ -132,18 +132,16 @@ def transposed_times(D, X) -> np.ndarray:
     """D.T @ X, (m, h) and (m, k) -> (h, k): a sum over the m rows, added up piece by piece
     where the BLAS prefers pieces, with D's columns made up to whole groups where it prefers
     those (COLUMN_GROUP)."""
-    rows = _piece_rows(X, D.shape[1])
+    (m, h), k = D.shape, X.shape[1]
+    rows = _piece_rows(X, h)
     DT = D.T  # (h, m): row by row when D is stored column by column
     if rows is None:
-        h = D.shape[1]
         if h % COLUMN_GROUP > 1 and np.result_type(D, X) == np.float32 and column_groups():
-            padded = np.zeros((h + COLUMN_GROUP - h % COLUMN_GROUP, D.shape[0]), D.dtype)
+            padded = np.zeros((h + COLUMN_GROUP - h % COLUMN_GROUP, m), D.dtype)
             padded[:h] = DT  # (whole groups, m): D's columns, then zero ones
             DT = padded
         with others_turn():
             return (DT @ X)[:h]  # (h, k)
-    m, k = X.shape
-    h = D.shape[1]
     n, q = m // rows * rows, m // rows
     pieces = DT[:, :n].reshape(h, q, rows).transpose(1, 0, 2)  # (q, h, rows)
     with others_turn():
