@@ -152,6 +152,8 @@ def page(browser):
 
 # A phone in the hand: 390x844 CSS pixels (an iPhone 12-15), touch, mobile viewport rules.
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+# The notebook's run (the sample, hidden 10, alpha 0.1, 500 iterations) as page URL parameters.
+NOTEBOOK = "hidden=10&alpha=0.1&iterations=500"
 
 
 @contextlib.contextmanager

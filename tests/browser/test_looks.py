@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import (
+    NOTEBOOK,
     PHONE,
     assert_no_exception,
     new_page,
@@ -26,7 +27,6 @@ from ui.navigation import PAGES
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = "hidden=10&alpha=0.1&iterations=500"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 # (axe rule, CSS selector of Streamlit's own element the violating node is in, why). Each is

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.browser.conftest import (
+    NOTEBOOK,
     PHONE,
     SCREENSHOTS,
     assert_no_exception,
@@ -28,8 +29,6 @@ from tests.browser.conftest import (
 from tests.browser.test_looks import crowded_chart_text, toolbar_covers
 
 pytestmark = pytest.mark.browser
-
-NOTEBOOK = "hidden=10&alpha=0.1&iterations=500"  # the run every page of these tests shows
 
 
 def open_page(page, url: str, expect: str) -> None:
