@@ -13,6 +13,8 @@ NNMATH_MAX_IMAGES          70000      most images one dataset may have (uploads,
                                       the test.csv of a submission)
 NNMATH_MAX_SWEEP_RUNS      100        most combinations one sweep may have (counted from the text)
 NNMATH_MAX_TRAININGS       2          trainings computing at once on the server; more wait in a queue
+NNMATH_MAX_TRAIN_SECONDS   600        seconds one training may compute before it stops (kept, as a
+                                      Stop keeps it; training it further queues again)
 NNMATH_RUNS_PER_MINUTE     10         trainings one browser session may start per minute
 =========================  =========  ===============================================================
 
@@ -23,7 +25,11 @@ The defaults fit one 1 GB instance shared by a class: a run keeps a snapshot of 
 every 50 iterations, so a 256-unit run of 5,000 iterations holds 101 snapshots of 0.8 MB (82 MB,
 on disk and in the result cache; momentum keeps its velocity beside each snapshot and Adam its m
 and v, so 2x and 3x that, and training with augmentation costs several times the CPU per
-iteration: lower NNMATH_MAX_ITERATIONS on a small instance whose visitors use them); two
+iteration: lower NNMATH_MAX_ITERATIONS on a small instance whose visitors use them); ten
+minutes of training finish any plain run of the embedded sample within these limits (the
+largest, 256 units x 5,000 iterations, takes ~205 s of one core on a 2-core AMD EPYC), while a
+70,000-image upload or augmentation at those sizes would hold a core for an hour or more: the
+limit stops such a run at ten minutes, keeps it, and lets the queue move on; two
 trainings at once keep the two cores of a small instance
 busy without each slowing the other down (nnmath already uses up to two worker threads per
 training); Kaggle's digit-recognizer train.csv (73 MB) fits under the upload limit; the
@@ -46,6 +52,7 @@ ENV = {
     "max_iterations": "NNMATH_MAX_ITERATIONS",
     "max_upload_mb": "NNMATH_MAX_UPLOAD_MB",
     "max_trainings": "NNMATH_MAX_TRAININGS",
+    "max_train_seconds": "NNMATH_MAX_TRAIN_SECONDS",
     "runs_per_minute": "NNMATH_RUNS_PER_MINUTE",
     "max_unpacked_mb": "NNMATH_MAX_UNPACKED_MB",
     "max_images": "NNMATH_MAX_IMAGES",
@@ -59,6 +66,7 @@ class Limits:
     max_iterations: int = 5000
     max_upload_mb: float = 100.0
     max_trainings: int = 2
+    max_train_seconds: float = 600.0
     runs_per_minute: int = 10
     max_unpacked_mb: float = 160.0
     max_images: int = 70_000

@@ -9,6 +9,11 @@ Layout under ``folder`` (the run store's ``slots/``)::
 
 A waiter takes a slot only when no live ticket is ahead of its own, so runs start in the order
 they asked. Tickets whose owner died (their flock can be taken) are removed by the next waiter.
+
+A slot is held for at most ``max_seconds`` of training (the server's NNMATH_MAX_TRAIN_SECONDS):
+:class:`TimeLimit` stops the training there as Stop would, the run so far is kept, and training
+it further queues again behind whoever waited meanwhile. So one visitor's request, however large
+(a wide layer, many iterations, a big upload, augmentation), holds a core for a bounded time.
 """
 
 from __future__ import annotations
@@ -37,14 +42,61 @@ def _try_lock(path: Path, mode: int = fcntl.LOCK_EX) -> int | None:
     return fd
 
 
+class TimeLimit:
+    """Stops a training once it has computed for ``seconds``: :meth:`wrap` a training callback
+    (nnmath's: return True to stop) and the wrapped one also returns True from then on;
+    ``reached`` says whether it did."""
+
+    _clock = staticmethod(time.monotonic)  # tests replace it
+
+    def __init__(self, seconds: float):
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.seconds = float(seconds)
+        self.reached = False
+
+    def wrap(self, callback: Callable | None) -> Callable:
+        deadline = self._clock() + self.seconds
+
+        def limited(progress):
+            stop = callback(progress) if callback is not None else None
+            if not stop and self._clock() >= deadline:
+                self.reached = True
+                return True
+            return stop
+
+        return limited
+
+    def message(self, iteration: int) -> str:
+        """The stopped run's message (kept with it: the pages show it)."""
+        return f"{LIMIT_STOP} of {self.seconds:g} s of training per run, at iteration {iteration:,}"
+
+
+#: How a run stopped by a TimeLimit has its message begin.
+LIMIT_STOP = "stopped at this server's limit"
+
+
+def stopped_by_limit(message: str) -> bool:
+    return str(message).startswith(LIMIT_STOP)
+
+
 class TrainingSlots:
-    def __init__(self, folder: str | os.PathLike, n: int):
+    def __init__(self, folder: str | os.PathLike, n: int, max_seconds: float | None = None):
+        """``n`` trainings at once under ``folder``; each for at most ``max_seconds`` of
+        training (None: no limit), see :meth:`limit`."""
         if int(n) < 1:
             raise ValueError(f"n (trainings at once) must be >= 1, got {n}")
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds}")
         self.folder = Path(folder)
         self.n = int(n)
+        self.max_seconds = None if max_seconds is None else float(max_seconds)
         self.queue = self.folder / "queue"
         self.queue.mkdir(parents=True, exist_ok=True)
+
+    def limit(self) -> TimeLimit | None:
+        """A fresh TimeLimit for one training in a slot (None when there is no limit)."""
+        return None if self.max_seconds is None else TimeLimit(self.max_seconds)
 
     def _slot(self, k: int) -> Path:
         return self.folder / f"{k}.slot"

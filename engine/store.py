@@ -46,7 +46,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -57,7 +57,7 @@ from nnmath import Bounds, Status
 
 from .config import RunConfig
 from .notes import Annotation, check_note, check_tags
-from .slots import Cancelled
+from .slots import Cancelled, TimeLimit
 from .values import as_float
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,6 +253,13 @@ def compute(
         callback_every=callback_every,
         workers=workers,
     )
+
+
+def limited(result, limit: TimeLimit | None):
+    """``result`` with the time limit's message when ``limit`` stopped it (else as it is)."""
+    if limit is None or not limit.reached or result.status != Status.STOPPED:
+        return result
+    return replace(result, message=limit.message(result.iterations))
 
 
 class Step(NamedTuple):
@@ -809,6 +816,7 @@ class RunStore:
                 )
             else:
                 slot = contextlib.nullcontext() if slots is None else slots.acquire(waiting)
+                limit = None if slots is None else slots.limit()
                 t_queue = time.monotonic()
                 with slot:
                     timing["waited"] += time.monotonic() - t_queue
@@ -819,9 +827,12 @@ class RunStore:
                         train_set,
                         dev_set,
                         base=step.run,
-                        callback=self._checkpointing(config, callback),
+                        callback=self._checkpointing(
+                            config, callback if limit is None else limit.wrap(callback)
+                        ),
                         callback_every=callback_every,
                     )
+                result = limited(result, limit)
                 base = step.run
                 self._count(
                     "trained" if base is None else "extended" if base is cached else "continued"

@@ -52,8 +52,8 @@ from data.formats import npy_headers
 from nnmath import Status
 
 from .config import SETTINGS, optional, setting_type
-from .slots import Cancelled
-from .store import SERVE, compute
+from .slots import Cancelled, stopped_by_limit
+from .store import SERVE, compute, limited
 from .values import finite_or_none
 
 #: Settings a sweep may vary: the training settings (``data`` and the split are fixed so every
@@ -359,7 +359,8 @@ def train_task(
     run computed by a sweep worker is bit-identical to the one the Train page would compute —
     with BLAS limited to one thread (inside ``compute``) and one nnmath worker thread. ``start``
     is a shorter run of the same config to extend; ``slots`` (an engine.slots.TrainingSlots, local
-    backends) is the server's training queue, waited on before computing.
+    backends) is the server's training queue, waited on before computing, and its time limit:
+    a run stopped there comes back stopped, with the limit's message.
 
     Returns a plain outcome ``{"run_id": str, "result": bytes | None, "error": str | None}``
     (the result as :func:`encode_result` bytes): only plain values travel back, so the server
@@ -379,6 +380,8 @@ def train_task(
             if slots is None
             else slots.acquire(lambda ahead, busy: signals is not None and signals.stop_requested())
         )
+        limit = None if slots is None else slots.limit()  # the server's time per training
+        callback = signals.callback(run_id) if signals else None
         with queue_:
             result = compute(
                 config,
@@ -386,11 +389,11 @@ def train_task(
                 train_set,
                 dev_set,
                 base=start,
-                callback=signals.callback(run_id) if signals else None,
+                callback=callback if limit is None else limit.wrap(callback),
                 callback_every=signals.callback_every if signals else 10,
                 workers=1,
             )  # one core per run: a sweep's parallelism is across runs
-        return outcome(result)
+        return outcome(limited(result, limit))
     except Cancelled:  # stopped while queued for a training slot
         return outcome(error=STOPPED_BEFORE)
     except Exception as exc:  # reported per run; the sweep goes on
@@ -788,8 +791,11 @@ class SweepExecution:
             return
         config = self._configs[run_id]
         status = RunStatus.FAILED if result is None else RunStatus(result.status)
-        if result is not None and status in {RunStatus.FINISHED, RunStatus.DIVERGED}:
-            # Saved the moment it arrives, in the main process (workers never touch the store).
+        if result is not None and (
+            status in {RunStatus.FINISHED, RunStatus.DIVERGED} or stopped_by_limit(result.message)
+        ):
+            # Saved the moment it arrives, in the main process (workers never touch the store);
+            # a run the server's time limit stopped too, so the next sweep continues it.
             self.store.put(
                 config,
                 result,

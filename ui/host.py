@@ -78,9 +78,10 @@ def note_start(now: float | None = None, count: int = 1) -> None:
 
 
 def slots(root, lim: Limits | None = None) -> TrainingSlots:
-    """The server's training queue, under the run store (shared by every process using it)."""
+    """The server's training queue, under the run store (shared by every process using it), and
+    its time limit per training."""
     lim = lim or limits()
-    return TrainingSlots(root / "slots", lim.max_trainings)
+    return TrainingSlots(root / "slots", lim.max_trainings, lim.max_train_seconds)
 
 
 def queue_text(ahead: int, busy: int, n: int) -> str:

@@ -13,6 +13,7 @@ def test_defaults_fit_a_small_instance():
         max_iterations=5000,
         max_upload_mb=100,
         max_trainings=2,
+        max_train_seconds=600,
         runs_per_minute=10,
         max_unpacked_mb=160,
         max_images=70_000,
@@ -24,7 +25,7 @@ def test_defaults_fit_a_small_instance():
 
 def test_every_limit_comes_from_the_environment_or_the_secrets():
     values = {"max_hidden": 32, "max_iterations": 900, "max_upload_mb": 2.5, "max_trainings": 3,
-              "runs_per_minute": 4, "max_unpacked_mb": 8.5, "max_images": 500,
+              "max_train_seconds": 90.5, "runs_per_minute": 4, "max_unpacked_mb": 8.5, "max_images": 500,
               "max_sweep_runs": 12}  # fmt: skip
     from_env, _ = Limits.read(env={ENV[k]: str(v) for k, v in values.items()}, secrets={})
     from_secrets, _ = Limits.read(env={}, secrets={ENV[k]: v for k, v in values.items()})

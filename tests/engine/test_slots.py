@@ -11,6 +11,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.slots import Cancelled, TrainingSlots
@@ -166,3 +167,68 @@ def test_the_store_queues_a_training_and_stop_while_queued_trains_nothing(tmp_pa
     # with the slot free it trains at once, without waiting
     result = store.train(config, 20, train, dev, slots=slots, waiting=lambda a, b: pytest.fail())
     assert result.iterations == 20 and store.stats["trained"] == 1
+
+
+# ---- the time limit per training ----------------------------------------------------------------
+class _Ticks:
+    """A clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_time_limit_stops_a_callback_at_its_deadline_and_says_so(monkeypatch):
+    from engine.slots import TimeLimit, stopped_by_limit
+
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(100)))
+    limit = TimeLimit(350)
+    asked = []
+    stop = limit.wrap(lambda p: asked.append(p))  # deadline: 100 + 350
+    # the clock reads 200, 300, 400, 500, 600: past 450 from the fourth call on
+    assert [stop(i) for i in range(5)] == [None, None, None, True, True]
+    assert limit.reached and asked == [0, 1, 2, 3, 4]  # the caller's callback still hears each
+    assert stopped_by_limit(limit.message(1234))
+    assert limit.message(1234) == (
+        "stopped at this server's limit of 350 s of training per run, at iteration 1,234"
+    )
+    # a caller that stops first is obeyed, and the limit is not blamed
+    mine = TimeLimit(10**6)
+    assert mine.wrap(lambda p: True)(0) is True and not mine.reached
+    assert not stopped_by_limit("stopped by the caller at iteration 5")
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="must be > 0"):
+            TimeLimit(bad)
+        with pytest.raises(ValueError, match="max_seconds must be > 0 or None"):
+            TrainingSlots("unused", 1, bad)
+
+
+def test_a_training_past_the_limit_is_stopped_kept_and_continues_bit_for_bit(tmp_path, monkeypatch):
+    from engine.config import RunConfig
+    from engine.slots import TimeLimit, stopped_by_limit
+    from engine.store import RunStore
+    from nnmath import Status
+    from tests.helpers import tiny_dataset
+
+    ds = tiny_dataset(100)
+    train, dev = ds.subset(range(80)), ds.subset(range(80, 100))
+    config = RunConfig(data=ds.fingerprint, dev_size=dev.n)
+    store = RunStore(tmp_path / "store")
+    slots = TrainingSlots(store.root / "slots", 1, max_seconds=55)
+    assert TrainingSlots(tmp_path / "free", 1).limit() is None
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(10)))  # 10 s per callback
+    first = store.train(config, 200, train, dev, slots=slots, callback_every=10)
+    # the deadline is 10 + 55 s; the callbacks at iterations 10, 20, ..., 60 read 20, 30, ..., 70
+    assert first.status == Status.STOPPED and first.iterations == 60
+    assert stopped_by_limit(first.message) and first.message.endswith("at iteration 60")
+    kept = store.latest(config)
+    assert kept.iterations == 60 and stopped_by_limit(kept.message)  # saved with its reason
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(0)))  # time stands still
+    done = store.train(config, 200, train, dev, slots=slots, callback_every=10)
+    assert done.status == Status.FINISHED and done.iterations == 200
+    unbroken = RunStore(tmp_path / "other").train(config, 200, train, dev)
+    np.testing.assert_array_equal(done.params.W1, unbroken.params.W1)
+    np.testing.assert_array_equal(done.params.W2, unbroken.params.W2)

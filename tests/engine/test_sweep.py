@@ -359,3 +359,57 @@ def test_heatmap_of_ece_or_nll_stars_the_lowest_cell():
     assert grid.heatmap_data(table, x="alpha", y="hidden").label == "dev accuracy"
     with pytest.raises(ValueError, match="metric must be one of dev_accuracy, loss, dev_ece"):
         grid.heatmap_data(table, x="alpha", y="hidden", metric="ece")
+
+
+def test_a_sweep_run_past_the_servers_time_limit_comes_back_stopped_with_why(
+    split, tmp_path, monkeypatch
+):
+    from engine.slots import TimeLimit, TrainingSlots, stopped_by_limit
+    from nnmath import Status
+
+    ds, train, dev = split
+    config = base_config(ds)
+    ticks = iter(range(0, 10**6, 7))  # 7 s per callback of 10 iterations
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    slots = TrainingSlots(tmp_path / "slots", 1, max_seconds=20)
+    signals = sweep.WorkerSignals(callback_every=10)
+    outcome = sweep.train_task(config, ITER, train, dev, None, signals, slots)
+    assert outcome["error"] is None
+    result = sweep.decode_result(outcome["result"], config, ITER)
+    # the deadline is 0 + 20 s; the callbacks at iterations 10, 20, 30 read 7, 14, 21
+    assert result.status == Status.STOPPED and result.iterations == 30
+    assert stopped_by_limit(result.message)
+    free = sweep.train_task(config, ITER, train, dev, None, signals, TrainingSlots(tmp_path, 1))
+    assert sweep.decode_result(free["result"], config, ITER).iterations == ITER
+
+
+def test_a_sweep_keeps_a_run_the_time_limit_stopped_and_the_next_sweep_continues_it(
+    split, store, monkeypatch
+):
+    from engine.slots import TimeLimit, TrainingSlots, stopped_by_limit
+
+    ds, train, dev = split
+    config = base_config(ds)
+    ticks = iter(range(0, 10**6, 7))  # 7 s per callback of 10 iterations
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    slots = TrainingSlots(store.root / "slots", 1, max_seconds=20)
+    first = run_all(
+        store, sweep.plan_sweep(store, [config], ITER), train, dev,
+        backend="threading", n_jobs=1, callback_every=10, slots=slots,
+    )  # fmt: skip
+    (run,) = first.runs
+    assert (run.status, run.iteration) == ("stopped", 30) and stopped_by_limit(run.message)
+    assert store.latest(config).iterations == 30  # kept, unlike a run the learner stopped
+    assert grid.outcome_text(first) == (
+        "Sweep finished: 0 trained, 1 stopped. 1 of the stopped reached this server's time limit "
+        "per training and were kept: run the sweep again to continue them."
+    )
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: 0))  # time stands still
+    second = run_all(
+        store, sweep.plan_sweep(store, [config], ITER), train, dev,
+        backend="threading", n_jobs=1, callback_every=10, slots=slots,
+    )  # fmt: skip
+    assert [(r.status, r.iteration) for r in second.runs] == [("finished", ITER)]
+    np.testing.assert_array_equal(
+        store.get(config, ITER).params.W1, compute(config, ITER, train, dev).params.W1
+    )
