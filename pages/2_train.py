@@ -16,6 +16,7 @@ from engine.config import (
     bounds,
     loss_help,
 )
+from engine.slots import stopped_by_limit
 from nnmath import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, History, Status
 from nnmath.corrupt import LEVELS, UNITS
 from ui import classroom, coach, host, session, teacher
@@ -28,7 +29,7 @@ from ui.state import (
     widget_key,
 )
 from views import compare, figures, glossary
-from views.format import TRAINING_TIME_HELP, number, pct, seconds
+from views.format import TRAINING_TIME_HELP, number, pct, seconds, span
 
 settings = init_state()
 exercise = teacher.exercise()  # a teacher's link: locked and hidden controls
@@ -366,8 +367,14 @@ if result.status == Status.DIVERGED:
     )
 elif result.status == Status.STOPPED:
     st.warning(
-        f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}. "
-        "What was computed is kept: press Train to continue from there."
+        f"Stopped at iteration {result.iterations:,} of {settings.iterations:,}"
+        + (
+            f", at this server's limit of {span(host.limits().max_train_seconds)} of "
+            "training at a time, so that everyone's runs get their turn"
+            if stopped_by_limit(result.message)
+            else ""
+        )
+        + ". What was computed is kept: press Train to continue from there."
     )
 elif run.trained_now or run.waited:
     st.success(run.outcome())  # as "Training time" counts it; waiting said apart

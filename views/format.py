@@ -42,6 +42,13 @@ def points(a, b) -> str:
     return "" if math.isnan(a) or math.isnan(b) else f"{(b - a) * 100:+.1f} pts"
 
 
+def span(x: float) -> str:
+    """A time limit in words: '10 minutes', '90 s'."""
+    if x >= 120 and x % 60 == 0:
+        return f"{x / 60:g} minutes"
+    return f"{x:g} s"
+
+
 def seconds(x) -> str:
     """A duration as '2.6 s', or '—' when there is none."""
     return number(x, ".1f") + ("" if math.isnan(as_float(x)) else " s")

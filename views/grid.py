@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from engine.slots import stopped_by_limit
 from engine.store import dev_ece
 from engine.sweep import SWEEPABLE, RunState, RunStatus, SweepProgress, result_for
 from views.format import MISSING, number, pct
@@ -280,6 +281,12 @@ def outcome_text(progress: SweepProgress, error: str | None = None) -> str:
     if counts.get("stopped"):
         parts.append(f"{counts['stopped']} stopped")
     text = ("Sweep stopped: " if progress.stopped else "Sweep finished: ") + ", ".join(parts) + "."
+    limited = [r for r in progress.runs if stopped_by_limit(r.message)]
+    if limited:
+        text += (
+            f" {len(limited)} of the stopped reached this server's time limit per training and "
+            "were kept: run the sweep again to continue them."
+        )
     failed = [r for r in progress.runs if r.status == RunStatus.FAILED]
     if failed:
         first = failed[0]

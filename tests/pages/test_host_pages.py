@@ -19,7 +19,7 @@ from engine.store import RunStore
 from tests.helpers import app_sample
 from ui import session
 
-from .test_pages import APP, app, metric, texts
+from .test_pages import APP, app, metric, reference, texts
 
 ITER = 60
 
@@ -215,6 +215,27 @@ def test_an_interrupted_run_waits_for_a_click_when_not_opened_by_link(calls):
     assert "interrupted at iteration 35 of 500 (its last checkpoint" in texts(at)
     assert "continue from there" in texts(at)
     assert calls["gradient_descent"] == 0 and calls["continue_training"] == 0
+
+
+def test_a_training_past_the_time_limit_stops_says_why_and_continues_on_train(calls, monkeypatch):
+    from engine.slots import TimeLimit
+
+    ticks = iter(range(0, 10**6, 100))  # 100 s per read: training callbacks come every 5 its
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    monkeypatch.setenv("NNMATH_MAX_TRAIN_SECONDS", "600")
+    at = app("pages/2_train.py", iterations=ITER, hidden=10)  # a link: trains at once
+    assert calls["gradient_descent"] == 1
+    assert (
+        f"Stopped at iteration 30 of {ITER}, at this server's limit of 10 minutes of training "
+        "at a time, so that everyone's runs get their turn. What was computed is kept: press "
+        "Train to continue from there."
+    ) in warnings(at)
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: 0))  # time stands still
+    at.button(key="train").click().run()
+    assert not at.exception and not at.warning
+    assert calls["continue_training"] == 1
+    unbroken, _ = reference(ITER)
+    assert metric(at, "Dev accuracy") == f"{unbroken.dev_accuracy:.1%}"
 
 
 def test_a_sweep_obeys_the_hidden_and_iteration_limits(monkeypatch):
