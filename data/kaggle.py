@@ -360,6 +360,7 @@ def download(
     secrets: Mapping | None = None,
     *,
     force: bool = False,
+    max_bytes: int | None = None,
 ) -> Path:
     """Download a competition (``digit-recognizer``) or dataset (``owner/name``) into ``dest``
     (default under data/downloads/) and return that folder; reused if it already holds data.
@@ -367,7 +368,15 @@ def download(
     ``progress(done_bytes, total_bytes_or_None)`` is called from the calling thread while the
     file arrives. The download goes to a temporary folder first, so a failed or interrupted
     download never replaces what was there. Raises DataError with what to do.
+
+    ``max_bytes`` (default the upload limit, ``loading.MAX_UPLOAD_BYTES``: a larger file could
+    not be read anyway): a file Kaggle announces as larger is refused before a byte is written,
+    and one that streams past it is cut off there (:func:`_capped`); nothing is kept either way.
     """
+    if max_bytes is None:
+        from .loading import MAX_UPLOAD_BYTES
+
+        max_bytes = MAX_UPLOAD_BYTES
     ref = normalize_ref(ref)
     dest = Path(dest) if dest is not None else default_dest(ref)
     if not force and dest.is_dir() and _has_data(dest):
@@ -378,7 +387,7 @@ def download(
             f"no Kaggle credentials found, so '{ref}' cannot be downloaded: "
             f"{HOW_TO_SET}. Without an account, the embedded sample works offline"
         )
-    api = _api(creds)
+    api = _capped(_api(creds), ref, int(max_bytes))
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
@@ -389,6 +398,9 @@ def download(
         ) from None
     try:
         _run_with_progress(lambda: _call(api, ref, partial), partial, progress)
+        got = _folder_bytes(partial)
+        if got > max_bytes:  # e.g. the client's own retry after a network error, uncounted
+            raise DataError(_too_large(ref, got, max_bytes))
         if not _has_data(partial):
             names = (
                 ", ".join(sorted(p.name for p in partial.rglob("*") if p.is_file())) or "nothing"
@@ -407,6 +419,57 @@ def download(
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return dest
+
+
+MB = 1024 * 1024  # as NNMATH_MAX_UPLOAD_MB counts them
+
+
+def _too_large(ref: str, size: int, max_bytes: int, verb: str = "is") -> str:
+    return (
+        f"the Kaggle download of '{ref}' {verb} {size / MB:,.1f} MB, more than this server's "
+        f"limit of {max_bytes / MB:,.1f} MB (NNMATH_MAX_UPLOAD_MB), so nothing was kept"
+    )
+
+
+def _capped(api, ref: str, max_bytes: int):
+    """``api`` with its ``download_file`` (every kaggle 2.x download goes through it) refusing a
+    file larger than ``max_bytes``: by its Content-Length before anything is written, else
+    counted while the chunks stream in, and stopped at the first one past the limit."""
+    real = api.download_file
+
+    def download_file(response, outfile, *args, **kwargs):
+        announced = str(response.headers.get("Content-Length", "")).strip()
+        if announced.isdigit() and int(announced) > max_bytes:
+            raise DataError(_too_large(ref, int(announced), max_bytes))
+        return real(_Counted(response, ref, max_bytes), outfile, *args, **kwargs)
+
+    api.download_file = download_file
+    return api
+
+
+class _Counted:
+    """A download response whose chunks are counted: past ``max_bytes``, DataError (not an
+    error the client retries). Everything else is the response's own."""
+
+    def __init__(self, response, ref: str, max_bytes: int):
+        self._response, self._ref, self._max = response, ref, max_bytes
+
+    def __getattr__(self, name):
+        return getattr(self._response, name)
+
+    def iter_content(self, chunk_size=1 << 20):
+        r = self._response
+        chunks = (
+            r.iter_content(chunk_size)
+            if hasattr(r, "iter_content")
+            else iter(lambda: r.read(chunk_size), b"")  # a urllib3 HTTPResponse
+        )
+        seen = 0
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > self._max:
+                raise DataError(_too_large(self._ref, seen, self._max, "went past"))
+            yield chunk
 
 
 def _call(api, ref: str, folder: Path) -> None:

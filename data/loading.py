@@ -401,7 +401,7 @@ def list_local_files(root: Path | str | None = None) -> list[Path]:
 def _load_kaggle(ref, part, cache, limit, secrets, progress) -> Dataset:
     from . import kaggle  # local import: keeps the kaggle client out of plain loads
 
-    folder = kaggle.download(ref, progress=progress, secrets=secrets)
+    folder = kaggle.download(ref, progress=progress, secrets=secrets, max_bytes=limit.size)
     return _load_path(folder, part, cache, limit, source=f"kaggle:{kaggle.normalize_ref(ref)}")
 
 

@@ -112,7 +112,12 @@ else:
             key = session.kaggle_download(ref, progress, secrets)
         except Exception as e:  # data.DataError: no credentials, 403 rules, 404, network…
             bar.empty()
-            st.error(f"Kaggle download failed, so the previous dataset stays selected. {e}")
+            why = str(e)
+            st.error(
+                "Kaggle download failed, so the previous dataset stays selected. "
+                + why[:1].upper()
+                + why[1:]
+            )
         else:
             bar.empty()
             session.try_select(key, session.state_settings())

@@ -463,7 +463,9 @@ def kaggle_download(ref: str, progress, secrets) -> str:
     import data
     from data import kaggle
 
-    folder = kaggle.download(ref, progress=progress, secrets=secrets)
+    folder = kaggle.download(
+        ref, progress=progress, secrets=secrets, max_bytes=host.read_limits()["max_bytes"]
+    )
     files = data.list_local_files(folder)
     if not files:
         raise data.DataError(f"the download of {ref} holds no file of digits this app can read")

@@ -2,6 +2,7 @@
 Kaggle's layout (or fails the way the real one does). Kaggle is unreachable from the test machine.
 """
 
+import builtins
 import io
 import json
 import logging
@@ -48,15 +49,37 @@ def http_error(status):
     )
 
 
-class FakeApi:
-    """Stands in for kaggle's KaggleApi: same method names and signatures as kaggle 2.2.4."""
+def _real_client():
+    return kaggle._kaggle_api_class()
+
+
+def kaggle_response(payload: bytes, *, announce: bool = True) -> requests.Response:
+    """What Kaggle's download endpoint answers, as kaggle 2.2.4 receives it (a streamed
+    requests.Response), with or without its Content-Length."""
+    response = requests.Response()
+    response.status_code = 200
+    response.raw = io.BytesIO(payload)
+    response.url = "https://storage.googleapis.com/kaggle/file.zip?X-Goog-Signature=abc"
+    response.request = requests.Request("GET", response.url).prepare()
+    response.headers["Last-Modified"] = "Mon, 01 Dec 2025 10:00:00 GMT"
+    if announce:
+        response.headers["Content-Length"] = str(len(payload))
+    return response
+
+
+class FakeApi(_real_client()):
+    """Stands in for kaggle's KaggleApi: same method names and signatures as kaggle 2.2.4. The
+    network calls are replaced by what the server answers; the download itself is the real
+    client's ``download_file`` streaming that answer to disk."""
 
     calls: list = []
     fail: BaseException | None = None
     fail_authenticate: bool = False
     payload: bytes = COMPETITION_ZIP
 
-    def __init__(self):
+    announce: bool = True
+
+    def __init__(self):  # the real one reads the user's config files
         self.config_values = {}
 
     def authenticate(self):
@@ -72,8 +95,8 @@ class FakeApi:
         if self.fail is not None:
             raise self.fail
         name = ref.split("/")[-1] + ".zip"
-        with open(f"{path}/{name}", "wb") as f:
-            f.write(self.payload)
+        response = kaggle_response(self.payload, announce=self.announce)
+        self.download_file(response, f"{path}/{name}", None, True, True)  # as 2.2.4 calls it
 
     def competition_download_files(self, competition, path=None, force=False, quiet=True):
         self._deliver("competition", competition, path)
@@ -365,3 +388,50 @@ def test_401_message_is_intact_and_clean(fake):
         kaggle.download("digit-recognizer", secrets=SECRETS)
     assert "KAGGLE_USERNAME and KAGGLE_KEY" in str(info.value)
     assert_no_secret(str(info.value))
+
+
+# ------------------------------------------------------------------ size limit while downloading
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["announced", "streamed"])
+def test_a_download_over_the_limit_is_stopped_and_nothing_is_kept(
+    fake, tmp_path, monkeypatch, announce
+):
+    pad = bytes(range(256)) * 40_000  # ~10 MB: several of the client's 1 MB chunks
+    fake.payload = zip_bytes({"train.csv": csv_text(IMAGES, LABELS), "pad.bin": pad})
+    fake.announce = announce
+    limit = len(fake.payload) - 1
+    written = []
+    real_open = builtins.open
+
+    def spying_open(path, mode="r", *args, **kwargs):  # counts the bytes written to files
+        f = real_open(path, mode, *args, **kwargs)
+        if "b" in mode and ("w" in mode or "a" in mode):
+            write = f.write
+            f.write = lambda b: written.append(len(b)) or write(b)
+        return f
+
+    monkeypatch.setattr(builtins, "open", spying_open)
+    with pytest.raises(DataError) as e:
+        kaggle.download("digit-recognizer", secrets=SECRETS, max_bytes=limit)
+    monkeypatch.setattr(builtins, "open", real_open)
+    verb = "is" if announce else "went past"
+    assert str(e.value).startswith(f"the Kaggle download of 'digit-recognizer' {verb} ")
+    assert (
+        f"more than this server's limit of {limit / 2**20:,.1f} MB (NNMATH_MAX_UPLOAD_MB)"
+        in str(e.value)
+    )
+    if announce:
+        assert sum(written) == 0  # refused by its Content-Length, before a byte was written
+    else:
+        assert sum(written) <= limit  # cut off at the first chunk past the limit
+    downloads = tmp_path / "downloads"
+    assert not [p for p in downloads.rglob("*") if p.is_file()]  # nothing kept, no partials
+    # within the limit the same file downloads
+    assert kaggle.download("digit-recognizer", secrets=SECRETS, max_bytes=len(fake.payload))
+
+
+def test_the_data_page_limit_reaches_the_download(fake):
+    fake.payload = COMPETITION_ZIP
+    with pytest.raises(DataError, match="more than this server's limit of 0.0 MB"):
+        load_dataset("kaggle:digit-recognizer", secrets=SECRETS, max_bytes=10)

@@ -16,6 +16,7 @@ import data
 import data.loading
 from data import kaggle
 from tests.data.helpers import csv_text, digits
+from tests.data.test_kaggle import kaggle_response
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 KEY = "k3y-SeCrEt-0123456789abcdef"
@@ -30,17 +31,24 @@ def competition_zip() -> bytes:
     return buf.getvalue()
 
 
-class FakeApi:
-    """kaggle 2.2.4's KaggleApi, as far as data.kaggle uses it; writes the competition zip."""
+class FakeApi(kaggle._kaggle_api_class()):
+    """kaggle 2.2.4's KaggleApi with its network calls replaced: the competition zip arrives
+    through the real client's download_file."""
 
     downloads: list = []
+    payload: bytes | None = None
+
+    def __init__(self):  # the real one reads the user's config files
+        self.config_values = {}
 
     def authenticate(self):
         pass
 
     def competition_download_files(self, competition, path=None, force=False, quiet=True):
         type(self).downloads.append(competition)
-        Path(path, f"{competition}.zip").write_bytes(competition_zip())
+        payload = self.payload or competition_zip()
+        outfile = str(Path(path, f"{competition}.zip"))
+        self.download_file(kaggle_response(payload), outfile, None, quiet, not force)
 
 
 @pytest.fixture
@@ -52,7 +60,7 @@ def no_credentials_anywhere(monkeypatch, tmp_path):
     downloads = tmp_path / "downloads"
     monkeypatch.setattr(data.loading, "DOWNLOAD_DIR", downloads)
     monkeypatch.setattr(data, "DOWNLOAD_DIR", downloads)
-    FakeApi.downloads = []
+    FakeApi.downloads, FakeApi.payload = [], None
     monkeypatch.setattr(kaggle, "_kaggle_api_class", lambda: FakeApi)
     return downloads
 
@@ -102,3 +110,24 @@ def test_download_with_secrets_becomes_the_dataset_and_never_shows_the_key(no_cr
     assert "train.csv (40 images)" in at.subheader[0].value, at.subheader[0].value
     assert (no_credentials_anywhere / "competitions" / "digit-recognizer").is_dir()
     assert KEY not in all_text(at)
+
+
+def test_a_download_larger_than_the_upload_limit_is_refused_and_the_dataset_kept(
+    no_credentials_anywhere, monkeypatch
+):
+    monkeypatch.setenv("NNMATH_MAX_UPLOAD_MB", "1")
+    FakeApi.payload = competition_zip() + bytes(2 * 1024 * 1024)  # a zip with 2 MB of junk after
+    at = data_page({"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": KEY})
+    before = at.subheader[0].value
+    at.button(key="kaggle_download").click().run()
+    assert not at.exception, at.exception
+    assert FakeApi.downloads == ["digit-recognizer"]
+    (error,) = [e.value for e in at.error]
+    assert error.startswith(
+        "Kaggle download failed, so the previous dataset stays selected. The Kaggle download of "
+        f"'digit-recognizer' is {len(FakeApi.payload) / 2**20:.1f} MB, more than this server's "
+        "limit of 1.0 MB "
+        "(NNMATH_MAX_UPLOAD_MB), so nothing was kept"
+    ), error
+    assert at.subheader[0].value == before and at.query_params["data"] == "sample"
+    assert not [p for p in no_credentials_anywhere.rglob("*") if p.is_file()]
