@@ -103,6 +103,7 @@ if fix.settings != settings and fixed is None:
 other = None if fixed is None else inside.robustness(fix)
 other_name = f"trained with {kind} augmentation" if fixed is not None else ""
 chart(lab.robustness_figure(table, (kind, level), other, other_name), "robust")
+st.caption(lab.levels_caption())
 st.markdown(lab.accuracy_text(table, kind, level))
 if other is not None:
     st.markdown(lab.augmentation_text(table, other, kind, level))

@@ -7,7 +7,6 @@ Switching a unit off is exact: the forward pass with that unit's activation mult
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -251,6 +250,18 @@ def augmentation_text(table: pd.DataFrame, other: pd.DataFrame, kind: str, level
     return text + "."
 
 
+def axis_title(kind: str) -> str:
+    """A corruption's level in a few words, for its panel's axis title: "rotation" of
+    corrupt.UNITS' "rotation (degrees, anticlockwise)" (the unit is in :func:`levels_caption`)."""
+    return corrupt.UNITS[kind].split(" (")[0]
+
+
+def levels_caption(kinds=corrupt.CORRUPTIONS) -> str:
+    """The robustness panels' axes in full, from corrupt.UNITS: "The levels: noise std (share of
+    255) · rotation (degrees, anticlockwise) · ..." """
+    return "The levels: " + " · ".join(corrupt.UNITS[kind] for kind in kinds) + "."
+
+
 def robustness_figure(
     table: pd.DataFrame,
     highlight: tuple[str, float] | None = None,
@@ -259,8 +270,9 @@ def robustness_figure(
 ) -> go.Figure:
     """One panel per corruption, two a row: dev accuracy against its level (the chosen one
     marked). With ``other``, a second run's curves beside them (``other_name``: e.g. trained with
-    rotation). Two a row and each axis title wrapped: on a phone (390 px) a panel is ~130 px wide,
-    and four a row ran their titles into each other."""
+    rotation). Two a row, each axis title a few words on one line (:func:`axis_title`; the units in
+    :func:`levels_caption`): on a phone (390 px) a panel is ~120 px wide, four a row ran their
+    titles into each other, and the whole units wrapped onto two or three lines."""
     kinds = list(dict.fromkeys(table["corruption"]))
     rows = -(-len(kinds) // 2)
     fig = make_subplots(
@@ -312,8 +324,7 @@ def robustness_figure(
                     ),
                     **at,
                 )
-        title = "<br>".join(textwrap.wrap(corrupt.UNITS[kind], 20))
-        fig.update_xaxes(title_text=title, title_font=dict(size=11), automargin=True, **at)
+        fig.update_xaxes(title_text=axis_title(kind), automargin=True, **at)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     fig.update_yaxes(title_text="dev accuracy", col=1)
     return figures._layout(fig, height=260 * rows)

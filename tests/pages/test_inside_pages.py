@@ -186,6 +186,7 @@ def test_lab_robustness_curves_and_the_corruption_of_the_url(reference):
         np.testing.assert_allclose(tr["y"], table[table.corruption == kind]["accuracy"])
     acc = table[(table.corruption == "rotate") & (table.level == 30)]["accuracy"].item()
     assert f"rotate at 30: dev accuracy **{acc:.1%}** (clean images: " in texts(at)
+    assert lab.levels_caption() in [c.value for c in at.caption]  # the units the axes leave out
     at.selectbox(key="lab_corrupt").set_value("noise").run()
     assert at.query_params["corrupt"] == "noise" and at.query_params["level"] == "0.5"
 

@@ -92,5 +92,11 @@ def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
         lab.accuracy_text(table, "rotate", 31.0)
     fig = lab.robustness_figure(table, highlight=("rotate", 30.0))
     assert len([t for t in fig.data if t.mode == "lines+markers"]) == 4
+    # a few words per axis title, no forced breaks (on a phone a panel is ~120 px wide); the
+    # units in full in the caption under the chart
+    titles = [fig.layout[f"xaxis{i or ''}"].title.text for i in ("", 2, 3, 4)]
+    assert titles == ["noise std", "rotation", "shift", "stroke thickness"]
+    caption = lab.levels_caption()
+    assert all(corrupt.UNITS[kind] in caption for kind in corrupt.CORRUPTIONS), caption
     ex = lab.examples_figure(dev.images, "rotate", count=2)
     assert len(ex.layout.annotations) == 2 * len(corrupt.LEVELS["rotate"])
