@@ -69,7 +69,7 @@ changes = show == "change" and not unchanged
 st.plotly_chart(
     figures.hidden_units(
         params.W1,
-        cols=10,
+        cols=5,  # ~64 px a tile on a phone (ten a row were 26 px); the same on a desktop
         first=first,
         count=min(h, MAX_UNITS),
         limit=limits["dW1" if changes else "W1"],

@@ -674,6 +674,9 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     return m if m > 0 else 1e-6
 
 
+UNIT_PX = 72  # a hidden unit's tile on a wide screen; five a row fit a phone at ~64 px
+
+
 def hidden_units(
     W1: np.ndarray,
     cols: int = 10,
@@ -701,7 +704,7 @@ def hidden_units(
         else "change of its pixel weights since the start"
     )
     hover = [f"hidden unit {u}: {what}" for u in units]
-    return _mosaic_figure(
+    fig = _mosaic_figure(
         tiles,
         zmin=-lim,
         zmax=lim,
@@ -714,6 +717,31 @@ def hidden_units(
         height=None,
         customdata=units,
     )
+    # The colour bar lies above the tiles (a bar beside them took a fifth of a phone's width),
+    # and the figure is as tall as UNIT_PX tiles need: a narrower screen draws them smaller,
+    # from the top down (the room left is under the last row, not between bar and tiles).
+    rows = max(1, math.ceil(count / cols))
+    fig.update_traces(
+        colorbar=dict(
+            orientation="h",
+            x=0.5,
+            xanchor="center",
+            y=1,
+            yanchor="bottom",
+            ypad=4,
+            len=200,
+            lenmode="pixels",
+            thickness=12,
+        ),
+        selector=dict(type="heatmap"),
+    )
+    fig.update_yaxes(constraintoward="top")
+    band = 56
+    fig.update_layout(
+        height=round(rows * (SIDE + CAPTION_GAP) * UNIT_PX / SIDE) + band + 10,
+        margin=dict(l=10, r=10, t=band, b=10),
+    )
+    return fig
 
 
 def output_weights(W2: np.ndarray, limit: float | None = None) -> go.Figure:

@@ -88,6 +88,19 @@ def test_hidden_units_share_one_symmetric_scale():
     assert [a.text for a in page.layout.annotations] == ["10", "11"]
 
 
+def test_hidden_units_colour_bar_above_and_height_by_rows():
+    """The colour bar lies above the tiles (beside them it took a fifth of a phone's width), and
+    each row of tiles adds the same height: tiles keep their size however many units."""
+    W1 = np.random.default_rng(0).normal(size=(784, 64))
+    ten, sixty_four = (figures.hidden_units(W1, cols=5, count=n) for n in (10, 64))
+    bar = ten.data[0].colorbar
+    assert bar.orientation == "h" and bar.y == 1 and bar.yanchor == "bottom"
+    assert ten.layout.margin.t >= bar.thickness + 30  # the bar and its numbers in the top margin
+    assert ten.layout.yaxis.constraintoward == "top"  # spare room under the tiles, not above
+    per_row = (sixty_four.layout.height - ten.layout.height) / (13 - 2)
+    assert per_row == pytest.approx((SIDE + CAPTION_GAP) * figures.UNIT_PX / SIDE, abs=1)
+
+
 def test_output_weights_and_histograms():
     rng = np.random.default_rng(1)
     W2 = rng.normal(size=(7, 10))
