@@ -101,30 +101,31 @@ if results_tab.open:
             "found. F1: their harmonic mean."
         )
         table = metrics.per_class(cm)
-        c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(
+        # The table under the bars, not beside them: beside, it had 40% of the row (321 px on a
+        # 1280 px screen, ~220 px on a 1024 px one) and its last column was cut off; under them it
+        # has the whole width on every screen, and its compact columns (312 px) fit a phone's.
+        st.plotly_chart(
             figures.per_class_bars(table),
             width="stretch",
             key="prf",
             config={"displayModeBar": False},
         )
-        c2.space("medium")  # room for the table's toolbar, drawn above it (on a phone: the bars)
+        st.space("medium")  # room for the table's toolbar, drawn above it (over the bars' axis)
         # One decimal for every share (Streamlit's "percent" format drops trailing zeros: 97% beside 91.51%)
-        c2.dataframe(
+        st.dataframe(
             table.style.format("{:.1%}", subset=["precision", "recall", "f1"]),
             hide_index=True,
             placeholder=MISSING,
-            width="stretch",
+            width="content",
+            key="per_digit",
             column_config={
-                "digit": st.column_config.NumberColumn("digit", format="%d", width="small"),
+                "digit": st.column_config.NumberColumn("digit", format="%d", width=48),
                 "precision": st.column_config.Column(
-                    "precision", width="small", help=glossary.help("precision")
+                    "precision", width=76, help=glossary.help("precision")
                 ),
-                "recall": st.column_config.Column(
-                    "recall", width="small", help=glossary.help("recall")
-                ),
-                "f1": st.column_config.Column("F1", width="small", help=glossary.help("f1")),
-                "support": st.column_config.NumberColumn("images", format="%d", width="small"),
+                "recall": st.column_config.Column("recall", width=62, help=glossary.help("recall")),
+                "f1": st.column_config.Column("F1", width=62, help=glossary.help("f1")),
+                "support": st.column_config.NumberColumn("images", format="%d", width=62),
             },
         )
         wrong = int((~ev.correct).sum())
