@@ -43,44 +43,47 @@ if h > MAX_UNITS:
         key="units_from",
     )
 
-st.subheader(f"What each hidden unit looks for (iteration {iteration:,})")
-SHOW = {"change": "what training changed (now − start)", "weights": "the weights themselves"}
-show = st.radio(
-    "Show",
-    list(SHOW),
-    format_func=SHOW.get,
-    horizontal=True,
-    key="w1_show",
-    help="The notebook starts from random weights U[-0.5, 0.5]; that noise hides the "
-    "pattern learned on top of it, which 'what training changed' shows alone.",
-)
-unchanged = show == "change" and iteration == 0 and not run.uploaded
-if unchanged:  # now − start is zero everywhere: grey tiles that would say nothing
-    st.info(
-        "Nothing has changed yet at iteration 0: training has not made a single update. "
-        "Shown instead: the starting weights themselves (random noise). "
-        + (
-            "Move the slider to a later iteration to see what training changed."
-            if len(frames) > 1
-            else "This run kept no update (it diverged at once): train it with a smaller alpha."
-        )
+# What each unit looks for beside how it votes (row u of W2 is unit u): side by side on a
+# desktop, one under the other on a phone, where the tiles, five a row, fill the width.
+units, votes = st.columns([3, 2])
+with units:
+    st.subheader(f"What each hidden unit looks for (iteration {iteration:,})")
+    SHOW = {"change": "what training changed (now − start)", "weights": "the weights themselves"}
+    show = st.radio(
+        "Show",
+        list(SHOW),
+        format_func=SHOW.get,
+        horizontal=True,
+        key="w1_show",
+        help="The notebook starts from random weights U[-0.5, 0.5]; that noise hides the "
+        "pattern learned on top of it, which 'what training changed' shows alone.",
     )
-changes = show == "change" and not unchanged
-st.plotly_chart(
-    figures.hidden_units(
-        params.W1,
-        cols=5,  # ~64 px a tile on a phone (ten a row were 26 px); the same on a desktop
-        first=first,
-        count=min(h, MAX_UNITS),
-        limit=limits["dW1" if changes else "W1"],
-        start=start.W1 if changes else None,
-    ),
-    width="stretch",
-    key="w1",
-    config={"displayModeBar": False},
-)
-c1, c2 = st.columns([2, 3])
-with c1:
+    unchanged = show == "change" and iteration == 0 and not run.uploaded
+    if unchanged:  # now − start is zero everywhere: grey tiles that would say nothing
+        st.info(
+            "Nothing has changed yet at iteration 0: training has not made a single update. "
+            "Shown instead: the starting weights themselves (random noise). "
+            + (
+                "Move the slider to a later iteration to see what training changed."
+                if len(frames) > 1
+                else "This run kept no update (it diverged at once): train it with a smaller alpha."
+            )
+        )
+    changes = show == "change" and not unchanged
+    st.plotly_chart(
+        figures.hidden_units(
+            params.W1,
+            cols=5,  # ~64 px a tile on a phone (ten a row were 26 px); the same on a desktop
+            first=first,
+            count=min(h, MAX_UNITS),
+            limit=limits["dW1" if changes else "W1"],
+            start=start.W1 if changes else None,
+        ),
+        width="stretch",
+        key="w1",
+        config={"displayModeBar": False},
+    )
+with votes:
     st.subheader("Hidden unit → digit (W2)")
     st.caption("Red: the unit votes for the digit; blue: against it.")
     st.plotly_chart(
@@ -89,16 +92,15 @@ with c1:
         key="w2",
         config={"displayModeBar": False},
     )
-with c2:
-    st.subheader("Weights at the start and now")
-    st.caption("Grey: the initial weights (iteration 0); blue: at the iteration above.")
-    st.plotly_chart(
-        figures.weight_histograms(
-            {"W1": start.W1, "W2": start.W2},
-            {"W1": params.W1, "W2": params.W2},
-            labels=("start (iteration 0)", f"iteration {iteration:,}"),
-        ),
-        width="stretch",
-        key="hist",
-        config={"displayModeBar": False},
-    )
+st.subheader("Weights at the start and now")
+st.caption("Grey: the initial weights (iteration 0); blue: at the iteration above.")
+st.plotly_chart(
+    figures.weight_histograms(
+        {"W1": start.W1, "W2": start.W2},
+        {"W1": params.W1, "W2": params.W2},
+        labels=("start (iteration 0)", f"iteration {iteration:,}"),
+    ),
+    width="stretch",
+    key="hist",
+    config={"displayModeBar": False},
+)
