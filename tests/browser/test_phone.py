@@ -3,7 +3,9 @@ gallery is at most 4 tiles a row with captions that do not run together, one tap
 "Why" link is whole, and on Draw a finger stroke's answer shows without scrolling. On a phone and on
 a desktop (1280 wide): the confusion matrix is wide enough to tap, and the charts that were crowded
 on a phone (Runs, Weights, Why) keep their titles, legends and labels apart, with the Runs table's
-toolbar over nothing.
+toolbar over nothing; Evaluate's per-digit table shows every column, Weights' hidden-unit tiles
+are big enough to read with their colour bar clear of them (10 and 64 units), and Lab's
+robustness panels keep each axis title on one line within its panel.
 
 Screenshots go to <repo>/screenshots/phone_*.png and desktop_*.png (looked at by a person, not
 diffed).
@@ -197,4 +199,97 @@ def test_charts_roomy_and_apart_on_a_phone_and_a_desktop(browser, looks_app_url,
         page.locator(".st-key-cf_probs .legend").wait_for()
         problems += crowded_chart_text(page)
         screenshot(page, f"{screen}_why")
+    assert not problems, "\n".join(problems)
+
+
+def table_scrolls_sideways(table) -> bool:
+    """True when a table (st.dataframe) is wider than its box: a column is hidden until the
+    reader scrolls sideways, or it runs past the right edge of the screen."""
+    return table.evaluate(
+        """t => { const s = t.querySelector('.dvn-scroller');
+                  return s.scrollWidth > s.clientWidth + 1
+                         || t.getBoundingClientRect().right > window.innerWidth; }"""
+    )
+
+
+def mosaic_tile_px(page, key: str) -> float:
+    """On-screen width (CSS px) of one 28x28 tile of the mosaic chart under ``.st-key-<key>``:
+    the plot area's width over the mosaic pixels its x axis spans (views.figures.mosaic)."""
+    return page.evaluate(
+        """(key) => { const c = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+                      const [a, b] = c._fullLayout.xaxis.range;
+                      const w = c.querySelector('.nsewdrag').getBoundingClientRect().width;
+                      return w * 28 / Math.abs(b - a); }""",
+        key,
+    )
+
+
+def colorbar_over_plot(page, key: str) -> bool:
+    """True when the colour bar of the chart under ``.st-key-<key>`` meets its plot area."""
+    return page.evaluate(
+        """(key) => { const c = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+                      const a = c.querySelector('.colorbar').getBoundingClientRect();
+                      const b = c.querySelector('.nsewdrag').getBoundingClientRect();
+                      return a.left < b.right && b.left < a.right
+                             && a.top < b.bottom && b.top < a.bottom; }""",
+        key,
+    )
+
+
+def axis_titles(page, key: str) -> list[dict]:
+    """Each x axis title of the chart under ``.st-key-<key>``: its text, its number of lines,
+    and whether it is wider than its subplot's plot area."""
+    return page.evaluate(
+        """(key) => { const c = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+          return [...c.querySelectorAll('.infolayer [class^="g-x"][class$="title"] text')]
+            .map(t => { const axis = t.getAttribute('class').split(' ')[0].replace('title', '');
+                        const plot = c.querySelector(`.${axis}y .nsewdrag, .${axis}y2 .nsewdrag,`
+                          + ` .${axis}y3 .nsewdrag, .${axis}y4 .nsewdrag`);
+                        const w = t.getBoundingClientRect().width;
+                        return { text: t.textContent, lines: Math.max(1,
+                                   t.querySelectorAll('tspan.line').length),
+                                 wider: !!plot && w > plot.getBoundingClientRect().width + 1 }; });
+        }""",
+        key,
+    )
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_evaluate_table_weights_tiles_and_lab_titles_fit(browser, looks_app_url, screen):
+    """Evaluate's per-digit table shows every column without scrolling sideways; Weights' hidden
+    unit tiles are big enough to read (they were ~24 px on a phone, ten a row), with the default
+    run and with 64 hidden units, and their colour bar beside or below them, never over them;
+    Lab's robustness panels keep each axis title on one line within its panel."""
+    problems = []
+    with new_page(browser, **SCREENS[screen]) as page:
+        open_page(page, f"{looks_app_url}/evaluate?{NOTEBOOK}", "Per digit: precision, recall")
+        table = page.locator('[data-testid="stDataFrame"]:visible').first
+        table.scroll_into_view_if_needed()
+        if table_scrolls_sideways(table):
+            problems.append("the per-digit table scrolls sideways (a column is cut off)")
+        screenshot(page, f"{screen}_evaluate_table")
+
+        for hidden in (10, 64):
+            url = f"{looks_app_url}/weights?{NOTEBOOK}".replace("hidden=10", f"hidden={hidden}")
+            open_page(page, url, "What each hidden unit looks for")
+            page.locator(".st-key-w1 .colorbar").wait_for()
+            tile = mosaic_tile_px(page, "w1")
+            if tile < 48:
+                problems.append(f"hidden {hidden}: a hidden unit's tile is {tile:.0f} px wide")
+            if colorbar_over_plot(page, "w1"):
+                problems.append(f"hidden {hidden}: the colour bar is over the tiles")
+            screenshot(page, f"{screen}_weights_units_{hidden}")
+
+        open_page(page, f"{looks_app_url}/lab?{NOTEBOOK}", "Robustness: corrupted dev images")
+        page.locator(".st-key-robust .g-x4title").wait_for()
+        titles = axis_titles(page, "robust")
+        assert len(titles) == 4, titles
+        problems += [
+            f"lab: axis title {t['text']!r} on {t['lines']} lines" for t in titles if t["lines"] > 1
+        ]
+        problems += [
+            f"lab: axis title {t['text']!r} wider than its panel" for t in titles if t["wider"]
+        ]
+        problems += crowded_chart_text(page, ".st-key-robust")
+        screenshot(page, f"{screen}_lab")
     assert not problems, "\n".join(problems)
