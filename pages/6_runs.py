@@ -74,6 +74,7 @@ shown = view.drop(columns=["run_id"]).assign(
 # Room for the table's toolbar (search, download, full screen), which Streamlit draws above the
 # table's top edge: without it the toolbar covered the search box (on a phone after a tap).
 st.space("medium")
+extra = compare.ledger_extra_columns(view)
 event = st.dataframe(
     shown,
     key="runs_table",
@@ -98,9 +99,10 @@ event = st.dataframe(
         "seconds",
         "updated",
         # settings every listed run shares, and empty notes, would only widen the table
-        *compare.varying_columns(view, ["init", "dtype", "batch_size", "tags", "note"]),
+        *extra,
     ],
     column_config={
+        **{name: name.replace("_", " ") for name in extra},  # "weight decay", not weight_decay
         "open": st.column_config.LinkColumn(
             "open", display_text="Evaluate ↗", help="Open this run on the Evaluate page"
         ),

@@ -126,6 +126,17 @@ def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> 
     return links
 
 
+LEDGER_FIXED = ("hidden", "alpha", "seed")  # always a column of the Runs table
+
+
+def ledger_extra_columns(frame: pd.DataFrame) -> list[str]:
+    """The Runs table's columns beyond :data:`LEDGER_FIXED`, the metrics and the times: every
+    other setting whose value differs between the listed runs (an Adam run beside a plain one
+    must not read as the same settings), then tags and note when any is written."""
+    settings = [name for name in SETTINGS if name not in LEDGER_FIXED]
+    return varying_columns(frame, [*settings, "tags", "note"])
+
+
 def varying_columns(frame: pd.DataFrame, names: Sequence[str], text=("tags", "note")) -> list[str]:
     """Those of ``names`` worth a column in the Runs table: values that differ between the rows,
     or, for the ``text`` columns, any text at all (a single note is worth reading)."""

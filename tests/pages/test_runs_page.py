@@ -193,3 +193,18 @@ def test_selected_seeds_draw_mean_band_and_thin_lines(seeds):
         t for t in fig["data"] if t["name"].endswith("(mean of 3 seeds)") and t["xaxis"] == "x2"
     ]
     np.testing.assert_allclose(mean["y"], np.mean(devs, axis=0))
+
+
+def test_settings_that_differ_between_runs_get_a_column(tmp_path):
+    """An Adam run and a plain gradient-descent run with the same hidden, alpha and seed are two
+    runs: the table says which is which (the optimizer column), and a setting every run shares
+    (the activation) does not widen it."""
+    train, dev, base = app_sample()
+    store = RunStore()
+    for optimizer in ("gd", "adam"):
+        store.train(replace(base, optimizer=optimizer), 20, train, dev, data_key="sample")
+    at = runs_page()
+    frame = at.dataframe[0]
+    shown = list(frame.proto.column_order)
+    assert "optimizer" in shown and "activation" not in shown
+    assert sorted(frame.value["optimizer"]) == ["adam", "gd"]
