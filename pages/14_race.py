@@ -8,7 +8,7 @@ from ui import race as glue
 from ui import session
 from ui.state import consume_link, init_state, opened_from_link, sync_url
 from views import race
-from views.format import MISSING
+from views.format import MISSING, PERCENT_COLUMN
 
 settings = init_state()
 st.title("Race of optimizers")
@@ -71,6 +71,11 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     placeholder=MISSING,  # a racer that never reached the mark: "—", not "None"
+    column_config={
+        "dev accuracy": st.column_config.NumberColumn(format=PERCENT_COLUMN),
+        "train accuracy": st.column_config.NumberColumn(format=PERCENT_COLUMN),
+        "loss": st.column_config.NumberColumn(format="%.3f"),
+    },
 )
 first = next(iter(runs))
 other = best if best != first else next(n for n in runs if n != first)

@@ -252,7 +252,7 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
                 name=f"hidden {hidden}",
                 text=hover(part),
                 marker=dict(size=10, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
-                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>",
+                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.1%}<extra></extra>",
             )
         )
     if diverged.any():
@@ -265,7 +265,7 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
                 name="diverged",
                 text=hover(part),
                 marker=dict(size=11, symbol="x", color=DIVERGED_COLOUR),
-                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.3f}<extra></extra>",
+                hovertemplate="%{text}<br>%{x:.1f} s → dev accuracy %{y:.1%}<extra></extra>",
             )
         )
     fig.update_layout(
@@ -273,6 +273,7 @@ def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:
         xaxis_title="training time (s)",
         yaxis_title="dev accuracy",
         yaxis_range=[0, 1],
+        yaxis_tickformat=".0%",  # percent, as the table above and every other page show it
         height=400,
         margin=dict(l=60, r=20, t=50, b=50),
         legend_title_text="runs",

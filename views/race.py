@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.config import Settings
 from views import figures
+from views.format import percent_column
 
 #: The racers and the settings each changes: the usual learning rate of each rule for this
 #: network (on the sample, 300 iterations: gd 0.1 as the notebook; momentum and Nesterov at 0.05
@@ -100,8 +101,9 @@ def race_figure(
 
 
 def race_table(results: Mapping[str, object], labels: Mapping[str, str]) -> pd.DataFrame:
-    """One row per racer, best dev accuracy first: final loss and accuracies, and the first
-    iteration at which dev accuracy reached :data:`TARGET` (None: never)."""
+    """One row per racer, best dev accuracy first: final loss and accuracies (in percent, for
+    format.PERCENT_COLUMN), and the first iteration at which dev accuracy reached :data:`TARGET`
+    (None: never)."""
     rows = []
     for name, r in results.items():
         dev = np.asarray(r.history.dev_accuracy)
@@ -117,7 +119,10 @@ def race_table(results: Mapping[str, object], labels: Mapping[str, str]) -> pd.D
             }
         )
     frame = pd.DataFrame(rows)
-    return frame.sort_values("dev accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("dev accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    for column in ("dev accuracy", "train accuracy"):  # percent, drawn with PERCENT_COLUMN
+        frame[column] = percent_column(frame[column])
+    return frame
 
 
 def winner(results: Mapping[str, object]) -> str:

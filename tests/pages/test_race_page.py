@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from engine.store import RunStore
 from tests.pages.test_pages import ITER, app, texts
 
@@ -14,6 +16,13 @@ def test_a_race_link_trains_each_racer_once_then_serves_them(calls):
     assert stored == {"gd", "nesterov", "adam"}
     table = at.dataframe[0].value
     assert len(table) == 3 and table["dev accuracy"].is_monotonic_decreasing
+    # accuracies in percent as on every other page (85.0%, not 0.85), loss as on Train
+    best = max(r.dev_accuracy for r in RunStore().records())
+    assert f"{table['dev accuracy'].iloc[0]:.1f}%" == f"{best:.1%}"
+    config = json.loads(at.dataframe[0].proto.columns)
+    for column in ("dev accuracy", "train accuracy"):
+        assert config[column]["type_config"]["format"] == "%.1f%%"
+    assert config["loss"]["type_config"]["format"] == "%.3f"
     again = app("pages/14_race.py", iterations=ITER, race="gd,nesterov,adam")
     assert "finished first" in texts(again) and calls["gradient_descent"] == 3
 

@@ -257,6 +257,9 @@ def test_ledger_figures_have_titled_axes():
     assert scatter["layout"]["xaxis"]["title"]["text"] == "training time (s)"
     assert [t["name"] for t in scatter["data"]] == ["hidden 10", "diverged"]
     assert scatter["data"][1]["marker"]["symbol"] == "x"  # the diverged run, apart
+    # accuracy in percent, as the Runs table beside it shows it (80.0%, not 0.800)
+    assert scatter["layout"]["yaxis"]["tickformat"] == ".0%"
+    assert all("%{y:.1%}" in t["hovertemplate"] for t in scatter["data"])
 
 
 def test_the_runs_table_leaves_out_columns_every_row_shares():

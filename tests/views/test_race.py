@@ -52,8 +52,8 @@ def test_the_figure_overlays_every_racer_on_loss_and_dev_accuracy(results):
 def test_the_table_ranks_by_dev_accuracy_and_says_when_each_got_there(results):
     labels = {n: n for n in results}
     table = race.race_table(results, labels)
-    assert list(table["dev accuracy"]) == sorted((r.dev_accuracy for r in results.values()),
-                                                 reverse=True)  # fmt: skip
+    percent = sorted((r.dev_accuracy * 100 for r in results.values()), reverse=True)
+    assert list(table["dev accuracy"]) == percent
     assert table.iloc[0]["racer"] == race.winner(results)
     col = next(c for c in table.columns if c.startswith("dev ≥"))
     for _, row in table.iterrows():
