@@ -82,3 +82,17 @@ if number < count:
         st.rerun()
 else:
     forward.success("Lesson complete.")
+    after = ul.following(lesson)  # a finished lesson leads on, not into a dead end
+    if after is None:
+        st.caption(
+            "That was the last lesson here: the pages in the sidebar are yours to explore, "
+            "or pick any lesson again from All lessons."
+        )
+    elif st.button(
+        f"Next lesson: {after.title}",
+        key="lesson_following",
+        type="primary",
+        icon=":material/arrow_forward:",
+    ):
+        ul.go(after.id, 1)
+        st.rerun()

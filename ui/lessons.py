@@ -43,6 +43,13 @@ def course() -> list[Lesson]:
     return _course(tuple((p.name, p.stat().st_mtime_ns) for p in el.builtin_files()))
 
 
+def following(lesson: Lesson) -> Lesson | None:
+    """The built-in lesson after ``lesson`` in the course (None: the last one, or an upload)."""
+    ids = [item.id for item in course()]
+    at = ids.index(lesson.id) + 1 if lesson.id in ids else len(ids)
+    return course()[at] if at < len(ids) else None
+
+
 def find(key: str) -> Lesson | None:
     for lesson in course():
         if lesson.id == key:

@@ -229,3 +229,22 @@ def test_an_upload_is_checked_kept_and_opened_by_its_link(runs_dir):
     assert key.startswith("upload-") and (runs_dir / "lessons" / f"{key[7:]}.md").is_file()
     page = open_page(lesson=key, step=1)
     assert page.title[0].value == el.parse(good.decode()).title
+
+
+def test_the_last_step_leads_on_to_the_next_lesson():
+    """A finished lesson is not a dead end: its last step offers the next lesson of the course,
+    and the course's last lesson says it is the last and leads back to the list."""
+    lessons = el.builtin()
+    first, second = lessons[0], lessons[1]
+    at = open_page(lesson=first.id, step=len(first.steps))
+    assert "Lesson complete." in texts(at)
+    button = at.button(key="lesson_following")
+    assert second.title in button.label
+    click(at, "lesson_following")
+    assert at.title[0].value == second.title
+    assert at.query_params["lesson"] in ([second.id], second.id)
+    assert f"Step 1 of {len(second.steps)}" in at.get("progress")[0].proto.text
+    final = lessons[-1]
+    at = open_page(lesson=final.id, step=len(final.steps))
+    assert not [b for b in at.button if b.key == "lesson_following"]
+    assert "last lesson here" in texts(at)
