@@ -89,6 +89,26 @@ def test_every_built_in_lesson_passes_check():
         assert {"predict", "read"} <= {s.kind for s in lesson.steps}, lesson.id
 
 
+def test_every_built_in_prediction_reveals_the_numbers_that_decide_it():
+    """A locked guess is shown beside "the run: higher": the learner must also see the numbers
+    that make it so (every run its choices compare), or the verdict cannot be checked."""
+    for lesson in el.builtin():
+        runs = {s.id: None for s in lesson.steps if s.kind == "run"}
+        for step in lesson.steps:
+            if step.kind != "predict":
+                continue
+            where = f"{lesson.id}:{step.id}"
+            reveal = " ".join(step.keys.get("reveal", ()))
+            assert reveal, f"{where} has no reveal line"
+            decided_by = set()
+            for choice in (c for c in step.choices if c.rule):
+                decided_by |= {n.partition(".")[0] for n in el.names(choice.rule, runs)}
+            shown = {
+                n.partition(".")[0] for e, _ in el.placeholders(reveal) for n in el.names(e, runs)
+            }
+            assert {n for n in decided_by if n in runs} <= shown, where
+
+
 BROKEN = [
     # (what is broken, replace this, with this, the line reported, words of the message)
     ("unknown kind", "::: by-hand softmax", "::: compute softmax", 22, "unknown step kind"),
