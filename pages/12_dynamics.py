@@ -69,7 +69,11 @@ with c2:
         f"and gets no gradient, so it never learns again. At iteration {int(at):,}: "
         f"{dv.dead_text(dyn, int(at))}."
     )
-    chart(dv.dead_units_figure(dyn), "dead")
+    none_died = dv.no_dead_text(dyn)
+    if none_died:  # a flat line at zero would say nothing
+        st.info(none_died)
+    else:
+        chart(dv.dead_units_figure(dyn), "dead")
 
 st.subheader(f"The hidden layer as a map (iteration {int(at):,})", help=glossary.help("pca"))
 st.caption(

@@ -102,6 +102,19 @@ def dead_text(dyn: Dynamics, iteration: int) -> str:
     return f"{len(units)} of {dyn.dead.shape[1]} ({', '.join(map(str, units)) or 'none'})"
 
 
+def no_dead_text(dyn: Dynamics) -> str | None:
+    """What to say instead of a flat line at zero when no unit died at any snapshot (None when
+    some did: then the chart shows when)."""
+    if dyn.dead_count.any():
+        return None
+    its = dyn.iterations
+    return (
+        f"No hidden unit died in this run: each of the {dyn.dead.shape[1]} fires for some "
+        f"training image at every snapshot, from iteration {int(its[0]):,} to {int(its[-1]):,}. "
+        "Units die when the steps are too big: try alpha 2 on the Train page and come back."
+    )
+
+
 def first_passing(dyn: Dynamics, threshold: float = 0.8) -> list[int | None]:
     """For each digit, the first snapshot iteration whose dev accuracy on it is >= threshold
     (None: never)."""

@@ -144,11 +144,12 @@ def test_dynamics_page_shows_each_digits_learning_and_the_snapshot_of_the_url(re
     page = texts(at)
     for sentence in dv.passing_sentences(dyn, 0.8):
         assert sentence in page
-    per_digit, cm, dead, pca = charts(at)
+    assert not dyn.dead_count.any()  # the notebook's rate: no unit dies, a flat line says nothing
+    assert dv.no_dead_text(dyn) in page
+    per_digit, cm, pca = charts(at)
     for d in range(10):
         np.testing.assert_allclose(per_digit["data"][d]["y"], dyn.per_digit[:, d])
     np.testing.assert_array_equal(np.array(cm["data"][0]["z"]), dyn.confusion(50))
-    np.testing.assert_array_equal(dead["data"][0]["y"], dyn.dead_count)
     assert sum(len(tr["x"]) for tr in pca["data"]) == dev.n
     assert f"dev accuracy {dyn.accuracy[1]:.1%}" in page
     at.select_slider(key="dyn_at").set_value(100).run()
@@ -156,6 +157,18 @@ def test_dynamics_page_shows_each_digits_learning_and_the_snapshot_of_the_url(re
     np.testing.assert_array_equal(np.array(charts(at)[1]["data"][0]["z"]), dyn.confusion(100))
     at.select_slider(key="dyn_threshold").set_value(0.5).run()
     assert dv.passing_sentences(dyn, 0.5)[0] in texts(at)
+
+
+def test_dynamics_page_charts_the_units_that_die():
+    """alpha 2 kills some hidden units on the way: then the chart counts them per snapshot."""
+    train, dev, base = app_sample()
+    at = app("pages/12_dynamics.py", alpha=2)
+    result = RunStore().load(RunStore().records()[0].run_id)
+    dyn = dv.dynamics(result, train.X, dev.X, dev.labels)
+    assert dyn.dead_count.any()
+    per_digit, cm, dead, pca = charts(at)
+    np.testing.assert_array_equal(dead["data"][0]["y"], dyn.dead_count)
+    assert dv.no_dead_text(dyn) is None
 
 
 # ---- Lab ----------------------------------------------------------------------------------------

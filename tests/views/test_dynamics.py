@@ -3,6 +3,8 @@ PCA map, checked against direct computations on a run of the embedded sample."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,10 @@ def test_dead_units_are_those_zero_on_every_training_image(run, dyn):
         accuracy=np.array([1.0, 2 / 3]),
     )
     assert dv.dead_text(fake, 50) == "2 of 3 (1, 2)" and dv.dead_text(fake, 0) == "0 of 3 (none)"
+    assert dv.no_dead_text(fake) is None  # two died: the chart says when
+    alive = dataclasses.replace(fake, active=np.ones((2, 3), bool))
+    assert dv.no_dead_text(alive).startswith("No hidden unit died in this run: each of the 3")
+    assert "from iteration 0 to 50" in dv.no_dead_text(alive)
     assert dv.accuracy_text(fake, 50) == "dev accuracy 66.7% (2 of 3)"
 
 
