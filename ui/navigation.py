@@ -201,6 +201,15 @@ def spec(source: str) -> PageSpec:
     raise KeyError(source)
 
 
+# Streamlit draws a page link's label on one line and clips it at its box: on a phone most of a
+# "Where to go" line or a "Why 7? See exactly which pixels..." link was cut off mid-word. Let the
+# labels of links in the page wrap instead (the sidebar's own list keeps its one-line style).
+_WRAP_PAGE_LINKS = """<style>
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] span,
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] p { white-space: normal; }
+</style>"""
+
+
 def route(home: Callable[[], None], position: str = "sidebar") -> None:
     """Build the navigation from :data:`PAGES` and run the page the URL names (``home`` is the
     Home page's function; ``position`` "hidden" for an embedded exercise: no page list)."""
@@ -212,6 +221,7 @@ def route(home: Callable[[], None], position: str = "sidebar") -> None:
             page = st.Page(REPO / p.source, title=p.title, icon=p.icon, url_path=p.url_path)
         sections.setdefault(p.section, []).append(page)
     selected = st.navigation(sections, position=position)
+    st.html(_WRAP_PAGE_LINKS)  # style only: Streamlit adds it without an element in the page
     token = _ROUTED.set(True)
     try:
         selected.run()
