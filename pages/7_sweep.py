@@ -146,16 +146,15 @@ st.markdown(f"**Dataset:** {ds.name} — {train.n:,} training and {dev.n:,} dev 
 
 # ---- what to sweep ------------------------------------------------------------------------------
 prefill_from_url(settings)
-mode = (
-    st.segmented_control(
-        "How to choose the settings",
-        ["grid", "random"],
-        format_func={"grid": "A grid of values", "random": "Random search"}.get,
-        key="sweep_mode",
-        help="A grid tries every combination of the values you type; random search draws N "
-        "settings from ranges (alpha log-uniformly) and is reproducible from its seed.",
-    )
-    or "grid"
+st.session_state.setdefault("sweep_mode", "grid")  # drawn selected: the mode in use is visible
+mode = st.segmented_control(
+    "How to choose the settings",
+    ["grid", "random"],
+    format_func={"grid": "A grid of values", "random": "Random search"}.get,
+    key="sweep_mode",
+    required=True,  # a second click on the selected mode keeps it (no mode is no mode)
+    help="A grid tries every combination of the values you type; random search draws N "
+    "settings from ranges (alpha log-uniformly) and is reproducible from its seed.",
 )
 c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
 # Small sweeps prefilled (4 runs): on a class server one click must not start dozens of runs.

@@ -36,6 +36,9 @@ def texts(at):
 def test_sweep_page_shows_the_default_grid_before_launch():
     at = sweep_page()
     assert at.title[0].value == "Sweep"
+    # the mode in use is the one drawn selected (it was drawn with neither selected)
+    mode = at.button_group(key="sweep_mode")
+    assert mode.value == "grid"
     # a small grid prefilled: one click on a shared class server starts 4 runs, not dozens
     assert any("**4 runs** (2 × 2 × 1): 0 already cached, **4 to train**" in t for t in texts(at))
     assert any("No results for this grid yet" in t for t in texts(at))
