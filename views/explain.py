@@ -26,7 +26,8 @@ AGAINST = "#1565c0"  # blue end of SCALE
 def default_pair(probs, true: int | None = None) -> tuple[int, int]:
     """(target, versus) to explain by default: the prediction versus the runner-up, or, for a
     mistake (``true`` known and different), the prediction versus the true digit."""
-    order = np.argsort(np.asarray(probs, dtype=float))[::-1]
+    # most likely first; among equal probabilities the lowest digit first, as argmax picks it
+    order = np.argsort(-np.asarray(probs, dtype=float), kind="stable")
     pred = int(order[0])
     if true is not None and int(true) != pred:
         return pred, int(true)
@@ -370,7 +371,7 @@ def why(
     target = d_target if target is None else int(target)
     versus = d_versus if versus is None else int(versus)
     if versus == target:  # a pair from a link that names one digit twice: compare with the next
-        versus = next(int(d) for d in np.argsort(probs)[::-1] if int(d) != target)
+        versus = next(int(d) for d in np.argsort(-probs, kind="stable") if int(d) != target)
     return Why(
         nnmath.explain(params, image, target, versus, activation=activation),
         nnmath.counterfactual(params, image, versus, activation=activation),

@@ -32,6 +32,11 @@ def test_default_pair_is_prediction_vs_runner_up_or_vs_the_true_digit():
     assert views.default_pair(probs) == (1, 4)
     assert views.default_pair(probs, true=1) == (1, 4)  # right: runner-up
     assert views.default_pair(probs, true=7) == (1, 7)  # a mistake: vs the truth
+    # ties (a network whose units all died answers 10% for every digit): the prediction is the
+    # first of them, as argmax and the page's "It answers" say, not the last
+    tied = np.full(10, 0.1, dtype=np.float32)
+    assert views.default_pair(tied) == (0, 1)
+    assert views.default_pair(tied, true=4) == (int(tied.argmax()), 4)
 
 
 def test_why_explains_the_pair_and_flips_toward_the_alternative(w, params, image):
