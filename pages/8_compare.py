@@ -6,7 +6,7 @@ import streamlit as st
 from ui import session
 from ui.state import init_state
 from views import compare, significance
-from views.compare_figures import confusion_change_figure, gallery_figure
+from views.compare_figures import CHANGE_DETAIL, confusion_change_figure, gallery_figure
 
 settings = init_state()
 st.title("Compare runs")
@@ -137,7 +137,9 @@ for col, name, rec in ((p1, "A", rec_a), (p2, "B", rec_b)):
 
 st.subheader("Where the confusion matrix changed")
 st.plotly_chart(
-    confusion_change_figure(comparison.improvement, comparison.cm_a, comparison.cm_b),
+    confusion_change_figure(
+        comparison.improvement, comparison.cm_a, comparison.cm_b, detail=CHANGE_DETAIL
+    ),
     key="cmp_confusion",
     width="stretch",
     config={"displayModeBar": False},
@@ -150,18 +152,18 @@ st.markdown(
     f"**{n_broke} wrong that A got right** (net {n_fixed - n_broke:+d}). Captions read "
     "*true: A's answer → B's answer*."
 )
-for key, indices, title in (
-    ("cmp_fixed", comparison.fixed, f"Fixed by B — A wrong, B right ({n_fixed})"),
-    ("cmp_broke", comparison.broke, f"Broken by B — A right, B wrong ({n_broke})"),
+for key, indices, title, detail in (
+    ("cmp_fixed", comparison.fixed, f"Fixed by B ({n_fixed})", "A wrong, B right"),
+    ("cmp_broke", comparison.broke, f"Broken by B ({n_broke})", "A right, B wrong"),
 ):
     shown = indices[:MAX_IMAGES]
     captions = [
         f"{comparison.labels[i]}: {comparison.pred_a[i]}→{comparison.pred_b[i]}" for i in shown
     ]
     if len(indices) > MAX_IMAGES:
-        title += f", first {MAX_IMAGES} shown"
+        detail += f" · the first {MAX_IMAGES} shown"
     st.plotly_chart(
-        gallery_figure(dev.images[shown], captions, title),
+        gallery_figure(dev.images[shown], captions, title, detail=detail),
         key=key,
         width="stretch",
         config={"displayModeBar": False},

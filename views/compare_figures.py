@@ -483,20 +483,21 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
         )
     fig.update_xaxes(title_text=_AXIS_TITLES.get(data.x, data.x), type="category")
     fig.update_yaxes(title_text=_AXIS_TITLES.get(data.y, data.y), type="category")
-    best_text = ""
+    best_text = ""  # on a line of its own under the title: one line would not fit a phone
     if data.best is not None:
         i, j = data.best
         best_text = (
-            f" — best ★: {_AXIS_TITLES.get(data.y, data.y)} "
-            f"{_label(data.y_values[i])},"
-            f" {_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}"
+            f"best ★: {_AXIS_TITLES.get(data.y, data.y)} {_label(data.y_values[i])}, "
+            f"{_AXIS_TITLES.get(data.x, data.x)} {_label(data.x_values[j])}"
         )
     fig.update_layout(
-        title=title
-        or f"{_upper_first(getattr(data, 'label', 'dev accuracy'))}, mean ± spread "
-        f"over seeds{best_text}",
+        title=dict(
+            text=title
+            or f"{_upper_first(getattr(data, 'label', 'dev accuracy'))}, mean ± spread over seeds",
+            subtitle=dict(text=best_text if title is None else ""),
+        ),
         height=max(320, 90 * len(ys) + 150),
-        margin=dict(l=70, r=20, t=60, b=60),
+        margin=dict(l=70, r=20, t=80 if best_text else 60, b=60),
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
@@ -513,12 +514,16 @@ def _label(value) -> str:
 # --------------------------------------------------------------------------------------------
 # Compare screen
 # --------------------------------------------------------------------------------------------
+CHANGE_DETAIL = "blue = better, red = worse (off the diagonal: fewer errors)"
+
+
 def confusion_change_figure(
-    improvement: np.ndarray, cm_a: np.ndarray, cm_b: np.ndarray
+    improvement: np.ndarray, cm_a: np.ndarray, cm_b: np.ndarray, detail: str = ""
 ) -> go.Figure:
     """Which (true, predicted) cells got better or worse from A to B. Colour = improvement
     (diverging, white at 0): blue = better (more correct on the diagonal, fewer errors off it),
-    red = worse. Cell text is the signed change in that count."""
+    red = worse. Cell text is the signed change in that count. ``detail``: a line under the title
+    (e.g. :data:`CHANGE_DETAIL`)."""
     improvement = np.asarray(improvement)
     change = np.asarray(cm_b) - np.asarray(cm_a)
     k = improvement.shape[0]
@@ -568,10 +573,12 @@ def confusion_change_figure(
         title_text="true label", type="category", autorange="reversed", constrain="domain"
     )
     fig.update_layout(
-        title="Confusion change B − A (blue = better, red = worse; "
-        "off the diagonal fewer errors is better)",
+        title=dict(
+            text="Confusion change B − A",  # the details under it: one line overflows a phone
+            subtitle=dict(text=detail),
+        ),
         height=520,
-        margin=dict(l=60, r=20, t=60, b=50),
+        margin=dict(l=60, r=20, t=80 if detail else 60, b=50),
         yaxis_scaleanchor="x",
         plot_bgcolor="white",
     )
@@ -579,9 +586,10 @@ def confusion_change_figure(
 
 
 def gallery_figure(
-    images: np.ndarray, captions: Sequence[str], title: str, columns: int = 10
+    images: np.ndarray, captions: Sequence[str], title: str, columns: int = 10, detail: str = ""
 ) -> go.Figure:
-    """Digits as one mosaic (ink dark on white, upright), each tile captioned underneath."""
+    """Digits as one mosaic (ink dark on white, upright), each tile captioned underneath;
+    ``detail``: a line under the title."""
     images = np.asarray(images).reshape(-1, 28, 28)
     n = len(images)
     fig = go.Figure()
@@ -597,7 +605,11 @@ def gallery_figure(
         )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
-        fig.update_layout(title=title, height=160, margin=dict(l=10, r=10, t=50, b=10))
+        fig.update_layout(
+            title=dict(text=title, subtitle=dict(text=detail)),
+            height=160,
+            margin=dict(l=10, r=10, t=70 if detail else 50, b=10),
+        )
         return fig
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
@@ -624,9 +636,9 @@ def gallery_figure(
     fig.update_xaxes(visible=False, range=[-1, columns * (tile + pad)])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(
-        title=title,
-        height=int(60 + rows * 100),
+        title=dict(text=title, subtitle=dict(text=detail)),
+        height=int(60 + rows * 100) + (20 if detail else 0),
         plot_bgcolor="white",
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(l=10, r=10, t=70 if detail else 50, b=10),
     )
     return fig

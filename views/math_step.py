@@ -249,21 +249,22 @@ def step_figures(ms: MathStep) -> dict[str, go.Figure]:
         return vector_figure(
             getattr(t, name),
             units,
-            f"{name} per hidden unit (grey: Z1 ≤ 0, silent for this image; †: dead)",
+            f"{name} per hidden unit",
+            detail="grey: Z1 ≤ 0, silent for this image · †: dead",
             marked=ms.dead,
             mark_text="†",
             grey=silent,
             fmt=fmt,
         )
 
-    def digit_bars(name: str, title: str, fmt: str):
-        return vector_figure(getattr(t, name), digits, title, highlight=t.y, fmt=fmt)
+    def digit_bars(name: str, title: str, fmt: str, detail: str = ""):
+        return vector_figure(getattr(t, name), digits, title, detail=detail, highlight=t.y, fmt=fmt)
 
     return {
         "Z1": unit_bars("Z1", ".3f"),
         "A1": unit_bars("A1", ".3f"),
-        "Z2": digit_bars("Z2", "Z2: score of each digit (green: the true one)", ".3f"),
-        "A2": digit_bars("A2", "A2: probability of each digit (green: the true one)", ".3f"),
+        "Z2": digit_bars("Z2", "Z2: score of each digit", ".3f", "green: the true digit"),
+        "A2": digit_bars("A2", "A2: probability of each digit", ".3f", "green: the true digit"),
         "dZ2": digit_bars("dZ2", "dZ2 per digit", ".4f"),
         "dW2": matrix_figure(t.dW2, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit"),
         "db2": digit_bars("db2", "db2 per digit", ".4f"),
@@ -278,6 +279,7 @@ def vector_figure(
     labels,
     title: str,
     *,
+    detail: str = "",
     marked=None,
     mark_text: str = "",
     grey=None,
@@ -286,7 +288,8 @@ def vector_figure(
 ) -> go.Figure:
     """One bar per entry of a (1, n) or (n,) vector, its value written on it. ``marked`` (bool,
     n): entries labelled ``mark_text`` (e.g. dead units); ``grey``: entries drawn grey (zero for
-    this image); ``highlight``: one entry drawn in the 'true' colour."""
+    this image); ``highlight``: one entry drawn in the 'true' colour; ``detail``: a line under
+    the title (what the colours mean), so that the title fits a phone's width."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     n = len(v)
     colors = [figures.COLORS["now"]] * n
@@ -312,7 +315,9 @@ def vector_figure(
     )
     fig.update_xaxes(type="category")
     fig = figures._layout(fig, height=300, title=title)
-    fig.update_layout(margin=dict(l=50, r=20, t=50, b=60))
+    fig.update_layout(margin=dict(l=50, r=20, t=70 if detail else 50, b=60))
+    if detail:
+        fig.update_layout(title_subtitle_text=detail)
     return fig
 
 

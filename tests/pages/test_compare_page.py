@@ -82,10 +82,10 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
         assert heat["z"][d][d] == int(((pb == y) & (y == d)).sum() - ((pa == y) & (y == d)).sum())
     n_fixed = int(((pa != y) & (pb == y)).sum())
     n_broke = int(((pa == y) & (pb != y)).sum())
-    assert fixed["layout"]["title"]["text"].startswith(f"Fixed by B — A wrong, B right ({n_fixed})")
-    assert broke["layout"]["title"]["text"].startswith(
-        f"Broken by B — A right, B wrong ({n_broke})"
-    )
+    assert fixed["layout"]["title"]["text"] == f"Fixed by B ({n_fixed})"
+    assert fixed["layout"]["title"]["subtitle"]["text"].startswith("A wrong, B right")
+    assert broke["layout"]["title"]["text"] == f"Broken by B ({n_broke})"
+    assert broke["layout"]["title"]["subtitle"]["text"].startswith("A right, B wrong")
     first = int(np.flatnonzero((pa != y) & (pb == y))[0])
     assert fixed["layout"]["annotations"][0]["text"] == f"{y[first]}: {pa[first]}→{pb[first]}"
     assert any(f"net {n_fixed - n_broke:+d}" in m.value for m in at.markdown)

@@ -173,7 +173,7 @@ def test_heatmap_figure_marks_best_diverged_and_not_run_cells():
     assert spec["layout"]["xaxis"]["title"]["text"] == "learning rate alpha"
     assert spec["layout"]["yaxis"]["title"]["text"] == "hidden units"
     assert spec["layout"]["shapes"][0]["x0"] == -0.5 and spec["layout"]["shapes"][0]["y0"] == 0.5
-    assert "best" in spec["layout"]["title"]["text"]
+    assert spec["layout"]["title"]["subtitle"]["text"].startswith("best ★: hidden units")
     assert clicks["type"] == "scatter" and len(clicks["customdata"]) == 4
 
 
