@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -95,6 +96,7 @@ def guesses_figure(
                     annotation_position="top",
                 )
         fig.update_layout(xaxis_title="guess", yaxis_title="students")
+        _whole_students(fig, int(np.histogram(numbers, bins=20)[0].max()))
     else:
         counts = Counter(_label(v) for v in values)
         good = {_label(r) for r in right} | ({_label(truth)} if truth is not None else set())
@@ -113,10 +115,16 @@ def guesses_figure(
             )
         )
         fig.update_layout(xaxis_title="answer", yaxis_title="students")
+        _whole_students(fig, max(counts.values(), default=0))
     fig.update_layout(
         title=title or None, height=300, margin=dict(l=40, r=20, t=40, b=40), showlegend=False
     )
     return fig
+
+
+def _whole_students(fig: go.Figure, most: int) -> None:
+    """A count axis in whole students, about five ticks: 0, 1 for one student, never 0.2."""
+    fig.update_yaxes(rangemode="tozero", tick0=0, dtick=max(1, math.ceil(most / 5)), tickformat="d")
 
 
 def tries_table(records: Iterable[Record], lesson: str, step: str) -> pd.DataFrame:
@@ -169,6 +177,7 @@ def runs_figure(runs: Sequence[StudentRun]) -> go.Figure:
         xaxis_title="hidden units",
         yaxis_title="dev accuracy",
         yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],  # an accuracy: up to 100% (autorange went to 150% for one run)
         height=360,
         margin=dict(l=50, r=20, t=20, b=50),
     )

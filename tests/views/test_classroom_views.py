@@ -33,6 +33,14 @@ def test_numeric_guesses_are_a_histogram_with_the_real_result_and_mine_marked():
     assert lines == {v.TRUTH_COLOUR: 2.3, v.MINE_COLOUR: 9.0}
 
 
+def test_guesses_are_counted_in_whole_students():
+    """One student's guess: the count axis reads 0 and 1, not 0, 0.2, 0.4 ... students."""
+    for fig in (v.guesses_figure([700.0], truth=784), v.guesses_figure(["a"], truth="b")):
+        assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis.tickformat == "d"
+    many = v.guesses_figure([float(x % 3) for x in range(30)])  # 10 students per value
+    assert many.layout.yaxis.dtick == 2  # ticks 0, 2, 4 ... 10
+
+
 def test_choices_are_bars_with_the_right_one_coloured_even_when_nobody_chose_it():
     fig = v.guesses_figure(["b", "a", "b"], truth="c")
     bar = fig.data[0]
@@ -60,6 +68,8 @@ def test_the_runs_scatter_has_one_point_per_run_with_its_index():
     sc = v.runs_figure(runs).data[0]
     assert list(sc.x) == [10, 32] and list(sc.y) == [0.8, 0.9]
     assert [list(c) for c in sc.customdata] == [[0], [2]]
+    # an accuracy: the axis ends at 100%, not at 150% (one run near 85% autoranged to that)
+    assert v.runs_figure(runs[:1]).layout.yaxis.range == (0, 1.05)
 
 
 def test_the_challenge_board_takes_each_students_best_run_within_1000_iterations():
