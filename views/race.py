@@ -95,7 +95,9 @@ def race_figure(
     fig.update_layout(
         height=520,
         margin=dict(l=60, r=20, t=20, b=50),
-        legend=dict(orientation="h", y=1.06, x=0),
+        # above the curves, growing upward: on a phone its entries wrap to more rows and the
+        # top margin grows to hold them (it covered the start of the loss curves)
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
     return figures.white(fig)
 

@@ -1,8 +1,10 @@
 """Text is read whole on a phone (390x844): links to other pages wrap onto a second line instead
 of being cut at the screen's edge (Home's "Where to go", where each link says what the page
 answers), and chart titles fit inside their charts (Math's bars, Sweep's grid, Compare's
-confusion change and galleries), their details on a line of their own.
-Screenshots: <repo>/screenshots/phone_home_links.png, phone_math.png, phone_compare.png."""
+confusion change and galleries), their details on a line of their own; the Race's legend sits
+above its curves, not over them.
+Screenshots: <repo>/screenshots/phone_home_links.png, phone_math.png, phone_compare.png,
+phone_race.png."""
 
 from __future__ import annotations
 
@@ -72,3 +74,14 @@ def test_chart_titles_fit_their_charts_on_a_phone(browser, looks_app_url):
         wait_for_charts(page)
         assert not clipped_titles(page), clipped_titles(page)
         screenshot(page, "phone_compare")
+
+
+def test_the_race_legend_is_clear_of_the_curves_on_a_phone(browser, looks_app_url):
+    with new_page(browser, **PHONE) as page:
+        open_page(page, f"{looks_app_url}/race?iterations=60", "finished first")
+        chart = page.locator(".st-key-race_curves")
+        chart.locator(".legend").wait_for()
+        legend = chart.locator(".legend").bounding_box()
+        plot = chart.locator(".nsewdrag").first.bounding_box()  # the loss panel's plot area
+        assert legend["y"] + legend["height"] <= plot["y"] + 1, (legend, plot)
+        screenshot(page, "phone_race")
