@@ -74,7 +74,7 @@ shown = view.drop(columns=["run_id"]).assign(
 # Room for the table's toolbar (search, download, full screen), which Streamlit draws above the
 # table's top edge: without it the toolbar covered the search box (on a phone after a tap).
 st.space("medium")
-extra = compare.ledger_extra_columns(view)
+extra = compare.ledger_settings(view)  # the optimizer, activation ... when they differ
 event = st.dataframe(
     shown,
     key="runs_table",
@@ -88,6 +88,7 @@ event = st.dataframe(
         "hidden",
         "alpha",
         "seed",
+        *extra,  # beside the other settings, not after the scroll
         "iterations",
         "status",
         "dev_accuracy",
@@ -99,7 +100,7 @@ event = st.dataframe(
         "seconds",
         "updated",
         # settings every listed run shares, and empty notes, would only widen the table
-        *extra,
+        *compare.ledger_text(view),
     ],
     column_config={
         **{name: name.replace("_", " ") for name in extra},  # "weight decay", not weight_decay
@@ -115,12 +116,8 @@ event = st.dataframe(
             help="Updates the run's parameters went through. A run that diverged keeps the "
             "parameters from before its loss blew up: diverged at iteration 1 means 0 iterations.",
         ),
-        "dev_accuracy": st.column_config.NumberColumn(
-            "dev accuracy", format=PERCENT_COLUMN, width="small"
-        ),
-        "train_accuracy": st.column_config.NumberColumn(
-            "train accuracy", format=PERCENT_COLUMN, width="small"
-        ),
+        "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format=PERCENT_COLUMN),
+        "train_accuracy": st.column_config.NumberColumn("train accuracy", format=PERCENT_COLUMN),
         "loss": st.column_config.NumberColumn("loss", format="%.4f", width="small"),
         "dev_ece": st.column_config.NumberColumn(
             "dev ECE",

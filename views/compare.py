@@ -129,12 +129,16 @@ def ledger_links(frame: pd.DataFrame, data_key: str, page: str = "evaluate") -> 
 LEDGER_FIXED = ("hidden", "alpha", "seed")  # always a column of the Runs table
 
 
-def ledger_extra_columns(frame: pd.DataFrame) -> list[str]:
-    """The Runs table's columns beyond :data:`LEDGER_FIXED`, the metrics and the times: every
-    other setting whose value differs between the listed runs (an Adam run beside a plain one
-    must not read as the same settings), then tags and note when any is written."""
-    settings = [name for name in SETTINGS if name not in LEDGER_FIXED]
-    return varying_columns(frame, [*settings, "tags", "note"])
+def ledger_settings(frame: pd.DataFrame) -> list[str]:
+    """The settings beyond :data:`LEDGER_FIXED` whose value differs between the listed runs
+    (an Adam run beside a plain one must not read as the same settings): a column of the Runs
+    table and an axis of its settings chart each."""
+    return varying_columns(frame, [name for name in SETTINGS if name not in LEDGER_FIXED])
+
+
+def ledger_text(frame: pd.DataFrame) -> list[str]:
+    """Tags and note, when any run has some: the Runs table's last columns."""
+    return varying_columns(frame, ["tags", "note"])
 
 
 def varying_columns(frame: pd.DataFrame, names: Sequence[str], text=("tags", "note")) -> list[str]:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nnmath import Status
+from views.compare import ledger_settings
 
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
 RUN_COLOURS = (
@@ -183,7 +184,9 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
     """Settings → dev accuracy, one line per run, coloured by dev accuracy (the last axis reads
     the colour, so there is no colour bar). alpha is on a log axis (ticks show the real values); a
     run without a dev accuracy sits at 0. Labels are short, in two lines and under the axes, so
-    that five of them fit side by side on a phone (390 px) without running into each other."""
+    that five of them fit side by side on a phone (390 px) without running into each other.
+    The seed has an axis only when the runs' seeds differ (one value says nothing), the other
+    settings (optimizer, activation, ...) one each when they differ."""
     frame = frame.reset_index(drop=True)
     dev = frame["dev_accuracy"].fillna(0.0).to_numpy(dtype=float)
     log_alpha = np.log10(frame["alpha"].to_numpy(dtype=float))
@@ -196,11 +199,18 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
             tickvals=np.log10(alphas).tolist(),
             ticktext=[f"{a:g}" for a in alphas],
         ),
-        dict(
-            label=BELOW + "seed",
-            values=frame["seed"].to_numpy(dtype=float),
-            tickvals=sorted(frame["seed"].unique().tolist()),
+        *(
+            [
+                dict(
+                    label=BELOW + "seed",
+                    values=frame["seed"].to_numpy(dtype=float),
+                    tickvals=sorted(frame["seed"].unique().tolist()),
+                )
+            ]
+            if frame["seed"].nunique() > 1
+            else []
         ),
+        *[_setting_axis(frame, name) for name in ledger_settings(frame)],
         dict(label=BELOW + "iterations", values=frame["iterations"].to_numpy(dtype=float)),
         dict(label=BELOW + "dev<br>accuracy", values=dev, range=[0, 1], tickformat=".0%"),
     ]
@@ -224,6 +234,19 @@ def parallel_coordinates_figure(frame: pd.DataFrame) -> go.Figure:
         margin=dict(l=45, r=45, t=70, b=95),
     )
     return fig
+
+
+def _setting_axis(frame: pd.DataFrame, name: str) -> dict:
+    """A parallel-coordinates axis for one more setting (the optimizer, the activation, ...):
+    its values as text, one tick each, in sorted order ("full batch" for no batch size)."""
+    text = [_label(v) for v in frame[name]]
+    ticks = sorted(set(text))
+    return dict(
+        label=BELOW + name.replace("_", "<br>"),
+        values=[ticks.index(t) for t in text],
+        tickvals=list(range(len(ticks))),
+        ticktext=ticks,
+    )
 
 
 def accuracy_vs_time_figure(frame: pd.DataFrame) -> go.Figure:

@@ -207,4 +207,5 @@ def test_settings_that_differ_between_runs_get_a_column(tmp_path):
     frame = at.dataframe[0]
     shown = list(frame.proto.column_order)
     assert "optimizer" in shown and "activation" not in shown
+    assert shown.index("optimizer") == shown.index("seed") + 1  # with the settings, in view
     assert sorted(frame.value["optimizer"]) == ["adam", "gd"]

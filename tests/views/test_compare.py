@@ -262,6 +262,31 @@ def test_ledger_figures_have_titled_axes():
     assert all("%{y:.1%}" in t["hovertemplate"] for t in scatter["data"])
 
 
+def test_a_setting_that_differs_gets_an_axis_of_the_settings_chart():
+    """An Adam run beside a plain one with the same hidden, alpha and seed: without an optimizer
+    axis their two lines would run the same way up to the accuracy."""
+    frame = pd.DataFrame(
+        {
+            "hidden": [10, 10, 10],
+            "alpha": [0.01, 0.01, 0.1],
+            "seed": [0, 0, 0],
+            "optimizer": ["gd", "adam", "gd"],
+            "activation": ["relu"] * 3,  # shared: no axis
+            "iterations": [100] * 3,
+            "dev_accuracy": [0.6, 0.85, 0.8],
+            "seconds": [1.0, 1.0, 1.0],
+            "status": ["finished"] * 3,
+        }
+    )
+    dims = _spec(cf.parallel_coordinates_figure(frame))["data"][0]["dimensions"]
+    labels = [" ".join(x for x in d["label"].split("<br>") if x) for d in dims]
+    # the seeds are all 0: no seed axis, so that the optimizer's fits a phone's width
+    assert labels == ["hidden units", "alpha (log)", "optimizer", "iterations", "dev accuracy"]
+    optimizer = dims[2]
+    assert optimizer["ticktext"] == ["adam", "gd"]
+    assert [optimizer["ticktext"][int(v)] for v in optimizer["values"]] == ["gd", "adam", "gd"]
+
+
 def test_the_runs_table_leaves_out_columns_every_row_shares():
     frame = pd.DataFrame(
         {
