@@ -365,6 +365,13 @@ if mode == "random":
     every_run(table)
     st.stop()
 
+luck = grid.seeds_only(table)  # one setting, several seeds: a one-cell grid would say nothing
+if luck:
+    st.subheader("Is this result luck?")
+    st.markdown(luck)
+    every_run(table)
+    st.stop()
+
 st.subheader("The grid at a glance")
 choices = [n for n in ("alpha", "hidden", "seed") if n in axes]
 a0, a1, a2 = st.columns(3)

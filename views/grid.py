@@ -13,6 +13,7 @@ from engine.slots import stopped_by_limit
 from engine.store import dev_ece
 from engine.sweep import SWEEPABLE, RunState, RunStatus, SweepProgress, result_for
 from views.format import MISSING, number, pct
+from views.significance import summary
 
 # --------------------------------------------------------------------------------------------
 # Results: the grid as a table, and heatmap data over two settings
@@ -219,6 +220,28 @@ def _cell_text(
     elif count > 1:
         label += f" ({count} {what})"
     return label
+
+
+def seeds_only(table: pd.DataFrame) -> str | None:
+    """What a sweep of one setting over several seeds says (the Train page's "Is this result
+    luck?"): the seeds' mean ± sd and how far apart they landed. None when another setting
+    varies too, or fewer than two seeds have a dev accuracy."""
+    others = [name for name in SWEEPABLE if name != "seed" and name in table]
+    if table.empty or table[others].astype(str).nunique().max() > 1:
+        return None
+    dev = table["dev_accuracy"].to_numpy(dtype=float)
+    dev = dev[np.isfinite(dev)]
+    if dev.size < 2:
+        return None
+    s = summary(dev)
+    low, high = float(dev.min()), float(dev.max())
+    return (
+        f"**{s.n} seeds** of the same settings: dev accuracy **{pct(s.mean)} ± "
+        f"{s.sd * 100:.1f}** points (mean ± standard deviation), from {pct(low)} to {pct(high)}. "
+        "Only the random start of the weights (the seed) differs between these runs, and it "
+        f"alone moved the result by {(high - low) * 100:.1f} points: a difference that small "
+        "between two single runs may be luck. Each run: under 'Every run of this sweep' below."
+    )
 
 
 def colour_range(data: HeatmapData) -> str:

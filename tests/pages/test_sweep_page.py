@@ -7,6 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from engine.store import RunStore
 from tests.helpers import decode
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -182,6 +183,29 @@ def test_repeat_with_seeds_from_a_link_fills_the_grid():
     assert at.text_input(key="sweep_seeds").value == "0-4"
     assert at.number_input(key="sweep_iterations").value == 150
     assert any("**5 runs** (1 × 1 × 5)" in t for t in texts(at))
+
+
+def test_seeds_of_one_setting_answer_is_it_luck_instead_of_a_one_cell_grid():
+    """ "Is this result luck?" launched from Train: one setting, three seeds. A one-cell heatmap
+    with a best ★ and "seed explains 100%" said nothing; the page says how far the seeds
+    spread, with numbers a reader can check in the table of runs."""
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/7_sweep.py")
+    for k, v in dict(hidden="10", alpha="0.5", iterations="50", seeds="0-2").items():
+        at.query_params[k] = v
+    at.run()
+    at.button(key="sweep_launch").click().run()
+    assert not at.exception
+    assert [h.value for h in at.subheader if h.value.startswith("Is this")] == [
+        "Is this result luck?"
+    ]
+    assert not at.get("plotly_chart")  # no one-cell heatmap
+    accuracies = [r.dev_accuracy for r in RunStore().records()]
+    assert len(accuracies) == 3
+    low, high = min(accuracies), max(accuracies)
+    page = "\n".join(texts(at))
+    assert f"from {low:.1%} to {high:.1%}" in page
+    assert f"{(high - low) * 100:.1f} points" in page
 
 
 def test_a_random_search_from_its_link_trains_and_says_which_setting_mattered():
