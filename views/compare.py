@@ -400,9 +400,12 @@ def metrics_table(
 
 def split_shared(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(what to show first, what to fold) of a :func:`metrics_table`: the settings A and B share
-    are folded; the settings that differ and every result stay in view."""
+    (and the iterations when equal, as :func:`settings_side_by_side` counts them) are folded; the
+    settings that differ and every result stay in view."""
     shared = [
-        name for name in SETTINGS if name in metrics.index and metrics.loc[name, "B − A"] == ""
+        name
+        for name in (*SETTINGS, "iterations")
+        if name in metrics.index and metrics.loc[name, "A"] == metrics.loc[name, "B"]
     ]
     return metrics.drop(index=shared), metrics.loc[shared, ["A"]]
 

@@ -142,3 +142,21 @@ def test_repeat_with_n_seeds_links_to_sweep_with_that_many(two_runs):
     ]
     assert "seeds=0-7" in links[0].proto.query_string and "hidden=10" in links[0].proto.query_string
     assert at.number_input(key="cmp_repeat_seeds").max == 10
+
+
+def test_the_top_and_the_bottom_count_the_same_shared_settings():
+    """Two runs of the same length: the side-by-side table and 'More runs' below fold the same
+    settings (they said 18 above and 19 below: only the lower one counted the iterations)."""
+    train, dev, base = app_sample()
+    store = RunStore()
+    a, b = replace(base, alpha=0.1), replace(base, alpha=0.5)
+    for config in (a, b):
+        store.train(config, 30, train, dev, data_key="sample")
+    at = compare_page(a=a.run_id, b=b.run_id)
+    counts = [
+        int(e.label.split()[1])
+        for e in at.expander
+        if e.label.startswith("The ") and "share" in e.label
+    ]
+    assert len(counts) == 2 and counts[0] == counts[1], [e.label for e in at.expander]
+    assert "iterations" in at.table[1].value.index  # folded with the settings: both 30
