@@ -298,7 +298,7 @@ def outcome_text(progress: SweepProgress, error: str | None = None) -> str:
         counts[r.status] = counts.get(r.status, 0) + 1
     parts = [f"{counts.get('finished', 0)} trained"]
     if counts.get("cached"):
-        parts.append(f"{counts['cached']} were cached")
+        parts.append(f"{counts['cached']} {'was' if counts['cached'] == 1 else 'were'} cached")
     if counts.get("diverged"):
         parts.append(f"{counts['diverged']} diverged")
     if counts.get("stopped"):
@@ -308,7 +308,8 @@ def outcome_text(progress: SweepProgress, error: str | None = None) -> str:
     if limited:
         text += (
             f" {len(limited)} of the stopped reached this server's time limit per training and "
-            "were kept: run the sweep again to continue them."
+            f"{'was' if len(limited) == 1 else 'were'} kept: run the sweep again to continue "
+            f"{'it' if len(limited) == 1 else 'them'}."
         )
     failed = [r for r in progress.runs if r.status == RunStatus.FAILED]
     if failed:

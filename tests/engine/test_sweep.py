@@ -402,7 +402,7 @@ def test_a_sweep_keeps_a_run_the_time_limit_stopped_and_the_next_sweep_continues
     assert store.latest(config).iterations == 30  # kept, unlike a run the learner stopped
     assert grid.outcome_text(first) == (
         "Sweep finished: 0 trained, 1 stopped. 1 of the stopped reached this server's time limit "
-        "per training and were kept: run the sweep again to continue them."
+        "per training and was kept: run the sweep again to continue it."
     )
     monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: 0))  # time stands still
     second = run_all(
