@@ -39,14 +39,14 @@ def test_inside_the_network_tour(page, cold_app_url):
 
     go(page, "Learning dynamics", "When was each digit learned?")
     page.get_by_text(re.compile(r"\d passes 80% at iteration [\d,]+")).first.wait_for()
-    page.locator('[data-testid="stPlotlyChart"] .main-svg').nth(3).wait_for()
-    # Click a point of the PCA map (the 4th chart): its image is shown beside the map. The
-    # point's pixel position comes from the chart's own axes (plotly's l2p), not from guessing;
-    # the chart is scrolled into the viewport first (a mouse click does not scroll).
-    page.locator('[data-testid="stPlotlyChart"]').nth(3).scroll_into_view_if_needed()
+    page.locator(".st-key-map .main-svg").first.wait_for()
+    # Click a point of the PCA map (the chart keyed "map"): its image is shown beside the map.
+    # The point's pixel position comes from the chart's own axes (plotly's l2p), not from
+    # guessing; the chart is scrolled into the viewport first (a mouse click does not scroll).
+    page.locator(".st-key-map").scroll_into_view_if_needed()
     where = page.evaluate(
         """() => {
-            const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[3];
+            const gd = document.querySelector('.st-key-map .js-plotly-plot');
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
             const box = gd.getBoundingClientRect();
             return [box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])];

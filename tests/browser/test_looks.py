@@ -43,6 +43,13 @@ STREAMLIT_OWN = (
     # A slider's value is drawn in the primary colour; in the dark theme no red reaches 4.5:1 on
     # the dark page and also carries white button text at 4.5:1.
     ("color-contrast", '[data-testid="stSliderThumbValue"]', "slider value in the primary red"),
+    # The selected option of st.segmented_control is written in the primary red on a pale (light
+    # theme) or dark (dark theme) tint of it, below 4.5:1 in both.
+    (
+        "color-contrast",
+        'button[data-variant="segmented_control"][aria-checked="true"]',
+        "selected segment in the primary red",
+    ),
 )
 
 # Contrast of two CSS colours (WCAG 2 relative luminance), computed in the page: any colour
