@@ -355,7 +355,7 @@ def dW1_figure(dW1, dZ1, max_units: int = 100) -> go.Figure:
     dW1 = np.asarray(dW1)
     dz = np.asarray(dZ1).reshape(-1)
     count = min(dW1.shape[1], max_units)
-    fig = figures.hidden_units(dW1, cols=10, count=count)
+    fig = figures.hidden_units(dW1, cols=5, count=count)  # five a row: readable on a phone
     fig.data[1].text = [f"unit {u}: dW1 = X × dZ1[{u}] = X × {dz[u]:.5f}" for u in range(count)]
     fig.data[0].colorbar.title.text = "gradient"
     return fig

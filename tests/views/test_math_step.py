@@ -74,6 +74,7 @@ def test_figures_carry_the_values_and_marks(run):
     if silent.size:
         assert fig.data[0].marker.color[silent[0]] == "#bdbdbd"
     w = mv.dW1_figure(t.dW1, t.dZ1)
+    assert np.asarray(w.data[0].z).shape == (2 * 28 + 7, 5 * 28 + 4)  # 10 units, 5 a row (phone)
     tile = np.asarray(w.data[0].z, dtype=float)[:28, :28]
     expected = (t.X[0] * t.dZ1[0, 0]).reshape(28, 28)
     np.testing.assert_allclose(tile, expected, atol=1e-4)
