@@ -74,7 +74,7 @@ if predicts:
             key=f"t_guesses_{lesson}_{step}",
         )
         right.table(
-            {"nickname": list(first), "answer": [str(v) for v in shown.values]},
+            {"nickname": list(first), "answer": [view.answer_text(v) for v in shown.values]},
         )
 
 by_hand = list(dict.fromkeys((r.lesson, r.step) for r in records if r.correct is not None))

@@ -60,6 +60,13 @@ def _number(v: Any) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
+def answer_text(value: Any) -> str:
+    """A student's answer as they typed it: a number without a trailing ".0" (the lessons' number
+    input stores floats), anything else as its label."""
+    x = _number(value)
+    return format(x, ".10g") if x is not None else _label(value)
+
+
 def _label(v: Any) -> str:
     if isinstance(v, str):
         return v

@@ -41,6 +41,17 @@ def test_guesses_are_counted_in_whole_students():
     assert many.layout.yaxis.dtick == 2  # ticks 0, 2, 4 ... 10
 
 
+def test_an_answer_reads_as_the_student_typed_it():
+    """The number input stores floats: 784 typed reads 784, not 784.0; choices stay text."""
+    assert [v.answer_text(x) for x in (784.0, 2.3, 0.1421, "higher", 3)] == [
+        "784",
+        "2.3",
+        "0.1421",
+        "higher",
+        "3",
+    ]
+
+
 def test_choices_are_bars_with_the_right_one_coloured_even_when_nobody_chose_it():
     fig = v.guesses_figure(["b", "a", "b"], truth="c")
     bar = fig.data[0]
