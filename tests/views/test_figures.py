@@ -145,6 +145,7 @@ def test_evaluation_figures():
     table = metrics.per_class(np.diag(np.arange(1, 11)))
     prf = figures.per_class_bars(table)
     assert [t.name for t in prf.data] == ["precision", "recall", "F1"]
+    assert tuple(prf.layout.yaxis.range) == (0.0, 1.0)  # bars from 0: heights are the scores
 
 
 def test_data_figures():
