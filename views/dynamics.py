@@ -198,12 +198,19 @@ def per_digit_figure(dyn: Dynamics, threshold: float = 0.8) -> go.Figure:
                 hovertemplate=f"digit {d}, iteration %{{x:,}}: %{{y:.1%}}<extra></extra>",
             )
         )
-    fig.add_hline(
-        y=threshold, line_dash="dash", line_color="#888", annotation_text=f"{threshold:.0%}"
-    )
+    # The threshold is named on the axis, in bold at its own tick: a label inside the plot lay on
+    # the curves (right, where they end above it, and left, where some start near it).
+    fig.add_hline(y=threshold, line_dash="dash", line_color="#888")
+    ticks = [t for t in (0, 0.2, 0.4, 0.6, 0.8, 1.0) if abs(t - threshold) > 0.07]
+    ticks = sorted([*ticks, threshold])
     fig.update_layout(
         xaxis_title="iteration (snapshots)",
-        yaxis=dict(title="dev accuracy of the digit", tickformat=".0%", range=[0, 1.02]),
+        yaxis=dict(
+            title="dev accuracy of the digit",
+            range=[0, 1.02],
+            tickvals=ticks,
+            ticktext=[f"<b>{t:.0%}</b>" if t == threshold else f"{t:.0%}" for t in ticks],
+        ),
         legend_title_text="digit",
     )
     return figures._layout(fig, height=420)

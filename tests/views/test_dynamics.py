@@ -130,3 +130,17 @@ def test_snapshot_in_the_url_must_be_one_of_the_runs():
     for bad in ("70", "x", ""):
         with pytest.raises(ValueError, match=r"at must be a snapshot iteration \[0, 50, 100\]"):
             dv.parse_snapshot(bad, [0, 50, 100])
+
+
+def test_the_threshold_is_named_on_the_axis_not_over_the_curves(dyn):
+    """The 80% label lay on the curves (top right of the plot, where they end above it): no text
+    inside the plot now; the threshold's own y tick names it, in bold, for any threshold."""
+    for threshold, others in ((0.8, ["0%", "20%", "40%", "60%", "100%"]), (0.75, ["0%", "20%"])):
+        fig = dv.per_digit_figure(dyn, threshold)
+        assert not fig.layout.annotations
+        (line,) = fig.layout.shapes
+        assert line.y0 == line.y1 == threshold
+        ticks = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext))
+        assert ticks[threshold] == f"<b>{threshold:.0%}</b>"
+        assert all(t in ticks.values() for t in others)
+        assert 0.8 not in ticks or threshold == 0.8  # no plain 80% crowding a 75% threshold
