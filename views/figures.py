@@ -237,6 +237,10 @@ def tile_centres(k: int, cols: int, vgap: int = GAP) -> tuple[np.ndarray, np.nda
 
 
 CAPTION_GAP = 7  # mosaic rows between tile rows when tiles have captions
+# The Data page's digits: at 7 rows a phone drew the gap ~8 px high, less than a caption, so each
+# label touched the row above it and "2 2 3 3" read as the captions of the 0s over them. At 22
+# rows (~26 px there) a label sits on its own tile with ~10 px clear above it.
+DIGIT_CAPTION_GAP = 22
 
 
 def _mosaic_figure(
@@ -253,9 +257,10 @@ def _mosaic_figure(
     zmid=None,
     customdata=None,
     caption_color=None,
+    caption_gap: int = 0,
 ) -> go.Figure:
     k = len(tiles)
-    vgap = CAPTION_GAP if captions else GAP
+    vgap = (caption_gap or CAPTION_GAP) if captions else GAP
     z = mosaic(tiles, cols, vgap=vgap)
     pitch = SIDE + vgap
     fig = go.Figure(
@@ -380,11 +385,20 @@ def digit_grid(
         height=height,
         customdata=customdata,
         caption_color=caption_colors,
+        caption_gap=DIGIT_CAPTION_GAP,
     )
+    k = len(images)
+    shown_cols = max(1, min(cols, k)) if k else 1
+    rows = max(1, math.ceil(k / shown_cols))
+    if height is None:
+        # as tall as the mosaic is ~400 px wide (a phone draws it ~340, the Data page's column on
+        # a laptop ~450): the room a narrower screen leaves goes under the tiles, not above them
+        units_high = rows * (SIDE + DIGIT_CAPTION_GAP) + DIGIT_CAPTION_GAP
+        fig.update_layout(height=max(120, round(units_high * 400 / (shown_cols * TILE)) + 20))
+        fig.update_yaxes(constraintoward="top")
     if highlight is not None and 0 <= highlight < len(images):
-        cols = max(1, min(cols, len(images)))
-        r, c = divmod(highlight, cols)
-        x0, y0 = c * TILE - 0.5, r * (SIDE + CAPTION_GAP) - 0.5
+        r, c = divmod(highlight, shown_cols)
+        x0, y0 = c * TILE - 0.5, r * (SIDE + DIGIT_CAPTION_GAP) - 0.5
         fig.add_shape(
             type="rect",
             x0=x0,

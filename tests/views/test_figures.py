@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from views import figures, metrics
-from views.figures import CAPTION_GAP, SIDE, TILE
+from views.figures import CAPTION_GAP, DIGIT_CAPTION_GAP, SIDE, TILE
 
 
 class FakeHistory:
@@ -48,7 +48,7 @@ def test_digit_grid_is_upright_and_labelled():
     fig = figures.digit_grid(images, ["a", "b", "c"], cols=2)
     heat = fig.data[0]
     z = np.asarray(heat.z, dtype=float)
-    assert z.shape == (2 * SIDE + CAPTION_GAP, 2 * TILE - 1)
+    assert z.shape == (2 * SIDE + DIGIT_CAPTION_GAP, 2 * TILE - 1)
     assert z[0, 0] == 255 and z[1, 0] == 0  # row 0 of the image is row 0 of the mosaic
     # y axis reversed: row 0 is drawn at the top
     lo, hi = fig.layout.yaxis.range
@@ -58,8 +58,24 @@ def test_digit_grid_is_upright_and_labelled():
     points = fig.data[1]
     assert list(points.customdata) == [0, 1, 2]
     for i, (x, y) in enumerate(zip(points.x, points.y)):
-        assert figures.tile_index({"x": x, "y": y}, cols=2, k=3) == i
+        assert figures.tile_index({"x": x, "y": y}, cols=2, k=3, vgap=DIGIT_CAPTION_GAP) == i
     assert figures.tile_index({"customdata": [7]}, cols=2, k=3) == 7
+
+
+def test_each_digit_caption_sits_with_its_own_image_on_a_phone():
+    """The Data page's 10-a-row grid drawn ~340 px wide (as a 390 px phone draws it): a caption
+    (11 px text, ~15 px with its padding) stands on its own tile's top edge and leaves clear space
+    under the row above, so it cannot be read as that row's caption."""
+    images = np.zeros((40, SIDE, SIDE), np.uint8)
+    fig = figures.digit_grid(images, [str(i // 4) for i in range(40)], cols=10)
+    px = 340 / (10 * TILE)  # screen pixels per mosaic pixel
+    pitch = SIDE + DIGIT_CAPTION_GAP
+    for i, a in enumerate(fig.layout.annotations):
+        r = i // 10
+        assert a.yanchor == "bottom" and abs(a.y - r * pitch) <= 1  # on its own tile's top
+        if r:
+            above_bottom = (r - 1) * pitch + SIDE
+            assert (a.y - above_bottom) * px - 15 >= 8, (i, a.y, above_bottom)
 
 
 def test_digit_image_is_upright():
