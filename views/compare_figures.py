@@ -608,11 +608,19 @@ def confusion_change_figure(
     return fig
 
 
+GALLERY_COLUMNS = 5  # ten a row left a phone's captions ~3 px apart, read as one line
+GALLERY_ROW_PX = 100  # a row's height (tile and caption) on a wide screen
+
+
 def gallery_figure(
-    images: np.ndarray, captions: Sequence[str], title: str, columns: int = 10, detail: str = ""
+    images: np.ndarray,
+    captions: Sequence[str],
+    title: str,
+    columns: int = GALLERY_COLUMNS,
+    detail: str = "",
 ) -> go.Figure:
-    """Digits as one mosaic (ink dark on white, upright), each tile captioned underneath;
-    ``detail``: a line under the title."""
+    """Digits as one mosaic (ink dark on white, upright), each tile captioned underneath, five a
+    row as on the Weights page; ``detail``: a line under the title."""
     images = np.asarray(images).reshape(-1, 28, 28)
     n = len(images)
     fig = go.Figure()
@@ -657,10 +665,11 @@ def gallery_figure(
             font=dict(size=12, color="#222"),
         )
     fig.update_xaxes(visible=False, range=[-1, columns * (tile + pad)])
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    # a narrower screen draws the rows smaller from the top down: the room left is under them
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constraintoward="top")
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=detail)),
-        height=int(60 + rows * 100) + (20 if detail else 0),
+        height=int(60 + rows * GALLERY_ROW_PX) + (20 if detail else 0),
         plot_bgcolor="white",
         margin=dict(l=10, r=10, t=70 if detail else 50, b=10),
     )

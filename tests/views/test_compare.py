@@ -230,6 +230,21 @@ def test_gallery_keeps_digits_upright_and_captions_every_tile():
     assert [a["text"] for a in empty["layout"]["annotations"]] == ["none"]
 
 
+def test_gallery_is_five_a_row_so_a_phones_captions_stay_apart():
+    """Ten a row put a phone's "4: 4→6" captions ~3 px apart; five a row (as on Weights) leaves
+    each caption (~45 px of 12 px text) well clear of the next at ~370 px wide."""
+    images = np.zeros((12, 28, 28), np.uint8)
+    captions = [f"{d}: {d}→{(d + 1) % 10}" for d in range(12)]
+    spec = _spec(cf.gallery_figure(images, captions, "Fixed by B"))
+    xs = sorted({a["x"] for a in spec["layout"]["annotations"]})
+    assert len(xs) == 5  # five columns
+    z = np.array(spec["data"][0]["z"], dtype=object)
+    px = 370 / z.shape[1]  # screen pixels per mosaic pixel on a phone
+    assert (xs[1] - xs[0]) * px - 45 >= 20
+    rows = sorted({a["y"] for a in spec["layout"]["annotations"]})
+    assert len(rows) == 3
+
+
 def test_ledger_figures_have_titled_axes():
     frame = pd.DataFrame(
         {
