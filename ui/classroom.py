@@ -319,11 +319,19 @@ class PredictView:
 
 
 def step_title(lesson_id: str, step_id: str) -> str:
-    """ "Lesson title · step id" (the lesson id when this server has no such lesson)."""
+    """ "Lesson title · the step's prompt" (the lesson and step ids when this server has no such
+    lesson or step)."""
     from ui import lessons as ul
+    from views.classroom import step_prompt
 
     lesson = ul.find(lesson_id)
-    return f"{lesson.title if lesson else lesson_id} · {step_id}"
+    if lesson is None:
+        return f"{lesson_id} · {step_id}"
+    try:
+        step = lesson.steps[lesson.step_index(step_id)]
+    except (KeyError, ValueError, IndexError):
+        return f"{lesson.title} · {step_id}"
+    return f"{lesson.title} · {step_prompt(step.text) or step_id}"
 
 
 def predict_view(lesson_id: str, step_id: str, values: list) -> PredictView:
@@ -339,7 +347,7 @@ def predict_view(lesson_id: str, step_id: str, values: list) -> PredictView:
         step = lesson.steps[lesson.step_index(step_id)]
     except (KeyError, ValueError, IndexError):
         return PredictView(f"{lesson.title} · {step_id}", list(values))
-    title = f"{lesson.title} · {step_id}"
+    title = step_title(lesson_id, step_id)
     texts = [c.text for c in step.choices]
 
     def shown(v):

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -261,3 +262,21 @@ def export_csv(records: Iterable[Record], runs: Iterable[StudentRun]) -> str:
             ]
         )
     return out.getvalue()
+
+
+def step_prompt(text: str, limit: int = 160) -> str:
+    """A lesson step's prompt as one line for the teacher (its id, e.g. "inputs", told them
+    nothing): the text with each {{placeholder}} as "…"; when that is longer than ``limit``, the
+    question it asks (its last sentence ending in "?"), cut to ``limit`` at a whole formula."""
+    one = re.sub(r"\{\{.*?\}\}", "…", " ".join(text.split()))
+    if len(one) <= limit:
+        return one
+    sentences = re.split(r"(?<=[.?!])\s+", one)
+    asks = [x for x in sentences if x.endswith("?")]
+    shown = asks[-1] if asks else sentences[0]
+    if len(shown) <= limit:
+        return shown
+    shown = shown[: limit - 1]
+    if shown.count("$") % 2:  # a formula cut in two would show its raw LaTeX
+        shown = shown[: shown.rindex("$")]
+    return shown.rstrip() + "…"

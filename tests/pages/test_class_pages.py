@@ -158,10 +158,16 @@ def test_predict_steps_show_choice_texts_and_the_real_result_once_the_run_is_sto
     at = AppTest.from_function(_view, default_timeout=60).run()
     choice, number, unknown = eval(at.markdown[0].value, {"PredictView": PredictView})
     assert choice == PredictView(
-        "What a digit is to the network · dev-share", ["about 5%", "about 20%", "about 20%", 7]
+        "What a digit is to the network · What share of the labelled images is held out as the "
+        "dev set?",
+        ["about 5%", "about 20%", "about 20%", 7],
     )  # the lesson's run is not stored yet: no real result, nothing trained
     assert number.truth is None and calls["gradient_descent"] == 0
     assert unknown == PredictView("nope · x", [1])
+    # the teacher reads the question asked, not the step's id ("… · inputs")
+    assert number.title == (
+        "What a digit is to the network · How many numbers does the network read for one image?"
+    )
     lesson = next(lesson for lesson in builtin() if lesson.id == "digits")
     app("pages/2_train.py", **lesson.run_settings(None).to_query())  # trains the lesson's run
     at = AppTest.from_function(_view, default_timeout=60).run()

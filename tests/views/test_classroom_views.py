@@ -127,3 +127,18 @@ def test_several_right_choices_are_all_coloured():
     bar = v.guesses_figure(["a", "b"], right=("b", "d")).data[0]
     colours = dict(zip(bar.x, bar.marker.color))
     assert colours == {"a": v.GUESS_COLOUR, "b": v.TRUTH_COLOUR, "d": v.TRUTH_COLOUR}
+
+
+def test_a_step_prompt_reads_as_its_question_on_one_line():
+    from views.classroom import step_prompt
+
+    assert step_prompt("How many numbers does the network\nread for one image?") == (
+        "How many numbers does the network read for one image?"
+    )
+    assert step_prompt("For this image (a {{y}}), how many units?") == (
+        "For this image (a …), how many units?"
+    )
+    long = "Some setup. " * 20 + "The weight is $W_2[6, y]$ = {{W2[6, y]:.5f}}. What is it now?"
+    assert step_prompt(long) == "What is it now?"
+    cut = step_prompt("Compute $x = " + "a + " * 60 + "b$ for this image.", limit=40)
+    assert cut == "Compute…" and len(cut) <= 40  # never half a formula
