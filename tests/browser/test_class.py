@@ -75,7 +75,11 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
     # guesses and runs: charts may still be arriving after the last text, so wait for them
     teacher.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
     assert teacher.locator('[data-testid="stPlotlyChart"]').count() >= 2
-    teacher.get_by_text("What a digit is to the network · inputs — 3 answer(s)").wait_for()
+    # the step's question, not its id ("… · inputs")
+    teacher.get_by_text(
+        "What a digit is to the network · How many numbers does the network read for one image? "
+        "— 3 answer(s)"
+    ).wait_for()
     teacher.get_by_text("the run: 784").wait_for()  # the real result beside the guesses
     answers = teacher.locator('[data-testid="stTable"]').nth(1).inner_text()
     assert all(nick in answers for nick in STUDENTS)
