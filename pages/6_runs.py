@@ -84,6 +84,8 @@ event = st.dataframe(
     placeholder=MISSING,
     width="stretch",
     column_order=[
+        # the result first, pinned: on a phone the settings scroll under it, not it off-screen
+        "dev_accuracy",
         "open",
         "hidden",
         "alpha",
@@ -91,7 +93,6 @@ event = st.dataframe(
         *extra,  # beside the other settings, not after the scroll
         "iterations",
         "status",
-        "dev_accuracy",
         "seeds",
         "train_accuracy",
         "loss",
@@ -116,7 +117,9 @@ event = st.dataframe(
             help="Updates the run's parameters went through. A run that diverged keeps the "
             "parameters from before its loss blew up: diverged at iteration 1 means 0 iterations.",
         ),
-        "dev_accuracy": st.column_config.NumberColumn("dev accuracy", format=PERCENT_COLUMN),
+        "dev_accuracy": st.column_config.NumberColumn(
+            "dev accuracy", format=PERCENT_COLUMN, pinned=True
+        ),
         "train_accuracy": st.column_config.NumberColumn("train accuracy", format=PERCENT_COLUMN),
         "loss": st.column_config.NumberColumn("loss", format="%.4f", width="small"),
         "dev_ece": st.column_config.NumberColumn(

@@ -209,3 +209,15 @@ def test_settings_that_differ_between_runs_get_a_column(tmp_path):
     assert "optimizer" in shown and "activation" not in shown
     assert shown.index("optimizer") == shown.index("seed") + 1  # with the settings, in view
     assert sorted(frame.value["optimizer"]) == ["adam", "gd"]
+
+
+def test_dev_accuracy_is_the_first_column_and_stays_in_view(runs):
+    """On a phone (390 px) the ledger is wider than the screen: each run's dev accuracy comes
+    first and is pinned, so scrolling through the settings never hides it."""
+    frame = runs_page().dataframe[0]
+    shown = list(frame.proto.column_order)
+    assert shown[0] == "dev_accuracy"
+    assert shown.index("dev_accuracy") < shown.index("hidden") < shown.index("train_accuracy")
+    config = json.loads(frame.proto.columns)
+    assert config["dev_accuracy"]["pinned"] is True
+    assert not any(c.get("pinned") for name, c in config.items() if name != "dev_accuracy")
