@@ -321,8 +321,25 @@ def vector_figure(
     return fig
 
 
+def cell_labels(M) -> np.ndarray:
+    """The numbers written in a heatmap's cells: two significant digits of the largest |value|,
+    every cell to the same decimals, and blank where that rounds to zero (the colour already says
+    so). Short labels stay readable on a phone: plotly shrinks a cell's text until it fits, and
+    ten "0.000"-long labels a row drew ~6 px text at 390 px. Hovering shows the exact value."""
+    M = np.asarray(M, dtype=np.float64)
+    lim = figures.symmetric_limit(M)
+    decimals = max(0, 1 - int(np.floor(np.log10(lim))))
+    rounded = np.round(np.nan_to_num(M, nan=0.0), decimals)
+    return np.where(
+        (rounded == 0) | ~np.isfinite(M),
+        "",
+        np.vectorize(lambda a: f"{a:.{decimals}f}".replace("-", "−"))(rounded),
+    )
+
+
 def matrix_figure(M, title: str, *, x_title: str, y_title: str) -> go.Figure:
-    """A diverging heatmap of a gradient matrix (e.g. dW2, hidden × digit)."""
+    """A diverging heatmap of a gradient matrix (e.g. dW2, hidden × digit): short numbers in the
+    cells (``cell_labels``), the exact value on hover."""
     M = np.asarray(M, dtype=np.float64)
     lim = figures.symmetric_limit(M)
     fig = go.Figure(
@@ -334,10 +351,10 @@ def matrix_figure(M, title: str, *, x_title: str, y_title: str) -> go.Figure:
             zmax=lim,
             zmid=0,
             colorscale=figures.WEIGHT_SCALE,
-            text=np.vectorize(lambda a: f"{a:.3f}")(M) if M.size <= 400 else None,
+            text=cell_labels(M) if M.size <= 400 else None,
             texttemplate="%{text}" if M.size <= 400 else None,
             colorbar=dict(title=dict(text="gradient"), thickness=14),
-            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.5f}}<extra></extra>",
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.6g}}<extra></extra>",
         )
     )
     fig.update_layout(

@@ -94,3 +94,19 @@ def test_url_values_are_checked_with_the_rule_in_the_message():
         mv.parse_source("drawn", ["dev"])
     with pytest.raises(ValueError, match="source must be one of dev, got 'file'"):
         mv.parse_source("file", ["dev"])
+
+
+def test_heatmap_cells_carry_short_numbers_and_hover_the_exact_value():
+    """dW2 on a phone: ten labels a row as long as "0.000" were drawn ~6 px high. Each cell now
+    shows two significant digits of the largest gradient, blank where that rounds to zero; the
+    hover keeps the value to six significant digits."""
+    M = np.array([[1.1934, -0.0004, 0.0462], [-0.7581, 0.0, 2e-7]])
+    labels = mv.cell_labels(M)
+    assert labels.tolist() == [["1.2", "", ""], ["−0.8", "", ""]]
+    small = mv.cell_labels(M / 100)  # largest 0.0119: three decimals
+    assert small.tolist() == [["0.012", "", ""], ["−0.008", "", ""]]
+    fig = mv.matrix_figure(M, "dW2", x_title="digit", y_title="hidden unit")
+    assert np.asarray(fig.data[0].text).tolist() == labels.tolist()
+    assert "%{z:.6g}" in fig.data[0].hovertemplate
+    normal = mv.cell_labels(np.random.default_rng(0).normal(size=(10, 10)))
+    assert max(len(t) for t in normal.flat) <= 4  # "−2.5", not "-2.473"
