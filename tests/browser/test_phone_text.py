@@ -13,23 +13,13 @@ import pytest
 from tests.browser.conftest import (
     NOTEBOOK,
     PHONE,
-    assert_no_exception,
     new_page,
     screenshot,
-    wait_for_app,
     wait_for_charts,
 )
-from tests.browser.test_phone import cut_off
+from tests.browser.test_phone import cut_off, open_page
 
 pytestmark = pytest.mark.browser
-
-
-def open_page(page, url: str, expect: str) -> None:
-    page.goto(url)
-    page.get_by_text(expect).first.wait_for()
-    wait_for_app(page)
-    wait_for_charts(page)
-    assert_no_exception(page)
 
 
 def clipped_titles(page) -> list[str]:
