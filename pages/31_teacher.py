@@ -38,7 +38,7 @@ except PermissionError as e:
     st.stop()
 
 st.markdown(f"**{name}** · code **{code}** · {len(members)} student(s) · {len(runs)} run(s)")
-st.code(classroom.join_link(code), language=None)
+st.code(classroom.join_link(code), language=None, wrap_lines=True)  # whole on a phone
 if st.button("Refresh", icon=":material/refresh:", key="t_refresh"):
     st.rerun()
 
@@ -104,7 +104,8 @@ else:
         f"**Challenge board** — best dev accuracy in at most "
         f"{view.CHALLENGE_ITERATIONS:,} iterations"
     )
-    st.dataframe(view.challenge_table(runs), hide_index=True, width="stretch")
+    # a table that wraps to the screen: six columns of a dataframe ran past a phone's edge
+    st.table(view.challenge_board(runs))
 
 st.subheader("Export and delete")
 st.download_button(

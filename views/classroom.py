@@ -222,6 +222,15 @@ def challenge_table(
     )
 
 
+def challenge_board(runs: Sequence[StudentRun]) -> pd.DataFrame:
+    """The challenge board as the teacher's page shows it, a table that wraps to a phone's width:
+    ranks as its (grey) index — a table hides a whole-number index — and alpha as typed (0.1,
+    not the table's 0.1000)."""
+    board = challenge_table(runs)
+    board["alpha"] = [f"{a:g}" if isinstance(a, int | float) else a for a in board["alpha"]]
+    return board.set_index(board["rank"].astype(str)).drop(columns="rank")
+
+
 CSV_COLUMNS = (
     "kind",
     "nickname",

@@ -7,12 +7,21 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (
+    PHONE,
+    assert_no_exception,
+    new_page,
+    screenshot,
+    wait_for_app,
+    wait_for_charts,
+)
+from tests.browser.test_phone import cut_off
 
 pytestmark = pytest.mark.browser
 
 STUDENTS = ("ada", "bob", "cy")
 GUESSES = (784, 100, 784)
+WHOLE_ON_A_PHONE = ("stCode", "stTable", "stDataFrame")
 
 
 def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(browser, app_url):
@@ -85,6 +94,24 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
     assert all(nick in answers for nick in STUDENTS)
     assert answers.count("784") == 2 and "100" in answers
     screenshot(teacher, "class_teacher")
+
+    # The same page on a phone: the join link, the roster, the answers and the challenge board
+    # fit the screen (the board, a six-column dataframe, ran past its right edge).
+    with new_page(browser, **PHONE) as phone:
+        phone.goto(f"{app_url}/teacher?class={code}&key={key}")
+        phone.get_by_text("3 student(s)").wait_for()
+        phone.get_by_role("button", name="Download everything as CSV").wait_for()  # the last
+        wait_for_app(phone)
+        wait_for_charts(phone)
+        assert_no_exception(phone)
+        boxes = phone.locator(
+            ", ".join(f'[data-testid="stMain"] [data-testid="{t}"]' for t in WHOLE_ON_A_PHONE)
+        )
+        assert boxes.count() >= 4
+        clipped = [boxes.nth(i).inner_text()[:60] for i in range(boxes.count())]
+        clipped = [t for i, t in enumerate(clipped) if cut_off(boxes.nth(i))]
+        assert not clipped, clipped
+        screenshot(phone, "phone_class_teacher")
 
     stranger = browser.new_context().new_page()
     stranger.set_default_timeout(60_000)

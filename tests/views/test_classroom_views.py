@@ -112,6 +112,15 @@ def test_the_challenge_board_takes_each_students_best_run_within_1000_iterations
     ]
 
 
+def test_the_board_on_the_page_ranks_in_its_index_and_writes_alpha_as_typed():
+    """st.table hides a whole-number index and writes floats with four decimals: the page's board
+    has its ranks as text and alpha as 1e-05 / 0.1, not 0.0000 / 0.1000."""
+    board = v.challenge_board([run("ada", 10, 0.8, alpha=1e-5), run("bob", 12, 0.9)])
+    assert list(board.index) == ["1", "2"] and board.index.name == "rank"
+    assert list(board.columns) == ["nickname", "dev accuracy", "hidden", "alpha", "iterations"]
+    assert list(board["nickname"]) == ["bob", "ada"] and list(board["alpha"]) == ["0.1", "1e-05"]
+
+
 def test_the_csv_holds_every_answer_attempt_and_run():
     recs = [Record("ada", "l", "s", "b", None, 0), Record("ada", "l", "h", [0.1, 2], True, 0)]
     rows = list(csv.DictReader(io.StringIO(v.export_csv(recs, [run("bob", 10, 0.8)]))))
