@@ -158,6 +158,9 @@ def _detail(run: StudentRun, name: str) -> float | None:
     return _number(run.details.get(name))
 
 
+MAX_SIZE_TICKS = 8  # up to this many hidden sizes in the class, each gets its own tick
+
+
 def runs_figure(runs: Sequence[StudentRun]) -> go.Figure:
     """The class's runs: hidden units against dev accuracy, one point per student run (hover:
     nickname and settings; ``customdata`` the run's index in ``runs``, for a click)."""
@@ -189,6 +192,9 @@ def runs_figure(runs: Sequence[StudentRun]) -> go.Figure:
         height=360,
         margin=dict(l=50, r=20, t=20, b=50),
     )
+    sizes = sorted({_detail(r, "hidden") for _, r in shown})
+    if 0 < len(sizes) <= MAX_SIZE_TICKS:  # a tick per size used: no "10.5 hidden units"
+        fig.update_xaxes(tickvals=sizes, ticktext=[f"{s:g}" for s in sizes])
     return fig
 
 
@@ -224,11 +230,21 @@ def challenge_table(
 
 def challenge_board(runs: Sequence[StudentRun]) -> pd.DataFrame:
     """The challenge board as the teacher's page shows it, a table that wraps to a phone's width:
-    ranks as its (grey) index — a table hides a whole-number index — and alpha as typed (0.1,
-    not the table's 0.1000)."""
+    ranks as its (grey) index (a table hides a whole-number index), then nickname, dev accuracy
+    and the run's settings in one column that wraps between words ("hidden 10 · alpha 0.1 ·
+    500 iterations"): with a column each, a 24-letter nickname pushed them past a 390 px screen.
+    """
     board = challenge_table(runs)
-    board["alpha"] = [f"{a:g}" if isinstance(a, int | float) else a for a in board["alpha"]]
-    return board.set_index(board["rank"].astype(str)).drop(columns="rank")
+
+    def settings(row) -> str:
+        alpha = row["alpha"]
+        alpha = f"{alpha:g}" if isinstance(alpha, int | float) else alpha
+        return f"hidden {row['hidden']} · alpha {alpha} · {row['iterations']} iterations"
+
+    shown = board[["nickname", "dev accuracy"]].assign(
+        settings=[settings(row) for _, row in board.iterrows()]
+    )
+    return shown.set_index(board["rank"].astype(str))
 
 
 CSV_COLUMNS = (

@@ -83,6 +83,16 @@ def test_the_runs_scatter_has_one_point_per_run_with_its_index():
     assert v.runs_figure(runs[:1]).layout.yaxis.range == (0, 1.05)
 
 
+def test_the_runs_scatter_ticks_only_the_hidden_sizes_used():
+    """Sizes 10, 12 and 13 drew ticks at 10.5, 11.5 ...: a hidden unit is whole. A few sizes get
+    a tick each; many leave the ticks to plotly (a tick per size would crowd the axis)."""
+    few = v.runs_figure([run("ada", 13, 0.8), run("bob", 10, 0.7), run("cy", 12, 0.9)])
+    assert list(few.layout.xaxis.tickvals) == [10, 12, 13]
+    assert list(few.layout.xaxis.ticktext) == ["10", "12", "13"]
+    many = [run(f"s{h}", h, 0.5) for h in range(10, 10 + v.MAX_SIZE_TICKS + 1)]
+    assert v.runs_figure(many).layout.xaxis.tickvals is None
+
+
 def test_the_challenge_board_takes_each_students_best_run_within_1000_iterations():
     runs = [
         run("ada", 10, 0.80),
@@ -112,13 +122,18 @@ def test_the_challenge_board_takes_each_students_best_run_within_1000_iterations
     ]
 
 
-def test_the_board_on_the_page_ranks_in_its_index_and_writes_alpha_as_typed():
+def test_the_board_on_the_page_fits_a_phone():
     """st.table hides a whole-number index and writes floats with four decimals: the page's board
-    has its ranks as text and alpha as 1e-05 / 0.1, not 0.0000 / 0.1000."""
+    has its ranks as text, alpha as typed, and the settings in one column that wraps (six columns
+    and a 24-letter nickname ran past a 390 px screen)."""
     board = v.challenge_board([run("ada", 10, 0.8, alpha=1e-5), run("bob", 12, 0.9)])
     assert list(board.index) == ["1", "2"] and board.index.name == "rank"
-    assert list(board.columns) == ["nickname", "dev accuracy", "hidden", "alpha", "iterations"]
-    assert list(board["nickname"]) == ["bob", "ada"] and list(board["alpha"]) == ["0.1", "1e-05"]
+    assert list(board.columns) == ["nickname", "dev accuracy", "settings"]
+    assert list(board["nickname"]) == ["bob", "ada"]
+    assert list(board["settings"]) == [
+        "hidden 12 · alpha 0.1 · 500 iterations",
+        "hidden 10 · alpha 1e-05 · 500 iterations",
+    ]
 
 
 def test_the_csv_holds_every_answer_attempt_and_run():
