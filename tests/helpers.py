@@ -56,3 +56,17 @@ def app_sample_run(root, iterations: int):
 
     train, dev, base = app_sample()
     return RunStore(root).train(base, iterations, train, dev), dev
+
+
+def tick_time_limit(monkeypatch, step: float) -> None:
+    """engine.slots.TimeLimit's clock moves ``step`` seconds each time it is read (the first
+    read gives ``step``; 0: time stands still), so a test knows at which callback it stops."""
+    from engine.slots import TimeLimit
+
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += step
+        return now[0]
+
+    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(clock))

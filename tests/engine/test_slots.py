@@ -170,21 +170,11 @@ def test_the_store_queues_a_training_and_stop_while_queued_trains_nothing(tmp_pa
 
 
 # ---- the time limit per training ----------------------------------------------------------------
-class _Ticks:
-    """A clock that moves ``step`` seconds each time it is read."""
-
-    def __init__(self, step: float):
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
 def test_a_time_limit_stops_a_callback_at_its_deadline_and_says_so(monkeypatch):
     from engine.slots import TimeLimit, stopped_by_limit
+    from tests.helpers import tick_time_limit
 
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(100)))
+    tick_time_limit(monkeypatch, 100)
     limit = TimeLimit(350)
     asked = []
     stop = limit.wrap(lambda p: asked.append(p))  # deadline: 100 + 350
@@ -208,10 +198,10 @@ def test_a_time_limit_stops_a_callback_at_its_deadline_and_says_so(monkeypatch):
 
 def test_a_training_past_the_limit_is_stopped_kept_and_continues_bit_for_bit(tmp_path, monkeypatch):
     from engine.config import RunConfig
-    from engine.slots import TimeLimit, stopped_by_limit
+    from engine.slots import stopped_by_limit
     from engine.store import RunStore
     from nnmath import Status
-    from tests.helpers import tiny_dataset
+    from tests.helpers import tick_time_limit, tiny_dataset
 
     ds = tiny_dataset(100)
     train, dev = ds.subset(range(80)), ds.subset(range(80, 100))
@@ -219,14 +209,14 @@ def test_a_training_past_the_limit_is_stopped_kept_and_continues_bit_for_bit(tmp
     store = RunStore(tmp_path / "store")
     slots = TrainingSlots(store.root / "slots", 1, max_seconds=55)
     assert TrainingSlots(tmp_path / "free", 1).limit() is None
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(10)))  # 10 s per callback
+    tick_time_limit(monkeypatch, 10)  # 10 s per callback
     first = store.train(config, 200, train, dev, slots=slots, callback_every=10)
     # the deadline is 10 + 55 s; the callbacks at iterations 10, 20, ..., 60 read 20, 30, ..., 70
     assert first.status == Status.STOPPED and first.iterations == 60
     assert stopped_by_limit(first.message) and first.message.endswith("at iteration 60")
     kept = store.latest(config)
     assert kept.iterations == 60 and stopped_by_limit(kept.message)  # saved with its reason
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(_Ticks(0)))  # time stands still
+    tick_time_limit(monkeypatch, 0)  # time stands still
     done = store.train(config, 200, train, dev, slots=slots, callback_every=10)
     assert done.status == Status.FINISHED and done.iterations == 200
     unbroken = RunStore(tmp_path / "other").train(config, 200, train, dev)

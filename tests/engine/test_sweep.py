@@ -364,19 +364,19 @@ def test_heatmap_of_ece_or_nll_stars_the_lowest_cell():
 def test_a_sweep_run_past_the_servers_time_limit_comes_back_stopped_with_why(
     split, tmp_path, monkeypatch
 ):
-    from engine.slots import TimeLimit, TrainingSlots, stopped_by_limit
+    from engine.slots import TrainingSlots, stopped_by_limit
     from nnmath import Status
+    from tests.helpers import tick_time_limit
 
     ds, train, dev = split
     config = base_config(ds)
-    ticks = iter(range(0, 10**6, 7))  # 7 s per callback of 10 iterations
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    tick_time_limit(monkeypatch, 7)  # 7 s per callback of 10 iterations
     slots = TrainingSlots(tmp_path / "slots", 1, max_seconds=20)
     signals = sweep.WorkerSignals(callback_every=10)
     outcome = sweep.train_task(config, ITER, train, dev, None, signals, slots)
     assert outcome["error"] is None
     result = sweep.decode_result(outcome["result"], config, ITER)
-    # the deadline is 0 + 20 s; the callbacks at iterations 10, 20, 30 read 7, 14, 21
+    # the deadline is 7 + 20 s; the callbacks at iterations 10, 20, 30 read 14, 21, 28
     assert result.status == Status.STOPPED and result.iterations == 30
     assert stopped_by_limit(result.message)
     free = sweep.train_task(config, ITER, train, dev, None, signals, TrainingSlots(tmp_path, 1))
@@ -386,12 +386,12 @@ def test_a_sweep_run_past_the_servers_time_limit_comes_back_stopped_with_why(
 def test_a_sweep_keeps_a_run_the_time_limit_stopped_and_the_next_sweep_continues_it(
     split, store, monkeypatch
 ):
-    from engine.slots import TimeLimit, TrainingSlots, stopped_by_limit
+    from engine.slots import TrainingSlots, stopped_by_limit
+    from tests.helpers import tick_time_limit
 
     ds, train, dev = split
     config = base_config(ds)
-    ticks = iter(range(0, 10**6, 7))  # 7 s per callback of 10 iterations
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    tick_time_limit(monkeypatch, 7)  # 7 s per callback of 10 iterations
     slots = TrainingSlots(store.root / "slots", 1, max_seconds=20)
     first = run_all(
         store, sweep.plan_sweep(store, [config], ITER), train, dev,
@@ -404,7 +404,7 @@ def test_a_sweep_keeps_a_run_the_time_limit_stopped_and_the_next_sweep_continues
         "Sweep finished: 0 trained, 1 stopped. 1 of the stopped reached this server's time limit "
         "per training and was kept: run the sweep again to continue it."
     )
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: 0))  # time stands still
+    tick_time_limit(monkeypatch, 0)  # time stands still
     second = run_all(
         store, sweep.plan_sweep(store, [config], ITER), train, dev,
         backend="threading", n_jobs=1, callback_every=10, slots=slots,

@@ -218,10 +218,9 @@ def test_an_interrupted_run_waits_for_a_click_when_not_opened_by_link(calls):
 
 
 def test_a_training_past_the_time_limit_stops_says_why_and_continues_on_train(calls, monkeypatch):
-    from engine.slots import TimeLimit
+    from tests.helpers import tick_time_limit
 
-    ticks = iter(range(0, 10**6, 100))  # 100 s per read: training callbacks come every 5 its
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: next(ticks)))
+    tick_time_limit(monkeypatch, 100)  # 100 s per read: training callbacks come every 5 its
     monkeypatch.setenv("NNMATH_MAX_TRAIN_SECONDS", "600")
     at = app("pages/2_train.py", iterations=ITER, hidden=10)  # a link: trains at once
     assert calls["gradient_descent"] == 1
@@ -230,7 +229,7 @@ def test_a_training_past_the_time_limit_stops_says_why_and_continues_on_train(ca
         "at a time, so that everyone's runs get their turn. What was computed is kept: press "
         "Train to continue from there."
     ) in warnings(at)
-    monkeypatch.setattr(TimeLimit, "_clock", staticmethod(lambda: 0))  # time stands still
+    tick_time_limit(monkeypatch, 0)  # time stands still
     at.button(key="train").click().run()
     assert not at.exception and not at.warning
     assert calls["continue_training"] == 1
