@@ -7,6 +7,7 @@ from ui import host, session, teacher
 from ui.state import init_state
 from views import figures
 from views.explore import sample_grid
+from views.format import upper_first
 
 settings = init_state()
 st.title("Data")
@@ -112,11 +113,9 @@ else:
             key = session.kaggle_download(ref, progress, secrets)
         except Exception as e:  # data.DataError: no credentials, 403 rules, 404, network…
             bar.empty()
-            why = str(e)
             st.error(
                 "Kaggle download failed, so the previous dataset stays selected. "
-                + why[:1].upper()
-                + why[1:]
+                + upper_first(str(e))
             )
         else:
             bar.empty()

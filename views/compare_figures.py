@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from nnmath import Status
 from views.compare import ledger_settings
+from views.format import upper_first
 
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
 RUN_COLOURS = (
@@ -380,10 +381,6 @@ _AXIS_TITLES = {
 }
 
 
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = None) -> go.Figure:
     """Mean of the data's metric (dev accuracy, loss, ECE or NLL) over two settings
     (``views.grid.HeatmapData``); the better end of the colour scale is yellow whichever way
@@ -516,7 +513,7 @@ def heatmap_figure(data, links: np.ndarray | None = None, title: str | None = No
     fig.update_layout(
         title=dict(
             text=title
-            or f"{_upper_first(getattr(data, 'label', 'dev accuracy'))}, mean ± spread over seeds",
+            or f"{upper_first(getattr(data, 'label', 'dev accuracy'))}, mean ± spread over seeds",
             subtitle=dict(text=best_text if title is None else ""),
         ),
         height=max(320, 90 * len(ys) + 150),

@@ -42,6 +42,11 @@ def points(a, b) -> str:
     return "" if math.isnan(a) or math.isnan(b) else f"{(b - a) * 100:+.1f} pts"
 
 
+def upper_first(text: str) -> str:
+    """``text`` with its first letter a capital: a lower-case message made a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def span(x: float) -> str:
     """A time limit in words: '10 minutes', '90 s'."""
     if x >= 120 and x % 60 == 0:
