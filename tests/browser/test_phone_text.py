@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     wait_for_charts,
 )
 from tests.browser.test_phone import cut_off, open_page
+from ui.navigation import PAGES
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +39,8 @@ def clipped_titles(page) -> list[str]:
 def test_every_page_link_on_home_is_whole_on_a_phone(browser, looks_app_url):
     with new_page(browser, **PHONE) as page:
         open_page(page, looks_app_url, "Where to go")
+        # the links arrive after the heading: wait for the last one (Teacher's) before counting
+        page.get_by_text(PAGES[-1].question).wait_for()
         links = page.locator('[data-testid="stMain"] [data-testid="stPageLink"]')
         assert links.count() >= 18  # the lessons link and one per page
         clipped = [links.nth(i).inner_text() for i in range(links.count()) if cut_off(links.nth(i))]
