@@ -32,7 +32,8 @@ def test_inside_the_network_tour(page, cold_app_url):
     page.locator('[data-testid="stPlotlyChart"] .main-svg').nth(10).wait_for()
     loss = page.get_by_text(re.compile(r"loss for this image: \d+\.\d{4}")).first.inner_text()
     assert re.search(r"\d+\.\d{4}", loss)
-    assert page.locator(".katex").count() >= 13  # st.latex renders with KaTeX
+    page.locator(".katex").nth(12).wait_for()  # st.latex renders with KaTeX
+    assert page.locator(".katex-error").count() == 0
     query = parse_qs(urlsplit(page.url).query)
     assert query["at"] == ["500"] and query["image"] == ["0"], page.url
     screenshot(page, "math")

@@ -86,6 +86,7 @@ def test_phone_confusion_cell_gallery_and_why_link(browser, looks_app_url):
 
         # The gallery: at most 4 tiles a row, every caption whole and apart from the others.
         tiles = page.locator('.st-key-gallery [class*="st-key-gallery_tile_"]')
+        tiles.nth(min(n, 30) - 1).wait_for()  # tiles may still be arriving after the text
         assert tiles.count() == min(n, 30)
         rows: dict[int, int] = {}
         for box in boxes(tiles):
