@@ -20,6 +20,7 @@ without credentials; both are contained here (stdout captured, ``SystemExit`` ca
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -27,6 +28,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -397,9 +399,8 @@ def download(
             f"cannot create the download folder {dest.parent}: {e.strerror or e}"
         ) from None
     try:
-        _run_with_progress(lambda: _call(api, ref, partial), partial, progress)
-        got = _folder_bytes(partial)
-        if got > max_bytes:  # e.g. the client's own retry after a network error, uncounted
+        got = _attempts(lambda: _call(api, ref, partial), partial, progress)
+        if got > max_bytes:  # the counter saw every byte; this checks what is on disk too
             raise DataError(_too_large(ref, got, max_bytes))
         if not _has_data(partial):
             names = (
@@ -431,17 +432,46 @@ def _too_large(ref: str, size: int, max_bytes: int, verb: str = "is") -> str:
     )
 
 
+NETWORK_RETRIES = 2  # after a network error, the download starts again this many times
+RETRY_WAIT_SECONDS = 2.0  # before the first retry; doubled before each next one
+
+
+def _attempts(work: Callable[[], None], folder: Path, progress: Progress | None) -> int:
+    """Run the download ``work`` into ``folder``; after a network error empty the folder and
+    start again, up to :data:`NETWORK_RETRIES` times, so every attempt streams through the
+    byte counter of :func:`_capped` (the client's own retry would re-request the file past it).
+    Returns the bytes in ``folder`` at the end."""
+    for attempt in range(NETWORK_RETRIES + 1):
+        try:
+            return _run_with_progress(work, folder, progress)
+        except (Exception, SystemExit) as e:
+            if attempt == NETWORK_RETRIES or isinstance(e, DataError) or not _is_network(e):
+                raise
+        for item in folder.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        time.sleep(RETRY_WAIT_SECONDS * 2**attempt)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def _capped(api, ref: str, max_bytes: int):
     """``api`` with its ``download_file`` (every kaggle 2.x download goes through it) refusing a
     file larger than ``max_bytes``: by its Content-Length before anything is written, else
-    counted while the chunks stream in, and stopped at the first one past the limit."""
+    counted while the chunks stream in, and stopped at the first one past the limit. Its own
+    retries are turned off: they re-request the file with ``requests`` directly, past the
+    counter (:func:`_attempts` retries instead)."""
     real = api.download_file
+    own_retries = "max_retries" in inspect.signature(real).parameters
 
     def download_file(response, outfile, *args, **kwargs):
         announced = str(response.headers.get("Content-Length", "")).strip()
         if announced.isdigit() and int(announced) > max_bytes:
             raise DataError(_too_large(ref, int(announced), max_bytes))
-        return real(_Counted(response, ref, max_bytes), outfile, *args, **kwargs)
+        call = inspect.signature(real).bind(
+            _Counted(response, ref, max_bytes), outfile, *args, **kwargs
+        )
+        if own_retries:
+            call.arguments["max_retries"] = 0
+        return real(*call.args, **call.kwargs)
 
     api.download_file = download_file
     return api
@@ -491,12 +521,12 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _run_with_progress(work: Callable[[], None], folder: Path, progress: Progress | None):
+def _run_with_progress(work: Callable[[], None], folder: Path, progress: Progress | None) -> int:
     """Run ``work`` in a thread; report the growing folder size from this thread (Streamlit
-    elements can only be updated from the script's own thread)."""
+    elements can only be updated from the script's own thread). Returns the folder's size."""
     if progress is None:
         work()
-        return
+        return _folder_bytes(folder)
     outcome: list[BaseException] = []
 
     def target():
@@ -514,6 +544,7 @@ def _run_with_progress(work: Callable[[], None], folder: Path, progress: Progres
         raise outcome[0]
     done = _folder_bytes(folder)
     progress(done, done)
+    return done
 
 
 # ---------------------------------------------------------------- submit

@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 import requests
+import urllib3
 
 import data.loading
 from data import DataError, kaggle, load_dataset
@@ -53,12 +54,28 @@ def _real_client():
     return kaggle._kaggle_api_class()
 
 
-def kaggle_response(payload: bytes, *, announce: bool = True) -> requests.Response:
+class BrokenStream(io.BytesIO):
+    """A body whose connection breaks after ``at`` bytes, as urllib3 reports it."""
+
+    def __init__(self, payload: bytes, at: int):
+        super().__init__(payload)
+        self.at = at
+
+    def read(self, size=-1):
+        if self.tell() >= self.at:
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+        return super().read(min(size, self.at - self.tell()) if size > 0 else self.at)
+
+
+def kaggle_response(
+    payload: bytes, *, announce: bool = True, break_at: int | None = None
+) -> requests.Response:
     """What Kaggle's download endpoint answers, as kaggle 2.2.4 receives it (a streamed
-    requests.Response), with or without its Content-Length."""
+    requests.Response), with or without its Content-Length; ``break_at``: the connection
+    breaks after that many bytes."""
     response = requests.Response()
     response.status_code = 200
-    response.raw = io.BytesIO(payload)
+    response.raw = io.BytesIO(payload) if break_at is None else BrokenStream(payload, break_at)
     response.url = "https://storage.googleapis.com/kaggle/file.zip?X-Goog-Signature=abc"
     response.request = requests.Request("GET", response.url).prepare()
     response.headers["Last-Modified"] = "Mon, 01 Dec 2025 10:00:00 GMT"
@@ -78,6 +95,8 @@ class FakeApi(_real_client()):
     payload: bytes = COMPETITION_ZIP
 
     announce: bool = True
+    broken: int = 0  # how many of the next answers break mid-file
+    retry_payload: bytes | None = None  # what the answers after a broken one hold
 
     def __init__(self):  # the real one reads the user's config files
         self.config_values = {}
@@ -95,7 +114,13 @@ class FakeApi(_real_client()):
         if self.fail is not None:
             raise self.fail
         name = ref.split("/")[-1] + ".zip"
-        response = kaggle_response(self.payload, announce=self.announce)
+        payload, break_at = self.payload, None
+        if type(self).broken:
+            type(self).broken -= 1
+            break_at = len(self.payload) // 2
+        elif self.retry_payload is not None and len(type(self).calls) > 1:
+            payload = self.retry_payload
+        response = kaggle_response(payload, announce=self.announce, break_at=break_at)
         self.download_file(response, f"{path}/{name}", None, True, True)  # as 2.2.4 calls it
 
     def competition_download_files(self, competition, path=None, force=False, quiet=True):
@@ -113,6 +138,7 @@ def fake(monkeypatch, tmp_path):
         calls = []
 
     monkeypatch.setattr(kaggle, "_kaggle_api_class", lambda: Api)
+    monkeypatch.setattr(kaggle, "RETRY_WAIT_SECONDS", 0.0)
     monkeypatch.setattr(data.loading, "DOWNLOAD_DIR", tmp_path / "downloads")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
@@ -304,6 +330,38 @@ def test_no_network(fake):
     msg = str(info.value)
     assert msg.startswith("cannot reach Kaggle") and "works offline" in msg
     assert_no_secret(msg)
+    assert len(fake.calls) == 1 + kaggle.NETWORK_RETRIES  # tried again, then gave up
+
+
+def no_direct_requests(monkeypatch):
+    """The client's own retry re-requests the file with ``requests.request``, past our byte
+    counter: fail the test if it does."""
+    module = sys.modules[_real_client().__module__]
+    monkeypatch.setattr(
+        module.requests, "request", lambda *a, **k: pytest.fail("the client retried by itself")
+    )
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["announced", "streamed"])
+def test_a_connection_broken_mid_file_is_downloaded_again_whole(fake, monkeypatch, announce):
+    no_direct_requests(monkeypatch)
+    fake.broken, fake.announce = kaggle.NETWORK_RETRIES, announce
+    folder = kaggle.download("digit-recognizer", secrets=SECRETS)
+    assert len(fake.calls) == 1 + kaggle.NETWORK_RETRIES  # the last attempt got it whole
+    assert (folder / "digit-recognizer.zip").read_bytes() == COMPETITION_ZIP
+    assert [p.name for p in folder.iterdir()] == ["digit-recognizer.zip"]  # no resume markers
+
+
+def test_a_retry_is_held_to_the_limit_too(fake, monkeypatch):
+    """The first answer breaks; the second streams a file past the limit, unannounced."""
+    no_direct_requests(monkeypatch)
+    pad = bytes(range(256)) * 8_000  # ~2 MB
+    fake.broken, fake.announce = 1, False
+    fake.retry_payload = zip_bytes({"train.csv": csv_text(IMAGES, LABELS), "pad.bin": pad})
+    limit = len(COMPETITION_ZIP) + 100
+    with pytest.raises(DataError, match="went past .* limit"):
+        kaggle.download("digit-recognizer", secrets=SECRETS, max_bytes=limit)
+    assert len(fake.calls) == 2
 
 
 def test_system_exit_from_authenticate_is_contained(fake, monkeypatch, capsys):
