@@ -29,13 +29,22 @@ c1, c2, c3 = st.columns([2, 2, 3])
 SOURCES = ["dev", "drawn"] if drawn is not None else ["dev"]
 if st.session_state.get("math_source") not in (None, *SOURCES):  # the drawing is gone
     st.session_state["math_source"] = "dev"
-source = c1.radio(
-    "Image",
-    SOURCES,
-    format_func={"dev": "a dev image", "drawn": "your drawing"}.get,
-    horizontal=True,
-    key=inside.url_value("source", "math_source", lambda v: mv.parse_source(v, SOURCES), "dev"),
-)
+# Read (and checked) even without a drawing, so a link's source=drawn says what is missing.
+source_key = inside.url_value("source", "math_source", lambda v: mv.parse_source(v, SOURCES), "dev")
+if len(SOURCES) > 1:
+    source = c1.radio(
+        "Image",
+        SOURCES,
+        format_func={"dev": "a dev image", "drawn": "your drawing"}.get,
+        horizontal=True,
+        key=source_key,
+    )
+else:  # no drawing: a radio with one option would be a dead control
+    source = "dev"
+    c1.markdown("Without a drawing, the step follows **a dev image**.")
+    c1.page_link(
+        "pages/9_draw.py", label="Draw your own digit to follow it", icon=":material/draw:"
+    )
 
 if source == "drawn":
     # The loss needs a true digit: the network's own answer unless the learner says otherwise
@@ -71,8 +80,6 @@ else:
         step=1,
         key=inside.url_value("image", "math_image", lambda v: mv.parse_dev_index(v, run.dev.n), 0),
     )
-    if drawn is None:
-        c1.caption("Draw a digit on the Draw page to follow it here.")
     x, y = run.dev.images[int(index)], int(run.dev.labels[int(index)])
     what = f"dev image {int(index)} (true digit {y})"
     inside.remember(source=None, image=int(index))

@@ -128,6 +128,19 @@ def test_math_page_follows_a_drawing_toward_the_networks_answer_until_told_other
     assert at.query_params["source"] == "drawn" and "image" not in at.query_params
 
 
+def test_math_page_without_a_drawing_names_its_image_and_links_to_draw():
+    """No drawing: no one-option "Image" radio (a dead control), but what the step follows and
+    a link to the Draw page; with a drawing the choice is back."""
+    at = app("pages/11_math.py")
+    assert not at.radio, [r.label for r in at.radio]
+    assert "Without a drawing, the step follows **a dev image**." in texts(at)
+    draw = [e.proto for e in at.get("page_link") if e.proto.page.endswith("draw")]
+    assert len(draw) == 1 and "Draw your own digit" in draw[0].label, draw
+    at = app("pages/11_math.py", state={"drawn_digit": np.full((28, 28), 255, np.uint8)})
+    assert [r.label for r in at.radio] == ["Image"]
+    assert not [e for e in at.get("page_link") if e.proto.page.endswith("draw")]
+
+
 def test_math_page_says_what_is_wrong_with_a_bad_link():
     at = app("pages/11_math.py", image=5000, at=70, source="drawn")
     warnings = " ".join(w.value for w in at.warning)
