@@ -152,9 +152,13 @@ st.markdown(
     f"**{n_broke} wrong that A got right** (net {n_fixed - n_broke:+d}). Captions read "
     "*true: A's answer → B's answer*."
 )
-for key, indices, title, detail in (
-    ("cmp_fixed", comparison.fixed, f"Fixed by B ({n_fixed})", "A wrong, B right"),
-    ("cmp_broke", comparison.broke, f"Broken by B ({n_broke})", "A right, B wrong"),
+# Side by side on a desktop: alone, a gallery (five tiles a row, rows of a fixed height) was a
+# strip down the middle, under half the width; two of them fill it and read as a pair. One under
+# the other on a phone, where each has the whole width.
+fixed_col, broke_col = st.columns(2)
+for col, key, indices, title, detail in (
+    (fixed_col, "cmp_fixed", comparison.fixed, f"Fixed by B ({n_fixed})", "A wrong, B right"),
+    (broke_col, "cmp_broke", comparison.broke, f"Broken by B ({n_broke})", "A right, B wrong"),
 ):
     shown = indices[:MAX_IMAGES]
     captions = [
@@ -162,7 +166,7 @@ for key, indices, title, detail in (
     ]
     if len(indices) > MAX_IMAGES:
         detail += f" · the first {MAX_IMAGES} shown"
-    st.plotly_chart(
+    col.plotly_chart(
         gallery_figure(dev.images[shown], captions, title, detail=detail),
         key=key,
         width="stretch",

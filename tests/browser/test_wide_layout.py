@@ -1,0 +1,67 @@
+"""A desktop's width used, a phone's kept (1280x900 and 390x844): Compare's two galleries (what B
+fixed, what B broke) sit side by side on a desktop and fill their width, one under the other on a
+phone.
+
+Screenshots: <repo>/screenshots/{desktop,phone}_compare_galleries.png (looked at by a person,
+not diffed).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import NOTEBOOK, new_page, screenshot
+from tests.browser.test_phone import SCREENS, open_page
+
+pytestmark = pytest.mark.browser
+
+
+def box(page, selector: str) -> dict:
+    """The bounding box of the first element matching ``selector``."""
+    return page.locator(selector).first.bounding_box()
+
+
+def mosaic_box(page, key: str) -> dict:
+    """Where the mosaic of the chart under ``.st-key-<key>`` (a heatmap, its first trace) is
+    drawn: x and width on the screen. A square-pixel mosaic (scaleanchor) in a wide chart keeps
+    the plot area's width and widens the axis range around it, so the plot area says nothing."""
+    return page.evaluate(
+        """(key) => { const c = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+                      const xa = c._fullLayout.xaxis, n = c._fullData[0].z[0].length;
+                      const left = c.getBoundingClientRect().left + xa._offset;
+                      const a = left + xa.l2p(-0.5), b = left + xa.l2p(n - 0.5);
+                      return { x: Math.min(a, b), width: Math.abs(b - a) }; }""",
+        key,
+    )
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_compare_galleries_fill_the_width(browser, looks_app_url, screen):
+    wide = SCREENS[screen]["viewport"]["width"]
+    with new_page(browser, **SCREENS[screen]) as page:
+        # two runs of the sample to compare (cached if another test trained them)
+        open_page(page, f"{looks_app_url}/train?hidden=12&iterations=50", "Dev accuracy")
+        open_page(page, f"{looks_app_url}/train?{NOTEBOOK}", "Dev accuracy")
+        open_page(page, f"{looks_app_url}/compare", "What B fixed, what B broke")
+        for key in ("cmp_fixed", "cmp_broke"):  # may still be arriving after the text
+            page.locator(f".st-key-{key} .nsewdrag").wait_for()
+        fixed, broke = (
+            box(page, f".st-key-{k} .js-plotly-plot") for k in ("cmp_fixed", "cmp_broke")
+        )
+        plots = [mosaic_box(page, k) for k in ("cmp_fixed", "cmp_broke")]
+        screenshot(page, f"{screen}_compare_galleries")
+    problems = []
+    if screen == "desktop":
+        if not (abs(fixed["y"] - broke["y"]) < 2 and fixed["x"] + fixed["width"] <= broke["x"]):
+            problems.append(f"the galleries are not side by side: {fixed}, {broke}")
+    elif broke["y"] < fixed["y"] + fixed["height"]:
+        problems.append(f"on a phone the galleries are not one under the other: {fixed}, {broke}")
+    for name, chart, plot in zip(("fixed", "broken"), (fixed, broke), plots):
+        # the tiles span most of their chart: no strip down the middle of it
+        if plot["width"] < 0.8 * chart["width"]:
+            problems.append(
+                f"{name}: tiles {plot['width']:.0f} px wide in a {chart['width']:.0f} px chart"
+            )
+        if plot["x"] + plot["width"] > wide:
+            problems.append(f"{name}: the tiles run past the screen's edge: {plot}")
+    assert not problems, "\n".join(problems)
