@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -76,6 +75,57 @@ def _label(v: Any) -> str:
     return json.dumps(v)
 
 
+MAX_BINS = 20  # many different numeric guesses: at most this many bars
+LABELLED_BARS = 8  # up to this many different guesses: a bar each, saying its value
+BARS_ACROSS = 10  # a labelled bar is at most 1/10 of the axis wide
+
+
+def _round_up(x: float) -> float:
+    """The smallest of 1, 2 and 5 times a power of ten that is at least ``x`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(x))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= x * (1 - 1e-9))
+
+
+def _numeric_bars(numbers: list[float], marks: list[float]) -> dict[str, Any]:
+    """Where to draw numeric guesses: bar centres ``x``, ``counts``, one ``width`` (in the
+    guesses' units), ``labels`` (the value each bar stands for, or none), ``hover`` texts and
+    the axis ``range``, which holds the guesses and the marked values (the real result, the
+    viewer's own).
+
+    Plotly's own bins were 1 wide around a single guess: a hairline beside a real result at 784,
+    or one bar filling an axis from 699.5 to 700.5. Here a few different guesses get a bar each,
+    as wide as the axis allows (up to a tenth) without touching its neighbour, labelled with its
+    value; more, or too close together, share up to ``MAX_BINS`` bins of a round width, never
+    narrower than a fortieth of the axis."""
+    lo, hi = min(numbers + marks), max(numbers + marks)
+    if hi == lo:  # one value: an axis some way either side of it
+        half = abs(lo) * 0.2 or 1.0
+        lo, hi = lo - half, hi + half
+    span = hi - lo
+    distinct = sorted(set(numbers))
+    gaps = [b - a for a, b in zip(distinct, distinct[1:])]
+    width = min([span / BARS_ACROSS, *(0.8 * g for g in gaps)])
+    if len(distinct) <= LABELLED_BARS and width >= span / 40:
+        counts = Counter(numbers)
+        x, n, labels = distinct, [counts[v] for v in distinct], [answer_text(v) for v in distinct]
+        spans = labels
+    else:
+        # a round bin width (1, 2 or 5 times a power of ten), bins centred on its multiples
+        width = _round_up(max((distinct[-1] - distinct[0]) / (MAX_BINS - 2), span / 40))
+        at = Counter(int(math.floor(v / width + 0.5)) for v in numbers)
+        ks = range(min(at), max(at) + 1)
+        x, n, labels = [k * width for k in ks], [at[k] for k in ks], []
+        spans = [f"{c - width / 2:.4g} to {c + width / 2:.4g}" for c in x]
+    return {
+        "x": x,
+        "counts": n,
+        "width": width,
+        "labels": labels,
+        "hover": [f"{s}: {c} student{'s' * (c != 1)}" for s, c in zip(spans, n)],
+        "range": [lo - width, hi + width],
+    }
+
+
 def guesses_figure(
     values: Sequence[Any],
     truth: Any = None,
@@ -83,31 +133,57 @@ def guesses_figure(
     title: str = "",
     right: Sequence[str] = (),
 ) -> go.Figure:
-    """The distribution of a class's guesses: a histogram of numbers, or a bar per choice; the
-    real result (``truth`` for a number, or the ``right`` choices, every one shown even when
-    nobody chose it) and the viewer's own guess (``mine``) marked when given."""
+    """The distribution of a class's guesses: bars of numbers (a few different ones labelled
+    with their value, many binned), or a bar per choice; the real result (``truth`` for a
+    number, or the ``right`` choices, every one shown even when nobody chose it) and the
+    viewer's own guess (``mine``) marked when given."""
     numbers = [_number(v) for v in values]
     fig = go.Figure()
-    if values and all(x is not None for x in numbers):
-        fig.add_trace(go.Histogram(x=numbers, name="guesses", marker_color=GUESS_COLOUR, nbinsx=20))
-        for value, colour, name in (
-            (truth, TRUTH_COLOUR, "real result"),
-            (mine, MINE_COLOUR, "you"),
-        ):
-            x = _number(value)
-            if x is not None:
-                fig.add_vline(
-                    x=x,
-                    line_color=colour,
-                    line_width=3,
-                    annotation_text=f"{name}: {x:g}",
-                    annotation_position="top",
-                )
+    # numbers on an axis, unless one is so large that the axis's length overflows (1e308 typed)
+    if values and all(x is not None and abs(x) <= 1e300 for x in numbers):
+        marked = [
+            (x, colour, name)
+            for x, colour, name in (
+                (_number(truth), TRUTH_COLOUR, "real result"),
+                (_number(mine), MINE_COLOUR, "you"),
+            )
+            if x is not None and abs(x) <= 1e300
+        ]
+        bars = _numeric_bars(numbers, [x for x, _, _ in marked])
+        fig.add_trace(
+            go.Bar(
+                x=bars["x"],
+                y=bars["counts"],
+                width=bars["width"],
+                name="guesses",
+                marker_color=GUESS_COLOUR,
+                text=bars["labels"] or None,
+                textposition="outside",
+                constraintext="none",  # a label keeps its size above a narrow bar
+                cliponaxis=False,
+                hovertext=bars["hover"],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+        for x, colour, name in marked:
+            fig.add_vline(
+                x=x,
+                line_color=colour,
+                line_width=3,
+                annotation_text=f"{name}: {x:g}",
+                annotation_position="top",
+            )
         fig.update_layout(xaxis_title="guess", yaxis_title="students")
-        _whole_students(fig, int(np.histogram(numbers, bins=20)[0].max()))
+        fig.update_xaxes(range=bars["range"])
+        most = max(bars["counts"])
+        _whole_students(fig, most)
+        if bars["labels"]:  # room above the tallest bar for its label
+            fig.update_yaxes(range=[0, most * 1.25])
     else:
-        counts = Counter(_label(v) for v in values)
-        good = {_label(r) for r in right} | ({_label(truth)} if truth is not None else set())
+        counts = Counter(answer_text(v) for v in values)
+        good = {answer_text(r) for r in right} | (
+            {answer_text(truth)} if truth is not None else set()
+        )
         for k in good:
             counts.setdefault(k, 0)
         labels = sorted(counts, key=lambda k: (-counts[k], k))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from engine.classroom import Member, Record, StudentRun
 from views import classroom as v
@@ -26,11 +27,55 @@ def test_progress_counts_steps_per_lesson_and_of_how_many():
     assert list(t["The cost"]) == ["2 of 5", "0 of 5"] and list(t["runs"]) == [2, 0]
 
 
-def test_numeric_guesses_are_a_histogram_with_the_real_result_and_mine_marked():
+def test_numeric_guesses_are_bars_with_the_real_result_and_mine_marked():
     fig = v.guesses_figure([2.3, 2.4, 9.0], truth=2.30, mine=9.0)
-    assert fig.data[0].type == "histogram" and list(fig.data[0].x) == [2.3, 2.4, 9.0]
+    bars = fig.data[0]
+    assert bars.type == "bar" and sum(bars.y) == 3
+    assert bars.y[0] == 2  # 2.3 and 2.4, a tenth apart on an axis 6.7 long, share a bin
     lines = {s.line.color: s.x0 for s in fig.layout.shapes}
     assert lines == {v.TRUTH_COLOUR: 2.3, v.MINE_COLOUR: 9.0}
+
+
+def _bars(fig):
+    """The figure's first trace and x axis as plotly sends them to the browser."""
+    sent = json.loads(fig.to_json())
+    return sent["data"][0], sent["layout"]["xaxis"]
+
+
+def test_one_guess_is_a_bar_that_reads_with_its_value():
+    """One student's guess was a bin 1 wide: a hairline beside the real result at 784, or, with
+    no result yet, a bar filling an axis from 699.5 to 700.5. Now a bar at least a twentieth
+    of the axis wide, with its value written above it."""
+    for fig in (v.guesses_figure([700.0], truth=784), v.guesses_figure([700.0])):
+        bar, xaxis = _bars(fig)
+        lo, hi = xaxis["range"]
+        assert bar["x"] == [700.0] and bar["y"] == [1] and bar["text"] == ["700"]
+        assert bar["width"] / (hi - lo) >= 1 / 20
+        assert lo < 700 - bar["width"] / 2 and 700 + bar["width"] / 2 < hi
+    _, xaxis = _bars(v.guesses_figure([700.0], truth=784))
+    assert xaxis["range"][1] > 784  # the real result's line on the axis too
+
+
+def test_a_few_different_guesses_are_a_labelled_bar_each_side_by_side():
+    bar, xaxis = _bars(v.guesses_figure([784.0, 100.0, 784.0], truth=784))
+    assert bar["x"] == [100.0, 784.0] and bar["y"] == [1, 2] and bar["text"] == ["100", "784"]
+    lo, hi = xaxis["range"]
+    assert (hi - lo) / 20 <= bar["width"] < 784 - 100  # wide, and apart
+
+
+def test_many_different_guesses_share_bins_that_still_show():
+    guesses = [float(x) for x in range(100, 130)] + [500.0]
+    bar, xaxis = _bars(v.guesses_figure(guesses, truth=120))
+    lo, hi = xaxis["range"]
+    assert len(bar["x"]) <= v.MAX_BINS and sum(bar["y"]) == len(guesses)
+    assert bar["width"] >= (hi - lo) / 40 and "text" not in bar
+    assert bar["y"][-1] == 1 and bar["hovertext"][-1] == "475 to 525: 1 student"  # the 500
+    assert bar["hovertext"][0] == "75 to 125: 25 students"  # round bins: 100 to 124
+
+
+def test_guesses_too_large_for_an_axis_are_a_bar_each():
+    bar, _ = _bars(v.guesses_figure([1e308, -1e308, 5.0], truth=1e308))
+    assert sorted(bar["x"]) == ["-1e+308", "1e+308", "5"] and bar["y"] == [1, 1, 1]
 
 
 def test_guesses_are_counted_in_whole_students():
