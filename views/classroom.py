@@ -12,6 +12,7 @@ import io
 import json
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -33,12 +34,27 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def short_when(t: float, now: float) -> str:
+    """A time for a phone's narrow column: "5 Dec 11:02" (in UTC, which the column's header
+    says), the year only when it is not ``now``'s, with no-break spaces so it stays on one line
+    ("2026-12-05 11:02 UTC" wrapped onto three lines of a 390 px screen)."""
+    at, year = datetime.fromtimestamp(t, UTC), datetime.fromtimestamp(now, UTC).year
+    day = f"{at.day} {at:%b}" + (f" {at.year}" if at.year != year else "")
+    return f"{day} {at:%H:%M}".replace(" ", "\N{NO-BREAK SPACE}")
+
+
+JOINED = "joined (UTC)"
+
+
 def progress_table(
-    members: Sequence[Member], lessons: Sequence[tuple[str, str, int]] = ()
+    members: Sequence[Member],
+    lessons: Sequence[tuple[str, str, int]] = (),
+    now: float | None = None,
 ) -> pd.DataFrame:
-    """One row per student: nickname, joined, runs, and per lesson the steps answered — "3 of 8"
-    when ``lessons`` gives (lesson id, title, number of steps), else the count of each lesson
-    any student answered."""
+    """One row per student: nickname, when they joined (:func:`short_when`, ``now`` the time
+    the page is drawn), runs, and per lesson the steps answered — "3 of 8" when ``lessons`` gives
+    (lesson id, title, number of steps), else the count of each lesson any student answered."""
+    now = time.time() if now is None else now
     if lessons:
         columns = [(lesson_id, title, n) for lesson_id, title, n in lessons]
     else:
@@ -46,12 +62,12 @@ def progress_table(
         columns = [(lesson, lesson, 0) for lesson in seen]
     rows = []
     for m in members:
-        row = {"nickname": m.nickname, "joined": _when(m.joined), "runs": m.runs}
+        row = {"nickname": m.nickname, JOINED: short_when(m.joined, now), "runs": m.runs}
         for lesson_id, title, n in columns:
             done = m.done(lesson_id)
             row[title] = f"{done} of {n}" if n else f"{done} step{'s' * (done != 1)}"
         rows.append(row)
-    return pd.DataFrame(rows, columns=["nickname", "joined", "runs", *(c[1] for c in columns)])
+    return pd.DataFrame(rows, columns=["nickname", JOINED, "runs", *(c[1] for c in columns)])
 
 
 def _number(v: Any) -> float | None:

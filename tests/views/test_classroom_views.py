@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 from engine.classroom import Member, Record, StudentRun
 from views import classroom as v
@@ -21,10 +22,25 @@ def test_progress_counts_steps_per_lesson_and_of_how_many():
         Member("bob", 0.0, {}, 0),
     ]
     t = v.progress_table(members)
-    assert list(t.columns) == ["nickname", "joined", "runs", "cost", "forward"]
+    assert list(t.columns) == ["nickname", "joined (UTC)", "runs", "cost", "forward"]
     assert list(t["cost"]) == ["2 steps", "0 steps"] and list(t["forward"]) == ["1 step", "0 steps"]
     t = v.progress_table(members, [("cost", "The cost", 5)])
     assert list(t["The cost"]) == ["2 of 5", "0 of 5"] and list(t["runs"]) == [2, 0]
+
+
+def test_joined_reads_on_one_line_of_a_phone():
+    """ "2026-12-05 11:02 UTC" wrapped onto three lines of the roster on a 390 px screen: now
+    day, month and time joined by no-break spaces (UTC in the header), the year only when it
+    is not this year's."""
+    nbsp = "\N{NO-BREAK SPACE}"
+    joined = datetime(2026, 12, 5, 11, 2, tzinfo=UTC).timestamp()
+    later = joined + 3 * 3600
+    assert v.short_when(joined, later) == f"5{nbsp}Dec{nbsp}11:02"
+    next_year = datetime(2027, 1, 3, tzinfo=UTC).timestamp()
+    assert v.short_when(joined, next_year) == f"5{nbsp}Dec{nbsp}2026{nbsp}11:02"
+    t = v.progress_table([Member("ada", joined, {}, 0)], now=later)
+    assert t.loc[0, "joined (UTC)"].split() == ["5", "Dec", "11:02"]  # as it reads
+    assert " " not in t.loc[0, "joined (UTC)"]  # no space to break the line at
 
 
 def test_numeric_guesses_are_bars_with_the_real_result_and_mine_marked():
