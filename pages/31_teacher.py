@@ -82,7 +82,8 @@ if by_hand:
     st.subheader("By hand")
     for lesson, step in by_hand:
         st.markdown(f"**{classroom.step_title(lesson, step)}**")
-        st.dataframe(view.tries_table(records, lesson, step), hide_index=True, width="stretch")
+        # a table, as above: a dataframe's toolbar covered the end of the step's title on a phone
+        st.table(view.tries_table(records, lesson, step).set_index("nickname"))
 
 st.subheader("Runs")
 if not runs:
