@@ -92,8 +92,8 @@ def _label(v: Any) -> str:
 
 
 MAX_BINS = 20  # many different numeric guesses: at most this many bars
-LABELLED_BARS = 8  # up to this many different guesses: a bar each, saying its value
-BARS_ACROSS = 10  # a labelled bar is at most 1/10 of the axis wide
+LABELLED_BARS = 8  # up to this many different guesses: a bar each, its value written under it
+BARS_ACROSS = 10  # ... when they are at least 1/10 of the axis apart; a bar is at most that wide
 
 
 def _round_up(x: float) -> float:
@@ -109,10 +109,10 @@ def _numeric_bars(numbers: list[float], marks: list[float]) -> dict[str, Any]:
     viewer's own).
 
     Plotly's own bins were 1 wide around a single guess: a hairline beside a real result at 784,
-    or one bar filling an axis from 699.5 to 700.5. Here a few different guesses get a bar each,
-    as wide as the axis allows (up to a tenth) without touching its neighbour, labelled with its
-    value; more, or too close together, share up to ``MAX_BINS`` bins of a round width, never
-    narrower than a fortieth of the axis."""
+    or one bar filling an axis from 699.5 to 700.5. Here a few different guesses a tenth of the
+    axis apart get a bar each, up to a tenth wide without touching its neighbour, labelled with
+    its value; more, or closer together (their labels would run into each other), share up to
+    ``MAX_BINS`` bins of a round width, never narrower than a fortieth of the axis."""
     lo, hi = min(numbers + marks), max(numbers + marks)
     if hi == lo:  # one value: an axis some way either side of it
         half = abs(lo) * 0.2 or 1.0
@@ -120,8 +120,8 @@ def _numeric_bars(numbers: list[float], marks: list[float]) -> dict[str, Any]:
     span = hi - lo
     distinct = sorted(set(numbers))
     gaps = [b - a for a, b in zip(distinct, distinct[1:])]
-    width = min([span / BARS_ACROSS, *(0.8 * g for g in gaps)])
-    if len(distinct) <= LABELLED_BARS and width >= span / 40:
+    if len(distinct) <= LABELLED_BARS and min(gaps, default=span) >= span / BARS_ACROSS:
+        width = min([span / BARS_ACROSS, *(0.8 * g for g in gaps)])
         counts = Counter(numbers)
         x, n, labels = distinct, [counts[v] for v in distinct], [answer_text(v) for v in distinct]
         spans = labels
@@ -149,8 +149,8 @@ def guesses_figure(
     title: str = "",
     right: Sequence[str] = (),
 ) -> go.Figure:
-    """The distribution of a class's guesses: bars of numbers (a few different ones labelled
-    with their value, many binned), or a bar per choice; the real result (``truth`` for a
+    """The distribution of a class's guesses: bars of numbers (a few different ones with their
+    value under each, many binned), or a bar per choice; the real result (``truth`` for a
     number, or the ``right`` choices, every one shown even when nobody chose it) and the
     viewer's own guess (``mine``) marked when given."""
     numbers = [_number(v) for v in values]
@@ -173,10 +173,6 @@ def guesses_figure(
                 width=bars["width"],
                 name="guesses",
                 marker_color=GUESS_COLOUR,
-                text=bars["labels"] or None,
-                textposition="outside",
-                constraintext="none",  # a label keeps its size above a narrow bar
-                cliponaxis=False,
                 hovertext=bars["hover"],
                 hovertemplate="%{hovertext}<extra></extra>",
             )
@@ -191,10 +187,9 @@ def guesses_figure(
             )
         fig.update_layout(xaxis_title="guess", yaxis_title="students")
         fig.update_xaxes(range=bars["range"])
-        most = max(bars["counts"])
-        _whole_students(fig, most)
-        if bars["labels"]:  # room above the tallest bar for its label
-            fig.update_yaxes(range=[0, most * 1.25])
+        if bars["labels"]:  # each bar's value under it (above, the real result's line crossed it)
+            fig.update_xaxes(tickvals=bars["x"], ticktext=bars["labels"])
+        _whole_students(fig, max(bars["counts"]))
     else:
         counts = Counter(answer_text(v) for v in values)
         good = {answer_text(r) for r in right} | (

@@ -61,11 +61,11 @@ def _bars(fig):
 def test_one_guess_is_a_bar_that_reads_with_its_value():
     """One student's guess was a bin 1 wide: a hairline beside the real result at 784, or, with
     no result yet, a bar filling an axis from 699.5 to 700.5. Now a bar at least a twentieth
-    of the axis wide, with its value written above it."""
+    of the axis wide, with its value written under it."""
     for fig in (v.guesses_figure([700.0], truth=784), v.guesses_figure([700.0])):
         bar, xaxis = _bars(fig)
         lo, hi = xaxis["range"]
-        assert bar["x"] == [700.0] and bar["y"] == [1] and bar["text"] == ["700"]
+        assert bar["x"] == [700.0] and bar["y"] == [1] and xaxis["ticktext"] == ["700"]
         assert bar["width"] / (hi - lo) >= 1 / 20
         assert lo < 700 - bar["width"] / 2 and 700 + bar["width"] / 2 < hi
     _, xaxis = _bars(v.guesses_figure([700.0], truth=784))
@@ -74,7 +74,10 @@ def test_one_guess_is_a_bar_that_reads_with_its_value():
 
 def test_a_few_different_guesses_are_a_labelled_bar_each_side_by_side():
     bar, xaxis = _bars(v.guesses_figure([784.0, 100.0, 784.0], truth=784))
-    assert bar["x"] == [100.0, 784.0] and bar["y"] == [1, 2] and bar["text"] == ["100", "784"]
+    assert bar["x"] == [100.0, 784.0] and bar["y"] == [1, 2]
+    assert xaxis["tickvals"] == [100.0, 784.0] and xaxis["ticktext"] == ["100", "784"]
+    _, xaxis = _bars(v.guesses_figure([10.0, 28.0, 784.0]))  # labels 10 and 28 would collide
+    assert "ticktext" not in xaxis
     lo, hi = xaxis["range"]
     assert (hi - lo) / 20 <= bar["width"] < 784 - 100  # wide, and apart
 
@@ -84,7 +87,7 @@ def test_many_different_guesses_share_bins_that_still_show():
     bar, xaxis = _bars(v.guesses_figure(guesses, truth=120))
     lo, hi = xaxis["range"]
     assert len(bar["x"]) <= v.MAX_BINS and sum(bar["y"]) == len(guesses)
-    assert bar["width"] >= (hi - lo) / 40 and "text" not in bar
+    assert bar["width"] >= (hi - lo) / 40 and "ticktext" not in xaxis
     assert bar["y"][-1] == 1 and bar["hovertext"][-1] == "475 to 525: 1 student"  # the 500
     assert bar["hovertext"][0] == "75 to 125: 25 students"  # round bins: 100 to 124
 
