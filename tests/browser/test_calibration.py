@@ -30,6 +30,7 @@ def test_confidence_section_and_confident_mistakes(page, cold_app_url):
     diagrams.last.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(exist_ok=True)
     diagrams.last.screenshot(path=str(SCREENSHOTS / "calibration.png"))
+    page.get_by_text("fitted on half A (applied to half B)").first.wait_for()
     assert page.get_by_text("fitted on half A (applied to half B)").count() == 1
     screenshot(page, "evaluate_confidence")  # the whole page, for a person to look at
 

@@ -56,6 +56,7 @@ def test_a_teacher_sees_what_three_students_did_and_a_wrong_key_sees_nothing(bro
     teacher.get_by_role("button", name="Create a class").click()
     teacher.get_by_text("write it down now").wait_for()
     wait_for_app(teacher)
+    teacher.locator('[data-testid="stCode"]').nth(1).wait_for()  # the link, then the key
     link, key = (c.inner_text().strip() for c in teacher.locator('[data-testid="stCode"]').all())
     code = parse_qs(urlparse(link).query)["join"][0]
     assert re.fullmatch(r"[A-Z2-9]{6}", code) and len(key) >= 20

@@ -90,6 +90,7 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
 
     page.get_by_text("Lesson complete.").wait_for()
     link = page.get_by_role("link", name="Watch the loss fall with other settings")
+    link.first.wait_for()  # it arrives after "Lesson complete."
     assert link.count() == 1
     assert "lesson=cost" in page.url and f"step={n}" in page.url
     assert_no_exception(page)

@@ -43,7 +43,7 @@ def test_an_uploaded_model_is_shown_on_evaluate_without_curves(page, app_url, tm
     page.get_by_text("Can you trust the percentages?").first.wait_for()
     wait_for_app(page)
     assert_no_exception(page)
-    assert page.get_by_text("hidden 9 · relu").count() >= 1
+    page.get_by_text("hidden 9 · relu").first.wait_for()
     screenshot(page, "evaluate-uploaded-model")
 
 

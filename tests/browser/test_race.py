@@ -17,7 +17,7 @@ def test_a_race_of_three_optimizers(page, app_url):
     wait_for_app(page)  # the rest of the page (chart, table, Compare link) comes after the winner
     assert_no_exception(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').last
-    chart.wait_for()
+    chart.locator(".legendtext").nth(2).wait_for()  # the SVG is drawn after its box arrives
     legend = [t.text_content() for t in chart.locator(".legendtext").all()]  # SVG text
     assert legend == ["GD (alpha 0.1)", "Momentum (alpha 0.05)", "Adam (alpha 0.01)"], legend
     # Under load it was missing twice after the script had finished (not reproduced alone): it

@@ -20,9 +20,7 @@ def test_a_teachers_link_leaves_only_alpha_to_change(page, app_url):
     ).wait_for()  # trained, or served if the other test ran first
     wait_for_app(page)
     assert_no_exception(page)
-    assert page.get_by_text(
-        "Set for this exercise: hidden units 32, iterations 40, seed 0."
-    ).count()
+    page.get_by_text("Set for this exercise: hidden units 32, iterations 40, seed 0.").wait_for()
     assert page.get_by_role("spinbutton", name="Hidden units").is_disabled()
     assert page.get_by_role("spinbutton", name="Seed").is_disabled()
     assert page.get_by_text("Advanced: initialisation").count() == 0

@@ -92,7 +92,7 @@ def test_tour(page, app_url, browser):
     query = parse_qs(urlsplit(page.url).query)
     assert query["true"] == [str(t)] and query["pred"] == [str(p)], page.url
     assert urlsplit(page.url).path.endswith("/mistakes")
-    assert page.get_by_text(f"true {t} predicted as {p}").count() >= 1
+    page.get_by_text(f"true {t} predicted as {p}").first.wait_for()
     if n >= 2:
         # Click the second image of the gallery: it becomes the one shown large.
         title = "() => document.querySelector('.st-key-big .gtitle')?.textContent"
