@@ -50,6 +50,7 @@ def test_seed_groups_intervals_notes_and_random_search(page, killable_app, tmp_p
     wait_for_app(page)
     assert_no_exception(page)
     page.get_by_text("Over seeds (runs that differ").wait_for()
+    page.get_by_text("may be one seed's luck").wait_for()  # the caption after both sentences
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert re.search(r"A \d+\.\d% ± \d+\.\d \(3 seeds\), B \d+\.\d% ± \d+\.\d \(3 seeds\)", body)
     sentences = re.findall(
