@@ -93,6 +93,7 @@ def _label(v: Any) -> str:
 
 MAX_BINS = 20  # many different numeric guesses: at most this many bars
 LABELLED_BARS = 8  # up to this many different guesses: a bar each, its value written under it
+MARK_LINE = 16  # px between the marked values' labels above the chart
 BARS_ACROSS = 10  # ... when they are at least 1/10 of the axis apart; a bar is at most that wide
 
 
@@ -158,14 +159,14 @@ def guesses_figure(
     # numbers on an axis, unless one is so large that the axis's length overflows (1e308 typed)
     if values and all(x is not None and abs(x) <= 1e300 for x in numbers):
         marked = [
-            (x, colour, name)
-            for x, colour, name in (
-                (_number(truth), TRUTH_COLOUR, "real result"),
-                (_number(mine), MINE_COLOUR, "you"),
+            (x, colour, name, dash)
+            for x, colour, name, dash in (
+                (_number(truth), TRUTH_COLOUR, "real result", "solid"),
+                (_number(mine), MINE_COLOUR, "you", "dot"),  # dotted: the real result shows
             )
             if x is not None and abs(x) <= 1e300
         ]
-        bars = _numeric_bars(numbers, [x for x, _, _ in marked])
+        bars = _numeric_bars(numbers, [m[0] for m in marked])
         fig.add_trace(
             go.Bar(
                 x=bars["x"],
@@ -177,13 +178,18 @@ def guesses_figure(
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-        for x, colour, name in marked:
+        # the labels one above the other, in their line's colour: side by side, "real result:
+        # 784" and "you: 784" were written over each other when a student guessed right
+        for row, (x, colour, name, dash) in enumerate(marked):
             fig.add_vline(
                 x=x,
                 line_color=colour,
                 line_width=3,
+                line_dash=dash,
                 annotation_text=f"{name}: {x:g}",
                 annotation_position="top",
+                annotation_font_color=colour,
+                annotation_yshift=MARK_LINE * row,
             )
         fig.update_layout(xaxis_title="guess", yaxis_title="students")
         fig.update_xaxes(range=bars["range"])

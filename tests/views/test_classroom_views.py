@@ -52,6 +52,16 @@ def test_numeric_guesses_are_bars_with_the_real_result_and_mine_marked():
     assert lines == {v.TRUTH_COLOUR: 2.3, v.MINE_COLOUR: 9.0}
 
 
+def test_a_right_guess_and_the_real_result_are_labelled_one_above_the_other():
+    """A student who guessed right saw "real result: 784" and "you: 784" written over each
+    other; now each label in its line's colour, "you" a line higher, its line dotted."""
+    fig = v.guesses_figure([784.0, 100.0], truth=784, mine=784.0)
+    notes = {a.text: (a.yshift or 0, a.font.color) for a in fig.layout.annotations}
+    assert notes == {"real result: 784": (0, v.TRUTH_COLOUR), "you: 784": (16, v.MINE_COLOUR)}
+    dashes = {s.line.color: s.line.dash for s in fig.layout.shapes}
+    assert dashes == {v.TRUTH_COLOUR: "solid", v.MINE_COLOUR: "dot"}
+
+
 def _bars(fig):
     """The figure's first trace and x axis as plotly sends them to the browser."""
     sent = json.loads(fig.to_json())
