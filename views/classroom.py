@@ -93,8 +93,9 @@ def _label(v: Any) -> str:
 
 MAX_BINS = 20  # many different numeric guesses: at most this many bars
 LABELLED_BARS = 8  # up to this many different guesses: a bar each, its value written under it
-MARK_LINE = 16  # px between the marked values' labels above the chart
 BARS_ACROSS = 10  # ... when they are at least 1/10 of the axis apart; a bar is at most that wide
+MARK_LINE = 16  # px between the marked values' labels above the chart
+ON_AN_AXIS = 1e300  # larger numbers (1e308 typed) would overflow the axis's length: bars by answer
 
 
 def _round_up(x: float) -> float:
@@ -125,20 +126,20 @@ def _numeric_bars(numbers: list[float], marks: list[float]) -> dict[str, Any]:
         width = min([span / BARS_ACROSS, *(0.8 * g for g in gaps)])
         counts = Counter(numbers)
         x, n, labels = distinct, [counts[v] for v in distinct], [answer_text(v) for v in distinct]
-        spans = labels
+        holds = labels
     else:
         # a round bin width (1, 2 or 5 times a power of ten), bins centred on its multiples
         width = _round_up(max((distinct[-1] - distinct[0]) / (MAX_BINS - 2), span / 40))
         at = Counter(int(math.floor(v / width + 0.5)) for v in numbers)
         ks = range(min(at), max(at) + 1)
         x, n, labels = [k * width for k in ks], [at[k] for k in ks], []
-        spans = [f"{c - width / 2:.4g} to {c + width / 2:.4g}" for c in x]
+        holds = [f"{c - width / 2:.4g} to {c + width / 2:.4g}" for c in x]
     return {
         "x": x,
         "counts": n,
         "width": width,
         "labels": labels,
-        "hover": [f"{s}: {c} student{'s' * (c != 1)}" for s, c in zip(spans, n)],
+        "hover": [f"{h}: {c} student{'s' * (c != 1)}" for h, c in zip(holds, n)],
         "range": [lo - width, hi + width],
     }
 
@@ -156,15 +157,14 @@ def guesses_figure(
     viewer's own guess (``mine``) marked when given."""
     numbers = [_number(v) for v in values]
     fig = go.Figure()
-    # numbers on an axis, unless one is so large that the axis's length overflows (1e308 typed)
-    if values and all(x is not None and abs(x) <= 1e300 for x in numbers):
+    if values and all(x is not None and abs(x) <= ON_AN_AXIS for x in numbers):
         marked = [
             (x, colour, name, dash)
             for x, colour, name, dash in (
                 (_number(truth), TRUTH_COLOUR, "real result", "solid"),
                 (_number(mine), MINE_COLOUR, "you", "dot"),  # dotted: the real result shows
             )
-            if x is not None and abs(x) <= 1e300
+            if x is not None and abs(x) <= ON_AN_AXIS
         ]
         bars = _numeric_bars(numbers, [m[0] for m in marked])
         fig.add_trace(
