@@ -45,6 +45,8 @@ if h > MAX_UNITS:
 
 # What each unit looks for beside how it votes (row u of W2 is unit u): side by side on a
 # desktop, one under the other on a phone, where the tiles, five a row, fill the width.
+# W2 is as tall as the tiles: with 64 units they ran on ~500 px below its 700 px; as tall, its
+# rows are 5 units to a row of tiles (~18 px a unit), each about level with those units' tiles.
 units, votes = st.columns([3, 2])
 with units:
     st.subheader(f"What each hidden unit looks for (iteration {iteration:,})")
@@ -70,15 +72,16 @@ with units:
             )
         )
     changes = show == "change" and not unchanged
+    tiles = figures.hidden_units(
+        params.W1,
+        cols=5,  # ~64 px a tile on a phone (ten a row were 26 px); the same on a desktop
+        first=first,
+        count=min(h, MAX_UNITS),
+        limit=limits["dW1" if changes else "W1"],
+        start=start.W1 if changes else None,
+    )
     st.plotly_chart(
-        figures.hidden_units(
-            params.W1,
-            cols=5,  # ~64 px a tile on a phone (ten a row were 26 px); the same on a desktop
-            first=first,
-            count=min(h, MAX_UNITS),
-            limit=limits["dW1" if changes else "W1"],
-            start=start.W1 if changes else None,
-        ),
+        tiles,
         width="stretch",
         key="w1",
         config={"displayModeBar": False},
@@ -87,7 +90,7 @@ with votes:
     st.subheader("Hidden unit → digit (W2)")
     st.caption("Red: the unit votes for the digit; blue: against it.")
     st.plotly_chart(
-        figures.output_weights(params.W2, limit=limits["W2"]),
+        figures.output_weights(params.W2, limit=limits["W2"], height=tiles.layout.height),
         width="stretch",
         key="w2",
         config={"displayModeBar": False},

@@ -757,8 +757,12 @@ def hidden_units(
     return fig
 
 
-def output_weights(W2: np.ndarray, limit: float | None = None) -> go.Figure:
-    """W2 (hidden, 10): how much each hidden unit votes for each digit."""
+def output_weights(
+    W2: np.ndarray, limit: float | None = None, height: int | None = None
+) -> go.Figure:
+    """W2 (hidden, 10): how much each hidden unit votes for each digit. ``height``: the
+    figure's (e.g. that of the hidden units' tiles beside it, so that the two end together),
+    at least 280 px; by default 22 px a unit, at most 700 px."""
     W2 = np.asarray(W2)
     h = W2.shape[0]
     lim = limit if limit is not None else symmetric_limit(W2)
@@ -779,7 +783,7 @@ def output_weights(W2: np.ndarray, limit: float | None = None) -> go.Figure:
         xaxis=dict(title="digit (output)", tickmode="linear", dtick=1, side="top"),
         yaxis=dict(title="hidden unit", autorange="reversed", dtick=1 if h <= 20 else None),
     )
-    fig = _layout(fig, height=int(min(700, max(280, 90 + 22 * h))))
+    fig = _layout(fig, height=max(280, int(min(700, 90 + 22 * h) if height is None else height)))
     fig.update_layout(margin=dict(l=60, r=20, t=60, b=20))
     return fig
 

@@ -65,3 +65,22 @@ def test_compare_galleries_fill_the_width(browser, looks_app_url, screen):
         if plot["x"] + plot["width"] > wide:
             problems.append(f"{name}: the tiles run past the screen's edge: {plot}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_weights_w2_ends_with_the_tiles_at_64_units(browser, looks_app_url, screen):
+    """With 64 hidden units W2 beside the tiles (a desktop) ends about where they end; on a
+    phone, under them, it is as tall, and the tiles keep their size (test_phone checks it)."""
+    url = f"{looks_app_url}/weights?{NOTEBOOK}".replace("hidden=10", "hidden=64")
+    with new_page(browser, **SCREENS[screen]) as page:
+        open_page(page, url, "What each hidden unit looks for")
+        page.locator(".st-key-w2 .nsewdrag").wait_for()  # may arrive after the text
+        tiles, w2 = (box(page, f".st-key-{k} .js-plotly-plot") for k in ("w1", "w2"))
+        screenshot(page, f"{screen}_weights_64_beside")
+    if screen == "desktop":
+        assert abs(w2["x"] - (tiles["x"] + tiles["width"])) < 100, (tiles, w2)  # beside
+        gap = tiles["y"] + tiles["height"] - (w2["y"] + w2["height"])
+        assert abs(gap) < 0.1 * tiles["height"], f"the tiles end {gap:.0f} px below W2"
+    else:
+        assert w2["y"] >= tiles["y"] + tiles["height"], (tiles, w2)  # under them
+        assert abs(w2["height"] - tiles["height"]) < 2, (tiles, w2)

@@ -277,6 +277,16 @@ def test_weights_show_units_w2_histograms_and_replay():
     np.testing.assert_allclose(tile, result.snapshot(0).W1[:, 0].reshape(28, 28), atol=1e-4)
 
 
+def test_weights_w2_as_tall_as_the_tiles_beside_it_with_64_units():
+    """64 hidden units: W2 as tall as the tiles beside it, so the two columns end together (the
+    tiles, five a row, ran on ~500 px below W2's 700 px)."""
+    at = app("pages/5_weights.py", iterations=ITER, hidden=64)
+    w1, w2, _ = charts(at)
+    assert len(w1["layout"]["annotations"]) == 64
+    assert len(np.array(w2["data"][0]["z"])) == 64
+    assert w2["layout"]["height"] == w1["layout"]["height"] > 700
+
+
 # ---- Data ---------------------------------------------------------------------------------------
 def test_data_page_explores_the_sample():
     at = app("pages/1_data.py")

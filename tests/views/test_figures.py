@@ -117,6 +117,16 @@ def test_hidden_units_colour_bar_above_and_height_by_rows():
     assert per_row == pytest.approx((SIDE + CAPTION_GAP) * figures.UNIT_PX / SIDE, abs=1)
 
 
+def test_output_weights_takes_the_height_of_the_tiles_beside_it():
+    """W2 takes the height it is given (the tiles' beside it), at least 280 px; by default 22 px
+    a unit up to 700 px."""
+    W2 = np.random.default_rng(2).normal(size=(64, 10))
+    assert figures.output_weights(W2).layout.height == 700
+    assert figures.output_weights(W2, height=1034).layout.height == 1034
+    assert figures.output_weights(W2, height=100).layout.height == 280
+    assert figures.output_weights(W2[:5]).layout.height == 280
+
+
 def test_output_weights_and_histograms():
     rng = np.random.default_rng(1)
     W2 = rng.normal(size=(7, 10))
