@@ -112,20 +112,31 @@ if results_tab.open:
         )
         st.space("medium")  # room for the table's toolbar, drawn above it (over the bars' axis)
         # One decimal for every share (Streamlit's "percent" format drops trailing zeros: 97% beside 91.51%)
+        # As wide as the bars above it (at its content's 312 px it sat under their left end on a
+        # desktop, apart from them): the compact widths are minimums, stretched to fill the row,
+        # and each value left-aligned under its header (the headers are; far right, they drifted away).
         st.dataframe(
             table.style.format("{:.1%}", subset=["precision", "recall", "f1"]),
             hide_index=True,
             placeholder=MISSING,
-            width="content",
+            width="stretch",
             key="per_digit",
             column_config={
-                "digit": st.column_config.NumberColumn("digit", format="%d", width=48),
-                "precision": st.column_config.Column(
-                    "precision", width=76, help=glossary.help("precision")
+                "digit": st.column_config.NumberColumn(
+                    "digit", format="%d", width=48, alignment="left"
                 ),
-                "recall": st.column_config.Column("recall", width=62, help=glossary.help("recall")),
-                "f1": st.column_config.Column("F1", width=62, help=glossary.help("f1")),
-                "support": st.column_config.NumberColumn("images", format="%d", width=62),
+                "precision": st.column_config.Column(
+                    "precision", width=76, help=glossary.help("precision"), alignment="left"
+                ),
+                "recall": st.column_config.Column(
+                    "recall", width=62, help=glossary.help("recall"), alignment="left"
+                ),
+                "f1": st.column_config.Column(
+                    "F1", width=62, help=glossary.help("f1"), alignment="left"
+                ),
+                "support": st.column_config.NumberColumn(
+                    "images", format="%d", width=62, alignment="left"
+                ),
             },
         )
         wrong = int((~ev.correct).sum())

@@ -84,3 +84,18 @@ def test_weights_w2_ends_with_the_tiles_at_64_units(browser, looks_app_url, scre
     else:
         assert w2["y"] >= tiles["y"] + tiles["height"], (tiles, w2)  # under them
         assert abs(w2["height"] - tiles["height"]) < 2, (tiles, w2)
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_evaluate_per_digit_table_as_wide_as_its_bars(browser, looks_app_url, screen):
+    """The per-digit table spans the width of the bars above it (at its content's 312 px it sat
+    under their left end on a desktop, apart from them); test_phone checks that every column
+    shows on a phone."""
+    with new_page(browser, **SCREENS[screen]) as page:
+        open_page(page, f"{looks_app_url}/evaluate?{NOTEBOOK}", "Per digit: precision, recall")
+        # the Results tab's only table (a dataframe has no key class); it may arrive after the text
+        table = page.locator('[data-testid="stDataFrame"]:visible').first
+        table.wait_for()
+        bars, grid = box(page, ".st-key-prf .js-plotly-plot"), table.bounding_box()
+        screenshot(page, f"{screen}_evaluate_per_digit")
+    assert abs(grid["x"] - bars["x"]) < 2 and abs(grid["width"] - bars["width"]) < 2, (bars, grid)
