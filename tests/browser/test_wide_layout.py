@@ -1,9 +1,11 @@
 """A desktop's width used, a phone's kept (1280x900 and 390x844): Compare's two galleries (what B
 fixed, what B broke) sit side by side on a desktop and fill their width, one under the other on a
-phone.
+phone; with 64 hidden units Weights' W2 ends where the tiles beside it end; Evaluate's per-digit
+table is as wide as the bars above it.
 
-Screenshots: <repo>/screenshots/{desktop,phone}_compare_galleries.png (looked at by a person,
-not diffed).
+Screenshots: <repo>/screenshots/{desktop,phone}_compare_galleries.png,
+{desktop,phone}_weights_64_beside.png, {desktop,phone}_evaluate_per_digit.png (looked at by a
+person, not diffed).
 """
 
 from __future__ import annotations
