@@ -388,13 +388,18 @@ def step_prompt(text: str, limit: int = 160) -> str:
     question it asks (its last sentence ending in "?"), cut to ``limit`` at a whole formula."""
     one = re.sub(r"\{\{.*?\}\}", "…", " ".join(text.split()))
     if len(one) <= limit:
-        return one
+        return _one_ellipsis(one)
     sentences = re.split(r"(?<=[.?!])\s+", one)
     asks = [x for x in sentences if x.endswith("?")]
     shown = asks[-1] if asks else sentences[0]
     if len(shown) <= limit:
-        return shown
+        return _one_ellipsis(shown)
     shown = shown[: limit - 1]
     if shown.count("$") % 2:  # a formula cut in two would show its raw LaTeX
         shown = shown[: shown.rindex("$")]
-    return shown.rstrip() + "…"
+    return _one_ellipsis(shown.rstrip() + "…")
+
+
+def _one_ellipsis(text: str) -> str:
+    """ "its label is …. What": a placeholder that ended its sentence, with one ellipsis."""
+    return text.replace("….", "…")

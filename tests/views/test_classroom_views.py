@@ -236,6 +236,9 @@ def test_a_step_prompt_reads_as_its_question_on_one_line():
     assert step_prompt("For this image (a {{y}}), how many units?") == (
         "For this image (a …), how many units?"
     )
+    assert step_prompt("Here is dev image {{image}}: its label is {{y}}. What is z?") == (
+        "Here is dev image …: its label is … What is z?"  # not "….": one ellipsis
+    )
     long = "Some setup. " * 20 + "The weight is $W_2[6, y]$ = {{W2[6, y]:.5f}}. What is it now?"
     assert step_prompt(long) == "What is it now?"
     cut = step_prompt("Compute $x = " + "a + " * 60 + "b$ for this image.", limit=40)
