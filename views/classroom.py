@@ -401,5 +401,5 @@ def step_prompt(text: str, limit: int = 160) -> str:
 
 
 def _one_ellipsis(text: str) -> str:
-    """ "its label is …. What": a placeholder that ended its sentence, with one ellipsis."""
+    """A placeholder that ended its sentence, with one ellipsis ("its label is … What")."""
     return text.replace("….", "…")
