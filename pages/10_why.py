@@ -76,15 +76,7 @@ except ValueError as e:  # nnmath.explain: exact shares need a piecewise-linear 
     st.info(views.cannot_explain(act) or f"No exact explanation for this run: {e}.")
     st.stop()
 e, cf = w.explanation, w.counterfactual
-pred = int(w.probs.argmax())
-said = f"It answers **{pred}** ({w.probs[pred]:.0%})" + (
-    "" if true is None else f"; the true digit is **{true}**" + (" ✓" if true == pred else " ✗")
-)
-st.markdown(
-    f"{said}. Explaining **{target}** rather than **{versus}**: "
-    f"z{target} − z{versus} = **{e.total:.3f}** "
-    f"({'it prefers ' + str(target) if e.total > 0 else 'it prefers ' + str(versus)})."
-)
+st.markdown(views.answer_sentence(e, w.probs, true))
 
 left, right = st.columns([1, 1])
 left.plotly_chart(
@@ -108,12 +100,7 @@ b1.plotly_chart(
 b2.plotly_chart(
     views.parts_waterfall(e), width="stretch", key="chart_parts", config={"displayModeBar": False}
 )
-st.caption(
-    f"Bias part {e.bias:+.3f}: the active hidden units' biases {e.bias - e.output_bias:+.3f} "
-    f"plus the output bias of digit {target} minus that of digit {versus} "
-    f"(b2[{target}] − b2[{versus}]) = {e.output_bias:+.3f}. "
-    + (views.hidden_sentence(e) + "." if holds else "")
-)
+st.caption(views.bias_sentence(e) + (" " + views.hidden_sentence(e) + "." if holds else ""))
 
 st.subheader(f"What would make it answer {versus}?", help=glossary.help("counterfactual"))
 st.markdown(views.counterfactual_sentence(cf))

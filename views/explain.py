@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import nnmath
 from nnmath.explain import PIECEWISE_LINEAR
 from views.figures import COLORS, _layout, digit_bars, digit_image, symmetric_limit
+from views.format import decimals_adding_up, decimals_apart
 
 SCALE = "RdBu_r"  # negative blue, zero white, positive red
 TOWARD = "#c62828"  # red end of SCALE
@@ -70,34 +71,79 @@ def not_finite_sentence(e) -> str:
     )
 
 
+def decimals(e) -> int:
+    """How many decimals the Why page writes this explanation's numbers with: the fewest (3 or
+    more) at which every sum it shows adds up as written: pixels + bias, the bias's two parts,
+    the waterfall's three parts and the hidden units + output bias, each = z_target − z_versus.
+    (With 3 for all, 2.698 − 0.345 − 0.395 = 1.958 stood under a total of 1.959.)"""
+    if not completeness_holds(e):  # inf and nan add up to nothing at any precision
+        return 3
+    pixels, hidden_bias = float(e.pixels.sum()), e.bias - e.output_bias
+    return decimals_adding_up(
+        [
+            ((pixels, e.bias), e.total),
+            ((hidden_bias, e.output_bias), e.bias),
+            ((pixels, hidden_bias, e.output_bias), e.total),
+            ((float(e.hidden.sum()), e.output_bias), e.total),
+        ]
+    )
+
+
 def completeness_sentence(e) -> str:
     """'the pixels' shares and the bias add up to the score difference exactly: 2.871 + 0.541 =
     3.412 = z7 − z1 (difference 2e-16, i.e. rounding)': the claim and its check, every number
-    shown."""
+    shown, with :func:`decimals` so that the numbers written add up too."""
+    d = decimals(e)
     pixels = float(e.pixels.sum())
     diff = pixels + e.bias - e.total
     return (
         f"the pixels' shares and the bias add up to the score difference "
-        f"{_exactly(diff, e.total)}: pixels + bias = {pixels:.3f} {_signed(e.bias)} = "
-        f"{pixels + e.bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f} "
+        f"{_exactly(diff, e.total)}: pixels + bias = {pixels:.{d}f} {_signed(e.bias, d)} = "
+        f"{pixels + e.bias:.{d}f} = {logit_name(e.target, e.versus)} = {e.total:.{d}f} "
         f"({_difference(diff, e.total)})"
     )
 
 
 def hidden_sentence(e) -> str:
     """The same check through the hidden units: 'hidden units + output bias = … = z7 − z1'."""
+    d = decimals(e)
     hidden = float(e.hidden.sum())
     diff = hidden + e.output_bias - e.total
     return (
         f"The hidden units' shares and the output bias add up {_exactly(diff, e.total)} too: "
-        f"hidden units + output bias = {hidden:.3f} {_signed(e.output_bias)} = "
-        f"{hidden + e.output_bias:.3f} = {logit_name(e.target, e.versus)} = {e.total:.3f} "
+        f"hidden units + output bias = {hidden:.{d}f} {_signed(e.output_bias, d)} = "
+        f"{hidden + e.output_bias:.{d}f} = {logit_name(e.target, e.versus)} = {e.total:.{d}f} "
         f"({_difference(diff, e.total)})"
     )
 
 
-def _signed(v: float) -> str:
-    return f"+ {v:.3f}" if v >= 0 else f"− {-v:.3f}"
+def answer_sentence(e, probs, true: int | None) -> str:
+    """The Why page's first line: the answer, its probability, the truth, and the logit
+    difference being explained (written with :func:`decimals`, as in the sums below it)."""
+    probs = np.asarray(probs, dtype=float)
+    pred = int(probs.argmax())
+    said = f"It answers **{pred}** ({probs[pred]:.0%})" + (
+        "" if true is None else f"; the true digit is **{true}**" + (" ✓" if true == pred else " ✗")
+    )
+    prefers = e.target if e.total > 0 else e.versus
+    return (
+        f"{said}. Explaining **{e.target}** rather than **{e.versus}**: "
+        f"{logit_name(e.target, e.versus)} = **{e.total:.{decimals(e)}f}** (it prefers {prefers})."
+    )
+
+
+def bias_sentence(e) -> str:
+    """The bias part and its two parts, which add up as written."""
+    d = decimals(e)
+    return (
+        f"Bias part {e.bias:+.{d}f}: the active hidden units' biases "
+        f"{e.bias - e.output_bias:+.{d}f} plus the output bias of digit {e.target} minus that of "
+        f"digit {e.versus} (b2[{e.target}] − b2[{e.versus}]) = {e.output_bias:+.{d}f}."
+    )
+
+
+def _signed(v: float, d: int = 3) -> str:
+    return f"+ {v:.{d}f}" if v >= 0 else f"− {-v:.{d}f}"
 
 
 def _tiny(v: float) -> str:
@@ -186,6 +232,7 @@ def parts_waterfall(e, height: int = 320) -> go.Figure:
     pass's own logit difference (so the reader sees the sum land on it)."""
     pixels = float(e.pixels.sum())
     hidden_bias = e.bias - e.output_bias
+    d = decimals(e)  # the three bars' labels add up to the last one's as written
     names = [
         "pixels",
         "hidden biases (active units)",
@@ -197,7 +244,8 @@ def parts_waterfall(e, height: int = 320) -> go.Figure:
             x=names,
             y=[pixels, hidden_bias, e.output_bias, e.total],
             measure=["relative", "relative", "relative", "total"],
-            text=[f"{v:+.3f}" for v in (pixels, hidden_bias, e.output_bias)] + [f"{e.total:.3f}"],
+            text=[f"{v:+.{d}f}" for v in (pixels, hidden_bias, e.output_bias)]
+            + [f"{e.total:.{d}f}"],
             textposition="outside",
             increasing=dict(marker=dict(color=TOWARD)),
             decreasing=dict(marker=dict(color=AGAINST)),
@@ -272,9 +320,10 @@ def before_after_bars(before, after, target: int, height: int = 360) -> go.Figur
     before, after = np.asarray(before, float), np.asarray(after, float)
     digits = np.arange(10)
     is_target = digits == target
+    d = _after_decimals(after, target)  # the answer's label above the runner-up's
 
     def labels(p):
-        return [f"{v:.0%}" if v >= 0.1 else "" for v in p]
+        return [f"{v:.{d}%}" if v >= 0.1 else "" for v in p]
 
     after_bar = dict(
         x=digits,
@@ -324,14 +373,33 @@ def before_after_bars(before, after, target: int, height: int = 360) -> go.Figur
     return _layout(fig, height=height, title="Probabilities before and after")
 
 
+def _runner_up(probs, target: int) -> int:
+    """The most likely digit other than ``target``."""
+    others = np.asarray(probs, dtype=float).copy()
+    others[target] = -np.inf
+    return int(np.argmax(others))
+
+
+def _after_decimals(probs, target: int) -> int:
+    """Decimals for the probabilities after the change: enough that the target, which the
+    network now answers, is written above the runner-up (a change just past the boundary leaves
+    them both at 48%)."""
+    probs = np.asarray(probs, dtype=float)
+    other = probs[_runner_up(probs, target)]
+    return decimals_apart(probs[target], other) if probs[target] > other else 0
+
+
 def counterfactual_sentence(cf) -> str:
-    """What the counterfactual did, in words and numbers."""
+    """What the counterfactual did, in words and numbers: how many pixels it moves by more than
+    0.01 (and how many by less, so the count matches the change map, where every changed pixel
+    is coloured), and the new answer's probability beside the runner-up's."""
     change = cf.change
     moved = int((np.abs(change) > 0.01).sum())
+    slight = int(((np.abs(change) > 0) & (np.abs(change) <= 0.01)).sum())
     if not cf.flipped:
         return (
             f"No change found that makes it answer {cf.target}: the closest attempt moved "
-            f"{moved} pixels (distance {cf.distance:.3f}) and it still answers "
+            f"{moved} pixels by more than 0.01 (distance {cf.distance:.3f}) and it still answers "
             f"{int(np.argmax(cf.probs))}."
         )
     if cf.distance == 0:
@@ -342,11 +410,15 @@ def counterfactual_sentence(cf) -> str:
         else "the nearest found (it switches other hidden units on or off, so not provably the nearest)"
     )
     lead = min(cf.lead, cf.lead_run_dtype)
+    second = _runner_up(cf.probs, cf.target)
+    d = _after_decimals(cf.probs, cf.target)
     return (
-        f"Change these {moved} pixels by up to {np.abs(change).max():.2f} (L2 distance "
-        f"{cf.distance:.3f}) and it answers {cf.target} ({cf.probs[cf.target]:.0%}; its score "
-        f"beats every other digit's by {lead:.3g} or more, whether computed in float32 or "
-        f"float64): {exact}."
+        f"Change {moved} pixels by more than 0.01"
+        + (f" ({slight} more by less)" if slight else "")
+        + f", the largest by {np.abs(change).max():.2f} on the 0–1 pixel scale (L2 distance "
+        f"{cf.distance:.3f}), and it answers {cf.target} ({cf.probs[cf.target]:.{d}%}, ahead of "
+        f"{second} at {cf.probs[second]:.{d}%}; its score beats every other digit's by {lead:.3g} "
+        f"or more, whether computed in float32 or float64): {exact}."
     )
 
 

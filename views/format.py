@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from engine.values import as_float
 
@@ -57,3 +58,37 @@ def span(x: float) -> str:
 def seconds(x) -> str:
     """A duration as '2.6 s', or '—' when there is none."""
     return number(x, ".1f") + ("" if math.isnan(as_float(x)) else " s")
+
+
+def as_shown(x: float, fmt: str) -> Decimal:
+    """The number a reader sees when ``x`` is written with ``fmt`` ('.3f', '.1%', ',.0f'), in
+    the units written (percent for '%'): the value to do a page's arithmetic with, so that a sum
+    or a difference the page writes holds for the digits it writes."""
+    return Decimal(format(x, fmt).replace(",", "").rstrip("%"))
+
+
+def shown_difference(a: float, b: float, fmt: str) -> Decimal:
+    """``a`` − ``b`` as a reader computes it from the two written with ``fmt``: 85.0% − 83.4% is
+    1.6 points even when the unrounded shares differ by 1.64."""
+    return as_shown(a, fmt) - as_shown(b, fmt)
+
+
+def decimals_adding_up(sums, start: int = 3, most: int = 9) -> int:
+    """The fewest decimals (at least ``start``, at most ``most``) at which each of ``sums``, a
+    list of (parts, total), adds up as written: the parts written with that many decimals add up
+    to the total written with them (2.698 − 0.345 − 0.395 = 1.958 is no check of a total written
+    1.959; with 4 decimals it may be). ``most`` when no count up to it does."""
+    for d in range(start, most + 1):
+        fmt = f".{d}f"
+        if all(sum(as_shown(p, fmt) for p in parts) == as_shown(t, fmt) for parts, t in sums):
+            return d
+    return most
+
+
+def decimals_apart(high: float, low: float, start: int = 0, most: int = 6) -> int:
+    """The fewest decimals of a percentage (at least ``start``) at which ``high`` is written
+    above ``low``: two probabilities both written 48% say nothing of which is the answer."""
+    for d in range(start, most + 1):
+        if as_shown(high, f".{d}%") > as_shown(low, f".{d}%"):
+            return d
+    return most
