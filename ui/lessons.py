@@ -25,6 +25,7 @@ from views import lessons as vl
 POSITION_KEY = "lesson_position"  # session: (lesson id, step number), kept across pages
 LAST_KEY = "lesson_last"  # session: where the learner was before going back to the course list
 MAX_TRIES = 2  # wrong by-hand attempts before the worked numbers are shown
+ENTRIES_PER_ROW = 5  # a by-hand answer of several numbers: this many fields side by side
 
 
 # ---- lessons --------------------------------------------------------------------------------------
@@ -386,9 +387,12 @@ def by_hand_step(lesson: Lesson, step: Step) -> None:
     labels = el.entry_labels(step.answer, expected.size)
     tries = progress.attempts(lesson.id, step.id)
     solved = any(t.correct for t in tries)
-    cols = st.columns(min(expected.size, 5))
+    # One row of up to five columns per five entries: a phone stacks the columns of a row, so
+    # the entries stay in order 0, 1, 2, … there (columns filled round-robin stacked 0, 5, 1, 6…).
+    per_row = min(expected.size, ENTRIES_PER_ROW)
+    slots = [col for _ in range(0, expected.size, per_row) for col in st.columns(per_row)]
     values = [
-        cols[i % len(cols)].number_input(
+        slots[i].number_input(
             labels[i],
             value=None,
             format="%.6f",

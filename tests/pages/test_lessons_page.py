@@ -248,3 +248,14 @@ def test_the_last_step_leads_on_to_the_next_lesson():
     at = open_page(lesson=final.id, step=len(final.steps))
     assert not [b for b in at.button if b.key == "lesson_following"]
     assert "last lesson here" in texts(at)
+
+
+def test_the_entries_of_a_by_hand_vector_come_in_order_when_a_phone_stacks_them():
+    """A phone stacks the columns of a row one under the other: the ten dZ2 fields must then
+    read dZ2[0], dZ2[1], … dZ2[9] from top to bottom (filled round-robin into five columns they
+    stacked as dZ2[0], dZ2[5], dZ2[1], dZ2[6], …, and a learner typing in order filled the wrong
+    fields). The page's tree order is the phone's top-to-bottom order."""
+    lesson = el.load("backprop")
+    at = open_page(lesson="backprop", step=1 + lesson.step_index("dz2"))
+    labels = [n.label for n in at.number_input]
+    assert labels == [f"dZ2[{i}]" for i in range(10)]
