@@ -150,7 +150,7 @@ st.latex(L.latex)
 st.caption(L.meaning)
 code(L)
 st.latex(mv.loss_equation(t))
-st.markdown(f"loss for this image: **{t.loss:.4f}** (a number, shape ())")
+st.markdown(mv.loss_text(t))
 
 st.header("Backward propagation", help=glossary.help("gradient"))
 for eq in mv.BACKWARD:

@@ -7,6 +7,7 @@ The numbers are nnmath.trace_step's, which calls the library's own functions. No
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import plotly.graph_objects as go
 from nnmath.network import make_predictions, scale_pixels
 from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
 from views import figures
+from views.format import shown_difference
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,29 @@ def pixels_text(t: StepTrace) -> str:
     )
 
 
+def _loss(x: float) -> float:
+    """A loss as written: never below 0 (-log of a float32 probability that rounds to 1 can come
+    out as -1e-8, which read '-0.0000')."""
+    return float(x) if x > 0 else 0.0
+
+
+def loss_text(t: StepTrace) -> str:
+    return f"loss for this image: **{_loss(t.loss):.4f}** (a number, shape ())"
+
+
+def _down_or_up(before: float, after: float, fmt: str = ".4f") -> str:
+    """'down 0.0123': the change as the two written numbers give it (their difference, not the
+    rounded difference of the unrounded ones, which can miss it by 0.0001)."""
+    change = shown_difference(after, before, fmt)
+    return f"{'down' if after < before else 'up'} {abs(change):{fmt}}"
+
+
 def loss_sentence(ms: MathStep) -> str:
     t = ms.trace
-    change = "down" if t.loss_after < t.loss else "up"
+    before, after = _loss(t.loss), _loss(t.loss_after)
     return (
         f"After this one step (alpha {t.alpha:g}, on this image alone) the loss on this image "
-        f"goes from {t.loss:.4f} to {t.loss_after:.4f} ({change} {abs(t.loss - t.loss_after):.4f}); "
+        f"goes from {before:.4f} to {after:.4f} ({_down_or_up(before, after)}); "
         f"its probability of the true digit {t.y} from {t.A2[0, t.y]:.4f} to "
         f"{t.A2_after[0, t.y]:.4f}."
     )
@@ -226,14 +245,31 @@ def full_batch_sentence(ms: MathStep, n_train: int, batch_size: int | None = Non
         f"The run's own step at iteration {ms.iteration:,} averages the gradient over all "
         f"{n_train:,} training images: it took the whole training loss from "
         f"{ms.full_before:.4f} to {ms.full_after:.4f} "
-        f"({'down' if ms.full_after < ms.full_before else 'up'} "
-        f"{abs(ms.full_before - ms.full_after):.4f})."
+        f"({_down_or_up(ms.full_before, ms.full_after)})."
     )
 
 
+def probability_text(p: float, loss: float) -> str | None:
+    """``p`` with the fewest decimals (4 or more) whose minus log, written to 4 decimals, is
+    ``loss`` written so: -log(0.6123) is 0.4905 while the loss of p = 0.61234 is 0.4904. None when
+    no writing up to 15 decimals does (p underflowed to 0 while the loss, from the logits, did
+    not)."""
+    want = format(_loss(loss), ".4f")
+    for d in range(4, 16):
+        text = format(p, f".{d}f")
+        if float(text) > 0 and format(_loss(-math.log(float(text))), ".4f") == want:
+            return text
+    return None
+
+
 def loss_equation(t: StepTrace) -> str:
-    """The loss with its number: -log(A2[y]) = -log(0.6123) = 0.4906 (LaTeX)."""
-    return rf"L = -\log A_{{2,{t.y}}} = -\log({t.A2[0, t.y]:.4f}) = {t.loss:.4f}"
+    """The loss with its number: -log(A2[y]) = -log(0.6123) = 0.4906 (LaTeX), the probability
+    written with the digits that make the equation hold as written (≈ when none do)."""
+    p, loss = float(t.A2[0, t.y]), _loss(t.loss)
+    text = probability_text(p, t.loss)
+    if text is None:
+        return rf"L = -\log A_{{2,{t.y}}} \approx -\log({p:.4g}) \approx {loss:.4f}"
+    return rf"L = -\log A_{{2,{t.y}}} = -\log({text}) = {loss:.4f}"
 
 
 # ---- figures ----------------------------------------------------------------------------------
@@ -414,6 +450,7 @@ class WeightUpdate:
     rows: tuple[tuple[str, float], ...]  # (LaTeX symbol, value), in the order of the equations
     before: float
     after: float
+    dtype: str = "float64"  # what nnmath computed it in (the run's parameters')
 
 
 def weight_update(result, at: int, trace: StepTrace) -> WeightUpdate:
@@ -445,6 +482,9 @@ def weight_update(result, at: int, trace: StepTrace) -> WeightUpdate:
     if config.optimizer == "adam":
         c1, c2 = 1 - config.beta1 ** (at + 1), 1 - config.beta2 ** (at + 1)
         rows += [
+            (r"\beta_1", config.beta1),  # without them m, v and w_after cannot be checked
+            (r"\beta_2", config.beta2),
+            (r"\varepsilon", config.eps),
             (r"m_{\text{before}}", old["m"]),
             (r"m", new["m"]),
             (r"v_{\text{before}}", old["v"]),
@@ -457,7 +497,15 @@ def weight_update(result, at: int, trace: StepTrace) -> WeightUpdate:
     after = float(updated.W2[index])
     rows.append((r"w_{\text{after}}", after))
     return WeightUpdate(
-        config.optimizer, "W2", tuple(int(i) for i in index), at, lr, tuple(rows), w, after
+        config.optimizer,
+        "W2",
+        tuple(int(i) for i in index),
+        at,
+        lr,
+        tuple(rows),
+        w,
+        after,
+        str(params.W2.dtype),
     )
 
 
@@ -486,5 +534,11 @@ def weight_update_sentence(u: WeightUpdate) -> str:
         f"The weight {where} (hidden unit {u.index[0]} → digit {u.index[1]}, the one this "
         f"image's gradient moves most) at update t = {u.t:,}: {state}; the gradient is this "
         f"image's (the run's own step averages all training images). It goes from "
-        f"{u.before:.6g} to {u.after:.6g}."
+        f"{u.before:.6g} to {u.after:.6g}. Every number below is rounded to 6 significant digits"
+        + (
+            "; nnmath computes the update in float32 (about 7), so working it out again from "
+            "them can miss w_after's last digit."
+            if u.dtype == "float32"
+            else "."
+        )
     )

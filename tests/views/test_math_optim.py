@@ -59,3 +59,27 @@ def test_momentum_and_gd_updates():
         mv.SCHEDULE_EQUATIONS["constant"], r"g = \partial L / \partial w",
         *mv.OPTIMIZER_EQUATIONS["gd"],
     )  # fmt: skip
+
+
+def test_adam_rows_hold_every_constant_its_equations_use():
+    """beta1, beta2 and eps are shown beside m and v: without them no one could work m, v or
+    w_after out again (non-default values here, so a row of the defaults would not pass)."""
+    result, ds = run(optimizer="adam", alpha=0.01, beta1=0.8, beta2=0.99, eps=1e-6)
+    t = nnmath.trace_step(result.snapshot(5), ds.X[0], ds.labels[0], 0.01)
+    u = mv.weight_update(result, 5, t)
+    v = values(u)
+    b1, b2, eps, g = v[r"\beta_1"], v[r"\beta_2"], v[r"\varepsilon"], v[r"\partial L / \partial w"]
+    assert v["m"] == pytest.approx(b1 * v[r"m_{\text{before}}"] + (1 - b1) * g)
+    assert v["v"] == pytest.approx(b2 * v[r"v_{\text{before}}"] + (1 - b2) * g * g)
+    assert v[r"\hat m"] == pytest.approx(v["m"] / (1 - b1**6))
+    assert v[r"\hat v"] == pytest.approx(v["v"] / (1 - b2**6))
+    w = v["w"] - v[r"\eta_t"] * v[r"\hat m"] / (math.sqrt(v[r"\hat v"]) + eps)
+    assert u.after == pytest.approx(w)
+    # float64 run: the 6 digits are the only rounding; float32: the page says so
+    assert "float32" not in mv.weight_update_sentence(u)
+    ds32 = tiny_dataset(200)
+    r32 = nnmath.gradient_descent(ds32.X, ds32.labels, TrainConfig(hidden=6), iterations=3)
+    t32 = nnmath.trace_step(r32.snapshot(0), ds32.X[0], ds32.labels[0], 0.1)
+    assert "computes the update in float32" in mv.weight_update_sentence(
+        mv.weight_update(r32, 0, t32)
+    )

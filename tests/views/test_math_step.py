@@ -3,6 +3,9 @@ source lines shown and the figures' values."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 
@@ -110,3 +113,27 @@ def test_heatmap_cells_carry_short_numbers_and_hover_the_exact_value():
     assert "%{z:.6g}" in fig.data[0].hovertemplate
     normal = mv.cell_labels(np.random.default_rng(0).normal(size=(10, 10)))
     assert max(len(t) for t in normal.flat) <= 4  # "−2.5", not "-2.473"
+
+
+def test_the_loss_equation_and_the_changes_hold_as_written(run):
+    """-log(p) = L with p written so that it does, and 'down x' the difference of the two
+    numbers written beside it (at 4 decimals for p and the raw difference, about half the
+    equations and a quarter of the changes missed in their last digit)."""
+    from decimal import Decimal
+
+    result, dev = run
+    for at in (0, 50, 100):
+        for i in range(12):
+            ms = mv.math_step(result, dev.images[i], dev.labels[i], at)
+            t = ms.trace
+            eq = mv.loss_equation(t)
+            p, loss = eq.split(r"-\log(")[1].split(") = ")
+            assert f"{-math.log(float(p)):.4f}" == loss == f"{t.loss:.4f}", eq
+            assert float(p) == pytest.approx(t.A2[0, t.y], abs=5e-5)
+            for s in (mv.loss_sentence(ms), mv.full_batch_sentence(ms, 4000, None)):
+                found = re.search(r"from (\d+\.\d+) to (\d+\.\d+) \((down|up) (\d+\.\d+)\)", s)
+                if found is None:
+                    assert "no full-batch step follows" in s
+                    continue
+                a, b, way, change = found.groups()
+                assert Decimal(a) - Decimal(b) == (1 if way == "down" else -1) * Decimal(change)
