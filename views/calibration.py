@@ -28,6 +28,7 @@ from nnmath.calibration import (
     temperature_nll,
 )
 from views import figures, glossary
+from views.format import shown_difference
 
 BINS = 15
 SPLIT_SEED = 0
@@ -149,6 +150,9 @@ def two_fold_temperature(
     )
 
 
+TABLE_DECIMALS = 4  # how the Evaluate page writes scores_table's numbers
+
+
 def scores_table(te: TemperatureEvaluation) -> pd.DataFrame:
     """Rows ECE, MCE, NLL, Brier; columns before, after (cross-fitted T), change, meaning (one
     sentence; the page lists them as :func:`explanations`)."""
@@ -158,7 +162,11 @@ def scores_table(te: TemperatureEvaluation) -> pd.DataFrame:
             "metric": list(before),
             "before": list(before.values()),
             "after": list(after.values()),
-            "change": [after[k] - before[k] for k in before],
+            # as the page writes the two (TABLE_DECIMALS): written 0.0306 and 0.0323, the change
+            # is +0.0017 even when the unrounded ones differ by 0.00164
+            "change": [
+                float(shown_difference(after[k], before[k], f".{TABLE_DECIMALS}f")) for k in before
+            ],
             "meaning": [EXPLAIN[k] for k in before],
         }
     )
@@ -210,17 +218,16 @@ def plain_summary(confidence, correct) -> str:
     right (``confidence``: probability of each predicted digit; ``correct``: whether it was right)."""
     sure = float(np.mean(confidence))
     right = float(np.mean(correct))
-    gap = sure - right
-    if abs(gap) < 0.01:
+    gap = shown_difference(sure, right, ".1%")  # in points, as the two written shares give it
+    if abs(gap) < 1:
         verdict = "its percentages can be taken at their word, on average"
     elif gap > 0:
         verdict = (
-            f"it is overconfident, promising {abs(gap) * 100:.1f} percentage points more than "
-            "it delivers"
+            f"it is overconfident, promising {abs(gap):.1f} percentage points more than it delivers"
         )
     else:
         verdict = (
-            f"it is underconfident, right {abs(gap) * 100:.1f} percentage points more often than "
+            f"it is underconfident, right {abs(gap):.1f} percentage points more often than "
             "it claims"
         )
     return (

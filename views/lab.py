@@ -19,6 +19,7 @@ from nnmath.probe import predict_with_units
 from views import figures
 from views.compare import improvement
 from views.compare_figures import confusion_change_figure, gallery_figure
+from views.format import shown_difference
 from views.metrics import confusion_matrix
 
 
@@ -242,11 +243,13 @@ def augmentation_text(table: pd.DataFrame, other: pd.DataFrame, kind: str, level
     clean = 0.0 if 0.0 in set(table[table["corruption"] == kind]["level"]) else None
     text = (
         f"{kind} at {level:g}: dev accuracy **{before:.1%}** for this run, **{after:.1%}** "
-        f"trained with {kind} augmentation ({100 * (after - before):+.1f} points)"
+        f"trained with {kind} augmentation ({shown_difference(after, before, '.1%'):+.1f} points)"
     )
     if clean is not None and level != clean:
         b, a = at(table, clean), at(other, clean)
-        text += f"; on the clean images {b:.1%} → {a:.1%} ({100 * (a - b):+.1f} points)"
+        text += (
+            f"; on the clean images {b:.1%} → {a:.1%} ({shown_difference(a, b, '.1%'):+.1f} points)"
+        )
     return text + "."
 
 

@@ -61,7 +61,7 @@ def test_tables_and_sentence_say_what_the_numbers_are():
     assert table["metric"].tolist() == ["ECE", "MCE", "NLL", "Brier"]
     row = table.set_index("metric").loc["NLL"]
     assert row["before"] == te.before.nll and row["after"] == te.after.nll
-    assert row["change"] == pytest.approx(te.after.nll - te.before.nll)
+    assert row["change"] == pytest.approx(te.after.nll - te.before.nll, abs=1e-4)
     assert "log" in row["meaning"]
     folds = cal.folds_table(te)
     assert folds["T"].tolist() == list(te.temperatures)
@@ -143,3 +143,30 @@ def test_the_metrics_words_are_the_glossarys():
 
     for name, key in cal.GLOSSARY_KEY.items():
         assert cal.EXPLAIN[name] == glossary.term(key).plain  # defined once, there
+
+
+def test_written_differences_are_the_differences_of_the_written_numbers():
+    """85.0% and 83.4% are 1.6 points apart on screen even when the shares differ by 1.64
+    points; a change column beside 0.1234 and 0.1236 reads +0.0002, not the +0.0001 that
+    rounding the unrounded 0.00012 gave."""
+    from decimal import Decimal
+
+    # 83.44% sure on average, 85.06% right: written 83.4% and 85.1% (unrounded gap 1.62 points)
+    confidence = np.full(10_000, 0.8344)
+    correct = np.arange(10_000) < 8506
+    text = cal.plain_summary(confidence, correct)
+    assert "**83.4% sure**" in text and "**right 85.1%**" in text
+    assert "right 1.7 percentage points more often" in text, text
+    Z, y = overconfident()
+    te = cal.two_fold_temperature(Z, y)
+    te = dataclasses.replace(
+        te,
+        before=dataclasses.replace(te.before, nll=0.12344),
+        after=dataclasses.replace(te.after, nll=0.12356),
+    )
+    row = cal.scores_table(te).set_index("metric").loc["NLL"]
+    written = [Decimal(f"{row[k]:.{cal.TABLE_DECIMALS}f}") for k in ("before", "after", "change")]
+    assert written == [Decimal("0.1234"), Decimal("0.1236"), Decimal("0.0002")]
+    for _, r in cal.scores_table(cal.two_fold_temperature(Z, y)).iterrows():
+        b, a, c = (Decimal(f"{r[k]:.4f}") for k in ("before", "after", "change"))
+        assert a - b == c

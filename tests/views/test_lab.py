@@ -100,3 +100,20 @@ def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
     assert all(corrupt.UNITS[kind] in caption for kind in corrupt.CORRUPTIONS), caption
     ex = lab.examples_figure(dev.images, "rotate", count=2)
     assert len(ex.layout.annotations) == 2 * len(corrupt.LEVELS["rotate"])
+
+
+def test_augmentation_points_are_the_difference_of_the_written_accuracies():
+    """37.34% and 39.96% are written 37.3% and 40.0%: 2.7 points apart as written (rounding
+    the unrounded 2.62 points said 2.6); 85.04% → 84.56% likewise -0.4, not -0.5."""
+    import pandas as pd
+
+    def table(clean, at30):
+        return pd.DataFrame(
+            [("rotate", 0.0, clean), ("rotate", 30.0, at30)],
+            columns=["corruption", "level", "accuracy"],
+        )
+
+    text = lab.augmentation_text(table(0.8504, 0.3734), table(0.8456, 0.3996), "rotate", 30)
+    assert "**37.3%** for this run, **40.0%** trained" in text
+    assert "(+2.7 points)" in text, text  # 40.0 − 37.3, not round(2.62)
+    assert "85.0% → 84.6% (-0.4 points)" in text, text  # 84.6 − 85.0, not round(-0.48)
