@@ -126,7 +126,7 @@ def first_passing(dyn: Dynamics, threshold: float = 0.8) -> list[int | None]:
 
 
 def passing_sentences(dyn: Dynamics, threshold: float = 0.8) -> list[str]:
-    """One sentence per digit, the earliest learned first: "7 passes 80% at iteration 150 (81.2%
+    """One sentence per digit, the earliest learned first: "7 reaches 80% at iteration 150 (81.2%
     of its 100 dev images)", or "5 never reaches 80% (best 74.1%, at iteration 450)"."""
     firsts = first_passing(dyn, threshold)
     counts = np.bincount(dyn.dev_y, minlength=CLASSES)
@@ -151,7 +151,7 @@ def passing_sentences(dyn: Dynamics, threshold: float = 0.8) -> list[str]:
                 (
                     it,
                     d,
-                    f"{d} passes {threshold:.0%} at iteration {it:,} ({acc[k]:.1%} of its "
+                    f"{d} reaches {threshold:.0%} at iteration {it:,} ({acc[k]:.1%} of its "
                     f"{counts[d]:,} dev images)",
                 )
             )

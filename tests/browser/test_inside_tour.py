@@ -39,7 +39,7 @@ def test_inside_the_network_tour(page, cold_app_url):
     screenshot(page, "math")
 
     go(page, "Learning dynamics", "When was each digit learned?")
-    page.get_by_text(re.compile(r"\d passes 80% at iteration [\d,]+")).first.wait_for()
+    page.get_by_text(re.compile(r"\d reaches 80% at iteration [\d,]+")).first.wait_for()
     page.locator(".st-key-map .main-svg").first.wait_for()
     # Click a point of the PCA map (the chart keyed "map"): its image is shown beside the map.
     # The point's pixel position comes from the chart's own axes (plotly's l2p), not from

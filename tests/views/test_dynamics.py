@@ -85,8 +85,8 @@ def test_sentences_say_when_each_digit_passes_and_which_never_do():
     acc[:, 1] = [0.8, 0.9, 0.95]  # 1 already at iteration 0 (>= is passing)
     acc[:, 5] = [0.1, 0.74, 0.6]  # never; best at 50
     s = dv.passing_sentences(_fake(acc))
-    assert s[0] == "1 passes 80% at iteration 0 (80.0% of its 2 dev images)"
-    assert s[1] == "7 passes 80% at iteration 50 (85.0% of its 2 dev images)"
+    assert s[0] == "1 reaches 80% at iteration 0 (80.0% of its 2 dev images)"  # not "passes"
+    assert s[1] == "7 reaches 80% at iteration 50 (85.0% of its 2 dev images)"
     assert "5 never reaches 80% (best 74.0%, at iteration 50)" in s
     assert len(s) == 10
     assert dv.first_passing(_fake(acc), 0.9)[7] == 100
