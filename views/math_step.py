@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from nnmath.network import make_predictions, scale_pixels
 from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
 from views import figures
-from views.format import shown_difference
+from views.format import as_shown, shown_difference
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ def step_figures(ms: MathStep) -> dict[str, go.Figure]:
         "Z1": unit_bars("Z1", ".3f"),
         "A1": unit_bars("A1", ".3f"),
         "Z2": digit_bars("Z2", "Z2: score of each digit", ".3f", "green: the true digit"),
-        "A2": digit_bars("A2", "A2: probability of each digit", ".3f", "green: the true digit"),
+        "A2": digit_bars("A2", "A2: probability of each digit", ".3f", a2_detail(t)),
         "dZ2": digit_bars("dZ2", "dZ2 per digit", ".4f"),
         "dW2": matrix_figure(t.dW2, "dW2 = A1ᵀ dZ2", x_title="digit", y_title="hidden unit"),
         "db2": digit_bars("db2", "db2 per digit", ".4f"),
@@ -308,6 +308,16 @@ def step_figures(ms: MathStep) -> dict[str, go.Figure]:
         "dW1": dW1_figure(t.dW1, t.dZ1),
         "db1": unit_bars("db1", ".4f"),
     }
+
+
+def a2_detail(t: StepTrace) -> str:
+    """The A2 chart's line under its title. Its ten labels are rounded to 3 decimals, and the
+    page says the probabilities add up to 1: when the labels add up to 0.999 or 1.001, it says
+    so (short: it must fit a phone's width), or a reader who adds them finds the claim false."""
+    written = sum(as_shown(v, ".3f") for v in np.asarray(t.A2, dtype=np.float64).reshape(-1))
+    if written == 1:
+        return "green: the true digit · the labels add up to 1.000"
+    return f"green: the true digit · the labels add up to {written} (rounding)"
 
 
 def vector_figure(

@@ -137,3 +137,20 @@ def test_the_loss_equation_and_the_changes_hold_as_written(run):
                     continue
                 a, b, way, change = found.groups()
                 assert Decimal(a) - Decimal(b) == (1 if way == "down" else -1) * Decimal(change)
+
+
+def test_the_probability_chart_says_what_its_rounded_labels_add_up_to(run):
+    """'Scores become probabilities that add up to 1', above ten labels rounded to 3 decimals:
+    whatever they add up to as written is said under the chart's title."""
+    from decimal import Decimal
+
+    result, dev = run
+    said = set()
+    for i in range(12):
+        ms = mv.math_step(result, dev.images[i], dev.labels[i], 50)
+        fig = mv.step_figures(ms)["A2"]
+        total = sum(Decimal(label) for label in fig.data[0].text)
+        detail = fig.layout.title.subtitle.text
+        assert f"add up to {total}" in detail if total != 1 else "add up to 1.000" in detail
+        said.add(total == 1)
+    assert said == {True, False}  # both cases occur among these images
