@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import nnmath
 from nnmath.explain import PIECEWISE_LINEAR
 from views.figures import COLORS, _layout, digit_bars, digit_image, symmetric_limit
-from views.format import decimals_adding_up, decimals_apart
+from views.format import as_shown, decimals_adding_up, decimals_apart
 
 SCALE = "RdBu_r"  # negative blue, zero white, positive red
 TOWARD = "#c62828"  # red end of SCALE
@@ -71,22 +71,39 @@ def not_finite_sentence(e) -> str:
     )
 
 
+#: At most this many decimals: the shares are float64 sums over a float32 network, whose own
+#: logits agree with them to about 1e-6; more digits would be ones its forward pass disagrees with.
+MOST_DECIMALS = 5
+
+
 def decimals(e) -> int:
-    """How many decimals the Why page writes this explanation's numbers with: the fewest (3 or
-    more) at which every sum it shows adds up as written: pixels + bias, the bias's two parts,
-    the waterfall's three parts and the hidden units + output bias, each = z_target − z_versus.
-    (With 3 for all, 2.698 − 0.345 − 0.395 = 1.958 stood under a total of 1.959.)"""
+    """How many decimals the Why page writes this explanation's numbers with: the fewest (3 to
+    MOST_DECIMALS) at which every sum it shows adds up as written: pixels + bias, the bias's two
+    parts, the waterfall's three parts and the hidden units + output bias, each = z_target −
+    z_versus. (With 3 for all, 2.698 − 0.345 − 0.395 = 1.958 stood under a total of 1.959.)
+    For the few where none does: 3, and each sentence says what its written parts add up to."""
     if not completeness_holds(e):  # inf and nan add up to nothing at any precision
         return 3
     pixels, hidden_bias = float(e.pixels.sum()), e.bias - e.output_bias
-    return decimals_adding_up(
+    found = decimals_adding_up(
         [
             ((pixels, e.bias), e.total),
             ((hidden_bias, e.output_bias), e.bias),
             ((pixels, hidden_bias, e.output_bias), e.total),
             ((float(e.hidden.sum()), e.output_bias), e.total),
-        ]
+        ],
+        most=MOST_DECIMALS,
     )
+    return 3 if found is None else found
+
+
+def _as_written(parts, total: float, d: int) -> str:
+    """'' when ``parts`` written with ``d`` decimals add up to ``total`` written so; else what
+    they do add up to, so that no written sum is left unexplained."""
+    written = sum(as_shown(p, f".{d}f") for p in parts)
+    if written == as_shown(total, f".{d}f"):
+        return ""
+    return f"; as written, rounded to {d} decimals, the two add up to {written}"
 
 
 def completeness_sentence(e) -> str:
@@ -100,7 +117,7 @@ def completeness_sentence(e) -> str:
         f"the pixels' shares and the bias add up to the score difference "
         f"{_exactly(diff, e.total)}: pixels + bias = {pixels:.{d}f} {_signed(e.bias, d)} = "
         f"{pixels + e.bias:.{d}f} = {logit_name(e.target, e.versus)} = {e.total:.{d}f} "
-        f"({_difference(diff, e.total)})"
+        f"({_difference(diff, e.total)}{_as_written((pixels, e.bias), e.total, d)})"
     )
 
 
@@ -113,7 +130,7 @@ def hidden_sentence(e) -> str:
         f"The hidden units' shares and the output bias add up {_exactly(diff, e.total)} too: "
         f"hidden units + output bias = {hidden:.{d}f} {_signed(e.output_bias, d)} = "
         f"{hidden + e.output_bias:.{d}f} = {logit_name(e.target, e.versus)} = {e.total:.{d}f} "
-        f"({_difference(diff, e.total)})"
+        f"({_difference(diff, e.total)}{_as_written((hidden, e.output_bias), e.total, d)})"
     )
 
 
@@ -133,12 +150,15 @@ def answer_sentence(e, probs, true: int | None) -> str:
 
 
 def bias_sentence(e) -> str:
-    """The bias part and its two parts, which add up as written."""
+    """The bias part and its two parts, which add up as written (or it says what they add up to)."""
     d = decimals(e)
+    hidden_bias = e.bias - e.output_bias
+    written = _as_written((hidden_bias, e.output_bias), e.bias, d)
     return (
-        f"Bias part {e.bias:+.{d}f}: the active hidden units' biases "
-        f"{e.bias - e.output_bias:+.{d}f} plus the output bias of digit {e.target} minus that of "
-        f"digit {e.versus} (b2[{e.target}] − b2[{e.versus}]) = {e.output_bias:+.{d}f}."
+        f"Bias part {e.bias:+.{d}f}: the active hidden units' biases {hidden_bias:+.{d}f} plus "
+        f"the output bias of digit {e.target} minus that of digit {e.versus} "
+        f"(b2[{e.target}] − b2[{e.versus}]) = {e.output_bias:+.{d}f}"
+        + (f" ({written.removeprefix('; ')})." if written else ".")
     )
 
 
@@ -255,7 +275,11 @@ def parts_waterfall(e, height: int = 320) -> go.Figure:
         )
     )
     fig.update_layout(yaxis=dict(title="logit difference"), showlegend=False)
-    return _layout(fig, height=height, title="Where the difference comes from")
+    fig = _layout(fig, height=height, title="Where the difference comes from")
+    written = sum(as_shown(v, f".{d}f") for v in (pixels, hidden_bias, e.output_bias))
+    if completeness_holds(e) and written != as_shown(e.total, f".{d}f"):  # see decimals()
+        fig.update_layout(title_subtitle_text=f"the three labels, rounded, add up to {written}")
+    return fig
 
 
 def activation_bars(A1, height: int = 280) -> go.Figure:

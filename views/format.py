@@ -73,16 +73,16 @@ def shown_difference(a: float, b: float, fmt: str) -> Decimal:
     return as_shown(a, fmt) - as_shown(b, fmt)
 
 
-def decimals_adding_up(sums, start: int = 3, most: int = 9) -> int:
+def decimals_adding_up(sums, start: int = 3, most: int = 9) -> int | None:
     """The fewest decimals (at least ``start``, at most ``most``) at which each of ``sums``, a
     list of (parts, total), adds up as written: the parts written with that many decimals add up
     to the total written with them (2.698 − 0.345 − 0.395 = 1.958 is no check of a total written
-    1.959; with 4 decimals it may be). ``most`` when no count up to it does."""
+    1.959; with 4 decimals it may be). None when no count up to ``most`` does."""
     for d in range(start, most + 1):
         fmt = f".{d}f"
         if all(sum(as_shown(p, fmt) for p in parts) == as_shown(t, fmt) for parts, t in sums):
             return d
-    return most
+    return None
 
 
 def decimals_apart(high: float, low: float, start: int = 0, most: int = 6) -> int:

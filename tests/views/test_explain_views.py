@@ -162,20 +162,44 @@ def many(params):
 
 
 def test_every_sum_on_the_why_page_adds_up_as_written(many):
+    """Each sum the page writes holds for the digits it writes (with the fewest decimals from 3
+    to 5 that make all of them hold), or, where none does, the sentence says what its written
+    parts add up to."""
     sums = re.compile(r"= (\S+) ([+−]) (\S+) = (\S+) = z\d − z\d = (\S+) \(")
+    remark = re.compile(r"as written, rounded to (\d) decimals, the two add up to (\S+?)\)")
+    remarks = 0
     for e in many:
+        d = views.decimals(e)
+        assert 3 <= d <= views.MOST_DECIMALS
         for sentence in (views.completeness_sentence(e), views.hidden_sentence(e)):
             a, sign, b, middle, total = sums.search(sentence).groups()
             written = _number(a) + (_number(b) if sign == "+" else -_number(b))
-            assert written == _number(middle) == _number(total), sentence
-        bias, hidden_bias, output_bias = re.findall(r"[+-]\d+\.\d+", views.bias_sentence(e))
-        assert _number(hidden_bias) + _number(output_bias) == _number(bias)
-        labels = [_number(t) for t in views.parts_waterfall(e).data[0].text]
-        assert sum(labels[:3]) == labels[3], labels
-        said = re.search(r"= \*\*(\S+)\*\*", views.answer_sentence(e, np.full(10, 0.1), None))
-        assert _number(said.group(1)) == labels[3]  # the same total everywhere on the page
+            assert _number(middle) == _number(total), sentence
+            said = remark.search(sentence)
+            if said is None:
+                assert written == _number(total), sentence
+            else:
+                remarks += 1
+                assert int(said.group(1)) == d and _number(said.group(2)) == written != _number(
+                    total
+                )
+        bias_sentence = views.bias_sentence(e)
+        bias, hidden_bias, output_bias = re.findall(r"[+-]\d+\.\d+", bias_sentence)[:3]
+        said = remark.search(bias_sentence)
+        parts = _number(hidden_bias) + _number(output_bias)
+        assert parts == (_number(said.group(2)) if said else _number(bias)), bias_sentence
+        fall = views.parts_waterfall(e)
+        labels = [_number(t) for t in fall.data[0].text]
+        subtitle = fall.layout.title.subtitle.text
+        if subtitle is None:
+            assert sum(labels[:3]) == labels[3], labels
+        else:
+            assert subtitle.endswith(f"add up to {sum(labels[:3])}") and d == 3
+        answer = re.search(r"= \*\*(\S+)\*\*", views.answer_sentence(e, np.full(10, 0.1), None))
+        assert _number(answer.group(1)) == labels[3]  # the same total everywhere on the page
     # the fewest decimals that add up: 3 for most, more only where 3 would not
     assert min(views.decimals(e) for e in many) == 3 < max(views.decimals(e) for e in many)
+    assert remarks < len(many)  # the exception
 
 
 def test_counterfactual_counts_every_changed_pixel_and_writes_the_answer_above_the_rest(w):
@@ -193,3 +217,28 @@ def test_counterfactual_counts_every_changed_pixel_and_writes_the_answer_above_t
     shown = [t for trace in bars.data[1:] for t in trace.text if t]
     assert f"{answer}%" in shown
     assert all(Decimal(t.rstrip("%")) < Decimal(answer) for t in bars.data[1].text if t)
+
+
+def test_where_no_decimals_up_to_5_add_up_the_page_says_what_the_written_parts_make(w):
+    """pixels = bias = 0.444444449, total 0.888888898: at 3, 4 and 5 decimals the two parts are
+    written 0.444 + 0.444 under 0.889 (and so on). The page then keeps 3 decimals and says what
+    the written parts add up to, in the sentence and on the waterfall."""
+    import dataclasses
+
+    a = 0.444444449
+    pixels = np.zeros(784)
+    pixels[0] = a
+    hidden = np.zeros_like(w.explanation.hidden)
+    hidden[0] = 2 * a
+    e = dataclasses.replace(
+        w.explanation, pixels=pixels, bias=a, output_bias=0.0, total=2 * a, hidden=hidden
+    )
+    assert views.decimals(e) == 3
+    s = views.completeness_sentence(e)
+    assert "pixels + bias = 0.444 + 0.444 = 0.889 = " in s
+    assert s.endswith("; as written, rounded to 3 decimals, the two add up to 0.888)")
+    assert "as written" not in views.hidden_sentence(e)  # 0.889 + 0.000 = 0.889 holds
+    assert "as written" not in views.bias_sentence(e)
+    fall = views.parts_waterfall(e)
+    assert list(fall.data[0].text) == ["+0.444", "+0.444", "+0.000", "0.889"]
+    assert fall.layout.title.subtitle.text == "the three labels, rounded, add up to 0.888"
