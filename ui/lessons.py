@@ -315,8 +315,10 @@ def reveal(lesson: Lesson, step: Step, locked, facts: Mapping[str, Any]) -> None
     left, right_col = st.columns(2)
     left.metric("Your guess (locked)", yours)
     right_col.metric("The run", real)
-    if ok:
+    if ok and (step.choices or yours == real):
         st.success("Your guess matches the run.")
+    elif ok:  # a number near enough, but not the run's: say how near counts, not "matches"
+        st.success(f"Your guess is within {step.tolerance} of the run's: close enough.")
     else:
         st.warning("The run says otherwise: see why below.")
     for text in step.keys.get("reveal", ()):

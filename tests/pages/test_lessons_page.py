@@ -259,3 +259,16 @@ def test_the_entries_of_a_by_hand_vector_come_in_order_when_a_phone_stacks_them(
     at = open_page(lesson="backprop", step=1 + lesson.step_index("dz2"))
     labels = [n.label for n in at.number_input]
     assert labels == [f"dZ2[{i}]" for i in range(10)]
+
+
+def test_a_near_guess_is_called_near_not_a_match():
+    """2.3 for a first loss of about 2.8 is within the step's 25%, but "Your guess matches the
+    run" beside two different numbers confuses: the page says how near counts."""
+    lesson = el.load("cost")
+    at = open_page(lesson="cost", step=1 + lesson.step_index("first-loss"))
+    k = "lesson:cost:first-loss:"
+    at.number_input(key=k + "number").set_value(2.3).run()
+    click(at, k + "lock")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Your guess (locked)"] != shown["The run"]
+    assert [s.value for s in at.success] == ["Your guess is within 25% of the run's: close enough."]
