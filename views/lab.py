@@ -187,12 +187,13 @@ def changed_figure(ab: Ablation, images: np.ndarray, limit: int = 30) -> go.Figu
         + (" ✓" if ab.pred_after[i] == ab.y[i] else "")
         for i in idx
     ]
-    title = (
-        f"Changed answers ({len(ab.changed):,}"
-        + (f", first {limit}" if len(ab.changed) > limit else "")
-        + "): true digit: intact→changed"
+    title = f"Changed answers ({len(ab.changed):,}" + (
+        f", first {limit})" if len(ab.changed) > limit else ")"
     )
-    return gallery_figure(np.asarray(images)[idx], captions, title)
+    # what a caption means under the title: on one line with it, it ran past the half-width
+    # column's edge on a 1280 px desktop ("…: true digit: intact→chang")
+    detail = "under each: true digit: intact → changed answer"
+    return gallery_figure(np.asarray(images)[idx], captions, title, detail=detail)
 
 
 # ---- robustness -------------------------------------------------------------------------------

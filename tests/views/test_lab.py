@@ -71,6 +71,9 @@ def test_change_and_changed_figures(run):
     assert g.layout.annotations[0].text.startswith(
         f"{ab.y[i]}: {ab.pred_before[i]}→{ab.pred_after[i]}"
     )
+    # the title short enough for half a desktop row; what the captions say on a line below it
+    assert g.layout.title.text == f"Changed answers ({len(ab.changed):,}, first 12)"
+    assert g.layout.title.subtitle.text == "under each: true digit: intact → changed answer"
 
 
 def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
