@@ -103,7 +103,7 @@ b2.plotly_chart(
 st.caption(views.bias_sentence(e) + (" " + views.hidden_sentence(e) + "." if holds else ""))
 
 st.subheader(f"What would make it answer {versus}?", help=glossary.help("counterfactual"))
-st.markdown(views.counterfactual_sentence(cf))
+st.markdown(views.counterfactual_sentence(cf, w.switched))
 k1, k2, k3 = st.columns(3)
 k1.plotly_chart(
     views.changed_image(cf), width="stretch", key="cf_image", config={"displayModeBar": False}

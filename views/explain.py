@@ -413,10 +413,34 @@ def _after_decimals(probs, target: int) -> int:
     return decimals_apart(probs[target], other) if probs[target] > other else 0
 
 
-def counterfactual_sentence(cf) -> str:
+def _at_least(v: float, digits: int = 3) -> str:
+    """A lower bound written with ``digits`` significant digits, rounded down: 0.0010071 is
+    'at least 0.00100', never the 0.00101 that rounding to nearest writes, which it is not."""
+    if not math.isfinite(v) or v <= 0:
+        return f"{v:.{digits}g}"
+    scale = 10 ** (math.floor(math.log10(v)) - digits + 1)
+    down = math.floor(round(v / scale, 9)) * scale  # round(…, 9): 0.5 / 1e-1 is 4.999… in binary
+    return f"{down:.{digits}g}" if down > 0 else f"{v:.{digits}g}"
+
+
+def switched_units(params, image, changed, activation: str = "relu") -> tuple[int, ...]:
+    """The hidden units that the counterfactual ``changed`` (784 floats in [0, 1]) switches on or
+    off relative to ``image`` (0..255), in float64 as nnmath.counterfactual tests patterns."""
+    if activation not in PIECEWISE_LINEAR:
+        return ()
+    slope = PIECEWISE_LINEAR[activation]
+    W1, b1 = np.asarray(params.W1, np.float64), np.asarray(params.b1, np.float64)
+    x = np.asarray(image, np.float64).reshape(-1) / 255.0
+    before, after = slope(x @ W1 + b1), slope(np.asarray(changed, np.float64) @ W1 + b1)
+    return tuple(int(u) for u in np.flatnonzero(before != after))
+
+
+def counterfactual_sentence(cf, switched: tuple[int, ...] | None = None) -> str:
     """What the counterfactual did, in words and numbers: how many pixels it moves by more than
     0.01 (and how many by less, so the count matches the change map, where every changed pixel
-    is coloured), and the new answer's probability beside the runner-up's."""
+    is coloured), and the new answer's probability beside the runner-up's. ``switched``
+    (:func:`switched_units`): the hidden units it turns on or off; the search may settle in
+    another pattern than the image's, and is then the nearest only among that pattern's images."""
     change = cf.change
     moved = int((np.abs(change) > 0.01).sum())
     slight = int(((np.abs(change) > 0) & (np.abs(change) <= 0.01)).sum())
@@ -428,10 +452,17 @@ def counterfactual_sentence(cf) -> str:
         )
     if cf.distance == 0:
         return f"It already answers {cf.target}: nothing to change."
+    region = ""
+    if switched:  # the search settled in another pattern than the image's: say which units
+        units = ", ".join(str(u) for u in switched)
+        which = f"unit {units}" if len(switched) == 1 else f"units {units}"
+        region = f" (it switches hidden {which} on or off, unlike the original)"
+    elif switched is not None:
+        region = " (the same hidden units on as the original)"
     exact = (
-        "the nearest such image among those that switch the same hidden units on"
+        f"the nearest such image among those with its hidden units on and off{region}"
         if cf.exact_in_pattern
-        else "the nearest found (it switches other hidden units on or off, so not provably the nearest)"
+        else f"the nearest found, not provably the nearest{region}"
     )
     lead = min(cf.lead, cf.lead_run_dtype)
     second = _runner_up(cf.probs, cf.target)
@@ -441,7 +472,7 @@ def counterfactual_sentence(cf) -> str:
         + (f" ({slight} more by less)" if slight else "")
         + f", the largest by {np.abs(change).max():.2f} on the 0–1 pixel scale (L2 distance "
         f"{cf.distance:.3f}), and it answers {cf.target} ({cf.probs[cf.target]:.{d}%}, ahead of "
-        f"{second} at {cf.probs[second]:.{d}%}; its score beats every other digit's by {lead:.3g} "
+        f"{second} at {cf.probs[second]:.{d}%}; its score beats every other digit's by {_at_least(lead)} "
         f"or more, whether computed in float32 or float64): {exact}."
     )
 
@@ -454,6 +485,7 @@ class Why(NamedTuple):
     probs: np.ndarray  # (10,) the network's probabilities for the image
     target: int
     versus: int
+    switched: tuple[int, ...] = ()  # hidden units the counterfactual turns on or off
 
 
 def why(
@@ -468,12 +500,14 @@ def why(
     versus = d_versus if versus is None else int(versus)
     if versus == target:  # a pair from a link that names one digit twice: compare with the next
         versus = next(int(d) for d in np.argsort(-probs, kind="stable") if int(d) != target)
+    cf = nnmath.counterfactual(params, image, versus, activation=activation)
     return Why(
         nnmath.explain(params, image, target, versus, activation=activation),
-        nnmath.counterfactual(params, image, versus, activation=activation),
+        cf,
         probs,
         target,
         versus,
+        switched_units(params, image, cf.x, activation),
     )
 
 

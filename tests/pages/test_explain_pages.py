@@ -138,7 +138,8 @@ def test_why_explains_a_mistake_exactly_and_its_url_is_a_permalink(run):
     np.testing.assert_allclose(specs[2]["data"][0]["y"], e.hidden)
     cf = nnmath.counterfactual(result.params, dev.images[wrong], true)
     assert f"What would make it answer {true}?" in [s.value for s in at.subheader]
-    assert views.counterfactual_sentence(cf) in texts(at)
+    switched = views.switched_units(result.params, dev.images[wrong], cf.x)
+    assert views.counterfactual_sentence(cf, switched) in texts(at)
     np.testing.assert_allclose(np.array(specs[-2]["data"][0]["z"]), cf.change.reshape(28, 28))
 
 

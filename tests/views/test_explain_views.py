@@ -112,7 +112,8 @@ def test_counterfactual_figures_and_sentence(w):
     assert bars.layout.uniformtext.minsize >= 11 and bars.layout.uniformtext.mode == "show"
     s = views.counterfactual_sentence(cf)
     assert f"and it answers {cf.target} (" in s and f"distance {cf.distance:.3f}" in s
-    assert f"by {min(cf.lead, cf.lead_run_dtype):.3g} or more" in s and cf.lead >= cf.margin
+    bound = re.search(r"beats every other digit's by (\S+) or more", s).group(1)
+    assert float(bound) <= min(cf.lead, cf.lead_run_dtype) and cf.lead >= cf.margin
 
 
 def test_look_and_activation_bars(params, image):
@@ -242,3 +243,29 @@ def test_where_no_decimals_up_to_5_add_up_the_page_says_what_the_written_parts_m
     fall = views.parts_waterfall(e)
     assert list(fall.data[0].text) == ["+0.444", "+0.444", "+0.000", "0.889"]
     assert fall.layout.title.subtitle.text == "the three labels, rounded, add up to 0.888"
+
+
+def test_the_counterfactuals_lead_is_a_lower_bound_rounded_down(w):
+    """A lead of 0.0010071 logits was written 'by 0.00101 or more', more than it is."""
+    import dataclasses
+
+    cf = dataclasses.replace(w.counterfactual, lead=0.0010071, lead_run_dtype=0.0012)
+    assert "beats every other digit's by 0.001 or more" in views.counterfactual_sentence(cf)
+    assert views._at_least(0.0010071) == "0.001" and views._at_least(2.3459) == "2.34"
+    assert views._at_least(0.5) == "0.5" and views._at_least(1234.9) == "1.23e+03"
+
+
+def test_the_counterfactual_says_which_hidden_units_it_switches(params, image, w):
+    """The search may settle in another on/off pattern than the image's; then 'the nearest among
+    those that switch the same hidden units on' was not true of the original's pattern."""
+    x = image.reshape(-1) / 255.0
+    cf = w.counterfactual
+    on = lambda v: (v @ params.W1.astype(float) + params.b1) > 0  # noqa: E731
+    assert w.switched == tuple(np.flatnonzero(on(x) != on(cf.x)))
+    one = views.counterfactual_sentence(cf, (20,))
+    assert "(it switches hidden unit 20 on or off, unlike the original)" in one
+    two = views.counterfactual_sentence(cf, (3, 8))
+    assert "(it switches hidden units 3, 8 on or off, unlike the original)" in two
+    same = views.counterfactual_sentence(cf, ())
+    assert "(the same hidden units on as the original)" in same
+    assert "original" not in views.counterfactual_sentence(cf)  # not known: nothing claimed
