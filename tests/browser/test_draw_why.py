@@ -8,6 +8,7 @@ not in an iframe) is a Fabric.js canvas: its upper canvas takes the mouse. Scree
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -65,5 +66,11 @@ def test_draw_a_stroke_and_see_a_prediction_then_why(page, cold_app_url):
     assert "image=drawn" in page.url
     sentence = page.get_by_text("Completeness: the pixels' shares").first.inner_text()
     assert float(re.search(r"difference (\d[-+.e\d]*)", sentence).group(1)) < 1e-9, sentence
+    # the sum as written adds up (or the sentence says what its written parts make)
+    a, sign, b, total = re.search(
+        r"pixels \+ bias = (\S+) ([+−]) (\S+) = \S+ = z\d − z\d = (\S+) ", sentence
+    ).groups()
+    written = Decimal(a) + (Decimal(b) if sign == "+" else -Decimal(b))
+    assert written == Decimal(total) or f"add up to {written})" in sentence, sentence
     page.get_by_text(re.compile(r"What would make it answer \d\?")).first.wait_for()
     screenshot(page, "why")

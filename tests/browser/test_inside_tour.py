@@ -3,7 +3,9 @@ the notebook's run, checks a number on each, and takes their screenshots."""
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -32,6 +34,13 @@ def test_inside_the_network_tour(page, cold_app_url):
     page.locator('[data-testid="stPlotlyChart"] .main-svg').nth(10).wait_for()
     loss = page.get_by_text(re.compile(r"loss for this image: \d+\.\d{4}")).first.inner_text()
     assert re.search(r"\d+\.\d{4}", loss)
+    # what the page writes holds as written: -log(p) = L, and "from a to b (down c)"
+    tex = page.locator('annotation[encoding="application/x-tex"]').all_text_contents()
+    p, written_loss = re.search(r"-\\log\(([\d.]+)\) = ([\d.]+)", "".join(tex)).groups()
+    assert f"{-math.log(float(p)):.4f}" == written_loss, (p, written_loss)
+    step = page.get_by_text(re.compile(r"After this one step")).first.inner_text()
+    a, b, c = re.search(r"from ([\d.]+) to ([\d.]+) \((?:down|up) ([\d.]+)\)", step).groups()
+    assert abs(Decimal(a) - Decimal(b)) == Decimal(c), step
     page.locator(".katex").nth(12).wait_for()  # st.latex renders with KaTeX
     assert page.locator(".katex-error").count() == 0
     query = parse_qs(urlsplit(page.url).query)
