@@ -526,9 +526,20 @@ def optimizer_equations(config) -> tuple[str, ...]:
     return (*lines, *OPTIMIZER_EQUATIONS[config.optimizer])
 
 
+def latex_number(value: float, fmt: str = ".6g") -> str:
+    """``value`` in LaTeX: 1e-08 as 10^{-8} and 2.5e-05 as 2.5 \\times 10^{-5} (KaTeX set the
+    plain "1e-08" as "1e − 08", a subtraction)."""
+    text = format(value, fmt)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    power = rf"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa} \times {power}"
+
+
 def weight_update_latex(u: WeightUpdate) -> str:
     """The numbers as one aligned LaTeX block: symbol = value, one per line."""
-    body = r" \\ ".join(rf"{symbol} &= {value:.6g}" for symbol, value in u.rows)
+    body = r" \\ ".join(rf"{symbol} &= {latex_number(value)}" for symbol, value in u.rows)
     return r"\begin{aligned}" + body + r"\end{aligned}"
 
 

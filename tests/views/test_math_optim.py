@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -75,6 +76,10 @@ def test_adam_rows_hold_every_constant_its_equations_use():
     assert v[r"\hat v"] == pytest.approx(v["v"] / (1 - b2**6))
     w = v["w"] - v[r"\eta_t"] * v[r"\hat m"] / (math.sqrt(v[r"\hat v"]) + eps)
     assert u.after == pytest.approx(w)
+    # eps as a power of ten in the LaTeX block, not "1e-06" (KaTeX: "1e − 06", a subtraction)
+    latex = mv.weight_update_latex(u)
+    assert r"\varepsilon &= 10^{-6}" in latex and not re.search(r"\de[-+]\d", latex), latex
+    assert mv.latex_number(2.5e-05) == r"2.5 \times 10^{-5}" and mv.latex_number(0.25) == "0.25"
     # float64 run: the 6 digits are the only rounding; float32: the page says so
     assert "float32" not in mv.weight_update_sentence(u)
     ds32 = tiny_dataset(200)
