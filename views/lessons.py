@@ -11,14 +11,17 @@ import plotly.graph_objects as go
 from engine.lessons import FIGURES
 from views import explore, figures, metrics
 
+ACCURACY_GRID = 0.2  # the curves' accuracy gridlines: 0%, 20%, … 100%
+
 
 def figure(name: str, result, train, dev, scope: Mapping[str, Any]) -> go.Figure:
     """Figure ``name`` (one of engine.lessons.FIGURES) of a run: its nnmath.TrainResult, its
     training and dev sets (data.Dataset) and the step's facts (engine.lessons.facts)."""
     if name not in FIGURES:
         raise ValueError(f"name must be one of {', '.join(FIGURES)}, got {name!r}")
-    if name == "curves":
-        return figures.training_curves(result.history, height=380)
+    if name == "curves":  # a gridline every 20%: "when did dev reach 80%?" is read off it
+        fig = figures.training_curves(result.history, height=380)
+        return fig.update_layout(yaxis2=dict(dtick=ACCURACY_GRID))
     if name == "digit":
         i = int(scope["image"])
         return figures.digit_image(

@@ -43,3 +43,13 @@ def test_figures_show_the_runs_numbers(run):
     assert np.asarray(cm["data"][0]["z"]).sum() == dev.n
     with pytest.raises(ValueError, match="name must be one of"):
         vl.figure("pie", result, train, dev, facts)
+
+
+def test_the_curves_have_an_accuracy_gridline_at_80_percent(run):
+    """The lesson "How long to train" asks when the dev accuracy first reached 80%, to be read
+    off the curves: with ticks at 0, 50 and 100% only it could not be."""
+    result, train, dev, facts = run
+    fig = vl.figure("curves", result, train, dev, facts)
+    axis = fig.layout.yaxis2
+    ticks = np.arange(axis.range[0], axis.range[1] + 1e-9, axis.dtick)
+    assert np.isclose(ticks, 0.8).any() and axis.tickformat == ".0%"
