@@ -64,11 +64,7 @@ with c1:
     chart(dv.confusion_figure(dyn, int(at)), "cm_at")
 with c2:
     st.subheader("Dead hidden units", help=glossary.help("dead-unit"))
-    st.caption(
-        "A unit is dead when its ReLU outputs 0 for every training image: it passes nothing on "
-        f"and gets no gradient, so it never learns again. At iteration {int(at):,}: "
-        f"{dv.dead_text(dyn, int(at))}."
-    )
+    st.caption(dv.dead_caption(r.config, dyn, int(at)))
     none_died = dv.no_dead_text(dyn)
     if none_died:  # a flat line at zero would say nothing
         st.info(none_died)

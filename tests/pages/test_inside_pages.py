@@ -159,6 +159,7 @@ def test_dynamics_page_shows_each_digits_learning_and_the_snapshot_of_the_url(re
         assert sentence in page
     assert not dyn.dead_count.any()  # the notebook's rate: no unit dies, a flat line says nothing
     assert dv.no_dead_text(dyn) in page
+    assert dv.dead_caption(result.config, dyn, 50) in page  # plain gd: "never change again"
     per_digit, cm, pca = charts(at)
     for d in range(10):
         np.testing.assert_allclose(per_digit["data"][d]["y"], dyn.per_digit[:, d])

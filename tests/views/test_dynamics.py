@@ -144,3 +144,19 @@ def test_the_threshold_is_named_on_the_axis_not_over_the_curves(dyn):
         assert ticks[threshold] == f"<b>{threshold:.0%}</b>"
         assert all(t in ticks.values() for t in others)
         assert 0.8 not in ticks or threshold == 0.8  # no plain 80% crowding a 75% threshold
+
+
+def test_only_plain_gradient_descent_leaves_a_dead_unit_dead_for_good(dyn):
+    """'it gets no gradient, so it never learns again' was said of every run; with momentum or
+    Adam its weights keep moving on the running averages, and weight decay shrinks them, either
+    of which can switch it on again."""
+    from nnmath import TrainConfig
+
+    at = int(dyn.iterations[-1])
+    plain = dv.dead_caption(TrainConfig(), dyn, at)
+    assert "gets no gradient from them, so its weights never change again." in plain
+    assert plain.endswith(f"At iteration {at:,}: {dv.dead_text(dyn, at)}.")
+    adam = dv.dead_caption(TrainConfig(optimizer="adam"), dyn, at)
+    assert "never" not in adam and "adam's running averages keep moving its weights" in adam
+    decay = dv.dead_caption(TrainConfig(optimizer="momentum", weight_decay=0.01), dyn, at)
+    assert "weight decay keeps shrinking its weights, which can switch it on again" in decay
