@@ -38,9 +38,12 @@ def percent_column(values):
 
 def points(a, b) -> str:
     """The change from share ``a`` to share ``b`` in percentage points ('+1.2 pts'), or '' when
-    either is missing."""
+    either is missing: the difference of the two as :func:`pct` writes them (85.0% → 86.2% is
+    +1.2 pts even when the unrounded shares differ by 1.16 points)."""
     a, b = as_float(a), as_float(b)
-    return "" if math.isnan(a) or math.isnan(b) else f"{(b - a) * 100:+.1f} pts"
+    if math.isnan(a) or math.isnan(b):
+        return ""
+    return f"{shown_difference(b, a, '.1%'):+.1f} pts"  # of the two as pct() writes them
 
 
 def upper_first(text: str) -> str:
