@@ -952,10 +952,11 @@ class Verdict:
 
 
 def entry_labels(expr: str, size: int) -> tuple[str, ...]:
-    """How the entries of an answer are named: the expression itself for one number, else
-    ``expr[i]`` (for a plain name) or ``entry i``."""
+    """How the entries of an answer are named: "your answer" for one number (its expression,
+    ``digit_accuracy[worst_digit]``, is the lesson's code, not the learner's words; the step's
+    text says what is asked), else ``expr[i]`` (for a plain name) or ``entry i``."""
     if size == 1:
-        return (expr,)
+        return ("your answer",)
     plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", expr.strip())
     return tuple(f"{expr}[{i}]" if plain else f"entry {i}" for i in range(size))
 
@@ -986,6 +987,8 @@ def check_answer(step: Step, scope: Mapping[str, Any], values) -> Verdict:
     )
     if not wrong:
         message = "Right" + (f" (within {tol} of nnmath's value)." if tol.value else ".")
+    elif expected.size == 1 and not tol.value:
+        message = f"Not quite: {labels[0]} is not exactly right."
     elif expected.size == 1:
         message = f"Not quite: {labels[0]} is off by more than {tol}."
     else:

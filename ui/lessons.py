@@ -393,12 +393,13 @@ def by_hand_step(lesson: Lesson, step: Step) -> None:
     # the entries stay in order 0, 1, 2, … there (columns filled round-robin stacked 0, 5, 1, 6…).
     per_row = min(expected.size, ENTRIES_PER_ROW)
     slots = [col for _ in range(0, expected.size, per_row) for col in st.columns(per_row)]
+    whole = not step.tolerance.value and all(float(v).is_integer() for v in expected)
     values = [
         slots[i].number_input(
-            labels[i],
+            "Your answer" if expected.size == 1 else labels[i],
             value=None,
-            format="%.6f",
-            step=0.001,
+            format="%d" if whole else "%.6f",  # a count is typed as 31810, not 31810.000000
+            step=1 if whole else 0.001,
             key=key(lesson, step, f"entry{i}"),
             disabled=solved,
         )

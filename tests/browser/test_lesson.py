@@ -63,10 +63,10 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
     next_step(2)
 
     # by hand: a wrong number is refused, the trace's is accepted
-    field = page.get_by_role("spinbutton", name="image_loss")
+    field = page.get_by_role("spinbutton", name="Your answer")
     enter(field, "9.5")
     page.get_by_role("button", name="Check").click()
-    page.get_by_text("Not quite: image_loss is off by more than 0.001.").wait_for()
+    page.get_by_text("Not quite: your answer is off by more than 0.001.").wait_for()
     enter(field, f"{image_loss(runs_dir):.6f}")
     page.get_by_role("button", name="Check").click()
     page.get_by_text("Right (within 0.001 of nnmath's value).").wait_for()

@@ -224,7 +224,8 @@ def test_a_by_hand_answer_is_accepted_within_the_tolerance_of_the_trace(traced):
     step = step_of("A2[y]", "0.001")
     assert el.check_answer(step, facts, [p + 0.0009]).correct
     verdict = el.check_answer(step, facts, [p + 0.002])
-    assert not verdict.correct and verdict.wrong == (0,) and "A2[y]" in verdict.message
+    assert not verdict.correct and verdict.wrong == (0,)
+    assert verdict.message == "Not quite: your answer is off by more than 0.001."
     new_w = float(t.updated.W2[2, 4])
     assert el.check_answer(step_of("W2_new[2, 4]", "1%"), facts, [new_w * 1.009]).correct
     assert not el.check_answer(step_of("W2_new[2, 4]", "1%"), facts, [new_w * 1.02]).correct
@@ -301,3 +302,14 @@ def test_the_example_of_the_documentation_is_a_good_lesson():
     assert el.check(example, "example.md") == []
     lesson = el.parse(example, "example.md")
     assert {s.kind for s in lesson.steps} == set(el.KINDS)
+
+
+def test_a_count_is_right_or_not_exactly_right(traced):
+    """With tolerance 0 (a count, a unit's number) "off by more than 0" says nothing: the
+    verdict says the answer is not exact."""
+    result, X, y, facts = traced
+    step = step_of("argmax(A1)", "0")
+    truth = int(np.argmax(facts["A1"]))
+    assert el.check_answer(step, facts, [truth]).message == "Right."
+    verdict = el.check_answer(step, facts, [truth + 1])
+    assert verdict.message == "Not quite: your answer is not exactly right."

@@ -272,3 +272,13 @@ def test_a_near_guess_is_called_near_not_a_match():
     shown = {m.label: m.value for m in at.metric}
     assert shown["Your guess (locked)"] != shown["The run"]
     assert [s.value for s in at.success] == ["Your guess is within 25% of the run's: close enough."]
+
+
+def test_a_count_is_asked_as_a_whole_number_in_the_learners_words():
+    """The parameter count is typed as 31810 (not shown back as 31810.000000) in a field called
+    "Your answer" (not "parameters", the lesson's code name)."""
+    lesson = el.load("capacity")
+    at = open_page(lesson="capacity", step=1 + lesson.step_index("count"))
+    (field,) = at.number_input
+    assert field.label == "Your answer"
+    assert field.proto.format == "%d" and field.proto.step == 1
