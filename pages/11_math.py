@@ -160,7 +160,7 @@ st.header("The update", help=glossary.help("gradient-descent"))
 st.latex(mv.UPDATE.latex + rf",\quad \alpha = {t.alpha:g}")
 st.caption(mv.UPDATE.meaning)
 code(mv.UPDATE)
-st.success(mv.loss_sentence(ms))
+st.success(mv.loss_sentence(ms, r.config))
 st.info(mv.full_batch_sentence(ms, run.train.n, r.config.batch_size))
 
 st.header(f"The update with the run's optimizer: {r.config.optimizer}")

@@ -217,14 +217,31 @@ def _down_or_up(before: float, after: float, fmt: str = ".4f") -> str:
     return f"{'down' if after < before else 'up'} {abs(change):{fmt}}"
 
 
-def loss_sentence(ms: MathStep) -> str:
+def loss_sentence(ms: MathStep, config=None) -> str:
+    """What the notebook's plain step W − alpha dW on this image did to its loss; with the run's
+    ``config`` (nnmath.TrainConfig), it also says when that is not how the run itself steps
+    (another optimizer, a schedule or weight decay), so the numbers are not taken for the run's."""
     t = ms.trace
     before, after = _loss(t.loss), _loss(t.loss_after)
-    return (
+    text = (
         f"After this one step (alpha {t.alpha:g}, on this image alone) the loss on this image "
         f"goes from {before:.4f} to {after:.4f} ({_down_or_up(before, after)}); "
         f"its probability of the true digit {t.y} from {t.A2[0, t.y]:.4f} to "
         f"{t.A2_after[0, t.y]:.4f}."
+    )
+    if config is None:
+        return text
+    other = [config.optimizer] if config.optimizer != "gd" else []
+    if config.schedule != "constant":
+        other.append(f"a {config.schedule} learning-rate schedule")
+    if config.weight_decay:
+        other.append(f"weight decay {config.weight_decay:g}")
+    if not other:
+        return text
+    return text + (
+        " This is the notebook's plain step; the run itself steps with "
+        + " and ".join(other)
+        + " (below)."
     )
 
 

@@ -88,3 +88,19 @@ def test_adam_rows_hold_every_constant_its_equations_use():
     assert "computes the update in float32" in mv.weight_update_sentence(
         mv.weight_update(r32, 0, t32)
     )
+
+
+def test_the_plain_one_image_step_says_when_the_run_steps_otherwise():
+    """The Math page's one-image step is the notebook's W − alpha dW; for a run with Adam, a
+    schedule or weight decay it is not what the run did, and the sentence says so."""
+    result, ds = run(optimizer="adam", alpha=0.01, weight_decay=0.01, schedule="cosine")
+    ms = mv.math_step(result, ds.X[0], ds.labels[0], 5)
+    said = mv.loss_sentence(ms, result.config)
+    assert said.startswith(mv.loss_sentence(ms))
+    assert said.endswith(
+        " This is the notebook's plain step; the run itself steps with adam and a cosine "
+        "learning-rate schedule and weight decay 0.01 (below)."
+    )
+    plain, ds = run()
+    ms = mv.math_step(plain, ds.X[0], ds.labels[0], 5)
+    assert mv.loss_sentence(ms, plain.config) == mv.loss_sentence(ms)
