@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ import pandas as pd
 
 from engine.config import SETTINGS, SPLIT_FIELDS, RunConfig, Settings, run_label
 from engine.values import as_float
-from views.format import number, pct, points, seconds
+from views.format import number, pct, points, seconds, shown_difference
 from views.metrics import confusion_matrix
 
 
@@ -415,9 +416,15 @@ def _show(value) -> str:
 
 
 def _delta(a, b, fmt: str) -> str:
+    """b − a written with ``fmt`` ('{:+.4f}'): for decimals, the difference of the two as the
+    table writes them with that many, so that A, B and B − A add up on screen (0.1234 and
+    0.1236 are +0.0002 apart even when the unrounded values differ by 0.00012)."""
     try:
         if not (math.isfinite(a) and math.isfinite(b)):
             return ""
     except TypeError:
         return ""
-    return fmt.format(b - a)
+    decimals = re.search(r"\.(\d+)f", fmt)
+    if decimals is None:
+        return fmt.format(b - a)
+    return fmt.format(shown_difference(b, a, f".{decimals.group(1)}f"))

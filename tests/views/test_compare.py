@@ -315,3 +315,14 @@ def test_the_runs_table_leaves_out_columns_every_row_shares():
     names = ["init", "dtype", "batch_size", "tags", "note", "missing"]
     assert compare.varying_columns(frame, names) == ["dtype", "note"]
     assert compare.varying_columns(frame.iloc[1:], names) == ["note"]  # one row: its note only
+
+
+def test_the_b_minus_a_column_is_the_difference_of_the_written_a_and_b():
+    """Losses 0.12344 and 0.12356 are written 0.1234 and 0.1236: B − A is +0.0002 as written
+    (the unrounded +0.00012 gave +0.0001); seconds alike at one decimal."""
+    from views.compare import _delta
+
+    assert _delta(0.12344, 0.12356, "{:+.4f}") == "+0.0002"
+    assert _delta(10.04, 10.16, "{:+.1f} s") == "+0.2 s"
+    assert _delta(500, 700, "{:+d}") == "+200"
+    assert _delta(float("nan"), 1.0, "{:+.4f}") == ""
