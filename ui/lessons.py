@@ -25,6 +25,12 @@ from views import lessons as vl
 POSITION_KEY = "lesson_position"  # session: (lesson id, step number), kept across pages
 LAST_KEY = "lesson_last"  # session: where the learner was before going back to the course list
 MAX_TRIES = 2  # wrong by-hand attempts before the worked numbers are shown
+# Under a run's numbers: a run step comes in the first lessons, before "The cost" says what a loss is.
+RUN_NUMBERS = (
+    "Dev accuracy: the share of the held-out dev images the network answers right; train "
+    "accuracy: the same on the images it learned from. Loss: how wrong its probabilities are on "
+    "the training images, lower is better (the lesson *The cost* works it out)."
+)
 ENTRIES_PER_ROW = 5  # a by-hand answer of several numbers: this many fields side by side
 
 
@@ -350,12 +356,13 @@ def run_step(lesson: Lesson, step: Step) -> None:
         return
     st.session_state[ran] = True
     r = run.result
-    how = f"trained in {run.seconds:.1f} s" if run.trained_now else "served from the run cache"
+    how = f"trained in {run.seconds:.1f} s" if run.trained_now else "already trained on this server"
     st.success(f"Run done: {run.label} — {how}.")
     c1, c2, c3 = st.columns(3)
     c1.metric("Dev accuracy", f"{r.dev_accuracy:.1%}")
     c2.metric("Train accuracy", f"{r.train_accuracy:.1%}")
     c3.metric("Loss", f"{r.loss:.3f}")
+    st.caption(RUN_NUMBERS)
     st.plotly_chart(
         vl.figure("curves", r, run.train, run.dev, {}),
         width="stretch",

@@ -73,7 +73,7 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
     page.get_by_text("Worked numbers").wait_for()
     next_step(3)
 
-    # run: served from the run cache (the predict step trained it)
+    # run: already trained on this server (the predict step trained it)
     page.get_by_role("button", name="Show the run").click()
     page.get_by_text("Run done:").wait_for()
     wait_for_app(page)

@@ -313,3 +313,17 @@ def test_a_count_is_right_or_not_exactly_right(traced):
     assert el.check_answer(step, facts, [truth]).message == "Right."
     verdict = el.check_answer(step, facts, [truth + 1])
     assert verdict.message == "Not quite: your answer is not exactly right."
+
+
+def test_no_prediction_is_printed_before_it_is_asked():
+    """A guess the page just wrote out is no guess: no step before a number predict shows the
+    very expression it asks (the first lesson said "28 × 28 = {{pixels}}" right before asking
+    how many numbers an image is)."""
+    for lesson in el.builtin():
+        for i, step in enumerate(lesson.steps):
+            if step.kind != "predict" or not step.answer:
+                continue
+            asked = step.answer.replace(" ", "")
+            for before in lesson.steps[:i]:
+                shown = {e.replace(" ", "") for t in before.texts() for e, _ in el.placeholders(t)}
+                assert asked not in shown, f"{lesson.id}:{step.id} is shown by {before.id}"

@@ -282,3 +282,15 @@ def test_a_count_is_asked_as_a_whole_number_in_the_learners_words():
     (field,) = at.number_input
     assert field.label == "Your answer"
     assert field.proto.format == "%d" and field.proto.step == 1
+
+
+def test_a_run_step_says_what_its_numbers_mean():
+    """The first lesson's run shows a loss two lessons before "The cost" explains it: the page
+    says what dev accuracy, train accuracy and loss are, in words, under the numbers."""
+    lesson = el.load("digits")
+    number = 1 + next(i for i, s in enumerate(lesson.steps) if s.kind == "run")
+    at = open_page(lesson="digits", step=number)
+    click(at, f"lesson:digits:{lesson.steps[number - 1].id}:train")
+    assert "Run done" in texts(at)
+    assert any(c.value.startswith("Dev accuracy: the share of the held-out") for c in at.caption)
+    assert "served from the run cache" not in texts(at)
