@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,9 @@ def test_compare_shows_metrics_confusion_change_and_galleries(two_runs):
     ece_b = nnmath.reliability(nnmath.predict_proba(rb.params, dev.X), dev.labels).ece
     assert metrics.loc["dev ECE", "A"] == f"{ece_a:.4f}"
     assert metrics.loc["dev ECE", "B"] == f"{ece_b:.4f}"
-    assert metrics.loc["dev ECE", "B − A"] == f"{ece_b - ece_a:+.4f}"
+    # B − A of the two as written (4 decimals), so the row adds up on screen
+    written = Decimal(f"{ece_b:.4f}") - Decimal(f"{ece_a:.4f}")
+    assert metrics.loc["dev ECE", "B − A"] == f"{written:+.4f}"
     charts = [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
     confusion, fixed, broke = charts
     heat = confusion["data"][0]
