@@ -90,3 +90,12 @@ def test_every_worked_line_adds_up_as_written(runs, lesson, step):
             assert step.tolerance.allows(value, total) or math.isclose(
                 value, total, rel_tol=1e-4
             ), f"{lesson.id}:{step.id}: {written} = {value:.6f}, the line says {claimed}"
+
+
+@pytest.mark.parametrize(("lesson", "step"), by_hand_steps())
+def test_no_number_in_a_formula_has_a_thousands_comma(runs, lesson, step):
+    """KaTeX sets the comma of 31,810 as punctuation: "31, 810", two numbers to a learner."""
+    facts = facts_of(runs, lesson, step)
+    for text in (step.text, *step.keys["worked"]):
+        for formula in re.findall(r"\$([^$]+)\$", el.render(text, facts)):
+            assert not re.search(r"\d,\d{3}", formula), f"{lesson.id}:{step.id}: ${formula}$"
