@@ -9,6 +9,7 @@ counterfactual's change map red is ink added, blue ink removed.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -414,13 +415,15 @@ def _after_decimals(probs, target: int) -> int:
 
 
 def _at_least(v: float, digits: int = 3) -> str:
-    """A lower bound written with ``digits`` significant digits, rounded down: 0.0010071 is
-    'at least 0.00100', never the 0.00101 that rounding to nearest writes, which it is not."""
+    """A lower bound written with ``digits`` significant digits, rounded down from the float's
+    exact value: 0.0010071 is 'at least 0.001' (never the 0.00101 that rounding to nearest
+    writes, which it is not), and so is 0.00100999999999818."""
     if not math.isfinite(v) or v <= 0:
         return f"{v:.{digits}g}"
-    scale = 10 ** (math.floor(math.log10(v)) - digits + 1)
-    down = math.floor(round(v / scale, 9)) * scale  # round(…, 9): 0.5 / 1e-1 is 4.999… in binary
-    return f"{down:.{digits}g}" if down > 0 else f"{v:.{digits}g}"
+    exact = Decimal(v)  # the binary value itself: no rounding on the way
+    step = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+    down = exact.quantize(step, rounding=ROUND_FLOOR)
+    return f"{float(down):.{digits}g}"
 
 
 def switched_units(params, image, changed, activation: str = "relu") -> tuple[int, ...]:

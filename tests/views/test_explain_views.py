@@ -253,6 +253,9 @@ def test_the_counterfactuals_lead_is_a_lower_bound_rounded_down(w):
     assert "beats every other digit's by 0.001 or more" in views.counterfactual_sentence(cf)
     assert views._at_least(0.0010071) == "0.001" and views._at_least(2.3459) == "2.34"
     assert views._at_least(0.5) == "0.5" and views._at_least(1234.9) == "1.23e+03"
+    # a lead a hair under the aim (the float's exact value): not written as the aim itself
+    assert views._at_least(0.001009999999998179) == "0.001"
+    assert views._at_least(0.1) == "0.1" and views._at_least(2.0) == "2"
 
 
 def test_the_counterfactual_says_which_hidden_units_it_switches(params, image, w):
