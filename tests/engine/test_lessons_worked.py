@@ -22,17 +22,31 @@ def runs(tmp_path_factory):
     return Runs(RunStore(tmp_path_factory.mktemp("worked-runs")))
 
 
+def trained(runs, settings):
+    run = runs.open(settings)
+    return run if run.result is not None else runs.train(run)
+
+
 def facts_of(runs, lesson, step) -> dict:
-    run = runs.open(lesson.run_settings(step.run))
-    if run.result is None:
-        run = runs.train(run)
+    """The step's facts as the page computes them: its run's, its trace's, and (by name) those
+    of every run step of the lesson."""
+    run = trained(runs, lesson.run_settings(step.run))
     r = run.result
+    named = {}
+    for other in (s for s in lesson.steps if s.kind == "run"):
+        o = trained(runs, lesson.run_settings(other.id))
+        named[other.id] = el.run_facts(o.result, o.dev.X, o.dev.labels, o.train.n)
     return {
+        **named,
         **el.run_facts(r, run.dev.X, run.dev.labels, run.train.n),
         **el.trace_facts(
-            el.params_at(r, step.at), lesson.image_of(step), run.dev.X, run.dev.labels, 0.1
-        )
-        | {"alpha": r.config.alpha},
+            el.params_at(r, step.at),
+            lesson.image_of(step),
+            run.dev.X,
+            run.dev.labels,
+            r.config.alpha,
+        ),
+        "alpha": r.config.alpha,
     }
 
 
@@ -99,3 +113,27 @@ def test_no_number_in_a_formula_has_a_thousands_comma(runs, lesson, step):
     for text in (step.text, *step.keys["worked"]):
         for formula in re.findall(r"\$([^$]+)\$", el.render(text, facts)):
             assert not re.search(r"\d,\d{3}", formula), f"{lesson.id}:{step.id}: ${formula}$"
+
+
+def all_steps():
+    return [
+        pytest.param(lesson, step, id=f"{lesson.id}:{step.id}")
+        for lesson in el.builtin()
+        for step in lesson.steps
+        if step.kind != "run"  # a run step's text shows its settings only
+    ]
+
+
+@pytest.mark.parametrize(("lesson", "step"), all_steps())
+def test_every_formula_with_numbers_adds_up(runs, lesson, step):
+    """Outside the worked lines too: a formula of a step's text or reveal that writes out
+    arithmetic on the run's numbers (784 × 10 + 10 + 10 × 10 + 10 = 7960) gives what it claims."""
+    facts = facts_of(runs, lesson, step)
+    functions = {"ln": math.log, "exp": math.exp, "max": max}
+    for text in (step.text, *step.keys.get("reveal", ())):
+        for formula in re.findall(r"\$([^$]+)\$", el.render(text, facts)):
+            for written, claimed in worked_equations(formula):
+                value = eval(written, {"__builtins__": {}}, functions)
+                assert math.isclose(value, float(claimed), rel_tol=1e-4, abs_tol=1e-4), (
+                    f"{lesson.id}:{step.id}: {written} = {value}, the text says {claimed}"
+                )
