@@ -190,21 +190,27 @@ def folds_table(te: TemperatureEvaluation) -> pd.DataFrame:
 
 def temperature_sentence(te: TemperatureEvaluation) -> str:
     """What the two Ts say, in words: both above 1, the network was overconfident; both below 1,
-    underconfident; one on each side, neither consistently."""
+    underconfident; one on each side, neither consistently. Each verdict names its measure (the
+    log loss of each half): :func:`plain_summary`, the Confidence tab's first sentence, compares
+    average sureness with accuracy and may lean the other way (the notebook's run is
+    "underconfident" by it and has one T on each side of 1)."""
     t_a, t_b = te.temperatures
     if t_a > 1 and t_b > 1:
         verdict = (
-            "both above 1, so the network is overconfident: dividing its logits by T softens its "
-            "probabilities"
+            "both above 1, so by the log loss the network is overconfident: dividing its logits by "
+            "T softens its probabilities"
         )
     elif t_a < 1 and t_b < 1:
         verdict = (
-            "both below 1, so the network is underconfident: dividing its logits by T sharpens its "
-            "probabilities"
+            "both below 1, so by the log loss the network is underconfident: dividing its logits by "
+            "T sharpens its probabilities"
         )
     else:
         verdict = (
-            "one on each side of 1, so the network is neither consistently over- nor underconfident"
+            "one on each side of 1: one half's log loss is lowest with sharper probabilities, the "
+            "other's with softer ones, so by this measure the network leans neither way on both "
+            "halves (the tab's first sentence, sureness against accuracy on all dev images, is "
+            "another measure)"
         )
     return (
         f"T = {t_a:.3f} fitted on half A (applied to half B) and {t_b:.3f} fitted on half B "

@@ -72,10 +72,11 @@ def test_tables_and_sentence_say_what_the_numbers_are():
     rng = np.random.default_rng(0)
     Z2 = rng.normal(0, 1, (300, 10))
     y2 = np.array([rng.choice(10, p=p) for p in softmax_t(Z2, 0.3)])
-    assert "both below 1, so the network is underconfident" in cal.temperature_sentence(
-        cal.two_fold_temperature(Z2, y2)
+    assert (
+        "both below 1, so by the log loss the network is underconfident"
+        in cal.temperature_sentence(cal.two_fold_temperature(Z2, y2))
     )
-    assert "both above 1, so the network is overconfident" in text
+    assert "both above 1, so by the log loss the network is overconfident" in text
     # one T on each side of 1: no verdict
     mixed = dataclasses.replace(
         te,
@@ -84,7 +85,9 @@ def test_tables_and_sentence_say_what_the_numbers_are():
             dataclasses.replace(te.folds[1], temperature=0.95),
         ),
     )
-    assert "neither consistently" in cal.temperature_sentence(mixed)
+    # ... and it says it measures something else than the plain summary above it, which may lean
+    assert "leans neither way on both halves" in cal.temperature_sentence(mixed)
+    assert "is another measure" in cal.temperature_sentence(mixed)
     assert cal.explanations().count("\n- **") == 3 and "**Brier score**" in cal.explanations()
 
 
