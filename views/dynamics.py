@@ -241,7 +241,9 @@ def per_digit_figure(dyn: Dynamics, threshold: float = 0.8) -> go.Figure:
 
 
 def dead_units_figure(dyn: Dynamics) -> go.Figure:
-    """Dead hidden units (zero for every training image) at each snapshot; hover lists them."""
+    """Dead hidden units (zero for every training image) at each snapshot; hover lists them. The
+    counts are known at the snapshots only: markers there, joined by a dotted line (a step drawn
+    at a snapshot said the units died exactly there)."""
     dead = dyn.dead
     names = [", ".join(str(u) for u in np.flatnonzero(row)) or "none" for row in dead]
     fig = go.Figure(
@@ -249,14 +251,14 @@ def dead_units_figure(dyn: Dynamics) -> go.Figure:
             x=dyn.iterations,
             y=dyn.dead_count,
             mode="lines+markers",
-            line=dict(color="#d62728", shape="hv"),
+            line=dict(color="#d62728", shape="linear", dash="dot"),
             customdata=names,
             hovertemplate="iteration %{x:,}: %{y} dead (units %{customdata})<extra></extra>",
         )
     )
     h = dead.shape[1]
     fig.update_layout(
-        xaxis_title="iteration (snapshots)",
+        xaxis_title="iteration (counted at each snapshot)",
         yaxis=dict(title=f"dead units (of {h})", range=[-0.3, max(1, h) + 0.3], rangemode="tozero"),
     )
     return figures._layout(fig, height=300)

@@ -114,6 +114,9 @@ def test_figures_carry_the_numbers(run, dyn):
     np.testing.assert_allclose(fig.data[7].y, dyn.per_digit[:, 7])
     dead = dv.dead_units_figure(dyn)
     np.testing.assert_array_equal(dead.data[0].y, dyn.dead_count)
+    # counted at snapshots only: no step that says when between them a unit died
+    assert dead.data[0].line.shape != "hv" and dead.data[0].line.dash == "dot"
+    assert "snapshot" in dead.layout.xaxis.title.text
     cm = dv.confusion_figure(dyn, 50)
     assert np.asarray(cm.data[0].z).sum() == len(dev.labels)
     coords, share = dv.hidden_map(result.params, dev.X, dev.labels)
