@@ -9,7 +9,7 @@ import pytest
 from engine import lessons as el
 from engine.runs import Runs
 from engine.store import RunStore
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import PHONE, assert_no_exception, new_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -113,3 +113,21 @@ def test_a_lesson_completes_by_tapping_on_a_phone(browser, app_server):
         complete_the_cost_lesson(phone, url, runs_dir, "lesson_phone")
     finally:
         context.close()
+
+
+def test_the_ten_dz2_fields_read_top_to_bottom_in_order_on_a_phone(browser, app_server):
+    """A phone stacks columns: the fields of dZ2 must come dZ2[0], dZ2[1], … dZ2[9] down the
+    screen (five round-robin columns stacked them 0, 5, 1, 6, …, so typing in order went wrong)."""
+    url, _ = app_server
+    lesson = el.load("backprop")
+    number = 1 + lesson.step_index("dz2")
+    with new_page(browser, **PHONE) as phone:
+        phone.goto(f"{url}/lessons?lesson=backprop&step={number}")
+        phone.get_by_text(f"Step {number} of {len(lesson.steps)}").wait_for()
+        fields = [phone.get_by_role("spinbutton", name=f"dZ2[{i}]") for i in range(10)]
+        fields[-1].wait_for()
+        wait_for_app(phone)
+        tops = [f.bounding_box()["y"] for f in fields]
+        assert tops == sorted(tops) and len(set(tops)) == 10, tops
+        assert_no_exception(phone)
+        screenshot(phone, "lesson_dz2_phone")
