@@ -82,6 +82,7 @@ FIGURES: dict[str, str] = {
     "confusion": "the confusion matrix on the dev set",
     "confidence": "how sure the network is on right and wrong dev answers",
     "hidden": "each hidden unit's 784 input weights as a 28x28 image",
+    "hidden-change": "what training changed in each hidden unit's weights (W1 minus its start)",
     "output-weights": "W2: how much each hidden unit votes for each digit",
 }
 #: The facts of a run (the run's settings, history and dev-set evaluation).

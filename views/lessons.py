@@ -39,4 +39,6 @@ def figure(name: str, result, train, dev, scope: Mapping[str, Any]) -> go.Figure
         return figures.confidence_histogram(*metrics.confidence_split(ev))
     if name == "hidden":
         return figures.hidden_units(result.params.W1, cols=5)
+    if name == "hidden-change":  # the random start subtracted: the learned strokes show
+        return figures.hidden_units(result.params.W1, cols=5, start=result.snapshot(0).W1)
     return figures.output_weights(result.params.W2)

@@ -11,6 +11,7 @@ import nnmath
 from data import train_dev_split
 from engine import lessons as el
 from tests.helpers import decode, tiny_dataset
+from views import figures
 from views import lessons as vl
 
 
@@ -53,3 +54,15 @@ def test_the_curves_have_an_accuracy_gridline_at_80_percent(run):
     axis = fig.layout.yaxis2
     ticks = np.arange(axis.range[0], axis.range[1] + 1e-9, axis.dtick)
     assert np.isclose(ticks, 0.8).any() and axis.tickformat == ".0%"
+
+
+def test_the_hidden_change_figure_subtracts_the_random_start(run):
+    """After 500 iterations the notebook's tiles are mostly their U[-0.5, 0.5] start, noise that
+    says nothing: hidden-change draws W1 minus the start, on a scale named "change"."""
+    result, train, dev, facts = run
+    change = vl.figure("hidden-change", result, train, dev, facts)
+    start = result.snapshot(0).W1
+    want = figures.hidden_units(result.params.W1, cols=5, start=start)
+    assert change.to_json() == want.to_json()
+    assert change.to_json() != vl.figure("hidden", result, train, dev, facts).to_json()
+    assert "change" in change.to_json() and not np.allclose(result.params.W1, start)
