@@ -283,7 +283,7 @@ def predict_step(lesson: Lesson, step: Step) -> None:
             )
         else:
             guess = st.number_input(
-                "Your answer", value=None, format="%.4f", key=key(lesson, step, "number")
+                "Your answer", value=None, format="%g", key=key(lesson, step, "number")
             )
         if st.button(
             "Lock my answer",
@@ -421,6 +421,8 @@ def by_hand_step(lesson: Lesson, step: Step) -> None:
         else:
             verdict = el.check_answer(step, facts, values)
             progress.record_attempt(lesson.id, step.id, tuple(values), verdict.correct)
+            if verdict.correct:  # drawn again solved: fields locked, no Check left to press
+                st.rerun()
             tries = progress.attempts(lesson.id, step.id)
             solved = verdict.correct
             (st.success if verdict.correct else st.error)(verdict.message)

@@ -294,3 +294,28 @@ def test_a_run_step_says_what_its_numbers_mean():
     assert "Run done" in texts(at)
     assert any(c.value.startswith("Dev accuracy: the share of the held-out") for c in at.caption)
     assert "served from the run cache" not in texts(at)
+
+
+def test_a_right_answer_locks_its_fields_and_leaves_no_check_button(runs_dir):
+    """Once right, the by-hand step is done: its field is locked and no "Check" is left to press
+    (it stayed, live, under "Right", until the next click redrew the page)."""
+    lesson = el.load("digits")
+    step = lesson.steps[lesson.step_index("scale")]
+    at = open_page(lesson="digits", step=1 + lesson.step_index("scale"))
+    want = el.expected_numbers(step.answer, facts(lesson, step, runs_dir))
+    at.number_input(key="lesson:digits:scale:entry0").set_value(float(want[0]))
+    click(at, "lesson:digits:scale:check")
+    assert [s.value for s in at.success][0].startswith("Right")
+    assert not [b for b in at.button if b.key == "lesson:digits:scale:check"]
+    assert at.number_input(key="lesson:digits:scale:entry0").disabled
+    assert not at.button(key="lesson_next").disabled
+
+
+def test_a_number_guess_is_shown_as_typed():
+    """784 pixels, 3 silent units, iteration 282: a guess typed as 784 was shown back as
+    784.0000; the field shows a number as it was typed."""
+    lesson = el.load("digits")
+    at = open_page(lesson="digits", step=1 + lesson.step_index("inputs"))
+    assert at.number_input(key="lesson:digits:inputs:number").proto.format == "%g"
+    at.number_input(key="lesson:digits:inputs:number").set_value(784).run()
+    assert not at.exception
