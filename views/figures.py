@@ -651,7 +651,12 @@ def probability_bars(probs: np.ndarray, true: int, pred: int) -> go.Figure:
         COLORS["right"] if d == true else COLORS["wrong"] if d == pred else "#b0b0b0"
         for d in range(10)
     ]
-    return digit_bars(probs, colors, title=f"true {true} (green) · predicted {pred} (red)")
+    title = (  # a right answer has no red bar: "predicted 9 (red)" sent the eye looking for one
+        f"true and predicted {true} (green)"
+        if pred == true
+        else f"true {true} (green) · predicted {pred} (red)"
+    )
+    return digit_bars(probs, colors, title=title)
 
 
 def digit_bars(probs, colors, *, title: str, height: int = 360) -> go.Figure:

@@ -228,3 +228,15 @@ def test_every_figure_module_ends_with_plotly_white():
     curves = race.race_figure({"gd": FakeHistory(5)}, {"gd": "gd"}, total=5)
     for fig in (cm, calibration.reliability_figure(rel, title="t"), curves):
         assert fig.layout.template.layout.paper_bgcolor == "white"
+
+
+def test_a_right_answers_bars_do_not_promise_a_red_bar():
+    """When the answer is right only the green bar is coloured: the title says true and
+    predicted are one digit, instead of pointing at a red bar that is not there."""
+    probs = np.full(10, 0.01)
+    probs[9] = 0.91
+    right = figures.probability_bars(probs, true=9, pred=9)
+    assert right.layout.title.text == "true and predicted 9 (green)"
+    assert figures.COLORS["wrong"] not in list(right.data[0].marker.color)
+    wrong = figures.probability_bars(probs, true=4, pred=9)
+    assert wrong.layout.title.text == "true 4 (green) · predicted 9 (red)"
