@@ -14,7 +14,7 @@ if lesson is None:
     st.markdown(
         "The notebook's network, one idea at a time. Each lesson takes 5–10 minutes: you read, "
         "**guess before the machine answers**, run the real network, and compute some of its "
-        "numbers **by hand**, checked against nnmath's own trace."
+        "numbers **by hand**, checked against the network's own."
     )
     if lesson_id:
         st.error(f"There is no lesson {lesson_id!r} on this server: pick one below.")

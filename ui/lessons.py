@@ -412,7 +412,10 @@ def by_hand_step(lesson: Lesson, step: Step) -> None:
         )
         for i in range(expected.size)
     ]
-    st.caption(f"Checked against nnmath's own trace of this step, tolerance {step.tolerance}.")
+    st.caption(  # "nnmath's own trace" named the code, not what a learner is checked against
+        "Checked against the numbers the network itself computes, "
+        + (f"within {step.tolerance}." if step.tolerance.value else "exactly.")
+    )
     if not solved and st.button(
         "Check", type="primary", key=key(lesson, step, "check"), icon=":material/check:"
     ):
@@ -430,7 +433,7 @@ def by_hand_step(lesson: Lesson, step: Step) -> None:
         verdict = el.check_answer(step, facts, tries[-1].value)
         (st.success if verdict.correct else st.error)(verdict.message)
     if solved or len(tries) >= MAX_TRIES:
-        st.markdown("**Worked numbers** (from nnmath's trace of this step)")
+        st.markdown("**Worked numbers** (the network's own, step by step)")
         for text in step.keys.get("worked", ()):
             st.markdown(render(text, facts))
     elif tries:

@@ -319,3 +319,13 @@ def test_a_number_guess_is_shown_as_typed():
     assert at.number_input(key="lesson:digits:inputs:number").proto.format == "%g"
     at.number_input(key="lesson:digits:inputs:number").set_value(784).run()
     assert not at.exception
+
+
+def test_a_by_hand_step_speaks_of_the_network_not_of_the_code():
+    """ "Checked against nnmath's own trace of this step, tolerance 0." named a package and a
+    word the lessons never teach: the learner reads what the answer is checked against."""
+    lesson = el.load("capacity")
+    at = open_page(lesson="capacity", step=1 + lesson.step_index("count"))
+    shown = texts(at)
+    assert "Checked against the numbers the network itself computes, exactly." in shown
+    assert "trace" not in shown and "nnmath" not in shown
