@@ -987,7 +987,7 @@ def check_answer(step: Step, scope: Mapping[str, Any], values) -> Verdict:
         if not (math.isfinite(got[i]) and tol.allows(got[i], expected[i]))
     )
     if not wrong:
-        message = "Right" + (f" (within {tol} of nnmath's value)." if tol.value else ".")
+        message = "Right" + (f" (within {tol} of the run's own value)." if tol.value else ".")
     elif expected.size == 1 and not tol.value:
         message = f"Not quite: {labels[0]} is not exactly right."
     elif expected.size == 1:

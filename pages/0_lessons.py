@@ -63,7 +63,10 @@ st.title(lesson.title)
 st.progress(number / count, text=f"Step {number} of {count} · {step.kind}")
 ul.draw(lesson, step)
 
-back, course, forward = st.columns(3)
+# one row that wraps only when it must: three columns stacked on a phone, Next last, below the fold
+back = course = forward = st.container(
+    horizontal=True, horizontal_alignment="distribute", key="lesson_nav"
+)
 if back.button("Back", key="lesson_back", disabled=number == 1, icon=":material/arrow_back:"):
     ul.go(lesson.id, number - 1)
     st.rerun()

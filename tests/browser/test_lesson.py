@@ -69,7 +69,7 @@ def complete_the_cost_lesson(page, app_url, runs_dir, name: str) -> None:
     page.get_by_text("Not quite: your answer is off by more than 0.001.").wait_for()
     enter(field, f"{image_loss(runs_dir):.6f}")
     page.get_by_role("button", name="Check").click()
-    page.get_by_text("Right (within 0.001 of nnmath's value).").wait_for()
+    page.get_by_text("Right (within 0.001 of the run's own value).").wait_for()
     page.get_by_text("Worked numbers").wait_for()
     next_step(3)
 
@@ -131,3 +131,7 @@ def test_the_ten_dz2_fields_read_top_to_bottom_in_order_on_a_phone(browser, app_
         assert tops == sorted(tops) and len(set(tops)) == 10, tops
         assert_no_exception(phone)
         screenshot(phone, "lesson_dz2_phone")
+        # Back, All lessons and Next in one row (stacked columns put Next last, off the screen)
+        nav = [phone.get_by_role("button", name=n) for n in ("Back", "All lessons", "Next")]
+        rows = {round(b.bounding_box()["y"]) for b in nav}
+        assert len(rows) == 1, rows
