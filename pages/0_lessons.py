@@ -29,7 +29,10 @@ if lesson is None:
         st.rerun()
     for i, item in enumerate(ul.course(), start=1):
         with st.container(border=True):
-            st.markdown(f"**{i}. {item.title}** · {item.minutes} min  \n{item.summary}")
+            st.markdown(
+                f"**{i}. {item.title}** · {item.minutes} min{ul.progress_text(item)}  \n"
+                f"{item.summary}"
+            )
             if st.button("Start", key=f"start_{item.id}", icon=":material/school:"):
                 ul.go(item.id, 1)
                 st.rerun()

@@ -223,6 +223,25 @@ def done(lesson: Lesson, step: Step) -> bool:
     return True
 
 
+TASKS = ("predict", "run", "by-hand")  # the steps a learner does (a read step is only read)
+
+
+def tasks_done(lesson: Lesson) -> tuple[int, int]:
+    """(tasks done, tasks) of ``lesson`` in this session, as :func:`done` counts them: for the
+    course list, so a learner back from a lesson sees how far each one got."""
+    tasks = [s for s in lesson.steps if s.kind in TASKS]
+    return sum(done(lesson, s) for s in tasks), len(tasks)
+
+
+def progress_text(lesson: Lesson) -> str:
+    """The course list's words for :func:`tasks_done`: " · 2 of 4 tasks done", " · all 4 tasks
+    done ✓", or nothing before the first."""
+    got, of = tasks_done(lesson)
+    if not got:
+        return ""
+    return f" · all {of} tasks done ✓" if got == of else f" · {got} of {of} tasks done"
+
+
 def key(lesson: Lesson, step: Step, what: str) -> str:
     return f"lesson:{lesson.id}:{step.id}:{what}"
 

@@ -131,6 +131,11 @@ def walk(lesson, runs_dir) -> None:
         else:
             assert "Lesson complete." in texts(at)
             assert len(at.get("page_link")) == len(step.links)
+    # back on the course list, the lesson says it is done
+    click(at, "lesson_list")
+    tasks = sum(s.kind in ("predict", "run", "by-hand") for s in lesson.steps)
+    card = next(m.value for m in at.markdown if f". {lesson.title}**" in m.value)
+    assert (f" · all {tasks} tasks done ✓" in card) == bool(tasks), card
 
 
 @pytest.mark.parametrize("lesson", el.builtin(), ids=lambda x: x.id)
@@ -169,6 +174,11 @@ def test_a_link_opens_at_its_step_and_next_waits_for_the_guess():
     click(at, "lesson_list")
     assert "lesson" not in at.query_params
     assert at.title[0].value == "Lessons"
+    tasks = sum(s.kind in ("predict", "run", "by-hand") for s in lesson.steps)
+    card = next(m.value for m in at.markdown if f". {lesson.title}**" in m.value)
+    assert f" · 1 of {tasks} tasks done" in card, card  # the guess given; the others not yet
+    others = [m.value for m in at.markdown if "tasks done" in m.value]
+    assert others == [card]  # no other lesson was touched
     assert (
         at.button(key="lesson_continue").label == f"Continue “{lesson.title}” at step {number - 1}"
     )
