@@ -90,7 +90,9 @@ def show_importance(table) -> None:
         {
             "setting": list(effects.shares),
             "values tried": [effects.levels[k] for k in effects.shares],
-            "share of the variance of dev accuracy": [f"{v:.0%}" for v in effects.shares.values()],
+            "share of the variance of dev accuracy": [
+                effects.percent(v) for v in effects.shares.values()
+            ],
         },
         hide_index=True,
         placeholder=MISSING,

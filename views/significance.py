@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from engine.config import SETTINGS, run_label
+from views.format import decimals_adding_up
 
 LEVEL = 0.95  # every interval here is a 95% interval
 BOOTSTRAP_RESAMPLES = 10_000
@@ -248,6 +249,12 @@ class Effects:
     levels: dict[str, int]  # setting -> how many distinct values it took
     n: int  # runs analysed
     reading: str
+    decimals: int = 0  # of each share written as a percentage (see share_decimals)
+
+    def percent(self, share: float) -> str:
+        """A share as the reading writes it: '73%', or '33.4%' where whole percents would not
+        add up."""
+        return f"{share * 100:.{self.decimals}f}%"
 
 
 MAX_LEVELS = 6  # a numeric setting with more distinct values is cut into BINS bins
@@ -284,21 +291,48 @@ def main_effects(rows: Sequence[Mapping], metric: str = "dev_accuracy") -> Effec
         shares[name] = float(between / total) if total > 0 else 0.0
         levels[name] = n_values
     shares = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
-    return Effects(shares, levels, n, _reading(shares, n, total))
+    d = share_decimals(shares)
+    return Effects(shares, levels, n, _reading(shares, n, total, d), d)
 
 
-def _reading(shares: Mapping[str, float], n: int, total: float) -> str:
+def _overlap(shares: Mapping[str, float]) -> bool:
+    """The shares add up to more than all of it: not a balanced grid, the settings moved together."""
+    return sum(shares.values()) > 1.01
+
+
+def _rest(shares: Mapping[str, float]) -> float:
+    """What the shares leave of 1 (0, not -2e-16, when they take it all)."""
+    rest = 1 - sum(shares.values())
+    return 0.0 if abs(rest) < 1e-12 else rest
+
+
+def share_decimals(shares: Mapping[str, float], most: int = 3) -> int:
+    """The fewest decimals at which the shares and "the rest" (what they leave of 100%), written
+    as percentages, add up to 100% as written: 33.4%, 33.4% and 33.2% leave 0%, but written
+    whole they read 33% + 33% + 33% + 0% = 99%. 0 when the shares overlap (no rest is written)."""
+    if _overlap(shares):
+        return 0
+    parts = [v * 100 for v in shares.values()]
+    found = decimals_adding_up([([*parts, _rest(shares) * 100], 100.0)], start=0, most=most)
+    return most if found is None else found
+
+
+def _reading(shares: Mapping[str, float], n: int, total: float, decimals: int = 0) -> str:
     if n < 3 or not shares:
         return "Not enough finished runs with different settings to say which one mattered."
     if total == 0:
         return "Every run scored the same: no setting made a difference."
+
+    def pct(v: float) -> str:
+        return f"{v * 100:.{decimals}f}%"
+
     top, share = next(iter(shares.items()))
-    parts = [f"{k} {v:.0%}" for k, v in list(shares.items())[1:]]
-    overlap = sum(shares.values()) > 1.01  # not a balanced grid: the settings moved together
+    parts = [f"{k} {pct(v)}" for k, v in list(shares.items())[1:]]
+    overlap = _overlap(shares)
     if not overlap:
-        parts.append(f"the rest {1 - sum(shares.values()):.0%}")
+        parts.append(f"the rest {pct(_rest(shares))}")
     text = (
-        f"{top} mattered most: it explains {share:.0%} of the spread of dev accuracy over "
+        f"{top} mattered most: it explains {pct(share)} of the spread of dev accuracy over "
         f"these {n} runs" + (f" ({', '.join(parts)})." if parts else ".")
     )
     if overlap:

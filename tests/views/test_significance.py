@@ -2,6 +2,8 @@
 an independent statistics library (SciPy, installed with the test requirements)."""
 
 import math
+import re
+from decimal import Decimal
 from types import SimpleNamespace
 
 import numpy as np
@@ -150,3 +152,30 @@ def test_settings_that_moved_together_are_said_to_overlap():
     e = sig.main_effects(rows)
     assert sum(e.shares.values()) > 1
     assert "shares overlap" in e.reading and "the rest" not in e.reading
+
+
+def test_the_shares_and_the_rest_add_up_to_100_percent_as_written():
+    # 33.4% + 33.4% + 33.2% leave 0%: written whole they read 33% + 33% + 33% + 0% = 99%
+    shares = {"alpha": 0.334, "hidden": 0.334, "seed": 0.332}
+    reading = sig._reading(shares, 12, 1.0, sig.share_decimals(shares))
+    written = [Decimal(p) for p in re.findall(r"(\d+(?:\.\d+)?)%", reading)]
+    assert len(written) == 4 and sum(written) == 100, reading
+    assert "33.4%" in reading and "the rest 0.0%" in reading
+    # whole percents where they add up already (73% + 21% + 0% + 6%), as before
+    e = sig.Effects({"alpha": 0.7279, "hidden": 0.2106, "seed": 0.0002}, {}, 12, "")
+    assert sig.share_decimals(e.shares) == 0
+
+
+def test_the_sweep_table_writes_the_shares_as_the_reading_does():
+    rows = [
+        dict(alpha=a, hidden=h, seed=0, dev_accuracy=acc)
+        for (a, h), acc in zip(
+            ((0.1, 10), (0.1, 32), (0.5, 10), (0.5, 32)), (0.50, 0.7005, 0.6995, 0.90)
+        )
+    ]
+    e = sig.main_effects(rows)
+    written = [Decimal(e.percent(v).rstrip("%")) for v in e.shares.values()]
+    rest = Decimal(re.search(r"the rest (\d+(?:\.\d+)?)%", e.reading).group(1))
+    assert sum(written) + rest == 100, e.reading
+    for name, v in e.shares.items():
+        assert f"{name} {e.percent(v)}" in e.reading or f"explains {e.percent(v)}" in e.reading
