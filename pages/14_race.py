@@ -55,10 +55,7 @@ if any(r.result is None for r in runs.values()):
 labels = glue.labels(runs)
 results = {n: r.result for n, r in runs.items()}
 best = race.winner(results)
-st.success(
-    f"{labels[best]} finished first: dev accuracy {results[best].dev_accuracy:.1%} after "
-    f"{results[best].iterations:,} iterations."
-)
+st.success(race.winner_text(results, labels))
 st.plotly_chart(
     race.race_figure({n: r.history for n, r in results.items()}, labels, settings.iterations),
     width="stretch",

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.config import Settings
 from views import figures
-from views.format import percent_column
+from views.format import decimals_apart, pct, percent_column, shown_difference
 
 #: The racers and the settings each changes: the usual learning rate of each rule for this
 #: network (on the sample, 300 iterations: gd 0.1 as the notebook; momentum and Nesterov at 0.05
@@ -109,7 +109,9 @@ def race_table(results: Mapping[str, object], labels: Mapping[str, str]) -> pd.D
     rows = []
     for name, r in results.items():
         dev = np.asarray(r.history.dev_accuracy)
-        reached = np.flatnonzero(dev >= TARGET)
+        reached = np.flatnonzero(dev >= TARGET)  # row i: after i updates
+        if not reached.size and _score(float(r.dev_accuracy)) >= TARGET:
+            reached = np.array([r.iterations])  # only the final parameters (not in the history)
         rows.append(
             {
                 "racer": labels[name],
@@ -130,6 +132,30 @@ def race_table(results: Mapping[str, object], labels: Mapping[str, str]) -> pd.D
 def winner(results: Mapping[str, object]) -> str:
     """The racer with the best final dev accuracy (the first listed on a tie)."""
     return max(results, key=lambda n: _score(results[n].dev_accuracy))
+
+
+def winner_text(results: Mapping[str, object], labels: Mapping[str, str]) -> str:
+    """The race's outcome in one sentence: the winner, its dev accuracy and its lead over the
+    runner-up, both written with the decimals that tell them apart (two shares of a large dev set
+    may both read 97.3%); a tie is said to be one, not won by the first listed."""
+    best = winner(results)
+    top = _score(results[best].dev_accuracy)
+    tied = [n for n in results if _score(results[n].dev_accuracy) == top]
+    after = f"after {results[best].iterations:,} iterations"
+    if len(tied) > 1:
+        names = ", ".join(labels[n] for n in tied[:-1]) + f" and {labels[tied[-1]]}"
+        return f"{names} tied first: dev accuracy {pct(top)} each {after}."
+    rest = [n for n in results if n != best]
+    second = max(rest, key=lambda n: _score(results[n].dev_accuracy))
+    runner = _score(results[second].dev_accuracy)
+    if runner < 0:  # every other racer diverged or has no dev accuracy
+        return f"{labels[best]} finished first: dev accuracy {pct(top)} {after}."
+    fmt = f".{decimals_apart(top, runner, start=1)}%"
+    lead = shown_difference(top, runner, fmt)
+    return (
+        f"{labels[best]} finished first: dev accuracy {top:{fmt}} {after}, {lead} points ahead "
+        f"of {labels[second]} ({runner:{fmt}})."
+    )
 
 
 def _score(x: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,58 @@ def test_the_table_ranks_by_dev_accuracy_and_says_when_each_got_there(results):
         assert row[col] == (reached[0] if reached.size else None) or (
             not reached.size and np.isnan(row[col])
         )
+
+
+def _racer(dev_accuracy, history_dev, iterations):
+    history = SimpleNamespace(dev_accuracy=np.asarray(history_dev, dtype=float))
+    return SimpleNamespace(
+        dev_accuracy=dev_accuracy,
+        train_accuracy=dev_accuracy,
+        loss=0.5,
+        status="finished",
+        iterations=iterations,
+        history=history,
+    )
+
+
+def test_a_racer_that_reaches_the_mark_only_with_its_final_parameters_reached_it_there():
+    # the history's row i is after i updates: the last update's dev accuracy is only the final one
+    results = {
+        "gd": _racer(0.86, [0.1, 0.5, 0.84], 3),
+        "adam": _racer(0.87, [0.1, 0.86, 0.87], 3),
+    }
+    table = race.race_table(results, {"gd": "GD", "adam": "Adam"}).set_index("racer")
+    col = next(c for c in table.columns if c.startswith("dev ≥"))
+    assert table.loc["GD", col] == 3 and table.loc["Adam", col] == 1
+    assert table.loc["GD", "dev accuracy"] >= race.TARGET * 100
+
+
+def test_the_winner_sentence_writes_the_lead_that_its_two_numbers_show():
+    labels = {"gd": "GD", "momentum": "Momentum", "adam": "Adam"}
+    results = {
+        "gd": _racer(0.504, [0.1], 60),
+        "momentum": _racer(0.73, [0.1], 60),
+        "adam": _racer(0.855, [0.1], 60),
+    }
+    assert race.winner_text(results, labels) == (
+        "Adam finished first: dev accuracy 85.5% after 60 iterations, 12.5 points ahead of "
+        "Momentum (73.0%)."
+    )
+    # 8,400 dev images: 97.32% and 97.29% both read 97.3%, so both get the digit that parts them,
+    # and the lead is theirs as written (97.32 − 97.29 = 0.03, though they differ by 0.036)
+    results["momentum"] = _racer(8172 / 8400, [0.1], 60)
+    results["adam"] = _racer(8175 / 8400, [0.1], 60)
+    text = race.winner_text(results, labels)
+    assert "dev accuracy 97.32% " in text and "0.03 points ahead of Momentum (97.29%)" in text
+
+
+def test_a_tie_is_said_to_be_one():
+    labels = {"gd": "GD", "momentum": "Momentum", "adam": "Adam"}
+    results = {
+        "gd": _racer(0.5, [0.1], 60),
+        "momentum": _racer(0.85, [0.1], 60),
+        "adam": _racer(0.85, [0.1], 60),
+    }
+    text = race.winner_text(results, labels)
+    assert text == "Momentum and Adam tied first: dev accuracy 85.0% each after 60 iterations."
+    assert "finished first" not in text
