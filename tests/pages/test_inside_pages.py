@@ -211,8 +211,12 @@ def test_lab_robustness_curves_and_the_corruption_of_the_url(reference):
     curves = [tr for tr in robust["data"] if tr.get("mode") == "lines+markers"]
     for tr, kind in zip(curves, corrupt.CORRUPTIONS):
         np.testing.assert_allclose(tr["y"], table[table.corruption == kind]["accuracy"])
-    acc = table[(table.corruption == "rotate") & (table.level == 30)]["accuracy"].item()
-    assert f"rotate at 30: dev accuracy **{acc:.1%}** (clean images: " in texts(at)
+    row = table[(table.corruption == "rotate") & (table.level == 30)].iloc[0]
+    assert row["right"] / row["images"] == row["accuracy"]  # the count the share is of
+    assert (
+        f"rotate at 30: dev accuracy **{row['accuracy']:.1%}** ({row['right']:,} of "
+        f"{row['images']:,} right; clean images: "
+    ) in texts(at)
     assert lab.levels_caption() in [c.value for c in at.caption]  # the units the axes leave out
     at.selectbox(key="lab_corrupt").set_value("noise").run()
     assert at.query_params["corrupt"] == "noise" and at.query_params["level"] == "0.5"

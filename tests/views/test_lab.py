@@ -88,8 +88,28 @@ def test_robustness_curves_start_at_the_clean_accuracy_and_fall(run):
     rot = table[table.corruption == "rotate"].set_index("level")["accuracy"]
     assert rot[60.0] < rot[0.0] - 0.2
     text = lab.accuracy_text(table, "rotate", 30.0)
+    # each share with the count it is of: the images read right, recounted here
+    n = len(dev.labels)
+    right = {
+        lv: int(
+            (
+                lab.predict_with_units(
+                    result.params, bad.reshape(n, -1), np.ones(result.params.hidden)
+                ).argmax(1)
+                == dev.labels
+            ).sum()
+        )
+        for lv in (0.0, 30.0)
+        for bad in [corrupt.corrupt(dev.images, "rotate", lv, seed=0)]
+    }
+    assert right[30.0] / n == rot[30.0] and right[0.0] / n == rot[0.0]
     assert text == (
-        f"rotate at 30: dev accuracy **{rot[30.0]:.1%}** (clean images: {rot[0.0]:.1%})"
+        f"rotate at 30: dev accuracy **{rot[30.0]:.1%}** ({right[30.0]:,} of {n:,} right; "
+        f"clean images: {rot[0.0]:.1%}, {right[0.0]:,} right)"
+    )
+    # the clean level itself is not compared with itself
+    assert lab.accuracy_text(table, "rotate", 0.0) == (
+        f"rotate at 0: dev accuracy **{rot[0.0]:.1%}** ({right[0.0]:,} of {n:,} right)"
     )
     with pytest.raises(ValueError, match="level must be one of"):
         lab.accuracy_text(table, "rotate", 31.0)
