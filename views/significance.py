@@ -25,11 +25,12 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 
 import numpy as np
 
 from engine.config import SETTINGS, run_label
-from views.format import decimals_adding_up
+from views.format import decimals_adding_up, shown_difference
 
 LEVEL = 0.95  # every interval here is a 95% interval
 BOOTSTRAP_RESAMPLES = 10_000
@@ -104,6 +105,15 @@ class Difference:
     high: float
     method: str  # "paired bootstrap over the dev images" or "Welch's t over seeds"
     detail: str  # what the interval rests on, in words
+    a: float = math.nan  # A's and B's accuracies (or means over seeds) that diff is of
+    b: float = math.nan
+
+    def points(self) -> Decimal:
+        """B − A in points as a reader computes it from the two accuracies written with one
+        decimal ('85.5%' − '73.0%' = 12.5), as Compare's "B − A" column writes it."""
+        if math.isfinite(self.a) and math.isfinite(self.b):
+            return shown_difference(self.b, self.a, ".1%")
+        return Decimal(f"{self.diff * 100:.1f}")
 
     @property
     def clear(self) -> bool:
@@ -117,12 +127,12 @@ class Difference:
         rng = f"95% interval {self.low * 100:.1f} to {self.high * 100:.1f}"
         if not self.clear:
             return (
-                f"No clear difference: {b} minus {a} is {self.diff * 100:+.1f} points ({rng}, "
+                f"No clear difference: {b} minus {a} is {self.points():+.1f} points ({rng}, "
                 "which includes 0)."
             )
         better, worse = (b, a) if self.diff > 0 else (a, b)
         return (
-            f"{better} is better than {worse} by {abs(self.diff) * 100:.1f} points ({rng} "
+            f"{better} is better than {worse} by {abs(self.points()):.1f} points ({rng} "
             f"for {b} minus {a})."
         )
 
@@ -156,7 +166,15 @@ def paired_difference(
     )  # (resamples, 3): how many of the n resampled images fall in each kind
     boot = (draws[:, 0] - draws[:, 1]) / n
     low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return Difference(diff, float(low), float(high), "paired bootstrap over the dev images", detail)
+    return Difference(
+        diff,
+        float(low),
+        float(high),
+        "paired bootstrap over the dev images",
+        detail,
+        float(right_a.mean()),
+        float(right_b.mean()),
+    )
 
 
 def group_difference(values_a: Sequence[float], values_b: Sequence[float]) -> Difference:
@@ -169,17 +187,27 @@ def group_difference(values_a: Sequence[float], values_b: Sequence[float]) -> Di
             math.nan,
             "Welch's t over seeds",
             "each group needs at least 2 seeds for an interval across seeds",
+            a.mean,
+            b.mean,
         )
     va, vb = a.sd**2 / a.n, b.sd**2 / b.n
     se = math.sqrt(va + vb)
     diff = b.mean - a.mean
     detail = f"{a.n} seeds against {b.n}"
     if se == 0:
-        return Difference(diff, diff, diff, "Welch's t over seeds", detail + ", no spread at all")
+        return Difference(
+            diff, diff, diff, "Welch's t over seeds", detail + ", no spread at all", a.mean, b.mean
+        )
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
     half = t_quantile((1 + LEVEL) / 2, df) * se
     return Difference(
-        diff, diff - half, diff + half, "Welch's t over seeds", detail + f", {df:.1f} df"
+        diff,
+        diff - half,
+        diff + half,
+        "Welch's t over seeds",
+        detail + f", {df:.1f} df",
+        a.mean,
+        b.mean,
     )
 
 

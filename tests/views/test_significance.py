@@ -179,3 +179,19 @@ def test_the_sweep_table_writes_the_shares_as_the_reading_does():
     assert sum(written) + rest == 100, e.reading
     for name, v in e.shares.items():
         assert f"{name} {e.percent(v)}" in e.reading or f"explains {e.percent(v)}" in e.reading
+
+
+def test_better_by_is_the_difference_of_the_two_accuracies_as_written():
+    # 10,000 dev images: A 86.94% reads 86.9%, B 88.06% reads 88.1%; Compare's B − A column
+    # says +1.2 pts, so the sentence must too (the unrounded difference is 1.12)
+    n = 10_000
+    right_a, right_b = np.arange(n) < 8694, np.arange(n) < 8806
+    d = sig.paired_difference(right_a, right_b, resamples=2_000)
+    assert d.clear and d.points() == Decimal("1.2")
+    assert d.sentence().startswith("B is better than A by 1.2 points (95% interval ")
+    # over seeds: the means as Summary.text writes them (86.9% and 88.1%)
+    a, b = [0.8690, 0.8698], [0.8806, 0.8806]
+    g = sig.group_difference(a, b)
+    written = [Decimal(sig.summary(v).text().split("%")[0]) for v in (a, b)]
+    assert g.points() == written[1] - written[0] == Decimal("1.2")
+    assert "by 1.2 points" in g.sentence()
