@@ -3,7 +3,9 @@ notebook's run, where nothing stands out."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, replace
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -18,6 +20,14 @@ from views import coach
 def sample():
     train, dev, _ = app_sample()
     return train, dev
+
+
+def assert_adds_up(text: str, pattern: str, difference_first: bool = False) -> None:
+    """The numbers ``pattern`` finds in ``text``, (high, low, difference) or (difference, low,
+    high), add up as written: high − low is the difference the text writes."""
+    found = [Decimal(x) for x in re.search(pattern, text).groups()]
+    high, low, diff = found[::-1] if difference_first else found
+    assert high - low == diff, text
 
 
 def trained(sample, n_train: int | None = None, **settings):
@@ -85,6 +95,9 @@ def test_train_and_dev_apart_gets_fewer_units(sample):
     advice = coach.advise(result, s, dead=dead)
     assert advice.rule == "apart" and advice.next.hidden == 16
     assert f"dev accuracy {result.dev_accuracy:.1%}" in advice.said
+    assert_adds_up(
+        advice.said, r"Train accuracy ([\d.]+)%, dev accuracy ([\d.]+)%: ([\d.]+) points"
+    )
 
 
 def test_train_and_dev_apart_at_the_notebooks_width_gets_weight_decay(sample):
@@ -102,6 +115,14 @@ def test_still_improving_at_the_end_gets_more_iterations(sample):
     result, s, dead = trained(sample, hidden=10, alpha=0.1, iterations=60)
     advice = coach.advise(result, s, dead=dead)
     assert advice.rule == "improving" and advice.next.iterations == 120
+    # the gain is checkable on the page: from the history's row at the last fifth's start (after
+    # 48 updates) to the final accuracy, and the difference of the two as written
+    start = 60 - int(60 * coach.LAST)
+    assert f"from {result.history.dev_accuracy[start]:.1%} at iteration {start} " in advice.said
+    assert f"to {result.dev_accuracy:.1%}." in advice.said
+    assert_adds_up(
+        advice.said, r"\+([\d.]+) points.* from ([\d.]+)% at iteration \d+ to ([\d.]+)%", True
+    )
     assert advice.next.to_query() == {**s.to_query(), "iterations": "120"}  # the same run, longer
     assert coach.advise(result, s, dead=dead, max_iterations=60) is None  # already at the cap
     stopped = replace(result, status=nnmath.Status.STOPPED)  # Train offers to continue it
