@@ -85,6 +85,16 @@ def _clean(a) -> np.ndarray:
 
 
 # ---- training ---------------------------------------------------------------------------------
+def _whole_training_pass(config) -> bool:
+    """Whether a run's history rows are of the whole training set as given (no mini-batches,
+    dropout masks or augmented images), as its final loss and train accuracy are."""
+    return (
+        getattr(config, "batch_size", None) is None
+        and not getattr(config, "dropout", 0.0)
+        and getattr(config, "augment", "none") in ("none", None)
+    )
+
+
 def training_curves(
     history,
     total: int | None = None,
@@ -95,15 +105,25 @@ def training_curves(
     """Loss (top) and train/dev accuracy (bottom) against iteration. ``total`` fixes the x range,
     so a chart drawn while training grows from left to right. ``diverged_at``: the iteration
     whose loss blew up, marked, and the x range ends near it (the curves that exist fill the
-    chart). ``final``: a diverged run's result (nnmath.TrainResult), whose kept parameters' loss and
-    accuracies are drawn as points, which its history has no row for (a run that diverged on
-    its first update has no curve at all, only the starting point it kept)."""
+    chart). ``final``: the run's result (nnmath.TrainResult). The curves end on its numbers
+    (after the last update, which the history has no row for): the dev accuracy always, the loss
+    and train accuracy when the history's are of the whole training set too. A diverged run's
+    kept parameters' loss and accuracies are drawn as points (a run that diverged on its first
+    update has no curve at all, only the starting point it kept)."""
     n = len(history.loss)
     step = max(1, math.ceil(n / MAX_CURVE_POINTS))
     x = np.arange(0, n, step)
     loss = _clean(history.loss)[::step]
     train = _clean(history.train_accuracy)[::step]
     dev = _clean(history.dev_accuracy)[::step]
+    if final is not None and diverged_at is None and n and final.iterations == n:
+        # The history's row i is after i updates: the last update's numbers, those the page
+        # writes above the chart, are the result's own. The curves end on them.
+        x = np.append(x, n)
+        dev = np.append(dev, _clean([final.dev_accuracy]))
+        same = _whole_training_pass(final.config)  # else the history holds batches' numbers
+        loss = np.append(loss, _clean([final.loss if same else math.nan]))
+        train = np.append(train, _clean([final.train_accuracy if same else math.nan]))
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(

@@ -99,7 +99,12 @@ def test_permalink_to_train_trains_its_run_then_serves_it(calls):
     assert metric(at, "Dev accuracy") == f"{result.dev_accuracy:.1%}"
     curves = charts(at)[-1]
     assert curves["layout"]["xaxis2"]["title"]["text"] == "iteration"
-    np.testing.assert_allclose(curves["data"][0]["y"], result.history.loss, rtol=1e-6)
+    # the history's rows, then the numbers after the last update (those the metrics write)
+    np.testing.assert_allclose(
+        curves["data"][0]["y"], [*result.history.loss, result.loss], rtol=1e-6
+    )
+    assert curves["data"][2]["x"][-1] == int(ITER)
+    assert curves["data"][2]["y"][-1] == pytest.approx(result.dev_accuracy)
     assert "hidden=12" in at.code[0].value and "iterations=60" in at.code[0].value
     # Train again: served from the cache, nnmath is not called
     at.button(key="train").click().run()

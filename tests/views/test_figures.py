@@ -240,3 +240,36 @@ def test_a_right_answers_bars_do_not_promise_a_red_bar():
     assert figures.COLORS["wrong"] not in list(right.data[0].marker.color)
     wrong = figures.probability_bars(probs, true=4, pred=9)
     assert wrong.layout.title.text == "true 4 (green) · predicted 9 (red)"
+
+
+def test_the_curves_end_on_the_numbers_written_above_them():
+    # the history's row i is after i updates; the page's metrics are after the last update
+    import nnmath
+    from tests.helpers import tiny_dataset
+
+    ds = tiny_dataset(300)
+    X, y = ds.X, ds.labels
+    result = nnmath.gradient_descent(
+        X[:200], y[:200], hidden=10, alpha=0.1, iterations=30, X_dev=X[200:], y_dev=y[200:]
+    )
+    fig = figures.training_curves(result.history, total=30, final=result)
+    loss, train, dev = fig.data[:3]
+    assert loss.x[-1] == train.x[-1] == dev.x[-1] == 30
+    assert (loss.y[-1], train.y[-1], dev.y[-1]) == pytest.approx(
+        (result.loss, result.train_accuracy, result.dev_accuracy)
+    )
+    np.testing.assert_allclose(dev.y[:-1], result.history.dev_accuracy)
+    # mini-batches: the history's loss is a batch's, so only the dev curve gets the final point
+    batched = nnmath.gradient_descent(
+        X[:200],
+        y[:200],
+        hidden=10,
+        alpha=0.1,
+        iterations=30,
+        batch_size=50,
+        X_dev=X[200:],
+        y_dev=y[200:],
+    )
+    fig = figures.training_curves(batched.history, total=30, final=batched)
+    assert fig.data[2].y[-1] == pytest.approx(batched.dev_accuracy)
+    assert np.isnan(fig.data[0].y[-1]) and np.isnan(fig.data[1].y[-1])
