@@ -57,7 +57,9 @@ results = {n: r.result for n, r in runs.items()}
 best = race.winner(results)
 st.success(race.winner_text(results, labels))
 st.plotly_chart(
-    race.race_figure({n: r.history for n, r in results.items()}, labels, settings.iterations),
+    race.race_figure(
+        {n: r.history for n, r in results.items()}, labels, settings.iterations, finals=results
+    ),
     width="stretch",
     key="race_curves",
     config={"displayModeBar": False},  # its toolbar would cover the legend

@@ -85,7 +85,7 @@ def _clean(a) -> np.ndarray:
 
 
 # ---- training ---------------------------------------------------------------------------------
-def _whole_training_pass(config) -> bool:
+def whole_training_pass(config) -> bool:
     """Whether a run's history rows are of the whole training set as given (no mini-batches,
     dropout masks or augmented images), as its final loss and train accuracy are."""
     return (
@@ -121,7 +121,7 @@ def training_curves(
         # writes above the chart, are the result's own. The curves end on them.
         x = np.append(x, n)
         dev = np.append(dev, _clean([final.dev_accuracy]))
-        same = _whole_training_pass(final.config)  # else the history holds batches' numbers
+        same = whole_training_pass(final.config)  # else the history holds batches' numbers
         loss = np.append(loss, _clean([final.loss if same else math.nan]))
         train = np.append(train, _clean([final.train_accuracy if same else math.nan]))
     fig = go.Figure()

@@ -64,24 +64,37 @@ def label(name: str, settings: Settings) -> str:
 
 
 def race_figure(
-    histories: Mapping[str, object], labels: Mapping[str, str], total: int | None = None
+    histories: Mapping[str, object],
+    labels: Mapping[str, str],
+    total: int | None = None,
+    finals: Mapping[str, object] | None = None,
 ) -> go.Figure:
     """Training loss (top) and dev accuracy (bottom) of every racer, overlaid: ``histories``
-    maps a racer to its nnmath.History (possibly still growing)."""
+    maps a racer to its nnmath.History (possibly still growing). ``finals``: the racers' results,
+    whose numbers after the last update (the table's, which the history has no row for) end
+    the curves."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     for name, history in histories.items():
-        x = np.arange(len(history.loss))
+        n = len(history.loss)
+        x = np.arange(n)
+        loss, dev = _clean(history.loss), _clean(history.dev_accuracy)
+        final = (finals or {}).get(name)
+        if final is not None and final.iterations == n and final.diverged_at is None:
+            x = np.append(x, n)
+            dev = np.append(dev, _clean([final.dev_accuracy]))
+            whole = figures.whole_training_pass(final.config)  # else the history's are batches'
+            loss = np.append(loss, _clean([final.loss if whole else math.nan]))
         style = dict(color=COLORS[name], width=2)
         fig.add_trace(
             go.Scatter(
-                x=x, y=_clean(history.loss), name=labels[name], legendgroup=name,
+                x=x, y=loss, name=labels[name], legendgroup=name,
                 line=style, hovertemplate="iteration %{x}<br>loss %{y:.4f}<extra></extra>",
             ),
             row=1, col=1,
         )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=x, y=_clean(history.dev_accuracy), name=labels[name], legendgroup=name,
+                x=x, y=dev, name=labels[name], legendgroup=name,
                 showlegend=False, line=style,
                 hovertemplate="iteration %{x}<br>dev accuracy %{y:.1%}<extra></extra>",
             ),

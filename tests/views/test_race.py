@@ -119,3 +119,16 @@ def test_a_tie_is_said_to_be_one():
     text = race.winner_text(results, labels)
     assert text == "Momentum and Adam tied first: dev accuracy 85.0% each after 60 iterations."
     assert "finished first" not in text
+
+
+def test_the_curves_end_on_the_tables_numbers(results):
+    # the history's row i is after i updates: the table's numbers are after the last one
+    labels = {n: n for n in results}
+    fig = race.race_figure(
+        {n: r.history for n, r in results.items()}, labels, total=40, finals=results
+    )
+    for i, r in enumerate(results.values()):
+        loss, dev = fig.data[2 * i], fig.data[2 * i + 1]
+        assert loss.x[-1] == dev.x[-1] == r.iterations == 40
+        assert (loss.y[-1], dev.y[-1]) == pytest.approx((r.loss, r.dev_accuracy))
+        np.testing.assert_array_equal(dev.y[:-1], r.history.dev_accuracy)
