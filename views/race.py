@@ -167,7 +167,7 @@ def winner_text(results: Mapping[str, object], labels: Mapping[str, str]) -> str
     lead = shown_difference(top, runner, fmt)
     return (
         f"{labels[best]} finished first: dev accuracy {top:{fmt}} {after}, {lead} points ahead "
-        f"of {labels[second]} ({runner:{fmt}})."
+        f"of {labels[second]}, at {runner:{fmt}}."
     )
 
 

@@ -99,14 +99,14 @@ def test_the_winner_sentence_writes_the_lead_that_its_two_numbers_show():
     }
     assert race.winner_text(results, labels) == (
         "Adam finished first: dev accuracy 85.5% after 60 iterations, 12.5 points ahead of "
-        "Momentum (73.0%)."
+        "Momentum, at 73.0%."
     )
     # 8,400 dev images: 97.32% and 97.29% both read 97.3%, so both get the digit that parts them,
     # and the lead is theirs as written (97.32 − 97.29 = 0.03, though they differ by 0.036)
     results["momentum"] = _racer(8172 / 8400, [0.1], 60)
     results["adam"] = _racer(8175 / 8400, [0.1], 60)
     text = race.winner_text(results, labels)
-    assert "dev accuracy 97.32% " in text and "0.03 points ahead of Momentum (97.29%)" in text
+    assert "dev accuracy 97.32% " in text and "0.03 points ahead of Momentum, at 97.29%." in text
 
 
 def test_a_tie_is_said_to_be_one():
