@@ -12,7 +12,7 @@ import pandas as pd
 from engine.slots import stopped_by_limit
 from engine.store import dev_ece
 from engine.sweep import SWEEPABLE, RunState, RunStatus, SweepProgress, result_for
-from views.format import MISSING, number, pct
+from views.format import MISSING, number, pct, shown_difference
 from views.significance import summary
 
 # --------------------------------------------------------------------------------------------
@@ -239,7 +239,8 @@ def seeds_only(table: pd.DataFrame) -> str | None:
         f"**{s.n} seeds** of the same settings: dev accuracy **{pct(s.mean)} ± "
         f"{s.sd * 100:.1f}** points (mean ± standard deviation), from {pct(low)} to {pct(high)}. "
         "Only the random start of the weights (the seed) differs between these runs, and it "
-        f"alone moved the result by {(high - low) * 100:.1f} points: a difference that small "
+        f"alone moved the result by {shown_difference(high, low, '.1%'):.1f} points: a difference "
+        "that small "
         "between two single runs may be luck. Each run: under 'Every run of this sweep' below."
     )
 
