@@ -187,6 +187,7 @@ else:
 
     picked = [records[i] for i in selected["run_id"] if i in records][:MAX_CURVES]
     histories, groups = {}, {}  # label -> History; label -> the Histories of its seeds
+    finals = {}  # label -> the run's result: its curves end on the table's numbers
     for members in significance.groups(picked).values():
         loaded = [(m, r) for m in members if (r := store.load(m.run_id)) is not None]
         if loaded:
@@ -195,6 +196,7 @@ else:
             groups[label] = [r.history for _, r in loaded]
         for m, r in loaded:
             histories[run_label(m.config, m.iterations)] = r.history
+            finals[run_label(m.config, m.iterations)] = r
     if len(selected) > MAX_CURVES:
         st.caption(f"Curves of the first {MAX_CURVES} selected runs.")
     if any(len(h) > 1 for h in groups.values()) and st.toggle(
@@ -210,7 +212,7 @@ else:
         )
     else:
         st.plotly_chart(
-            curves_figure(histories), key="runs_curves", width="stretch", config=NO_TOOLBAR
+            curves_figure(histories, finals), key="runs_curves", width="stretch", config=NO_TOOLBAR
         )
 
 # ---- the whole ledger ---------------------------------------------------------------------------

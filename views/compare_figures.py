@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from nnmath import Status
 from views.compare import ledger_settings
+from views.figures import whole_training_pass
 from views.format import upper_first
 
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
@@ -42,16 +43,30 @@ IMPROVEMENT_SCALE = [
 # --------------------------------------------------------------------------------------------
 # Runs screen
 # --------------------------------------------------------------------------------------------
-def curves_figure(histories: Mapping[str, object]) -> go.Figure:
+def curves_figure(
+    histories: Mapping[str, object], finals: Mapping[str, object] | None = None
+) -> go.Figure:
     """Loss (left) and train/dev accuracy (right) per iteration for each labelled run
-    (label -> nnmath History). Dev accuracy solid, train dashed; one colour per run."""
+    (label -> nnmath History). Dev accuracy solid, train dashed; one colour per run. ``finals``
+    (label -> the run's result): the numbers after its last update, the table's, which the
+    history has no row for, end its curves (loss and train accuracy only when the history's
+    are of the whole training set, not of batches)."""
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("Training loss", "Accuracy"), horizontal_spacing=0.08
     )
     for k, (label, history) in enumerate(histories.items()):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
         loss = np.asarray(history.loss, dtype=float)
+        dev = np.asarray(history.dev_accuracy, dtype=float)
+        train = np.asarray(history.train_accuracy, dtype=float)
         steps = np.arange(loss.size)
+        final = (finals or {}).get(label)
+        if final is not None and final.iterations == loss.size and final.diverged_at is None:
+            whole = whole_training_pass(final.config)
+            steps = np.append(steps, loss.size)
+            dev = np.append(dev, float(final.dev_accuracy))
+            loss = np.append(loss, float(final.loss) if whole else np.nan)
+            train = np.append(train, float(final.train_accuracy) if whole else np.nan)
         fig.add_trace(
             go.Scatter(
                 x=steps,
@@ -65,7 +80,6 @@ def curves_figure(histories: Mapping[str, object]) -> go.Figure:
             row=1,
             col=1,
         )
-        dev = np.asarray(history.dev_accuracy, dtype=float)
         if np.isfinite(dev).any():
             fig.add_trace(
                 go.Scatter(
@@ -76,7 +90,7 @@ def curves_figure(histories: Mapping[str, object]) -> go.Figure:
                     legendgroup=label,
                     showlegend=False,
                     line=dict(color=colour),
-                    hovertemplate="iteration %{x}<br>dev accuracy %{y:.3f}",
+                    hovertemplate="iteration %{x}<br>dev accuracy %{y:.1%}",
                 ),
                 row=1,
                 col=2,
@@ -84,20 +98,26 @@ def curves_figure(histories: Mapping[str, object]) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=np.asarray(history.train_accuracy, dtype=float),
+                y=train,
                 mode="lines",
                 name=f"{label} · train",
                 legendgroup=label,
                 showlegend=False,
                 line=dict(color=colour, dash="dash"),
-                hovertemplate="iteration %{x}<br>train accuracy %{y:.3f}",
+                hovertemplate="iteration %{x}<br>train accuracy %{y:.1%}",
             ),
             row=1,
             col=2,
         )
     fig.update_xaxes(title_text="iteration")
     fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
-    fig.update_yaxes(title_text="accuracy (dev solid, train dashed)", range=[0, 1], row=1, col=2)
+    fig.update_yaxes(
+        title_text="accuracy (dev solid, train dashed)",
+        range=[0, 1],
+        tickformat=".0%",  # percent, as the runs table writes accuracies
+        row=1,
+        col=2,
+    )
     fig.update_layout(
         height=420, margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.2)
     )

@@ -326,3 +326,22 @@ def test_the_b_minus_a_column_is_the_difference_of_the_written_a_and_b():
     assert _delta(10.04, 10.16, "{:+.1f} s") == "+0.2 s"
     assert _delta(500, 700, "{:+d}") == "+200"
     assert _delta(float("nan"), 1.0, "{:+.4f}") == ""
+
+
+def test_the_runs_curves_end_on_the_tables_numbers_in_percent():
+    # the history's row i is after i updates; the runs table's numbers are after the last one
+    import nnmath
+
+    ds = tiny_dataset(300)
+    X, y = ds.X, ds.labels
+    r = nnmath.gradient_descent(
+        X[:200], y[:200], hidden=10, alpha=0.1, iterations=25, X_dev=X[200:], y_dev=y[200:]
+    )
+    fig = cf.curves_figure({"run": r.history}, {"run": r})
+    loss, dev, train = fig.data
+    assert loss.x[-1] == dev.x[-1] == train.x[-1] == 25
+    assert (loss.y[-1], dev.y[-1], train.y[-1]) == (r.loss, r.dev_accuracy, r.train_accuracy)
+    np.testing.assert_array_equal(dev.y[:-1], r.history.dev_accuracy)
+    # accuracies as the table writes them: percent with one decimal
+    assert "%{y:.1%}" in dev.hovertemplate and "%{y:.1%}" in train.hovertemplate
+    assert fig.layout.yaxis2.tickformat == ".0%"
