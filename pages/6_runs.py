@@ -187,13 +187,14 @@ else:
 
     picked = [records[i] for i in selected["run_id"] if i in records][:MAX_CURVES]
     histories, groups = {}, {}  # label -> History; label -> the Histories of its seeds
-    finals = {}  # label -> the run's result: its curves end on the table's numbers
+    finals, group_finals = {}, {}  # the runs' results: their curves end on the table's numbers
     for members in significance.groups(picked).values():
         loaded = [(m, r) for m in members if (r := store.load(m.run_id)) is not None]
         if loaded:
             first = loaded[0][0]
             label = significance.group_label(first.config, first.iterations, len(loaded))
             groups[label] = [r.history for _, r in loaded]
+            group_finals[label] = [r for _, r in loaded]
         for m, r in loaded:
             histories[run_label(m.config, m.iterations)] = r.history
             finals[run_label(m.config, m.iterations)] = r
@@ -205,7 +206,7 @@ else:
         key="runs_group_curves",
     ):
         st.plotly_chart(
-            group_curves_figure({k: v for k, v in groups.items() if v}),
+            group_curves_figure({k: v for k, v in groups.items() if v}, group_finals),
             key="runs_group_chart",
             width="stretch",
             config=NO_TOOLBAR,

@@ -124,10 +124,24 @@ def curves_figure(
     return fig
 
 
-def group_curves_figure(groups: Mapping[str, Sequence[object]]) -> go.Figure:
+def _ending_on(curve: np.ndarray, final, what: str) -> np.ndarray:
+    """``curve`` (a history's ``what``) with the run's number after its last update appended,
+    when ``final`` (its result) has one the history has no row for."""
+    if final is None or final.iterations != curve.size or final.diverged_at is not None:
+        return curve
+    if what == "loss" and not whole_training_pass(final.config):
+        return curve  # the history's loss is of batches: the whole-set number is not its next
+    return np.append(curve, float(getattr(final, what)))
+
+
+def group_curves_figure(
+    groups: Mapping[str, Sequence[object]], finals: Mapping[str, Sequence[object]] | None = None
+) -> go.Figure:
     """Seed groups (label -> the Histories of its seeds): per group a mean line with a ±1 sd
     band (sample sd, ddof=1, from views.significance.seed_band) and thin per-seed lines, for
-    the training loss (left) and dev accuracy (right). One colour per group."""
+    the training loss (left) and dev accuracy (right). One colour per group. ``finals`` (label
+    -> its seeds' results, in the same order): the curves end on the numbers after the last
+    update, so the mean line ends on the "over seeds" mean the table writes."""
     from views.significance import seed_band
 
     fig = make_subplots(
@@ -135,8 +149,12 @@ def group_curves_figure(groups: Mapping[str, Sequence[object]]) -> go.Figure:
     )
     for k, (label, histories) in enumerate(groups.items()):
         colour = RUN_COLOURS[k % len(RUN_COLOURS)]
-        for col, what, fmt in ((1, "loss", ".4f"), (2, "dev_accuracy", ".3f")):
-            curves = [np.asarray(getattr(h, what), dtype=float) for h in histories]
+        ends = list((finals or {}).get(label, ())) or [None] * len(histories)
+        for col, what, fmt in ((1, "loss", ".4f"), (2, "dev_accuracy", ".1%")):
+            curves = [
+                _ending_on(np.asarray(getattr(h, what), dtype=float), end, what)
+                for h, end in zip(histories, ends)
+            ]
             if not curves or not all(np.isfinite(c).any() for c in curves):
                 continue
             mean, low, high = seed_band(curves)

@@ -184,11 +184,13 @@ def test_selected_seeds_draw_mean_band_and_thin_lines(seeds):
     assert sum("· seed" in n for n in names) == 6  # three thin lines per panel
     assert sum("±1 sd" in n for n in names) == 2
     store = seeds
-    devs = [
-        store.load(r.run_id).history.dev_accuracy
+    results = [
+        store.load(r.run_id)
         for r in store.records()
         if r.config.alpha == 0.5 and r.config.hidden == 10
     ]
+    # each seed's history, then its dev accuracy after the last update (the table's)
+    devs = [[*r.history.dev_accuracy, r.dev_accuracy] for r in results]
     (mean,) = [
         t for t in fig["data"] if t["name"].endswith("(mean of 3 seeds)") and t["xaxis"] == "x2"
     ]

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from data import train_dev_split
 from engine import sweep
@@ -345,3 +346,23 @@ def test_the_runs_curves_end_on_the_tables_numbers_in_percent():
     # accuracies as the table writes them: percent with one decimal
     assert "%{y:.1%}" in dev.hovertemplate and "%{y:.1%}" in train.hovertemplate
     assert fig.layout.yaxis2.tickformat == ".0%"
+
+
+def test_a_seed_groups_mean_line_ends_on_the_mean_the_table_writes():
+    import nnmath
+    from views.significance import summary
+
+    ds = tiny_dataset(300)
+    X, y = ds.X, ds.labels
+    runs = [
+        nnmath.gradient_descent(
+            X[:200], y[:200], hidden=10, alpha=0.1, iterations=20, seed=s,
+            X_dev=X[200:], y_dev=y[200:],
+        )
+        for s in (0, 1, 2)
+    ]  # fmt: skip
+    fig = cf.group_curves_figure({"g": [r.history for r in runs]}, {"g": runs})
+    mean_dev = next(t for t in fig.data if t.name.startswith("g (mean") and t.xaxis == "x2")
+    assert mean_dev.x[-1] == 20
+    assert mean_dev.y[-1] == pytest.approx(summary([r.dev_accuracy for r in runs]).mean)
+    assert "%{y:.1%}" in mean_dev.hovertemplate
