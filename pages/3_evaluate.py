@@ -59,6 +59,8 @@ if results_tab.open:
                 config={"displayModeBar": False},
             )
             events.one_tap_select("cm")  # one tap on a phone, not hover-then-tap
+            if normalised and (note := metrics.row_rounding_note(cm)):
+                st.caption(note)
             pair = events.selected_cell(event)
             if pair is not None:
                 true, pred = pair

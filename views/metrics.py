@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nnmath import CLASSES
+from views.format import as_shown
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,28 @@ def normalise_rows(cm: np.ndarray) -> np.ndarray:
     cm = np.asarray(cm, dtype=np.float64)
     totals = cm.sum(axis=1, keepdims=True)
     return np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
+
+
+def row_rounding_note(cm: np.ndarray) -> str:
+    """What a reader adding up a row of the normalised confusion matrix gets, when it is not
+    100%: each cell is written as a whole percent ("<1%" under half a percent, counted as 0),
+    so a row of 113 images may read 99% or 101%. '' when every row adds up as written."""
+    share = normalise_rows(cm)
+    totals = np.asarray(cm).sum(axis=1)
+    off = []
+    for t in range(share.shape[0]):
+        if totals[t] == 0:
+            continue
+        written = sum(int(as_shown(v, ".0%")) for v in share[t] if v >= 0.005)
+        if written != 100:
+            off.append(f"the {t}s' {written}%")
+    if not off:
+        return ""
+    rows = off[0] if len(off) == 1 else ", ".join(off[:-1]) + " and " + off[-1]
+    return (
+        "Each share is rounded on its own: written whole (a “<1%” as 0), the rows add up to "
+        f"{rows}, not 100% (unrounded, every row is 100%; a cell's hover has its count)."
+    )
 
 
 def per_class(cm: np.ndarray) -> pd.DataFrame:

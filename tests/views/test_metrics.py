@@ -133,3 +133,24 @@ def test_evaluate_keeps_the_logits_of_the_runs_activation():
     )
     assert not np.array_equal(tanh.logits, ev.logits)
     assert ev.logits.dtype == np.float64 and not ev.logits.flags.writeable
+
+
+def test_a_normalised_row_that_does_not_add_up_as_written_is_said_so():
+    from decimal import Decimal
+
+    from views import figures
+
+    cm = np.zeros((10, 10), int)
+    np.fill_diagonal(cm, 100)
+    assert metrics.row_rounding_note(cm) == ""  # 100 images a row: every share a whole percent
+    cm[3] = [0, 0, 0, 110, 0, 1, 1, 1, 0, 0]  # 113 images: 97.3% + 3 × 0.9% reads 97% + 3 × 1%
+    cm[5] = [0, 0, 0, 1, 0, 111, 0, 0, 1, 0]  # 113: 98.2% + 2 × 0.9% reads 98% + 2 × 1% = 100%
+    fig = figures.confusion_heatmap(cm, normalised=True)
+    written = [sum(Decimal(c.rstrip("%")) for c in row if c != "<1%") for row in fig.data[0].text]
+    assert written[3] == 100 and written[5] == 100
+    cm[6] = [0, 0, 0, 0, 0, 0, 1, 0, 1, 1]  # 3 images: 33.3% × 3 reads 33% × 3 = 99%
+    fig = figures.confusion_heatmap(cm, normalised=True)
+    written = [sum(Decimal(c.rstrip("%")) for c in row if c != "<1%") for row in fig.data[0].text]
+    assert written[6] == 99
+    note = metrics.row_rounding_note(cm)
+    assert "the 6s' 99%" in note and "the 3s'" not in note and "not 100%" in note
