@@ -207,7 +207,9 @@ def group_curves_figure(
             )
     fig.update_xaxes(title_text="iteration")
     fig.update_yaxes(title_text="cross-entropy loss", row=1, col=1)
-    fig.update_yaxes(title_text="dev accuracy", range=[0, 1], row=1, col=2)
+    fig.update_yaxes(
+        title_text="dev accuracy", range=[0, 1], tickformat=".0%", row=1, col=2
+    )  # percent, as the runs table writes it
     fig.update_layout(
         height=420, margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.2)
     )

@@ -365,4 +365,4 @@ def test_a_seed_groups_mean_line_ends_on_the_mean_the_table_writes():
     mean_dev = next(t for t in fig.data if t.name.startswith("g (mean") and t.xaxis == "x2")
     assert mean_dev.x[-1] == 20
     assert mean_dev.y[-1] == pytest.approx(summary([r.dev_accuracy for r in runs]).mean)
-    assert "%{y:.1%}" in mean_dev.hovertemplate
+    assert "%{y:.1%}" in mean_dev.hovertemplate and fig.layout.yaxis2.tickformat == ".0%"
