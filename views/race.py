@@ -155,6 +155,8 @@ def winner_text(results: Mapping[str, object], labels: Mapping[str, str]) -> str
     top = _score(results[best].dev_accuracy)
     tied = [n for n in results if _score(results[n].dev_accuracy) == top]
     after = f"after {results[best].iterations:,} iterations"
+    if top < 0:  # no racer has a dev accuracy to compare (every one diverged to nan)
+        return "No racer finished with a dev accuracy: each one diverged (see the table)."
     if len(tied) > 1:
         names = ", ".join(labels[n] for n in tied[:-1]) + f" and {labels[tied[-1]]}"
         return f"{names} tied first: dev accuracy {pct(top)} each {after}."

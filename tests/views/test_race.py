@@ -119,6 +119,11 @@ def test_a_tie_is_said_to_be_one():
     text = race.winner_text(results, labels)
     assert text == "Momentum and Adam tied first: dev accuracy 85.0% each after 60 iterations."
     assert "finished first" not in text
+    # none with a dev accuracy: no tie "at -100.0%" (the score that ranks nan last)
+    nan = {n: _racer(float("nan"), [0.1], 60) for n in ("gd", "adam")}
+    assert race.winner_text(nan, labels) == (
+        "No racer finished with a dev accuracy: each one diverged (see the table)."
+    )
 
 
 def test_the_curves_end_on_the_tables_numbers(results):
