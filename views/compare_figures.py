@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from nnmath import Status
 from views.compare import ledger_settings
-from views.figures import whole_training_pass
+from views.figures import after_last_update, whole_training_pass
 from views.format import upper_first
 
 # Qualitative colours for overlaid runs, and the fixed colours of special heatmap cells.
@@ -60,13 +60,12 @@ def curves_figure(
         dev = np.asarray(history.dev_accuracy, dtype=float)
         train = np.asarray(history.train_accuracy, dtype=float)
         steps = np.arange(loss.size)
-        final = (finals or {}).get(label)
-        if final is not None and final.iterations == loss.size and final.diverged_at is None:
-            whole = whole_training_pass(final.config)
+        end = after_last_update((finals or {}).get(label), loss.size)
+        if end is not None:  # the curves end on the table's numbers
             steps = np.append(steps, loss.size)
-            dev = np.append(dev, float(final.dev_accuracy))
-            loss = np.append(loss, float(final.loss) if whole else np.nan)
-            train = np.append(train, float(final.train_accuracy) if whole else np.nan)
+            loss = np.append(loss, end["loss"])
+            train = np.append(train, end["train_accuracy"])
+            dev = np.append(dev, end["dev_accuracy"])
         fig.add_trace(
             go.Scatter(
                 x=steps,
@@ -127,11 +126,10 @@ def curves_figure(
 def _ending_on(curve: np.ndarray, final, what: str) -> np.ndarray:
     """``curve`` (a history's ``what``) with the run's number after its last update appended,
     when ``final`` (its result) has one the history has no row for."""
-    if final is None or final.iterations != curve.size or final.diverged_at is not None:
-        return curve
-    if what == "loss" and not whole_training_pass(final.config):
-        return curve  # the history's loss is of batches: the whole-set number is not its next
-    return np.append(curve, float(getattr(final, what)))
+    end = after_last_update(final, curve.size)
+    if end is None or (what == "loss" and not whole_training_pass(final.config)):
+        return curve  # (the history's loss is of batches: the whole-set number is not its next)
+    return np.append(curve, end[what])
 
 
 def group_curves_figure(

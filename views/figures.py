@@ -95,6 +95,22 @@ def whole_training_pass(config) -> bool:
     )
 
 
+def after_last_update(final, n: int) -> dict[str, float] | None:
+    """A run's numbers after its last update, which its history of ``n`` rows (row i: after i
+    updates) has no row for, so that its curves end on the numbers a page writes beside them:
+    "dev_accuracy", and "loss" and "train_accuracy" when the history's are of the whole training
+    set too (else nan: its rows are of batches). None when ``final`` (the run's result) adds
+    nothing: none given, a diverged run, or a history of another length."""
+    if final is None or final.iterations != n or final.diverged_at is not None:
+        return None
+    whole = whole_training_pass(final.config)
+    return {
+        "loss": float(final.loss) if whole else math.nan,
+        "train_accuracy": float(final.train_accuracy) if whole else math.nan,
+        "dev_accuracy": float(final.dev_accuracy),
+    }
+
+
 def training_curves(
     history,
     total: int | None = None,
@@ -116,14 +132,12 @@ def training_curves(
     loss = _clean(history.loss)[::step]
     train = _clean(history.train_accuracy)[::step]
     dev = _clean(history.dev_accuracy)[::step]
-    if final is not None and diverged_at is None and n and final.iterations == n:
-        # The history's row i is after i updates: the last update's numbers, those the page
-        # writes above the chart, are the result's own. The curves end on them.
+    end = after_last_update(final, n) if n and diverged_at is None else None
+    if end is not None:  # the curves end on the numbers the page writes above the chart
         x = np.append(x, n)
-        dev = np.append(dev, _clean([final.dev_accuracy]))
-        same = whole_training_pass(final.config)  # else the history holds batches' numbers
-        loss = np.append(loss, _clean([final.loss if same else math.nan]))
-        train = np.append(train, _clean([final.train_accuracy if same else math.nan]))
+        loss = np.append(loss, _clean([end["loss"]]))
+        train = np.append(train, _clean([end["train_accuracy"]]))
+        dev = np.append(dev, _clean([end["dev_accuracy"]]))
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(

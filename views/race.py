@@ -77,13 +77,12 @@ def race_figure(
     for name, history in histories.items():
         n = len(history.loss)
         x = np.arange(n)
-        loss, dev = _clean(history.loss), _clean(history.dev_accuracy)
-        final = (finals or {}).get(name)
-        if final is not None and final.iterations == n and final.diverged_at is None:
+        loss, dev = figures._clean(history.loss), figures._clean(history.dev_accuracy)
+        end = figures.after_last_update((finals or {}).get(name), n)
+        if end is not None:  # the curves end on the table's numbers
             x = np.append(x, n)
-            dev = np.append(dev, _clean([final.dev_accuracy]))
-            whole = figures.whole_training_pass(final.config)  # else the history's are batches'
-            loss = np.append(loss, _clean([final.loss if whole else math.nan]))
+            loss = np.append(loss, figures._clean([end["loss"]]))
+            dev = np.append(dev, figures._clean([end["dev_accuracy"]]))
         style = dict(color=COLORS[name], width=2)
         fig.add_trace(
             go.Scatter(
@@ -175,8 +174,3 @@ def winner_text(results: Mapping[str, object], labels: Mapping[str, str]) -> str
 
 def _score(x: float) -> float:
     return x if math.isfinite(x) else -1.0
-
-
-def _clean(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return np.where(np.isfinite(a), a, np.nan)
