@@ -318,36 +318,41 @@ class PredictView:
     right: tuple[str, ...] = ()
 
 
-def step_title(lesson_id: str, step_id: str) -> str:
-    """ "Lesson title · the step's prompt" (the lesson and step ids when this server has no such
-    lesson or step)."""
+def _lesson_step(lesson_id: str, step_id: str):
+    """(lesson, step) a record names, each None when this server has no such lesson or step."""
     from ui import lessons as ul
-    from views.classroom import step_prompt
 
     lesson = ul.find(lesson_id)
     if lesson is None:
-        return f"{lesson_id} · {step_id}"
+        return None, None
     try:
-        step = lesson.steps[lesson.step_index(step_id)]
+        return lesson, lesson.steps[lesson.step_index(step_id)]
     except (KeyError, ValueError, IndexError):
-        return f"{lesson.title} · {step_id}"
-    return f"{lesson.title} · {step_prompt(step.text) or step_id}"
+        return lesson, None
+
+
+def _title(lesson_id: str, step_id: str, lesson, step) -> str:
+    from views.classroom import step_prompt
+
+    prompt = step_prompt(step.text) if step is not None else ""
+    return f"{lesson.title if lesson else lesson_id} · {prompt or step_id}"
+
+
+def step_title(lesson_id: str, step_id: str) -> str:
+    """ "Lesson title · the step's prompt" (the lesson and step ids when this server has no such
+    lesson or step)."""
+    return _title(lesson_id, step_id, *_lesson_step(lesson_id, step_id))
 
 
 def predict_view(lesson_id: str, step_id: str, values: list) -> PredictView:
     """How to show the guesses ``values`` of one predict step; the real result is read from the
     lesson's runs only when the run store already has them (never trained from here)."""
     from engine import lessons as el
-    from ui import lessons as ul
 
-    lesson = ul.find(lesson_id)
-    if lesson is None:
-        return PredictView(f"{lesson_id} · {step_id}", list(values))
-    try:
-        step = lesson.steps[lesson.step_index(step_id)]
-    except (KeyError, ValueError, IndexError):
-        return PredictView(f"{lesson.title} · {step_id}", list(values))
-    title = step_title(lesson_id, step_id)
+    lesson, step = _lesson_step(lesson_id, step_id)
+    title = _title(lesson_id, step_id, lesson, step)
+    if step is None:
+        return PredictView(title, list(values))
     texts = [c.text for c in step.choices]
 
     def shown(v):
