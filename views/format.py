@@ -51,6 +51,12 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def listed(items) -> str:
+    """Words as a reader lists them: "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def span(x: float) -> str:
     """A time limit in words: '10 minutes', '90 s'."""
     if x >= 120 and x % 60 == 0:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nnmath import CLASSES
-from views.format import as_shown
+from views.format import as_shown, listed
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,9 @@ def row_rounding_note(cm: np.ndarray) -> str:
             off.append(f"the {t}s' {written}%")
     if not off:
         return ""
-    rows = off[0] if len(off) == 1 else ", ".join(off[:-1]) + " and " + off[-1]
     return (
         "Each share is rounded on its own: written whole (a “<1%” as 0), the rows add up to "
-        f"{rows}, not 100% (unrounded, every row is 100%; a cell's hover has its count)."
+        f"{listed(off)}, not 100% (unrounded, every row is 100%; a cell's hover has its count)."
     )
 
 

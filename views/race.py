@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.config import Settings
 from views import figures
-from views.format import decimals_apart, pct, percent_column, shown_difference
+from views.format import decimals_apart, listed, pct, percent_column, shown_difference
 
 #: The racers and the settings each changes: the usual learning rate of each rule for this
 #: network (on the sample, 300 iterations: gd 0.1 as the notebook; momentum and Nesterov at 0.05
@@ -157,8 +157,9 @@ def winner_text(results: Mapping[str, object], labels: Mapping[str, str]) -> str
     if top < 0:  # no racer has a dev accuracy to compare (every one diverged to nan)
         return "No racer finished with a dev accuracy: each one diverged (see the table)."
     if len(tied) > 1:
-        names = ", ".join(labels[n] for n in tied[:-1]) + f" and {labels[tied[-1]]}"
-        return f"{names} tied first: dev accuracy {pct(top)} each {after}."
+        return (
+            f"{listed(labels[n] for n in tied)} tied first: dev accuracy {pct(top)} each {after}."
+        )
     rest = [n for n in results if n != best]
     second = max(rest, key=lambda n: _score(results[n].dev_accuracy))
     runner = _score(results[second].dev_accuracy)

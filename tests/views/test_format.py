@@ -31,3 +31,9 @@ def test_decimals_adding_up_is_the_fewest_that_make_every_sum_hold():
 def test_decimals_apart_writes_the_larger_above_the_smaller():
     assert fmt.decimals_apart(0.4815, 0.4811) == 2  # 48.15% vs 48.11%; 48% and 48.1% tie
     assert fmt.decimals_apart(0.6, 0.3) == 0
+
+
+def test_listed_joins_words_as_a_reader_lists_them():
+    assert fmt.listed(["GD"]) == "GD"
+    assert fmt.listed(["GD", "Adam"]) == "GD and Adam"
+    assert fmt.listed(iter(["GD", "Momentum", "Adam"])) == "GD, Momentum and Adam"
