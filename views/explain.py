@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import nnmath
 from nnmath.explain import PIECEWISE_LINEAR
 from views.figures import COLORS, _layout, digit_bars, digit_image, symmetric_limit
-from views.format import as_shown, decimals_adding_up, decimals_apart
+from views.format import as_shown, decimals_adding_up, decimals_apart, written_sum
 
 SCALE = "RdBu_r"  # negative blue, zero white, positive red
 TOWARD = "#c62828"  # red end of SCALE
@@ -101,7 +101,7 @@ def decimals(e) -> int:
 def _as_written(parts, total: float, d: int) -> str:
     """'' when ``parts`` written with ``d`` decimals add up to ``total`` written so; else what
     they do add up to, so that no written sum is left unexplained."""
-    written = sum(as_shown(p, f".{d}f") for p in parts)
+    written = written_sum(parts, f".{d}f")
     if written == as_shown(total, f".{d}f"):
         return ""
     return f"; as written, rounded to {d} decimals, the two add up to {written}"
@@ -277,7 +277,7 @@ def parts_waterfall(e, height: int = 320) -> go.Figure:
     )
     fig.update_layout(yaxis=dict(title="logit difference"), showlegend=False)
     fig = _layout(fig, height=height, title="Where the difference comes from")
-    written = sum(as_shown(v, f".{d}f") for v in (pixels, hidden_bias, e.output_bias))
+    written = written_sum((pixels, hidden_bias, e.output_bias), f".{d}f")
     if completeness_holds(e) and written != as_shown(e.total, f".{d}f"):  # see decimals()
         fig.update_layout(title_subtitle_text=f"the three labels, rounded, add up to {written}")
     return fig

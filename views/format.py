@@ -82,6 +82,11 @@ def shown_difference(a: float, b: float, fmt: str) -> Decimal:
     return as_shown(a, fmt) - as_shown(b, fmt)
 
 
+def written_sum(values, fmt: str) -> Decimal:
+    """What ``values`` add up to as a reader adds them, each written with ``fmt`` (:func:`as_shown`)."""
+    return sum((as_shown(v, fmt) for v in values), Decimal(0))
+
+
 def decimals_adding_up(sums, start: int = 3, most: int = 9) -> int | None:
     """The fewest decimals (at least ``start``, at most ``most``) at which each of ``sums``, a
     list of (parts, total), adds up as written: the parts written with that many decimals add up
@@ -89,7 +94,7 @@ def decimals_adding_up(sums, start: int = 3, most: int = 9) -> int | None:
     1.959; with 4 decimals it may be). None when no count up to ``most`` does."""
     for d in range(start, most + 1):
         fmt = f".{d}f"
-        if all(sum(as_shown(p, fmt) for p in parts) == as_shown(t, fmt) for parts, t in sums):
+        if all(written_sum(parts, fmt) == as_shown(t, fmt) for parts, t in sums):
             return d
     return None
 

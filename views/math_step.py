@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from nnmath.network import make_predictions, scale_pixels
 from nnmath.trace import SourceLine, StepTrace, equation_line, trace_step
 from views import figures
-from views.format import as_shown, shown_difference
+from views.format import shown_difference, written_sum
 
 
 @dataclass(frozen=True)
@@ -331,7 +331,7 @@ def a2_detail(t: StepTrace) -> str:
     """The A2 chart's line under its title. Its ten labels are rounded to 3 decimals, and the
     page says the probabilities add up to 1: when the labels add up to 0.999 or 1.001, it says
     so (short: it must fit a phone's width), or a reader who adds them finds the claim false."""
-    written = sum(as_shown(v, ".3f") for v in np.asarray(t.A2, dtype=np.float64).reshape(-1))
+    written = written_sum(np.asarray(t.A2, dtype=np.float64).reshape(-1), ".3f")
     if written == 1:
         return "green: the true digit · the labels add up to 1.000"
     return f"green: the true digit · the labels add up to {written} (rounding)"
