@@ -217,28 +217,19 @@ def robustness(
 
 
 def accuracy_text(table: pd.DataFrame, kind: str, level: float) -> str:
-    """ "rotate at 30: dev accuracy **57.5%** (575 of 1,000 right; clean images: 85.0%, 850)"
-    from a robustness table: each share with the count it is of, so that it can be checked."""
+    """ "rotate at 30: dev accuracy **57.5%** (575 of 1,000 right; clean images: 85.0%, 850
+    right)" from a :func:`robustness` table: each share with the count it is of, so that it can
+    be checked."""
     rows = table[table["corruption"] == kind].set_index("level")
     hit = rows[np.isclose(rows.index, level)]
     if hit.empty:
         raise ValueError(f"level must be one of {rows.index.tolist()} for {kind}, got {level}")
-
-    def counted(row) -> str:
-        return f"{row['right']:,} of {row['images']:,} right" if "right" in row else ""
-
     row = hit.iloc[0]
-    notes = [counted(row)]
+    notes = [f"{row['right']:,} of {row['images']:,} right"]
     if 0.0 in rows.index and not np.isclose(level, 0.0):
         clean = rows.loc[0.0]
-        notes.append(
-            f"clean images: {clean['accuracy']:.1%}"
-            + (f", {clean['right']:,} right" if "right" in clean else "")
-        )
-    notes = [n for n in notes if n]
-    return f"{kind} at {level:g}: dev accuracy **{row['accuracy']:.1%}**" + (
-        f" ({'; '.join(notes)})" if notes else ""
-    )
+        notes.append(f"clean images: {clean['accuracy']:.1%}, {clean['right']:,} right")
+    return f"{kind} at {level:g}: dev accuracy **{row['accuracy']:.1%}** ({'; '.join(notes)})"
 
 
 def augmented(settings, kind: str, level: float):
